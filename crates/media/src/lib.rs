@@ -1,0 +1,1 @@
+//! Untrusted bytes → correctly oriented RGB frames, with limits. Knows nothing about faces.

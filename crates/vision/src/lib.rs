@@ -1,0 +1,1 @@
+//! Every neural network: provisioning, loading, pre- and post-processing.

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "livegate", version, about = "Self-hosted face liveness detection")]
+#[command(
+    name = "livegate",
+    version,
+    about = "Self-hosted face liveness detection"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -71,9 +71,8 @@ impl AnalysisOptions {
     ) -> Result<Self, Vec<OptionError>> {
         let mut o = Self::default();
         let mut errors = Vec::new();
-        let mut bad = |field: &'static str, message: String| {
-            errors.push(OptionError { field, message })
-        };
+        let mut bad =
+            |field: &'static str, message: String| errors.push(OptionError { field, message });
 
         if let Some(v) = get("enhanced_detection") {
             match parse_bool(v) {
@@ -88,9 +87,21 @@ impl AnalysisOptions {
             }
         }
         for (field, slot, max) in [
-            ("facematch_frames", &mut o.facematch_frames, MAX_FACEMATCH_FRAMES),
-            ("frame_sampling_rate", &mut o.frame_sampling_rate, MAX_SAMPLING_RATE),
-            ("max_frames_to_analyze", &mut o.max_frames_to_analyze, MAX_FRAMES_TO_ANALYZE),
+            (
+                "facematch_frames",
+                &mut o.facematch_frames,
+                MAX_FACEMATCH_FRAMES,
+            ),
+            (
+                "frame_sampling_rate",
+                &mut o.frame_sampling_rate,
+                MAX_SAMPLING_RATE,
+            ),
+            (
+                "max_frames_to_analyze",
+                &mut o.max_frames_to_analyze,
+                MAX_FRAMES_TO_ANALYZE,
+            ),
         ] {
             if let Some(v) = get(field) {
                 match v.trim().parse::<i64>() {
@@ -110,7 +121,10 @@ impl AnalysisOptions {
                     "facematch_threshold",
                     format!("must be a number between 0 and 1, got {x}"),
                 ),
-                Err(_) => bad("facematch_threshold", format!("must be a number, got {v:?}")),
+                Err(_) => bad(
+                    "facematch_threshold",
+                    format!("must be a number, got {v:?}"),
+                ),
             }
         }
         if let Some(v) = get("image_type") {
@@ -123,7 +137,11 @@ impl AnalysisOptions {
                 ),
             }
         }
-        if errors.is_empty() { Ok(o) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(o)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -189,7 +207,14 @@ mod tests {
 
     #[test]
     fn string_booleans_follow_the_contract() {
-        for (s, b) in [("True", true), ("true", true), ("1", true), ("False", false), ("false", false), ("0", false)] {
+        for (s, b) in [
+            ("True", true),
+            ("true", true),
+            ("1", true),
+            ("False", false),
+            ("false", false),
+            ("0", false),
+        ] {
             assert_eq!(parse_bool(s), Some(b));
         }
         assert_eq!(parse_bool("TRUE"), None);

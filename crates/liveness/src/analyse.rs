@@ -1,0 +1,39 @@
+//! The one narrow interface every front end calls.
+
+use crate::{AnalysisRequest, LivenessReport, MediaField};
+use serde::{Deserialize, Serialize};
+
+/// Why an analysis produced no report. Media problems are the client's (400); the rest are ours.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// A part is missing, empty, undecodable, of an unsupported format, or over a limit.
+    #[error("{field:?}: {message}")]
+    Media { field: MediaField, message: String },
+    /// No image and no video were given.
+    #[error("no image and no video")]
+    NothingToAnalyse,
+    /// A model or runtime failure: a bug or a broken installation, never the client's fault.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// `POST /facematch` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacematchReport {
+    pub confidence_score: f32,
+    /// "True" | "False".
+    pub facematch_result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// Synchronous and CPU-heavy: callers run it off any async reactor.
+pub trait Analyse: Send + Sync {
+    fn analyse(&self, request: &AnalysisRequest) -> Result<LivenessReport, AnalysisError>;
+    fn facematch(
+        &self,
+        image1: &[u8],
+        image2: &[u8],
+        details: bool,
+    ) -> Result<FacematchReport, AnalysisError>;
+}

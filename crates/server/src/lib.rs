@@ -1,1 +1,23 @@
 //! The HTTP shell around the analysis.
+//!
+//! Handlers only extract, validate, hand the work to the bounded worker pool and map the
+//! outcome; every error becomes the contract's envelope in [`error`], and nothing here knows how
+//! a verdict is reached (that is the `liveness` crate behind [`liveness::Analyse`]).
+
+mod app;
+mod auth;
+pub mod config;
+pub mod error;
+pub mod jwt;
+mod metrics;
+mod multipart;
+pub mod openapi;
+mod rate_limit;
+mod request_id;
+mod routes;
+mod workers;
+
+pub use app::{AppState, router, router_with_state, serve, serve_on};
+pub use config::{Auth, Config, RateLimit};
+pub use jwt::{AuthError, MintOptions, SigningKey, Verifier, mint};
+pub use routes::v2::LivenessV2;

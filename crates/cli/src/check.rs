@@ -1,0 +1,60 @@
+//! `livegate check`: the API's JSON for local files, without a server.
+
+use anyhow::Context;
+use liveness::{Analyse, AnalysisOptions, AnalysisRequest};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The still selfie.
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// The selfie video.
+    #[arg(long)]
+    video: Option<PathBuf>,
+    /// Add the `details` evidence.
+    #[arg(long)]
+    details: bool,
+    /// `False` for the legacy path (still PAD + blink).
+    #[arg(long, default_value = "True")]
+    enhanced_detection: String,
+    #[arg(long, default_value = "3")]
+    facematch_frames: String,
+    #[arg(long, default_value = "0.6")]
+    facematch_threshold: String,
+    #[arg(long, default_value = "15")]
+    frame_sampling_rate: String,
+    #[arg(long, default_value = "20")]
+    max_frames_to_analyze: String,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<()> {
+    if args.image.is_none() && args.video.is_none() {
+        anyhow::bail!("give --image, --video or both");
+    }
+    let fields = [
+        ("enhanced_detection", args.enhanced_detection.as_str()),
+        ("facematch_frames", args.facematch_frames.as_str()),
+        ("facematch_threshold", args.facematch_threshold.as_str()),
+        ("frame_sampling_rate", args.frame_sampling_rate.as_str()),
+        ("max_frames_to_analyze", args.max_frames_to_analyze.as_str()),
+    ];
+    let mut options = AnalysisOptions::from_fields(|k| {
+        fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
+    })
+    .map_err(|errs| {
+        let list: Vec<String> = errs.iter().map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message)).collect();
+        anyhow::anyhow!("invalid options:\n  {}", list.join("\n  "))
+    })?;
+    options.details = args.details;
+    let read = |p: &Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
+        p.as_ref()
+            .map(|p| std::fs::read(p).with_context(|| format!("cannot read {}", p.display())))
+            .transpose()
+    };
+    let request = AnalysisRequest { image: read(&args.image)?, video: read(&args.video)?, options };
+    let analyzer = crate::load::analyzer()?;
+    let report = analyzer.analyse(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! `livegate serve`: the HTTP API.
+//!
+//! The configuration (keys, limits) is checked before the models load, so a typo fails in
+//! milliseconds rather than after the slow start-up.
+
+use crate::token::read_secret;
+use anyhow::Context;
+use liveness::Analyse;
+use server::{Auth, Config, RateLimit, Verifier};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LIVEGATE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Largest request body in MiB; larger gets 413.
+    #[arg(long, env = "LIVEGATE_BODY_LIMIT_MB", default_value_t = 50)]
+    pub body_limit_mb: usize,
+    /// Analyses running at once (default: CPU cores).
+    #[arg(long, env = "LIVEGATE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker before 503 (default: 4 × workers).
+    #[arg(long, env = "LIVEGATE_QUEUE_DEPTH")]
+    pub queue_depth: Option<usize>,
+    /// Budget of one analysis, queueing included, in seconds.
+    #[arg(long, env = "LIVEGATE_DEADLINE_SECS", default_value_t = 60)]
+    pub deadline_secs: u64,
+    /// HS256 shared secret (≥ 32 bytes).
+    #[arg(long, env = "LIVEGATE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// File holding the HS256 secret.
+    #[arg(long, env = "LIVEGATE_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// RS256 or ES256 public key (PEM); repeat for several.
+    #[arg(long = "jwt-public-key")]
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// A JWKS file with RS256/ES256 public keys, matched by `kid`.
+    #[arg(long, env = "LIVEGATE_JWKS")]
+    pub jwks: Option<PathBuf>,
+    /// Accepted `iss`; when given, tokens must carry one of them.
+    #[arg(long = "jwt-issuer")]
+    pub jwt_issuers: Vec<String>,
+    /// Accepted `aud`; when given, tokens must carry one of them.
+    #[arg(long = "jwt-audience")]
+    pub jwt_audiences: Vec<String>,
+    /// Clock skew tolerated on `exp`/`nbf`, seconds.
+    #[arg(long, default_value_t = 30)]
+    pub jwt_leeway_secs: u64,
+    /// Accept every request without a token. Local development only.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Requests per minute per client (`sub`); off when absent.
+    #[arg(long, env = "LIVEGATE_RATE_LIMIT_PER_MINUTE")]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Requests a client may burst above the rate (default: the per-minute rate).
+    #[arg(long, requires = "rate_limit_per_minute")]
+    pub rate_limit_burst: Option<u32>,
+    /// Seconds in-flight requests get to finish after SIGTERM/ctrl-c.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// The server configuration the arguments describe, keys loaded and checked.
+pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let auth = auth(args)?;
+    let mut cfg = Config::new(auth);
+    cfg.bind = args.bind;
+    anyhow::ensure!(args.body_limit_mb > 0, "--body-limit-mb must be at least 1");
+    cfg.body_limit = args
+        .body_limit_mb
+        .checked_mul(1024 * 1024)
+        .context("--body-limit-mb too large")?;
+    if let Some(w) = args.workers {
+        anyhow::ensure!(w > 0, "--workers must be at least 1");
+        cfg.workers = w;
+    }
+    cfg.queue_depth = args.queue_depth.unwrap_or(cfg.workers * 4);
+    anyhow::ensure!(args.deadline_secs > 0, "--deadline-secs must be at least 1");
+    cfg.deadline = Duration::from_secs(args.deadline_secs);
+    cfg.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+    if let Some(per_minute) = args.rate_limit_per_minute {
+        anyhow::ensure!(per_minute > 0, "--rate-limit-per-minute must be at least 1");
+        cfg.rate_limit = Some(RateLimit {
+            per_minute,
+            burst: args.rate_limit_burst.unwrap_or(per_minute).max(1),
+        });
+    }
+    Ok(cfg)
+}
+
+fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
+    let mut v = Verifier::new(Duration::from_secs(args.jwt_leeway_secs));
+    if let Some(secret) = read_secret(args.jwt_secret.as_deref(), args.jwt_secret_file.as_ref())? {
+        v.add_hs256_secret(&secret)?;
+    }
+    for path in &args.jwt_public_keys {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        v.add_public_key_pem(&pem)
+            .with_context(|| format!("loading {}", path.display()))?;
+    }
+    if let Some(path) = &args.jwks {
+        let json = std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        v.add_jwks(&json)
+            .with_context(|| format!("loading {}", path.display()))?;
+    }
+    for iss in &args.jwt_issuers {
+        v.require_issuer(iss.clone());
+    }
+    for aud in &args.jwt_audiences {
+        v.require_audience(aud.clone());
+    }
+    match (v.has_keys(), args.no_auth) {
+        (true, true) => anyhow::bail!("--no-auth conflicts with the JWT keys given"),
+        (true, false) => Ok(Auth::Jwt(Arc::new(v))),
+        (false, true) => Ok(Auth::Disabled),
+        (false, false) => anyhow::bail!(
+            "no JWT key configured: give --jwt-secret(-file), --jwt-public-key or --jwks \
+             (or --no-auth for local development)"
+        ),
+    }
+}
+
+/// Checks the configuration, loads the analyser with `load`, then serves until SIGTERM/ctrl-c.
+pub fn run(
+    args: ServeArgs,
+    load: impl FnOnce() -> anyhow::Result<Arc<dyn Analyse>>,
+) -> anyhow::Result<()> {
+    let cfg = config(&args)?;
+    let analyzer = load().context("loading the analysis models")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // The reactor only parses and routes; analyses run on the blocking pool, capped by
+        // `workers`, so two reactor threads are plenty.
+        .worker_threads(2)
+        .max_blocking_threads(cfg.workers + 4)
+        .build()?;
+    runtime.block_on(server::serve(cfg, analyzer))
+}

@@ -1,0 +1,113 @@
+//! `livegate token`: mint a bearer token for one client, the role a vendor dashboard plays.
+
+use anyhow::Context;
+use server::{MintOptions, SigningKey};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    /// The client the token identifies (JWT `sub`); rate limits are counted per `sub`.
+    #[arg(long)]
+    pub sub: String,
+    /// Lifetime: seconds, or a number with s/m/h/d (e.g. 30m, 24h, 7d).
+    #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+    /// HS256 shared secret (at least 32 bytes), the same one given to `serve`.
+    #[arg(long, env = "LIVEGATE_JWT_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// File holding the HS256 secret (a trailing newline is ignored).
+    #[arg(long, env = "LIVEGATE_JWT_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// RSA (RS256) or EC P-256 (ES256) private key, PEM; `serve` gets the public half.
+    #[arg(long, conflicts_with_all = ["secret", "secret_file"])]
+    pub private_key: Option<PathBuf>,
+    /// `iss` claim.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// `aud` claim.
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// `kid` header, to pick the key out of a JWKS.
+    #[arg(long)]
+    pub kid: Option<String>,
+}
+
+/// Reads an HS256 secret given inline or by file; shared with `serve`.
+pub fn read_secret(inline: Option<&str>, file: Option<&PathBuf>) -> anyhow::Result<Option<Vec<u8>>> {
+    match (inline, file) {
+        (Some(_), Some(_)) => anyhow::bail!("give the JWT secret inline or as a file, not both"),
+        (Some(s), None) => Ok(Some(s.as_bytes().to_vec())),
+        (None, Some(path)) => {
+            let raw = std::fs::read(path)
+                .with_context(|| format!("reading JWT secret {}", path.display()))?;
+            let end = raw
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(0, |i| i + 1);
+            Ok(Some(raw[..end].to_vec()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("bad duration unit in {s:?}; use s, m, h or d")),
+    };
+    n.checked_mul(mult)
+        .filter(|secs| *secs > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration {s:?} out of range"))
+}
+
+pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let key = if let Some(path) = &args.private_key {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading private key {}", path.display()))?;
+        SigningKey::from_private_pem(pem)?
+    } else if let Some(secret) = read_secret(args.secret.as_deref(), args.secret_file.as_ref())? {
+        SigningKey::Hs256(secret)
+    } else {
+        anyhow::bail!("give --secret, --secret-file or --private-key");
+    };
+    let token = server::mint(
+        &key,
+        &MintOptions {
+            sub: args.sub,
+            ttl: args.ttl,
+            issuer: args.issuer,
+            audience: args.audience,
+            kid: args.kid,
+        },
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+    use std::time::Duration;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_ttl("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_ttl("7d").unwrap(), Duration::from_secs(604_800));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("5w").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! `livegate eval`: ISO/IEC 30107-3 metrics of the API's own analysis on labelled data.
+
+pub mod manifest;
+pub mod metrics;
+pub mod plots;
+pub mod report;
+pub mod runner;
+
+pub use manifest::{Class, Item, Kind};
+pub use report::Report;

@@ -1,0 +1,121 @@
+//! The labelled manifest: a TSV with at least `file`, `category`, `identity`, `label` columns.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    BonaFide,
+    Attack,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Still,
+    Video,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub file: String,
+    pub path: PathBuf,
+    /// Top-level folder of `file`: the subset it is reported under.
+    pub subset: String,
+    pub identity: String,
+    pub label: String,
+    /// `None` for labels that are neither bona fide nor attack (reported separately).
+    pub class: Option<Class>,
+    pub kind: Kind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("the manifest has no `{0}` column in its header")]
+    MissingColumn(&'static str),
+}
+
+pub fn class_of(label: &str) -> Option<Class> {
+    match label.trim().to_ascii_lowercase().as_str() {
+        "live" | "bonafide" | "bona_fide" | "real" => Some(Class::BonaFide),
+        "spoof" | "deepfake" | "synthetic" | "attack" | "fake" => Some(Class::Attack),
+        _ => None,
+    }
+}
+
+pub fn kind_of(file: &str) -> Option<Kind> {
+    let ext = Path::new(file).extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "mp4" | "mov" | "m4v" | "webm" | "mkv" | "avi" | "3gp" => Some(Kind::Video),
+        "jpg" | "jpeg" | "png" | "webp" | "bmp" | "tif" | "tiff" | "gif" | "heic" | "heif"
+        | "avif" => Some(Kind::Still),
+        _ => None,
+    }
+}
+
+pub fn read(manifest: &Path, root: &Path) -> Result<Vec<Item>, ManifestError> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| ManifestError::Io(manifest.to_path_buf(), e))?;
+    parse(&text, root)
+}
+
+pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').map(str::trim).collect();
+    let col = |name: &'static str| {
+        header.iter().position(|h| *h == name).ok_or(ManifestError::MissingColumn(name))
+    };
+    let (fi, ii, li) = (col("file")?, col("identity")?, col("label")?);
+    let mut items = Vec::new();
+    for line in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let Some(file) = cols.get(fi).map(|s| s.trim()) else { continue };
+        // Annotations and other non-media rows are not analysed.
+        let Some(kind) = kind_of(file) else { continue };
+        let label = cols.get(li).copied().unwrap_or("").trim().to_string();
+        items.push(Item {
+            file: file.to_string(),
+            path: root.join(file),
+            subset: file.split('/').next().unwrap_or("").to_string(),
+            identity: cols.get(ii).copied().unwrap_or("").trim().to_string(),
+            class: class_of(&label),
+            label,
+            kind,
+        });
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_manifest_format() {
+        let t = "file\tcategory\tidentity\tlabel\tsource\tnote\n\
+                 faces/a.jpg\tfaces\tA\tlive\tx\ty\n\
+                 spoof/b.mp4\tspoof\tB\tspoof\tx\ty\n\
+                 negative/c.xml\tnegative\t\tannotation\tx\ty\n\
+                 negative/d.png\tnegative\t\tnoface\tx\ty\n";
+        let items = parse(t, Path::new("/r")).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].class, Some(Class::BonaFide));
+        assert_eq!(items[1].class, Some(Class::Attack));
+        assert_eq!(items[1].kind, Kind::Video);
+        assert_eq!(items[2].class, None);
+        assert_eq!(items[0].subset, "faces");
+        assert_eq!(items[0].path, Path::new("/r/faces/a.jpg"));
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let e = parse("file\tlabel\n", Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("identity"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Runs the API's own analysis over every manifest item, in parallel, with a progress bar.
+
+use crate::manifest::{Item, Kind};
+use indicatif::{ProgressBar, ProgressStyle};
+use liveness::{Analyse, AnalysisOptions, AnalysisRequest, Analyzer};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub item: Item,
+    /// "Live" probability derived from the contract's `result` and `confidence`.
+    pub score: Option<f32>,
+    pub accepted: bool,
+    /// No usable face: the analysis had nothing to judge.
+    pub non_response: bool,
+    pub blinks: Option<usize>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    pub embedding: Option<Vec<f32>>,
+}
+
+pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) -> Vec<Outcome> {
+    let bar = if progress {
+        let b = ProgressBar::new(items.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} eta {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; items.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let o = one(analyzer, item);
+                    bar.inc(1);
+                    if let Ok(mut v) = out.lock() {
+                        v[i] = Some(o);
+                    }
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    out.into_inner().unwrap_or_default().into_iter().flatten().collect()
+}
+
+fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
+    let t = Instant::now();
+    let mut o = Outcome {
+        item: item.clone(),
+        score: None,
+        accepted: false,
+        non_response: false,
+        blinks: None,
+        latency_ms: 0.0,
+        error: None,
+        embedding: None,
+    };
+    let bytes = match std::fs::read(&item.path) {
+        Ok(b) => b,
+        Err(e) => {
+            o.error = Some(format!("cannot read {}: {e}", item.path.display()));
+            return o;
+        }
+    };
+    let options = AnalysisOptions { details: true, ..Default::default() };
+    let request = match item.kind {
+        Kind::Still => AnalysisRequest { image: Some(bytes.clone()), video: None, options },
+        Kind::Video => AnalysisRequest { image: None, video: Some(bytes.clone()), options },
+    };
+    match analyzer.analyse(&request) {
+        Ok(r) => {
+            o.latency_ms = t.elapsed().as_secs_f64() * 1e3;
+            o.accepted = r.result == "real";
+            o.score = Some(if o.accepted { r.confidence } else { 1.0 - r.confidence });
+            let d = r.details.unwrap_or_default();
+            o.non_response = match item.kind {
+                Kind::Still => d["image"]["usable"] == false,
+                Kind::Video => d["fusion"]["veto"] == "no_usable_face_in_video",
+            };
+            if item.kind == Kind::Video {
+                o.blinks = d["video"]["blinks"]["blinks"].as_array().map(|a| a.len());
+            }
+        }
+        Err(e) => o.error = Some(e.to_string()),
+    }
+    if item.kind == Kind::Still && !item.identity.is_empty() {
+        if let Ok(Some(e)) = analyzer.still_embedding(&bytes) {
+            o.embedding = Some(e.0);
+        }
+    }
+    o
+}

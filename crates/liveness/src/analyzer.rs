@@ -1,0 +1,282 @@
+//! [`Analyzer`]: the one implementation of [`Analyse`], wiring the stages together.
+
+use crate::facematch::{self, FacematchOutcome};
+use crate::fusion::{self, Fused, VideoSignals};
+use crate::models::Models;
+use crate::policy;
+use crate::still::{self, StillOutcome};
+use crate::video::{self, VideoOutcome, VideoWork};
+use crate::{
+    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
+};
+use serde_json::json;
+use std::time::Instant;
+use vision::Embedding;
+
+pub struct Analyzer {
+    models: Models,
+}
+
+impl Analyzer {
+    pub fn new(models: Models) -> Self {
+        Self { models }
+    }
+
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn tf(b: bool) -> String {
+    if b { "True" } else { "False" }.to_string()
+}
+
+impl Analyse for Analyzer {
+    fn analyse(&self, req: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+        let t0 = Instant::now();
+        let opts = &req.options;
+        let image = req.image.as_deref();
+        let video = req.video.as_deref();
+        if image.is_none() && video.is_none() {
+            return Err(AnalysisError::NothingToAnalyse);
+        }
+        for (bytes, field) in [(image, MediaField::Image), (video, MediaField::Video)] {
+            if bytes.is_some_and(|b| b.is_empty()) {
+                return Err(AnalysisError::Media { field, message: "the file is empty".into() });
+            }
+        }
+        let both = image.is_some() && video.is_some();
+        let legacy = both && !opts.enhanced_detection;
+
+        // The still and the video are independent until fusion: analyse them side by side.
+        let (still_res, video_res, still_ms, video_ms) = std::thread::scope(|s| {
+            let video_job = video.map(|bytes| {
+                s.spawn(move || {
+                    let t = Instant::now();
+                    let work = VideoWork {
+                        every_nth: opts.frame_sampling_rate,
+                        max_sampled: opts.max_frames_to_analyze,
+                        pad_on_sampled: !legacy,
+                    };
+                    (video::analyse(&self.models, bytes, &work), ms(t))
+                })
+            });
+            let t = Instant::now();
+            let still = image.map(|bytes| {
+                still::decode(bytes, MediaField::Image)
+                    .and_then(|st| still::analyse(&self.models, st, both))
+            });
+            let still_ms = ms(t);
+            let (video, video_ms) = match video_job {
+                Some(j) => match j.join() {
+                    Ok((r, m)) => (Some(r), m),
+                    Err(_) => (
+                        Some(Err(AnalysisError::Internal("video analysis panicked".into()))),
+                        0.0,
+                    ),
+                },
+                None => (None, 0.0),
+            };
+            (still, video, still_ms, video_ms)
+        });
+        let still = still_res.transpose()?;
+        let video = video_res.transpose()?;
+
+        let t_fm = Instant::now();
+        let facematch = match (&still, &video) {
+            (Some(s), Some(v)) => Some(self.match_video(s.embedding.as_ref(), v, opts.facematch_frames)?),
+            _ => None,
+        };
+        let facematch_ms = ms(t_fm);
+
+        let image_verdict = still.as_ref().map(|s| match s.live_score() {
+            Some(score) => {
+                let real = score >= policy::IMAGE_REAL_THRESHOLD;
+                (real, fusion::verdict_confidence(score, real))
+            }
+            None => (false, 1.0),
+        });
+
+        let fused: Option<Fused> = match (&still, &video) {
+            (Some(s), Some(v)) if legacy => Some(fusion::legacy(s.live_score(), v.blinks.detected())),
+            (s, Some(v)) => {
+                let pads = v.usable_pad_scores();
+                Some(fusion::enhanced(&VideoSignals {
+                    frames_pad: (!pads.is_empty())
+                        .then(|| pads.iter().sum::<f32>() / pads.len() as f32),
+                    still_pad: s.as_ref().map(|s| s.live_score()),
+                    motion: fusion::motion_score(v.motion.median_residual, v.motion.pairs),
+                    blink: v.blinks.detected(),
+                }))
+            }
+            _ => None,
+        };
+
+        let (result_real, confidence) = match (&fused, image_verdict) {
+            (Some(f), _) => (f.real, f.confidence()),
+            (None, Some(iv)) => iv,
+            (None, None) => (false, 1.0),
+        };
+        let fm_true = facematch
+            .as_ref()
+            .is_some_and(|f| f.tested > 0 && f.fraction >= opts.facematch_threshold);
+        let fm_conf = facematch.as_ref().map_or(0.0, |f| f.fraction);
+        let overall_true = result_real && (!both || fm_true);
+        let overall_confidence = if overall_true {
+            if both { confidence.min(fm_conf) } else { confidence }
+        } else if !result_real {
+            confidence
+        } else {
+            1.0 - fm_conf
+        };
+
+        let (frames_analyzed, real_frames) = match (&video, legacy) {
+            (Some(v), false) => (
+                v.frames.len() as u32,
+                v.frames
+                    .iter()
+                    .filter(|f| f.pad.is_some_and(|p| p >= policy::FRAME_REAL_THRESHOLD))
+                    .count() as u32,
+            ),
+            // Legacy looks at the dense stream for blinks only: report how many frames it saw.
+            (Some(v), true) => (v.dense_frames as u32, 0),
+            (None, _) => (0, 0),
+        };
+
+        let details = opts.details.then(|| {
+            json!({
+                "image": still.as_ref().map(|s| s.evidence()),
+                "video": video.as_ref().map(|v| json!({
+                    "info": v.info,
+                    "frames": v.frames,
+                    "dense_frames": v.dense_frames,
+                    "blinks": v.blinks,
+                    "motion": v.motion,
+                })),
+                "facematch": facematch,
+                "fusion": fused,
+                "mode": if video.is_none() { "image" } else if legacy { "legacy" } else { "enhanced" },
+                "face_rule": "dominant face = largest box with detector score >= 0.6; unusable when none (no_face), another face >= 35% of its area (multiple_faces), or narrower than 40 px (face_too_small)",
+                "timings_ms": {
+                    "image": still_ms,
+                    "video": video_ms,
+                    "facematch": facematch_ms,
+                    "total": ms(t0),
+                },
+            })
+        });
+
+        Ok(LivenessReport {
+            result: if result_real { "real" } else { "fake" }.into(),
+            confidence: round3(confidence),
+            blink_detection: video.as_ref().is_some_and(|v| v.blinks.detected()),
+            image_input: image.is_some(),
+            video_input: video.is_some(),
+            facematch_result: tf(both && fm_true),
+            facematch_confidence: round3(fm_conf),
+            facematch_frames_tested: facematch.as_ref().map_or(0, |f| f.tested),
+            overall_result: tf(overall_true),
+            overall_confidence: round3(overall_confidence),
+            image_result: match image_verdict {
+                Some((true, _)) => "real".into(),
+                Some((false, _)) => "fake".into(),
+                None => "N/A".into(),
+            },
+            image_confidence: round3(image_verdict.map_or(0.0, |(_, c)| c)),
+            video_frames_analyzed: frames_analyzed,
+            real_video_frames: real_frames,
+            total_video_frames: video.as_ref().map_or(0, |v| v.info.total_frames),
+            enhanced_detection: opts.enhanced_detection,
+            frame_sampling_rate: opts.frame_sampling_rate,
+            max_frames_analyzed: opts.max_frames_to_analyze,
+            details,
+        })
+    }
+
+    fn facematch(
+        &self,
+        image1: &[u8],
+        image2: &[u8],
+        details: bool,
+    ) -> Result<FacematchReport, AnalysisError> {
+        let (a, b) = std::thread::scope(|s| {
+            let jb = s.spawn(|| self.face_embedding(image2, MediaField::Image2));
+            let a = self.face_embedding(image1, MediaField::Image1);
+            let b = jb
+                .join()
+                .unwrap_or_else(|_| Err(AnalysisError::Internal("facematch panicked".into())));
+            (a, b)
+        });
+        let (a, b) = (a?, b?);
+        let (ea, eb) = match (&a.embedding, &b.embedding) {
+            (Some(x), Some(y)) => (x, y),
+            _ => {
+                return Ok(FacematchReport {
+                    confidence_score: 0.0,
+                    facematch_result: tf(false),
+                    details: details.then(|| {
+                        json!({"image1": a.evidence(), "image2": b.evidence(), "reason": "no usable face"})
+                    }),
+                });
+            }
+        };
+        let embedder = self.models.embedder.as_ref();
+        let d = embedder.distance(ea, eb);
+        let max_d = policy::facematch_max_distance(embedder.name());
+        let same = d < max_d;
+        Ok(FacematchReport {
+            confidence_score: round3(policy::facematch_confidence(d, max_d)),
+            facematch_result: tf(same),
+            details: details.then(|| {
+                json!({"image1": a.evidence(), "image2": b.evidence(), "distance": d, "max_distance": max_d, "embedder": embedder.name()})
+            }),
+        })
+    }
+}
+
+impl Analyzer {
+    /// The embedding of a still's dominant face, when it has a usable one (evaluation and
+    /// facematch statistics use it).
+    pub fn still_embedding(&self, bytes: &[u8]) -> Result<Option<Embedding>, AnalysisError> {
+        Ok(self.face_embedding(bytes, MediaField::Image)?.embedding)
+    }
+
+    /// Distance below which two embeddings are the same person, for the installed embedder.
+    pub fn facematch_max_distance(&self) -> f32 {
+        policy::facematch_max_distance(self.models.embedder.name())
+    }
+
+    fn face_embedding(&self, bytes: &[u8], field: MediaField) -> Result<StillOutcome, AnalysisError> {
+        if bytes.is_empty() {
+            return Err(AnalysisError::Media { field, message: "the file is empty".into() });
+        }
+        let st = still::decode(bytes, field)?;
+        still::analyse(&self.models, st, true)
+    }
+
+    fn match_video(
+        &self,
+        reference: Option<&Embedding>,
+        v: &VideoOutcome,
+        want: u32,
+    ) -> Result<FacematchOutcome, AnalysisError> {
+        let Some(reference) = reference else {
+            return Ok(FacematchOutcome::default());
+        };
+        let picks = facematch::spread(v.kept.len(), want as usize);
+        let mut probes = Vec::with_capacity(picks.len());
+        for i in picks {
+            let (_, crop, face) = &v.kept[i];
+            probes.push(self.models.embedder.embed(crop, face).map_err(still::internal)?);
+        }
+        Ok(facematch::compare(self.models.embedder.as_ref(), reference, &probes))
+    }
+}
+
+fn round3(x: f32) -> f32 {
+    (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
+}

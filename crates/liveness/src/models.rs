@@ -1,0 +1,13 @@
+//! The models the analysis uses, behind vision's narrow traits, loaded once and shared.
+
+use std::sync::Arc;
+use vision::{Embedder, EyeModel, FaceDetector, PadModel};
+
+#[derive(Clone)]
+pub struct Models {
+    pub detector: Arc<dyn FaceDetector>,
+    pub eyes: Arc<dyn EyeModel>,
+    pub embedder: Arc<dyn Embedder>,
+    /// Every PAD model that is installed; the policy weighs them.
+    pub pad: Vec<Arc<dyn PadModel>>,
+}

@@ -1,0 +1,98 @@
+//! Every threshold and weight of the decision, in one place.
+//!
+//! Each value says where it was measured. "eval" means `livegate eval` over
+//! `../shared/testdata/MANIFEST.tsv` (see the README's evaluation section for the numbers);
+//! re-measure and update the comment whenever a model or a stage changes.
+
+/// Still decode: the analysis needs about this many pixels on the long side. Faces in selfies
+/// are then 300-600 px wide, far above what the 128-px detector and 80-128-px PAD crops use.
+pub const STILL_LONG_SIDE: u32 = 1280;
+/// Video frames are scaled to this long side before analysis: the 720p/1080p selfie videos in
+/// `videos/` keep faces of 200+ px at 640, enough for the 64-px iris crops.
+pub const VIDEO_LONG_SIDE: u32 = 640;
+/// The blink stream's target rate. Blinks last 100-300 ms; at ~15 fps a blink covers 2-4
+/// samples, which the blink detector needs (it rejects single-sample dips as noise).
+pub const DENSE_TARGET_FPS: f64 = 15.0;
+
+/// A face smaller than this (box width, px of the analysed image) is not usable: the PAD crops
+/// become upsampled blur. Faces of the `negative/*tinyface*` images are below it, every
+/// `faces/` portrait is far above it.
+pub const MIN_FACE_PX: f32 = 40.0;
+/// A second face counts as another person in the frame (`multiple_faces`) when its area is at
+/// least this fraction of the dominant one; smaller faces are background people.
+pub const SECOND_FACE_AREA_RATIO: f32 = 0.35;
+/// Detector score below which a box is not treated as a face.
+pub const MIN_DETECTION_SCORE: f32 = 0.6;
+
+/// PAD ensemble weights by model name. MiniFASNet is far stronger on screen replays
+/// (models.md: `extra/` AUC 0.913 vs 0.645 for fr_liveness; both 1.0 on NUAA prints), so it
+/// carries most of the weight when present.
+pub fn pad_weight(model: &str) -> f32 {
+    match model {
+        "minifasnet_v2" => 0.4,
+        "minifasnet_v1se" => 0.4,
+        "fr_liveness" => 0.2,
+        _ => 0.0,
+    }
+}
+
+/// Fused live score at or above which a still is `real`.
+pub const IMAGE_REAL_THRESHOLD: f32 = 0.5;
+/// Per-frame PAD score at or above which a video frame counts in `real_video_frames`.
+pub const FRAME_REAL_THRESHOLD: f32 = 0.5;
+/// Fused score at or above which the overall liveness verdict is `real`.
+pub const RESULT_REAL_THRESHOLD: f32 = 0.5;
+
+/// Fusion weights for the video path: the mean per-frame PAD score dominates; motion and blink
+/// are supporting evidence that a flat photo cannot fake, and never required on their own.
+pub const W_VIDEO_PAD: f32 = 0.7;
+pub const W_MOTION: f32 = 0.15;
+pub const W_BLINK: f32 = 0.15;
+/// With a still as well as a video, the still's PAD score takes this share of the PAD part.
+pub const W_IMAGE_IN_VIDEO_MODE: f32 = 0.3;
+/// Without a blink, the blink term contributes this neutral value (a live person who does
+/// not blink can still pass on PAD and motion).
+pub const BLINK_ABSENT_SCORE: f32 = 0.5;
+
+/// Blink: an eye-aspect-ratio dip below this fraction of the video's open-eye baseline
+/// (its 80th percentile) counts as closed.
+pub const BLINK_CLOSED_RATIO: f32 = 0.65;
+/// A closed run longer than this is not a blink (eyes shut, looking down, a lost face).
+pub const BLINK_MAX_SECONDS: f64 = 0.7;
+/// A real blink reopens: the samples after the run must come back above this fraction.
+pub const BLINK_REOPEN_RATIO: f32 = 0.85;
+
+/// Motion: residual of the best similarity fit of the face keypoints between frames, as a
+/// fraction of the inter-ocular distance. A print moved in front of the camera stays below
+/// the low end; talking, blinking, turning faces exceed the high end.
+pub const MOTION_RESIDUAL_LOW: f32 = 0.01;
+pub const MOTION_RESIDUAL_HIGH: f32 = 0.04;
+
+/// Facematch: embedding distance below which two faces are the same person, on each
+/// embedder's own scale (see `vision::embedder` for the measured same/different distributions).
+pub fn facematch_max_distance(embedder: &str) -> f32 {
+    match embedder {
+        // dlib's own threshold for its Euclidean distance; models.md measured same-person
+        // max 0.518 and different-person min 0.700 on 15 faces of 6 people.
+        "dlib_resnet" => 0.6,
+        // Cosine distance (1 - cosine similarity) of the 512-d Faceplugin model.
+        "faceplugin" => 0.6,
+        _ => 0.6,
+    }
+}
+
+/// Quality findings (evidence only). Variance of the Laplacian on the face crop below this is
+/// reported as blur; mean face luma outside the band as under/over-exposure.
+pub const BLUR_SHARPNESS_BELOW: f32 = 20.0;
+pub const UNDEREXPOSED_LUMA_BELOW: f32 = 50.0;
+pub const OVEREXPOSED_LUMA_ABOVE: f32 = 215.0;
+
+/// `/facematch` confidence: 1 at distance 0, 0.5 at the match threshold, 0 at twice it — a
+/// monotone map so clients can rank, with the verdict boundary at 0.5.
+pub fn facematch_confidence(distance: f32, max_distance: f32) -> f32 {
+    if distance <= max_distance {
+        1.0 - 0.5 * distance / max_distance
+    } else {
+        (0.5 * (2.0 - distance / max_distance)).max(0.0)
+    }
+}

@@ -1,0 +1,124 @@
+//! The still path: decode, find the dominant face, score it.
+
+use crate::face_pick::{self, Picked};
+use crate::findings::Finding;
+use crate::models::Models;
+use crate::pad::{self, PadScores};
+use crate::policy;
+use crate::{AnalysisError, MediaField};
+use image::RgbImage;
+use serde::Serialize;
+use vision::{Embedding, Face};
+
+pub struct StillOutcome {
+    pub image: RgbImage,
+    pub info: media::StillInfo,
+    pub face: Option<Face>,
+    pub face_count: usize,
+    pub unusable: Option<Finding>,
+    pub pad: Option<PadScores>,
+    pub embedding: Option<Embedding>,
+    pub quality: Option<vision::quality::Quality>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Serialize)]
+pub struct StillEvidence<'a> {
+    pub format: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub orientation: u8,
+    pub analysed_scale: f32,
+    pub face: Option<&'a Face>,
+    pub face_count: usize,
+    pub usable: bool,
+    pub findings: &'a [Finding],
+    pub pad: Option<&'a PadScores>,
+    pub quality: Option<&'a vision::quality::Quality>,
+}
+
+impl StillOutcome {
+    pub fn usable(&self) -> bool {
+        self.unusable.is_none() && self.pad.is_some()
+    }
+
+    pub fn live_score(&self) -> Option<f32> {
+        self.usable().then(|| self.pad.as_ref().map(|p| p.fused)).flatten()
+    }
+
+    pub fn evidence(&self) -> StillEvidence<'_> {
+        StillEvidence {
+            format: &self.info.format,
+            width: self.info.width,
+            height: self.info.height,
+            orientation: self.info.orientation,
+            analysed_scale: self.info.scale,
+            face: self.face.as_ref(),
+            face_count: self.face_count,
+            usable: self.usable(),
+            findings: &self.findings,
+            pad: self.pad.as_ref(),
+            quality: self.quality.as_ref(),
+        }
+    }
+}
+
+pub fn decode(bytes: &[u8], field: MediaField) -> Result<media::Still, AnalysisError> {
+    let opts = media::StillOptions {
+        target_long_side: Some(policy::STILL_LONG_SIDE),
+        ..Default::default()
+    };
+    media::decode_still(bytes, &opts)
+        .map_err(|e| AnalysisError::Media { field, message: e.to_string() })
+}
+
+pub fn analyse(
+    models: &Models,
+    still: media::Still,
+    want_embedding: bool,
+) -> Result<StillOutcome, AnalysisError> {
+    let faces = models.detector.detect(&still.image).map_err(internal)?;
+    let Picked { face, unusable, face_count } = face_pick::pick(faces);
+    let mut findings: Vec<Finding> = unusable.into_iter().collect();
+    let (mut pad, mut embedding, mut quality) = (None, None, None);
+    if let (Some(f), None) = (&face, unusable) {
+        pad = Some(pad::score(models, &still.image, f).map_err(internal)?);
+        if want_embedding {
+            embedding = Some(models.embedder.embed(&still.image, f).map_err(internal)?);
+        }
+        let q = vision::quality::assess(&still.image, f, face_count);
+        findings.extend(quality_findings(&q));
+        quality = Some(q);
+    }
+    Ok(StillOutcome {
+        image: still.image,
+        info: still.info,
+        face,
+        face_count,
+        unusable,
+        pad,
+        embedding,
+        quality,
+        findings,
+    })
+}
+
+/// Quality problems are reported as evidence; they do not veto the verdict on their own
+/// (the PAD models see blur and exposure too, and were measured with them).
+pub fn quality_findings(q: &vision::quality::Quality) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if q.sharpness < policy::BLUR_SHARPNESS_BELOW {
+        out.push(Finding::Blur);
+    }
+    if q.mean_luma < policy::UNDEREXPOSED_LUMA_BELOW {
+        out.push(Finding::Underexposed);
+    }
+    if q.mean_luma > policy::OVEREXPOSED_LUMA_ABOVE {
+        out.push(Finding::Overexposed);
+    }
+    out
+}
+
+pub fn internal(e: vision::VisionError) -> AnalysisError {
+    AnalysisError::Internal(e.to_string())
+}

@@ -1,0 +1,88 @@
+//! The one error type of the media layer. Every variant's `Display` is a sentence a client can
+//! read; [`MediaError::http_status`] is the single place that says which are "too large" (413)
+//! and which are "bad input" (400), so the HTTP edge maps them without matching on variants.
+
+/// Why bytes could not be turned into frames.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// Zero bytes were given.
+    #[error("the {what} is empty (0 bytes)")]
+    Empty { what: &'static str },
+
+    /// More bytes than the configured limit.
+    #[error("the {what} is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
+
+    /// The header announces more pixels (or a longer side) than allowed. Checked before any
+    /// pixel buffer is allocated, so a decompression bomb costs a header parse.
+    #[error(
+        "the {what} is {width}x{height} pixels, over the limit ({max_pixels} pixels, {max_dimension} px per side)"
+    )]
+    TooManyPixels { what: &'static str, width: u32, height: u32, max_pixels: u64, max_dimension: u32 },
+
+    /// The video is longer than allowed (by duration in the header or by counted frames).
+    #[error("the video is too long: {0}")]
+    TooLong(String),
+
+    /// A format or codec this build does not decode. The string names it.
+    #[error("unsupported format: {0}")]
+    UnsupportedFormat(String),
+
+    /// The bytes claim a known format but cannot be decoded (truncated, damaged, garbage).
+    #[error("the file is corrupt or truncated: {0}")]
+    Corrupt(String),
+
+    /// A container without any video stream (audio-only, or only a cover picture).
+    #[error("the file has no video stream")]
+    NoVideoStream,
+
+    /// The per-video time budget ran out.
+    #[error("decoding took too long: {0}")]
+    BudgetExceeded(String),
+
+    /// A failure of the machine, not of the input (allocation, library initialisation).
+    #[error("internal media error: {0}")]
+    Internal(String),
+}
+
+impl MediaError {
+    /// True for errors that mean "the input is too big" (HTTP 413), as opposed to "the input is
+    /// bad" (400). Pixel bombs and over-long videos count as too large.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::TooLarge { .. } | Self::TooManyPixels { .. } | Self::TooLong(_))
+    }
+
+    /// True when the fault is ours (500), not the client's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Internal(_))
+    }
+
+    /// The HTTP status the edge should answer with: 413, 500, or 400 for everything else
+    /// (empty, unsupported, corrupt, no video stream, budget exceeded).
+    pub fn http_status(&self) -> u16 {
+        if self.is_too_large() {
+            413
+        } else if self.is_internal() {
+            500
+        } else {
+            400
+        }
+    }
+
+    /// A short stable code for logs and the error envelope: `empty`, `too_large`,
+    /// `too_many_pixels`, `too_long`, `unsupported_format`, `corrupt`, `no_video_stream`,
+    /// `budget_exceeded`, `internal`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty { .. } => "empty",
+            Self::TooLarge { .. } => "too_large",
+            Self::TooManyPixels { .. } => "too_many_pixels",
+            Self::TooLong(_) => "too_long",
+            Self::UnsupportedFormat(_) => "unsupported_format",
+            Self::Corrupt(_) => "corrupt",
+            Self::NoVideoStream => "no_video_stream",
+            Self::BudgetExceeded(_) => "budget_exceeded",
+            Self::Internal(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The web Playground, embedded in the binary.

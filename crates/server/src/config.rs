@@ -1,0 +1,63 @@
+//! Everything an operator can tune about the server, with defaults safe for a small host.
+
+use crate::jwt::Verifier;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Who may call the analysis endpoints.
+#[derive(Clone)]
+pub enum Auth {
+    /// Every request must carry a valid `Authorization: Bearer <JWT>`.
+    Jwt(Arc<Verifier>),
+    /// No token is checked. Only for local development; `serve` logs a warning.
+    Disabled,
+}
+
+/// A token bucket per caller (`sub` of the token): `burst` requests at once, refilled at
+/// `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    pub body_limit: usize,
+    /// Analyses running at once; each one is CPU-bound, so the core count is the sensible value.
+    pub workers: usize,
+    /// Requests allowed to wait for a worker; one more gets 503.
+    pub queue_depth: usize,
+    /// Wall-clock budget of one analysis, queueing included.
+    pub deadline: Duration,
+    /// What 503 answers advise in `Retry-After`.
+    pub retry_after: Duration,
+    pub auth: Auth,
+    /// `None`: no rate limiting.
+    pub rate_limit: Option<RateLimit>,
+    /// How long in-flight requests may take to finish once shutdown starts.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but the credentials, which the operator must choose.
+    pub fn new(auth: Auth) -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: 50 * 1024 * 1024,
+            workers: cores,
+            queue_depth: cores * 4,
+            deadline: Duration::from_secs(60),
+            retry_after: Duration::from_secs(2),
+            auth,
+            rate_limit: None,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The one place where every failure becomes the contract's error envelope:
+//! `{"detail": {"<location>": {"<field>": ["message"]}}, "message": "..."}`.
+
+use crate::jwt::AuthError;
+use crate::workers::PoolError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use liveness::{AnalysisError, OptionError};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// The contract's locations: form fields live in `body`, credentials in `header`.
+pub const BODY: &str = "body";
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// `location -> field -> messages`.
+    detail: Map<String, Value>,
+    pub message: String,
+    retry_after: Option<Duration>,
+    challenge: bool,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: Map::new(),
+            message: message.into(),
+            retry_after: None,
+            challenge: false,
+        }
+    }
+
+    /// Adds one message for `field` at `location`; repeated fields collect their messages.
+    pub fn with_field(mut self, location: &str, field: &str, msg: impl Into<String>) -> Self {
+        let loc = self
+            .detail
+            .entry(location.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(fields) = loc {
+            let list = fields
+                .entry(field.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = list {
+                items.push(Value::String(msg.into()));
+            }
+        }
+        self
+    }
+
+    /// 400: a media part is missing, empty or not decodable.
+    pub fn bad_media(field: &str, msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        Self::new(StatusCode::BAD_REQUEST, format!("{field}: {msg}")).with_field(BODY, field, msg)
+    }
+
+    /// 400: the body is not a readable multipart form at all.
+    pub fn bad_form(msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        Self::new(StatusCode::BAD_REQUEST, format!("invalid form: {msg}"))
+            .with_field(BODY, "form", msg)
+    }
+
+    /// 422 listing every bad tuning field at once.
+    pub fn invalid_fields(errors: &[OptionError]) -> Self {
+        let names: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid value for {}", names.join(", ")),
+        );
+        for err in errors {
+            e = e.with_field(BODY, err.field, err.message.clone());
+        }
+        e
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`; the body has an empty `detail`, as the contract says.
+    pub fn unauthorized(err: &AuthError) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, err.to_string());
+        e.challenge = true;
+        e
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {limit} bytes"),
+        )
+        .with_field(BODY, "request", format!("larger than {limit} bytes"))
+    }
+
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded")
+            .with_field("header", "authorization", "too many requests for this client");
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
+        let message = message.into();
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message.clone()).with_field(
+            "server",
+            "queue",
+            message,
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// 500: details go to the log, never to the client.
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").with_field(
+            "server",
+            "analysis",
+            "internal error; see the server log for this request id",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    pub fn from_pool(err: PoolError, retry_after: Duration) -> Self {
+        match err {
+            PoolError::Full => Self::busy("analysis queue is full", retry_after),
+            PoolError::TimedOut(d) => Self::busy(
+                format!("analysis did not finish within {} s", d.as_secs()),
+                retry_after,
+            ),
+            PoolError::Panicked(msg) => {
+                tracing::error!(panic = %msg, "analysis panicked");
+                Self::internal()
+            }
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        json!({"detail": Value::Object(self.detail.clone()), "message": self.message})
+    }
+}
+
+impl From<AnalysisError> for ApiError {
+    fn from(err: AnalysisError) -> Self {
+        match err {
+            AnalysisError::Media { field, message } => Self::bad_media(field.as_str(), message),
+            AnalysisError::NothingToAnalyse => missing_media(),
+            AnalysisError::Internal(msg) => {
+                tracing::error!(error = %msg, "analysis failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// 400 when neither media part was sent: both fields are named so the client sees its options.
+pub fn missing_media() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "no image and no video: send image, video, or both",
+    )
+    .with_field(BODY, "image", "field required when no video is sent")
+    .with_field(BODY, "video", "field required when no image is sent")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        let headers = resp.headers_mut();
+        if self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(after) = self.retry_after {
+            // Retry-After is whole seconds; never advertise 0, which invites a hot loop.
+            let secs = after.as_secs().max(1);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}

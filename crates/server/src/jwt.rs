@@ -1,0 +1,286 @@
+//! Bearer tokens: verification for the server and minting for `livegate token`.
+//!
+//! The key is chosen by the token's `alg` *family* from keys configured for that family only, so
+//! an RSA public key can never be used as an HMAC secret (algorithm confusion), and `alg: none`
+//! does not parse at all.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// HMAC secrets shorter than this are guessable offline from any token.
+pub const MIN_HS256_SECRET_LEN: usize = 32;
+
+/// Why a token was refused. Every variant is a 401; the text tells the client which.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm not accepted")]
+    Algorithm,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("invalid token signature")]
+    Signature,
+    #[error("token issuer not accepted")]
+    Issuer,
+    #[error("token audience not accepted")]
+    Audience,
+    #[error("token lacks required claim {0}")]
+    MissingClaim(String),
+}
+
+/// The verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's `sub`, or "" when it has none.
+    pub sub: String,
+}
+
+#[derive(Deserialize)]
+struct VerifiedClaims {
+    #[serde(default)]
+    sub: Option<String>,
+}
+
+struct Key {
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
+/// The keys and claim rules the server accepts.
+pub struct Verifier {
+    hs256: Vec<Key>,
+    rs256: Vec<Key>,
+    es256: Vec<Key>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: u64,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(30))
+    }
+}
+
+impl Verifier {
+    /// `leeway` is the clock skew tolerated on `exp` and `nbf`.
+    pub fn new(leeway: Duration) -> Self {
+        Self {
+            hs256: Vec::new(),
+            rs256: Vec::new(),
+            es256: Vec::new(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway: leeway.as_secs(),
+        }
+    }
+
+    pub fn add_hs256_secret(&mut self, secret: &[u8]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            secret.len() >= MIN_HS256_SECRET_LEN,
+            "HS256 secret must be at least {MIN_HS256_SECRET_LEN} bytes"
+        );
+        self.hs256.push(Key {
+            kid: None,
+            key: DecodingKey::from_secret(secret),
+        });
+        Ok(())
+    }
+
+    /// An RSA (RS256) or EC P-256 (ES256) public key in PEM; the kind is read from the key.
+    pub fn add_public_key_pem(&mut self, pem: &[u8]) -> anyhow::Result<()> {
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            self.rs256.push(Key { kid: None, key });
+        } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+            self.es256.push(Key { kid: None, key });
+        } else {
+            anyhow::bail!("not an RSA or EC public key in PEM form");
+        }
+        Ok(())
+    }
+
+    /// Every RS256/ES256 key of a JWKS document; returns how many were taken. Keys are matched
+    /// by `kid` when the token names one.
+    pub fn add_jwks(&mut self, json: &str) -> anyhow::Result<usize> {
+        let set: JwkSet = serde_json::from_str(json)?;
+        let mut taken = 0;
+        for jwk in &set.keys {
+            let kid = jwk.common.key_id.clone();
+            let key = DecodingKey::from_jwk(jwk)?;
+            match key.family() {
+                jsonwebtoken::AlgorithmFamily::Rsa => self.rs256.push(Key { kid, key }),
+                jsonwebtoken::AlgorithmFamily::Ec => self.es256.push(Key { kid, key }),
+                _ => continue,
+            }
+            taken += 1;
+        }
+        anyhow::ensure!(taken > 0, "the JWKS holds no RSA or EC key");
+        Ok(taken)
+    }
+
+    /// Require `iss` to be one of these (and present) once any is given.
+    pub fn require_issuer(&mut self, iss: impl Into<String>) {
+        self.issuers.push(iss.into());
+    }
+
+    /// Require `aud` to contain one of these (and be present) once any is given.
+    pub fn require_audience(&mut self, aud: impl Into<String>) {
+        self.audiences.push(aud.into());
+    }
+
+    pub fn has_keys(&self) -> bool {
+        !(self.hs256.is_empty() && self.rs256.is_empty() && self.es256.is_empty())
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        let keys = match header.alg {
+            Algorithm::HS256 => &self.hs256,
+            Algorithm::RS256 => &self.rs256,
+            Algorithm::ES256 => &self.es256,
+            _ => return Err(AuthError::Algorithm),
+        };
+        if keys.is_empty() {
+            return Err(AuthError::Algorithm);
+        }
+        let validation = self.validation(header.alg);
+        let named = header.kid.as_deref();
+        let mut last = AuthError::Signature;
+        for k in keys {
+            if let (Some(want), Some(have)) = (named, k.kid.as_deref())
+                && want != have
+            {
+                continue;
+            }
+            match jsonwebtoken::decode::<VerifiedClaims>(token, &k.key, &validation) {
+                Ok(data) => {
+                    return Ok(Principal {
+                        sub: data.claims.sub.unwrap_or_default(),
+                    });
+                }
+                Err(e) => {
+                    last = map_error(e.kind());
+                    // Only a signature mismatch means "try the next key"; anything else was
+                    // decided after the signature verified.
+                    if last != AuthError::Signature {
+                        return Err(last);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = self.leeway;
+        v.validate_nbf = true;
+        let mut required = vec!["exp"];
+        if self.issuers.is_empty() {
+            v.iss = None;
+        } else {
+            v.set_issuer(&self.issuers);
+            required.push("iss");
+        }
+        if self.audiences.is_empty() {
+            // Without a configured audience any `aud` is acceptable: the operator did not ask.
+            v.validate_aud = false;
+        } else {
+            v.set_audience(&self.audiences);
+            required.push("aud");
+        }
+        v.set_required_spec_claims(&required);
+        v
+    }
+}
+
+fn map_error(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidSignature => AuthError::Signature,
+        ErrorKind::InvalidIssuer => AuthError::Issuer,
+        ErrorKind::InvalidAudience => AuthError::Audience,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::Algorithm,
+        ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
+        _ => AuthError::Malformed,
+    }
+}
+
+/// The private half used by `livegate token`.
+pub enum SigningKey {
+    Hs256(Vec<u8>),
+    /// PKCS#1 or PKCS#8 RSA private key, PEM.
+    Rs256Pem(Vec<u8>),
+    /// PKCS#8 EC P-256 private key, PEM.
+    Es256Pem(Vec<u8>),
+}
+
+impl SigningKey {
+    /// An RSA or EC P-256 private key in PEM; the algorithm follows from the key.
+    pub fn from_private_pem(pem: Vec<u8>) -> anyhow::Result<Self> {
+        if EncodingKey::from_rsa_pem(&pem).is_ok() {
+            Ok(Self::Rs256Pem(pem))
+        } else if EncodingKey::from_ec_pem(&pem).is_ok() {
+            Ok(Self::Es256Pem(pem))
+        } else {
+            anyhow::bail!("not an RSA or EC private key in PEM form")
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MintOptions {
+    pub sub: String,
+    pub ttl: Duration,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub kid: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    sub: &'a str,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+}
+
+/// A token for `opts.sub`, valid from now for `opts.ttl`.
+pub fn mint(key: &SigningKey, opts: &MintOptions) -> anyhow::Result<String> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let (alg, enc) = match key {
+        SigningKey::Hs256(secret) => {
+            anyhow::ensure!(
+                secret.len() >= MIN_HS256_SECRET_LEN,
+                "HS256 secret must be at least {MIN_HS256_SECRET_LEN} bytes"
+            );
+            (Algorithm::HS256, EncodingKey::from_secret(secret))
+        }
+        SigningKey::Rs256Pem(pem) => (Algorithm::RS256, EncodingKey::from_rsa_pem(pem)?),
+        SigningKey::Es256Pem(pem) => (Algorithm::ES256, EncodingKey::from_ec_pem(pem)?),
+    };
+    let mut header = Header::new(alg);
+    header.kid = opts.kid.clone();
+    let claims = MintedClaims {
+        sub: &opts.sub,
+        iat: now,
+        nbf: now,
+        exp: now.saturating_add(opts.ttl.as_secs()),
+        iss: opts.issuer.as_deref(),
+        aud: opts.audience.as_deref(),
+    };
+    Ok(jsonwebtoken::encode(&header, &claims, &enc)?)
+}

@@ -1,0 +1,257 @@
+//! Reading the contract's `multipart/form-data` bodies into an [`AnalysisRequest`].
+//!
+//! All validation that needs no decoding happens here, so the client learns about a bad tuning
+//! field (422, every one listed) or a missing/empty part (400, named) before any work is queued.
+
+use crate::error::{ApiError, BODY, missing_media};
+use crate::request_id::MAX_ID_LEN;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
+use base64::Engine;
+use liveness::{AnalysisOptions, AnalysisRequest, ImageType, OptionError};
+use std::collections::HashMap;
+
+/// Form fields that carry media; everything else is a short text field.
+const MEDIA_FIELDS: [&str; 4] = ["image", "video", "image1", "image2"];
+/// Non-media fields are a few characters; this bounds what we buffer for one.
+const MAX_TEXT_FIELD: usize = 4096;
+
+/// The raw parts of a form, before interpretation.
+#[derive(Default)]
+pub struct Form {
+    media: HashMap<&'static str, Vec<u8>>,
+    text: HashMap<String, String>,
+}
+
+/// Reads the whole form, refusing early when `Content-Length` already exceeds `limit`.
+pub async fn read(req: Request, limit: usize) -> Result<Form, ApiError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_form(e.body_text()))?;
+    let mut form = Form::default();
+    let mut duplicates = Vec::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(read_error(e, limit)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(media) = MEDIA_FIELDS.iter().find(|m| **m == name) {
+            let bytes = field.bytes().await.map_err(|e| read_error(e, limit))?;
+            if form.media.insert(media, bytes.to_vec()).is_some() {
+                duplicates.push(name);
+            }
+        } else {
+            let bytes = field.bytes().await.map_err(|e| read_error(e, limit))?;
+            let Some(known) = known_text_field(&name) else {
+                // Vendor clients may send extra fields; they are read (the body limit still
+                // applies) and ignored.
+                continue;
+            };
+            if bytes.len() > MAX_TEXT_FIELD {
+                return Err(ApiError::invalid_fields(&[OptionError {
+                    field: known,
+                    message: format!("longer than {MAX_TEXT_FIELD} bytes"),
+                }]));
+            }
+            let Ok(value) = String::from_utf8(bytes.to_vec()) else {
+                return Err(ApiError::invalid_fields(&[OptionError {
+                    field: known,
+                    message: "not valid UTF-8".into(),
+                }]));
+            };
+            if form.text.insert(name.clone(), value).is_some() {
+                duplicates.push(name);
+            }
+        }
+    }
+    if let Some(name) = duplicates.first() {
+        return Err(
+            ApiError::bad_form(format!("field {name:?} sent more than once")).with_field(
+                BODY,
+                name,
+                "sent more than once",
+            ),
+        );
+    }
+    Ok(form)
+}
+
+/// The text fields the contract defines, as the `&'static str` the error envelope keys on.
+fn known_text_field(name: &str) -> Option<&'static str> {
+    AnalysisOptions::FIELDS
+        .iter()
+        .chain(["unique_id"].iter())
+        .find(|f| **f == name)
+        .copied()
+}
+
+fn read_error(e: MultipartError, limit: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::too_large(limit)
+    } else {
+        ApiError::bad_form(e.body_text())
+    }
+}
+
+/// A liveness request read from the form, with the client's correlation id.
+pub struct LivenessForm {
+    pub request: AnalysisRequest,
+    pub unique_id: Option<String>,
+}
+
+/// The client's `unique_id` if it is acceptable, read before the rest of the form is validated
+/// so that even a 422 answer and its log lines carry it.
+pub fn valid_unique_id(form: &Form) -> Option<&str> {
+    let uid = form.text.get("unique_id")?.trim();
+    let ok = !uid.is_empty()
+        && uid.chars().count() <= MAX_ID_LEN
+        && !uid.chars().any(char::is_control);
+    ok.then_some(uid)
+}
+
+/// The tuning options plus `unique_id`, every problem reported at once.
+fn options(form: &Form) -> Result<(AnalysisOptions, Option<String>), ApiError> {
+    let parsed = AnalysisOptions::from_fields(|k| form.text.get(k).map(String::as_str));
+    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+    let unique_id = form.text.get("unique_id").map(|s| s.trim().to_owned());
+    if let Some(uid) = &unique_id {
+        if uid.chars().count() > MAX_ID_LEN {
+            errors.push(OptionError {
+                field: "unique_id",
+                message: format!("must be at most {MAX_ID_LEN} characters"),
+            });
+        } else if uid.chars().any(char::is_control) {
+            errors.push(OptionError {
+                field: "unique_id",
+                message: "must not contain control characters".into(),
+            });
+        }
+    }
+    match parsed {
+        Ok(o) if errors.is_empty() => Ok((o, unique_id.filter(|u| !u.is_empty()))),
+        _ => Err(ApiError::invalid_fields(&errors)),
+    }
+}
+
+/// The media part `name` as raw bytes: `None` when absent, 400 when empty or undecodable.
+fn media(form: &mut Form, name: &'static str, kind: ImageType) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(raw) = form.media.remove(name) else {
+        return Ok(None);
+    };
+    let bytes = match kind {
+        ImageType::File => raw,
+        ImageType::Base64 => decode_base64(&raw).map_err(|m| ApiError::bad_media(name, m))?,
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::bad_media(name, "empty file"));
+    }
+    Ok(Some(bytes))
+}
+
+/// Base64 text, standard or URL-safe alphabet, padding optional, line breaks allowed, with an
+/// optional `data:<mime>;base64,` prefix.
+pub fn decode_base64(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(raw).map_err(|_| "base64 text is not valid UTF-8".to_owned())?;
+    let mut text = text.trim();
+    if let Some(rest) = text.strip_prefix("data:") {
+        let (meta, payload) = rest
+            .split_once(',')
+            .ok_or_else(|| "data: URI without a comma".to_owned())?;
+        if !meta.ends_with(";base64") {
+            return Err("data: URI is not base64-encoded".to_owned());
+        }
+        text = payload;
+    }
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = compact.trim_end_matches('=');
+    let engine = if trimmed.contains(['-', '_']) {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    engine
+        .decode(trimmed)
+        .map_err(|e| format!("not valid base64: {e}"))
+}
+
+pub fn liveness(mut form: Form) -> Result<LivenessForm, ApiError> {
+    let (options, unique_id) = options(&form)?;
+    let image = media(&mut form, "image", options.image_type)?;
+    let video = media(&mut form, "video", ImageType::File)?;
+    if image.is_none() && video.is_none() {
+        return Err(missing_media());
+    }
+    Ok(LivenessForm {
+        request: AnalysisRequest {
+            image,
+            video,
+            options,
+        },
+        unique_id,
+    })
+}
+
+/// `POST /facematch`: both stills are required.
+pub struct FacematchForm {
+    pub image1: Vec<u8>,
+    pub image2: Vec<u8>,
+    pub details: bool,
+    pub unique_id: Option<String>,
+}
+
+pub fn facematch(mut form: Form) -> Result<FacematchForm, ApiError> {
+    let (options, unique_id) = options(&form)?;
+    let image1 = media(&mut form, "image1", options.image_type)?;
+    let image2 = media(&mut form, "image2", options.image_type)?;
+    match (image1, image2) {
+        (Some(image1), Some(image2)) => Ok(FacematchForm {
+            image1,
+            image2,
+            details: options.details,
+            unique_id,
+        }),
+        (a, b) => {
+            let mut e = ApiError::bad_media(
+                if a.is_none() { "image1" } else { "image2" },
+                "field required",
+            );
+            if a.is_none() && b.is_none() {
+                e = e.with_field(BODY, "image2", "field required");
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64_variants_decode_alike() {
+        let want = b"\xff\xd8\xff\xe0hello?>".to_vec();
+        for text in [
+            "/9j/4GhlbGxvPz4=",
+            "/9j/4GhlbGxvPz4",
+            "_9j_4GhlbGxvPz4",
+            "data:image/jpeg;base64,/9j/4GhlbGxvPz4=",
+            "/9j/\n4Ghl\r\nbGxvPz4=\n",
+        ] {
+            assert_eq!(decode_base64(text.as_bytes()).unwrap(), want, "{text}");
+        }
+        assert!(decode_base64(b"not base64!").is_err());
+        assert!(decode_base64(b"data:image/jpeg,abc").is_err());
+    }
+}

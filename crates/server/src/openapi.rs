@@ -1,0 +1,197 @@
+//! The OpenAPI 3.1 document, generated from these types and the handlers' annotations.
+//!
+//! The multipart forms are described here rather than deserialized: the server reads parts by
+//! hand (to stream limits and report every bad field at once), so these types exist only to be
+//! published. `LivenessResponse` mirrors `liveness::LivenessReport`; a test keeps the two equal.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The optional tuning strings every liveness mode accepts.
+#[derive(Serialize, ToSchema)]
+pub struct TuningFields {
+    /// Image+video only. `True`: multi-frame analysis of the video; `False`: still-image PAD plus
+    /// a blink check on the video. Booleans accept True/False/true/false/1/0.
+    #[schema(default = "True", example = "True")]
+    pub enhanced_detection: Option<String>,
+    /// Image+video: video frames compared to the still. Integer 1..=50.
+    #[schema(default = "3")]
+    pub facematch_frames: Option<String>,
+    /// Image+video: fraction of tested frames that must match. Number 0..=1.
+    #[schema(default = "0.6")]
+    pub facematch_threshold: Option<String>,
+    /// Enhanced: analyse every Nth frame. Integer 1..=1000.
+    #[schema(default = "15")]
+    pub frame_sampling_rate: Option<String>,
+    /// Enhanced: cap on frames analysed. Integer 1..=300.
+    #[schema(default = "20")]
+    pub max_frames_to_analyze: Option<String>,
+    /// `file`: `image` is an uploaded file; `base64`: `image` is base64 text (a `data:` URI
+    /// prefix is accepted).
+    #[schema(default = "file", pattern = "^(file|base64)$")]
+    pub image_type: Option<String>,
+    /// Correlation id, at most 128 characters; echoed in `X-Request-Id` and every log line.
+    #[schema(max_length = 128)]
+    pub unique_id: Option<String>,
+    /// `True` adds a `details` object with the evidence behind the verdict.
+    #[schema(default = "False")]
+    pub details: Option<String>,
+}
+
+/// Still and video: liveness over both plus a face comparison between them.
+#[derive(Serialize, ToSchema)]
+pub struct ImageAndVideoForm {
+    /// The still selfie (file, or base64 text with `image_type=base64`).
+    #[schema(content_media_type = "application/octet-stream")]
+    pub image: String,
+    /// A short selfie video: MP4/H.264, MOV, WebM (VP8/VP9), HEVC.
+    #[schema(content_media_type = "application/octet-stream")]
+    pub video: String,
+    #[serde(flatten)]
+    pub tuning: TuningFields,
+}
+
+/// Still only: presentation-attack detection on one image.
+#[derive(Serialize, ToSchema)]
+pub struct ImageOnlyForm {
+    #[schema(content_media_type = "application/octet-stream")]
+    pub image: String,
+    #[serde(flatten)]
+    pub tuning: TuningFields,
+}
+
+/// Video only: multi-frame liveness and blink detection.
+#[derive(Serialize, ToSchema)]
+pub struct VideoOnlyForm {
+    #[schema(content_media_type = "application/octet-stream")]
+    pub video: String,
+    #[serde(flatten)]
+    pub tuning: TuningFields,
+}
+
+/// The three input modes of `POST /liveness` and `POST /v2/liveness`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LivenessMultipartRequest {
+    ImageAndVideo(ImageAndVideoForm),
+    ImageOnly(ImageOnlyForm),
+    VideoOnly(VideoOnlyForm),
+}
+
+/// The 200 body of `POST /liveness`; every key is present in every mode.
+#[derive(Serialize, ToSchema)]
+pub struct LivenessResponse {
+    /// "real" | "fake": liveness verdict over all media given.
+    pub result: String,
+    pub confidence: f32,
+    /// A blink was seen in the video (false without video).
+    pub blink_detection: bool,
+    pub image_input: bool,
+    pub video_input: bool,
+    /// "True" | "False"; "False" unless image+video.
+    pub facematch_result: String,
+    pub facematch_confidence: f32,
+    pub facematch_frames_tested: u32,
+    /// "True" only when live and, with image+video, the same person.
+    pub overall_result: String,
+    pub overall_confidence: f32,
+    /// "real" | "fake" | "N/A".
+    pub image_result: String,
+    pub image_confidence: f32,
+    pub video_frames_analyzed: u32,
+    pub real_video_frames: u32,
+    pub total_video_frames: u64,
+    pub enhanced_detection: bool,
+    pub frame_sampling_rate: u32,
+    pub max_frames_analyzed: u32,
+    /// Evidence, only with `details=True`.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+/// `POST /facematch` form.
+#[derive(Serialize, ToSchema)]
+pub struct FacematchMultipartRequest {
+    #[schema(content_media_type = "application/octet-stream")]
+    pub image1: String,
+    #[schema(content_media_type = "application/octet-stream")]
+    pub image2: String,
+    /// `file` or `base64`, applies to both images.
+    #[schema(default = "file")]
+    pub image_type: Option<String>,
+    #[schema(max_length = 128)]
+    pub unique_id: Option<String>,
+    #[schema(default = "False")]
+    pub details: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacematchResponse {
+    pub confidence_score: f32,
+    /// "True" | "False".
+    pub facematch_result: String,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+/// Every error: `detail` maps a location (`body`, `header`, `server`) to fields and their
+/// messages; on 401 it is empty.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub detail: HashMap<String, HashMap<String, Vec<String>>>,
+    pub message: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Livegate", description = "Self-hosted face liveness detection"),
+    paths(
+        crate::routes::liveness::liveness,
+        crate::routes::v2::liveness_v2,
+        crate::routes::facematch::facematch,
+    ),
+    components(schemas(
+        LivenessMultipartRequest,
+        ImageAndVideoForm,
+        ImageOnlyForm,
+        VideoOnlyForm,
+        TuningFields,
+        LivenessResponse,
+        FacematchMultipartRequest,
+        FacematchResponse,
+        ErrorEnvelope,
+        crate::routes::v2::LivenessV2,
+    )),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| {
+        // Serializing our own static description cannot fail on input; if it ever did, the
+        // endpoint says so rather than taking the server down.
+        serde_json::json!({"error": e.to_string()})
+    })
+});
+
+/// The document served at `GET /openapi.json`.
+pub fn document() -> serde_json::Value {
+    DOCUMENT.clone()
+}

@@ -1,0 +1,93 @@
+//! `POST /liveness`: the contract's flat report.
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::multipart;
+use crate::openapi::{ErrorEnvelope, LivenessMultipartRequest, LivenessResponse};
+use crate::request_id::RequestId;
+use axum::Json;
+use axum::extract::{Extension, Request, State};
+use liveness::LivenessReport;
+use std::time::{Duration, Instant};
+
+#[utoipa::path(
+    post,
+    path = "/liveness",
+    tag = "liveness",
+    request_body(content = LivenessMultipartRequest, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Verdict; every key always present", body = LivenessResponse),
+        (status = 400, description = "Missing, empty or undecodable media", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
+        (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
+        (status = 429, description = "Client over its rate limit", body = ErrorEnvelope),
+        (status = 503, description = "Analysis queue full", body = ErrorEnvelope),
+        (status = 500, description = "Internal error", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn liveness(
+    State(st): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    _caller: Caller,
+    req: Request,
+) -> Result<Json<LivenessReport>, ApiError> {
+    Ok(Json(run(&st, &rid, req).await?))
+}
+
+/// The flow shared by `/liveness` and `/v2/liveness`.
+pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<LivenessReport, ApiError> {
+    let t = Instant::now();
+    let raw = multipart::read(req, st.body_limit).await?;
+    if let Some(uid) = multipart::valid_unique_id(&raw) {
+        rid.set_unique_id(uid);
+    }
+    let form = multipart::liveness(raw)?;
+    st.metrics.observe_stage("parse", t.elapsed());
+    tracing::info!(
+        image = form.request.image.as_ref().map_or(0, Vec::len),
+        video = form.request.video.as_ref().map_or(0, Vec::len),
+        "analysis queued"
+    );
+    let analyzer = st.analyzer.clone();
+    let request = form.request;
+    let (outcome, times) = st
+        .pool
+        .run(move || analyzer.analyse(&request))
+        .await
+        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
+    st.metrics.observe_stage("queue", times.queued);
+    st.metrics.observe_stage("analysis", times.ran);
+    let report = outcome?;
+    if let Some(details) = &report.details {
+        record_stage_timings(st, details);
+    }
+    tracing::info!(
+        result = %report.result,
+        confidence = report.confidence,
+        overall = %report.overall_result,
+        "analysis done"
+    );
+    Ok(report)
+}
+
+/// Per-stage timings the analysis reports under `details.timings_ms` feed the stage histograms.
+fn record_stage_timings(st: &AppState, details: &serde_json::Value) {
+    let Some(timings) = details.get("timings_ms").and_then(|t| t.as_object()) else {
+        return;
+    };
+    for (stage, ms) in timings {
+        let clean = stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if let (true, Some(ms)) = (clean, ms.as_f64())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            st.metrics
+                .observe_stage(stage, Duration::from_secs_f64(ms / 1e3));
+        }
+    }
+}

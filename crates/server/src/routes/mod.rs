@@ -1,0 +1,6 @@
+//! Thin handlers: extract, validate, run on the worker pool, map.
+
+pub mod facematch;
+pub mod health;
+pub mod liveness;
+pub mod v2;

@@ -1,0 +1,175 @@
+//! The bounded pool the CPU-heavy analysis runs on, away from the async reactor.
+//!
+//! A semaphore caps running analyses at the worker count; an admission counter caps how many
+//! may wait, so a burst turns into quick 503s instead of an unbounded queue. Both the permit and
+//! the admission slot travel into the blocking task: an analysis that overran its deadline still
+//! occupies its worker until it really ends, and the pool never over-commits the CPU.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tracing::Span;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolError {
+    /// Every worker is busy and the queue is at its limit.
+    Full,
+    /// The job did not finish (queueing included) within the deadline.
+    TimedOut(Duration),
+    /// The job panicked; the message is for the log.
+    Panicked(String),
+}
+
+pub struct WorkerPool {
+    permits: Arc<Semaphore>,
+    admitted: Arc<AtomicUsize>,
+    workers: usize,
+    capacity: usize,
+    deadline: Duration,
+}
+
+/// Releases an admission slot however the job ends.
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How long a job waited and ran, for the stage histograms.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobTimes {
+    pub queued: Duration,
+    pub ran: Duration,
+}
+
+impl WorkerPool {
+    pub fn new(workers: usize, queue_depth: usize, deadline: Duration) -> Self {
+        let workers = workers.max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(workers)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            workers,
+            capacity: workers + queue_depth,
+            deadline,
+        }
+    }
+
+    /// Jobs running right now.
+    pub fn busy(&self) -> usize {
+        self.workers - self.permits.available_permits().min(self.workers)
+    }
+
+    /// Jobs admitted and waiting for a worker.
+    pub fn queued(&self) -> usize {
+        self.admitted.load(Ordering::SeqCst).saturating_sub(self.busy())
+    }
+
+    /// Runs `job` on a worker thread under the current tracing span (so its log lines carry the
+    /// request's ids).
+    pub async fn run<T, F>(&self, job: F) -> Result<(T, JobTimes), PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let before = self.admitted.fetch_add(1, Ordering::SeqCst);
+        let admission = Admission(self.admitted.clone());
+        if before >= self.capacity {
+            return Err(PoolError::Full);
+        }
+        let start = Instant::now();
+        let permit = tokio::time::timeout(self.deadline, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| PoolError::TimedOut(self.deadline))?
+            // The semaphore is never closed.
+            .map_err(|_| PoolError::Full)?;
+        let queued = start.elapsed();
+        let remaining = self.deadline.saturating_sub(queued);
+        let span = Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _admission = admission;
+            let t = Instant::now();
+            let out = span.in_scope(|| catch_unwind(AssertUnwindSafe(job)));
+            (out, t.elapsed())
+        });
+        match tokio::time::timeout(remaining, task).await {
+            Err(_) => Err(PoolError::TimedOut(self.deadline)),
+            Ok(Err(join)) => Err(PoolError::Panicked(join.to_string())),
+            Ok(Ok((Err(panic), _))) => Err(PoolError::Panicked(panic_message(panic.as_ref()))),
+            Ok(Ok((Ok(value), ran))) => Ok((value, JobTimes { queued, ran })),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn full_pool_refuses_and_recovers() {
+        let pool = Arc::new(WorkerPool::new(1, 1, Duration::from_secs(5)));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (p, rx) = (pool.clone(), rx.clone());
+            held.push(tokio::spawn(async move {
+                p.run(move || {
+                    let _ = rx.lock().map(|r| r.recv());
+                })
+                .await
+            }));
+        }
+        // Wait until one job runs and one waits.
+        for _ in 0..100 {
+            if pool.busy() == 1 && pool.queued() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!((pool.busy(), pool.queued()), (1, 1));
+        assert_eq!(pool.run(|| ()).await.unwrap_err(), PoolError::Full);
+        tx.send(()).unwrap();
+        tx.send(()).unwrap();
+        for h in held {
+            assert!(h.await.unwrap().is_ok());
+        }
+        assert_eq!(pool.run(|| 7).await.unwrap().0, 7);
+        assert_eq!((pool.busy(), pool.queued()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn panic_is_reported_not_propagated() {
+        let pool = WorkerPool::new(1, 0, Duration::from_secs(5));
+        let err = pool.run(|| panic!("boom")).await.unwrap_err();
+        assert_eq!(err, PoolError::Panicked("boom".into()));
+        assert_eq!(pool.run(|| 1).await.unwrap().0, 1);
+    }
+
+    #[tokio::test]
+    async fn overrunning_job_times_out_but_keeps_its_worker() {
+        let pool = WorkerPool::new(1, 0, Duration::from_millis(100));
+        let err = pool
+            .run(|| std::thread::sleep(Duration::from_millis(400)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PoolError::TimedOut(_)));
+        // The sleeping job still holds the only worker and the only slot.
+        assert_eq!(pool.busy(), 1);
+        assert_eq!(pool.run(|| ()).await.unwrap_err(), PoolError::Full);
+    }
+}

@@ -1,0 +1,1 @@
+//! (vision B) placeholder; owned by vision B.

@@ -9,4 +9,4 @@ cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --release -p livegate
 "$CARGO_TARGET_DIR/release/livegate" models fetch
-cargo test --locked --workspace --all-targets -- --test-threads=2
+cargo test --release --locked --workspace --all-targets -- --test-threads=2

@@ -53,7 +53,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
             .transpose()
     };
     let request = AnalysisRequest { image: read(&args.image)?, video: read(&args.video)?, options };
-    let analyzer = crate::load::analyzer()?;
+    let analyzer = livegate::load::analyzer()?;
     let report = analyzer.analyse(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

@@ -40,7 +40,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));
     }
     let floors = args.floor.iter().map(|f| parse_floor(f)).collect::<anyhow::Result<Vec<_>>>()?;
-    let analyzer = crate::load::analyzer()?;
+    let analyzer = livegate::load::analyzer()?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     });

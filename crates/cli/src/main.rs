@@ -1,13 +1,17 @@
 //! `livegate`: serve · check · batch · models · token · eval · probe.
 
+mod batch;
+mod check;
+mod eval;
+mod probe;
+mod serve;
+mod token;
+
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "livegate",
-    version,
-    about = "Self-hosted face liveness detection"
-)]
+#[command(name = "livegate", version, about = "Self-hosted face liveness detection")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,15 +19,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print what the media layer sees in a file.
+    /// Serve the HTTP API (and the Playground at /).
+    Serve(serve::ServeArgs),
+    /// Analyse local files and print the API's JSON, without a server.
+    Check(check::CheckArgs),
+    /// Bulk mode offline: a ZIP of stems in, the results archive out.
+    Batch(batch::BatchArgs),
+    /// Mint a client token.
+    Token(token::TokenArgs),
+    /// ISO/IEC 30107-3 metrics of the analysis on a labelled manifest.
+    Eval(eval::EvalArgs),
+    /// Print what the media layer sees in a still or a video.
     Probe { file: std::path::PathBuf },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Probe { file } => {
-            anyhow::bail!("probe not implemented yet: {}", file.display())
+        Command::Serve(args) => serve::run(args, || {
+            let a: Arc<dyn liveness::Analyse> = Arc::new(livegate::load::analyzer()?);
+            Ok(a)
+        }),
+        Command::Check(args) => check::run(args),
+        Command::Batch(args) => {
+            let analyzer: Arc<dyn liveness::Analyse> = Arc::new(livegate::load::analyzer()?);
+            batch::run(args, analyzer)
         }
+        Command::Token(args) => token::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Probe { file } => probe::run(&file),
     }
 }

@@ -12,6 +12,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, with the request span (request_id, unique_id, sub).
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -29,6 +37,12 @@ pub struct ServeArgs {
     /// Budget of one analysis, queueing included, in seconds.
     #[arg(long, env = "LIVEGATE_DEADLINE_SECS", default_value_t = 60)]
     pub deadline_secs: u64,
+    /// Seconds a client gets to upload its whole body; slower gets 408.
+    #[arg(long, env = "LIVEGATE_UPLOAD_TIMEOUT_SECS", default_value_t = 60)]
+    pub upload_timeout_secs: u64,
+    /// Log format on stderr (ignored when logging was already set up by the caller).
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
     /// HS256 shared secret (≥ 32 bytes).
     #[arg(long, env = "LIVEGATE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -81,6 +95,11 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     cfg.queue_depth = args.queue_depth.unwrap_or(cfg.workers * 4);
     anyhow::ensure!(args.deadline_secs > 0, "--deadline-secs must be at least 1");
     cfg.deadline = Duration::from_secs(args.deadline_secs);
+    anyhow::ensure!(
+        args.upload_timeout_secs > 0,
+        "--upload-timeout-secs must be at least 1"
+    );
+    cfg.upload_timeout = Duration::from_secs(args.upload_timeout_secs);
     cfg.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
     if let Some(per_minute) = args.rate_limit_per_minute {
         anyhow::ensure!(per_minute > 0, "--rate-limit-per-minute must be at least 1");
@@ -103,8 +122,8 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
             .with_context(|| format!("loading {}", path.display()))?;
     }
     if let Some(path) = &args.jwks {
-        let json = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let json =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         v.add_jwks(&json)
             .with_context(|| format!("loading {}", path.display()))?;
     }
@@ -130,6 +149,7 @@ pub fn run(
     args: ServeArgs,
     load: impl FnOnce() -> anyhow::Result<Arc<dyn Analyse>>,
 ) -> anyhow::Result<()> {
+    init_logging(args.log_format);
     let cfg = config(&args)?;
     let analyzer = load().context("loading the analysis models")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -140,4 +160,22 @@ pub fn run(
         .max_blocking_threads(cfg.workers + 4)
         .build()?;
     runtime.block_on(server::serve(cfg, analyzer))
+}
+
+/// JSON (or text) logs on stderr filtered by `RUST_LOG` (default `info`); a no-op when the caller
+/// already installed a subscriber.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }

@@ -34,7 +34,10 @@ pub struct TokenArgs {
 }
 
 /// Reads an HS256 secret given inline or by file; shared with `serve`.
-pub fn read_secret(inline: Option<&str>, file: Option<&PathBuf>) -> anyhow::Result<Option<Vec<u8>>> {
+pub fn read_secret(
+    inline: Option<&str>,
+    file: Option<&PathBuf>,
+) -> anyhow::Result<Option<Vec<u8>>> {
     match (inline, file) {
         (Some(_), Some(_)) => anyhow::bail!("give the JWT secret inline or as a file, not both"),
         (Some(s), None) => Ok(Some(s.as_bytes().to_vec())),

@@ -1,14 +1,30 @@
 //! The analysis: turns a still and/or a video into the contract's verdict, with evidence.
 //!
 //! Every entry point (HTTP server, CLI `check`, batch runner, evaluation harness) calls
-//! [`Analyse::analyse`], so they cannot drift apart.
+//! [`Analyse::analyse`], so they cannot drift apart. Data flows one way:
+//! bytes → media → faces → signals ([`pad`], [`blink`], [`motion`], [`facematch`]) →
+//! [`fusion`] → [`LivenessReport`].
 
 pub mod analyse;
+pub mod analyzer;
+pub mod blink;
+pub mod face_pick;
+pub mod facematch;
+pub mod findings;
+pub mod fusion;
+pub mod models;
+pub mod motion;
 pub mod options;
+pub mod pad;
+pub mod policy;
 pub mod report;
 pub mod request;
+pub mod still;
+pub mod video;
 
 pub use analyse::{Analyse, AnalysisError, FacematchReport};
+pub use analyzer::Analyzer;
+pub use models::Models;
 pub use options::{AnalysisOptions, ImageType, OptionError};
 pub use report::LivenessReport;
 pub use request::{AnalysisRequest, MediaField};

@@ -10,6 +10,9 @@ pub const STILL_LONG_SIDE: u32 = 1280;
 /// Video frames are scaled to this long side before analysis: the 720p/1080p selfie videos in
 /// `videos/` keep faces of 200+ px at 640, enough for the 64-px iris crops.
 pub const VIDEO_LONG_SIDE: u32 = 640;
+/// FFmpeg decoder threads (0 = one per core). Decoding overlaps with inference on the other
+/// core, so frame threading competes with the analysis; see the pipeline bench for the choice.
+pub const VIDEO_DECODE_THREADS: u32 = 0;
 /// The blink stream's target rate. Blinks last 100-300 ms; at ~15 fps a blink covers 2-4
 /// samples, which the blink detector needs (it rejects single-sample dips as noise).
 pub const DENSE_TARGET_FPS: f64 = 15.0;
@@ -75,8 +78,11 @@ pub fn facematch_max_distance(embedder: &str) -> f32 {
         // dlib's own threshold for its Euclidean distance; models.md measured same-person
         // max 0.518 and different-person min 0.700 on 15 faces of 6 people.
         "dlib_resnet" => 0.6,
-        // Cosine distance (1 - cosine similarity) of the 512-d Faceplugin model.
-        "faceplugin" => 0.6,
+        // Cosine distance (1 - cosine similarity) of the 512-d Faceplugin model, the default.
+        // vision/tests/embedder.rs over 78 faces of 14 people in `faces/` (319 same-person,
+        // 2684 different-person pairs): same-person max 0.503, different-person min 0.667;
+        // the threshold sits between them.
+        "faceplugin_fr_feature" => 0.58,
         _ => 0.6,
     }
 }

@@ -18,7 +18,7 @@ pub struct StillOutcome {
     pub unusable: Option<Finding>,
     pub pad: Option<PadScores>,
     pub embedding: Option<Embedding>,
-    pub quality: Option<vision::quality::Quality>,
+    pub quality: Option<vision::quality::FaceQuality>,
     pub findings: Vec<Finding>,
 }
 
@@ -34,7 +34,7 @@ pub struct StillEvidence<'a> {
     pub usable: bool,
     pub findings: &'a [Finding],
     pub pad: Option<&'a PadScores>,
-    pub quality: Option<&'a vision::quality::Quality>,
+    pub quality: Option<&'a vision::quality::FaceQuality>,
 }
 
 impl StillOutcome {
@@ -86,7 +86,7 @@ pub fn analyse(
         if want_embedding {
             embedding = Some(models.embedder.embed(&still.image, f).map_err(internal)?);
         }
-        let q = vision::quality::assess(&still.image, f, face_count);
+        let q = vision::quality::assess(&still.image, f);
         findings.extend(quality_findings(&q));
         quality = Some(q);
     }
@@ -105,15 +105,15 @@ pub fn analyse(
 
 /// Quality problems are reported as evidence; they do not veto the verdict on their own
 /// (the PAD models see blur and exposure too, and were measured with them).
-pub fn quality_findings(q: &vision::quality::Quality) -> Vec<Finding> {
+pub fn quality_findings(q: &vision::quality::FaceQuality) -> Vec<Finding> {
     let mut out = Vec::new();
     if q.sharpness < policy::BLUR_SHARPNESS_BELOW {
         out.push(Finding::Blur);
     }
-    if q.mean_luma < policy::UNDEREXPOSED_LUMA_BELOW {
+    if q.brightness < policy::UNDEREXPOSED_LUMA_BELOW {
         out.push(Finding::Underexposed);
     }
-    if q.mean_luma > policy::OVEREXPOSED_LUMA_ABOVE {
+    if q.brightness > policy::OVEREXPOSED_LUMA_ABOVE {
         out.push(Finding::Overexposed);
     }
     out

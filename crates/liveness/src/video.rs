@@ -74,6 +74,7 @@ pub fn analyse(models: &Models, bytes: &[u8], work: &VideoWork) -> Result<VideoO
         max_sampled: work.max_sampled,
         dense_every: Some(dense_every),
         max_long_side: policy::VIDEO_LONG_SIDE,
+        decode_threads: policy::VIDEO_DECODE_THREADS,
         limits: media::VideoLimits::default(),
     };
 

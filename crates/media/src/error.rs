@@ -11,14 +11,23 @@ pub enum MediaError {
 
     /// More bytes than the configured limit.
     #[error("the {what} is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge { what: &'static str, size: usize, limit: usize },
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
 
     /// The header announces more pixels (or a longer side) than allowed. Checked before any
-    /// pixel buffer is allocated, so a decompression bomb costs a header parse.
-    #[error(
-        "the {what} is {width}x{height} pixels, over the limit ({max_pixels} pixels, {max_dimension} px per side)"
-    )]
-    TooManyPixels { what: &'static str, width: u32, height: u32, max_pixels: u64, max_dimension: u32 },
+    /// pixel buffer is allocated, so a decompression bomb costs a header parse. `width` and
+    /// `height` are 0 when a decoder hit its own limit before reporting a size.
+    #[error("{}", too_many_pixels(.what, *.width, *.height, *.max_pixels, *.max_dimension))]
+    TooManyPixels {
+        what: &'static str,
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+        max_dimension: u32,
+    },
 
     /// The video is longer than allowed (by duration in the header or by counted frames).
     #[error("the video is too long: {0}")]
@@ -49,7 +58,10 @@ impl MediaError {
     /// True for errors that mean "the input is too big" (HTTP 413), as opposed to "the input is
     /// bad" (400). Pixel bombs and over-long videos count as too large.
     pub fn is_too_large(&self) -> bool {
-        matches!(self, Self::TooLarge { .. } | Self::TooManyPixels { .. } | Self::TooLong(_))
+        matches!(
+            self,
+            Self::TooLarge { .. } | Self::TooManyPixels { .. } | Self::TooLong(_)
+        )
     }
 
     /// True when the fault is ours (500), not the client's.
@@ -84,5 +96,58 @@ impl MediaError {
             Self::BudgetExceeded(_) => "budget_exceeded",
             Self::Internal(_) => "internal",
         }
+    }
+}
+
+fn too_many_pixels(what: &str, w: u32, h: u32, max_pixels: u64, max_dimension: u32) -> String {
+    let size = if w > 0 && h > 0 {
+        format!("{w}x{h} pixels")
+    } else {
+        "too large".to_string()
+    };
+    let side = if max_dimension < u32::MAX {
+        format!(", {max_dimension} px per side")
+    } else {
+        String::new()
+    };
+    format!("the {what} is {size}, over the limit ({max_pixels} pixels{side})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_statuses() {
+        let e = MediaError::TooManyPixels {
+            what: "image",
+            width: 60000,
+            height: 60000,
+            max_pixels: 100,
+            max_dimension: 20,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the image is 60000x60000 pixels, over the limit (100 pixels, 20 px per side)"
+        );
+        assert_eq!((e.http_status(), e.code()), (413, "too_many_pixels"));
+        let e = MediaError::TooManyPixels {
+            what: "video frame",
+            width: 0,
+            height: 0,
+            max_pixels: 100,
+            max_dimension: u32::MAX,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the video frame is too large, over the limit (100 pixels)"
+        );
+        assert_eq!(MediaError::NoVideoStream.http_status(), 400);
+        assert_eq!(MediaError::Internal("x".into()).http_status(), 500);
+        let e = MediaError::UnsupportedFormat("HEIF images are not supported".into());
+        assert_eq!(
+            e.to_string(),
+            "unsupported format: HEIF images are not supported"
+        );
     }
 }

@@ -10,41 +10,62 @@ use crate::sniff::StillFormat;
 use crate::still::{Decoded, StillOptions};
 
 #[cfg(feature = "heif")]
-pub(crate) fn decode(bytes: &[u8], format: StillFormat, opts: &StillOptions) -> Result<Decoded, MediaError> {
+pub(crate) fn decode(
+    bytes: &[u8],
+    format: StillFormat,
+    opts: &StillOptions,
+) -> Result<Decoded, MediaError> {
     use libheif_rs::{ColorSpace, HeifContext, RgbChroma};
 
     use crate::resize::{fit_long_side, resize_rgb};
     use crate::still::check_dimensions;
 
-    let corrupt = |e: libheif_rs::HeifError| MediaError::Corrupt(format!("{format}: {}", e.message));
+    let corrupt =
+        |e: libheif_rs::HeifError| MediaError::Corrupt(format!("{format}: {}", e.message));
     let ctx = HeifContext::read_from_bytes(bytes).map_err(|e| classify(e, format, (0, 0), opts))?;
     let handle = ctx.primary_image_handle().map_err(corrupt)?;
     let (w, h) = (handle.width(), handle.height());
     check_dimensions(w, h, &opts.limits)?;
     let had_alpha = handle.has_alpha_channel();
-    let img = handle.decode(ColorSpace::Rgb(RgbChroma::Rgb), None).map_err(|e| classify(e, format, (w, h), opts))?;
-    let plane = img
-        .planes()
-        .interleaved
-        .ok_or_else(|| MediaError::Corrupt(format!("{format}: the decoder returned no RGB plane")))?;
+    let img = handle
+        .decode(ColorSpace::Rgb(RgbChroma::Rgb), None)
+        .map_err(|e| classify(e, format, (w, h), opts))?;
+    let plane = img.planes().interleaved.ok_or_else(|| {
+        MediaError::Corrupt(format!("{format}: the decoder returned no RGB plane"))
+    })?;
     let (pw, ph) = (plane.width, plane.height);
     if pw == 0 || ph == 0 || plane.stride < pw as usize * 3 {
-        return Err(MediaError::Corrupt(format!("{format}: decoded plane of {pw}x{ph}")));
+        return Err(MediaError::Corrupt(format!(
+            "{format}: decoded plane of {pw}x{ph}"
+        )));
     }
     let mut rgb = Vec::with_capacity(pw as usize * ph as usize * 3);
     for row in plane.data.chunks(plane.stride).take(ph as usize) {
         rgb.extend_from_slice(&row[..pw as usize * 3]);
     }
-    let rgb = image::RgbImage::from_raw(pw, ph, rgb).ok_or_else(|| MediaError::Internal("heif buffer size".into()))?;
+    let rgb = image::RgbImage::from_raw(pw, ph, rgb)
+        .ok_or_else(|| MediaError::Internal("heif buffer size".into()))?;
     let (tw, th) = fit_long_side(pw, ph, opts.target_long_side);
     let image = resize_rgb(rgb, tw, th)?;
-    Ok(Decoded { image, width: pw, height: ph, orientation: 1, had_alpha, jpeg_dct_eighths: None })
+    Ok(Decoded {
+        image,
+        width: pw,
+        height: ph,
+        orientation: 1,
+        had_alpha,
+        jpeg_dct_eighths: None,
+    })
 }
 
 /// libheif says "unsupported" when a plugin is missing (e.g. no HEVC decoder): that is a
 /// format this build cannot read, not a broken file.
 #[cfg(feature = "heif")]
-fn classify(e: libheif_rs::HeifError, format: StillFormat, (width, height): (u32, u32), opts: &StillOptions) -> MediaError {
+fn classify(
+    e: libheif_rs::HeifError,
+    format: StillFormat,
+    (width, height): (u32, u32),
+    opts: &StillOptions,
+) -> MediaError {
     use libheif_rs::HeifErrorCode;
     match e.code {
         HeifErrorCode::UnsupportedFeature | HeifErrorCode::UnsupportedFileType => {
@@ -63,7 +84,11 @@ fn classify(e: libheif_rs::HeifError, format: StillFormat, (width, height): (u32
 }
 
 #[cfg(not(feature = "heif"))]
-pub(crate) fn decode(_bytes: &[u8], format: StillFormat, _opts: &StillOptions) -> Result<Decoded, MediaError> {
+pub(crate) fn decode(
+    _bytes: &[u8],
+    format: StillFormat,
+    _opts: &StillOptions,
+) -> Result<Decoded, MediaError> {
     Err(MediaError::UnsupportedFormat(format!(
         "{} images are not supported by this build (built without libheif)",
         format.as_str().to_uppercase()

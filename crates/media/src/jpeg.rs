@@ -8,24 +8,31 @@
 use image::RgbImage;
 use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
+use crate::MediaError;
 use crate::orientation::read_exif_orientation;
 use crate::resize::{fit_long_side, resize_rgb};
 use crate::sniff::StillFormat;
 use crate::still::{Decoded, StillOptions, check_dimensions, decode_with_image};
-use crate::MediaError;
 
 /// Progressive scans allowed per JPEG (libjpeg-turbo's own guard against scan bombs).
 const MAX_PROGRESSIVE_SCANS: u32 = 100;
 
-/// DCT scale factors tried, smallest first, as eighths.
+/// DCT scale factors tried, smallest first, as eighths. The odd ones have no SIMD IDCT in
+/// libjpeg-turbo, but the smaller intermediate makes the final resize cheaper: on a 2.8 MB
+/// 12 MP photo to 1280 px, 3/8 + resize took 33 ms CPU against 39 ms for 4/8 + resize
+/// (full-size decode: 50 ms).
 const EIGHTHS: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, MediaError> {
     check_complete(bytes)?;
-    let mut d = Decompressor::new().map_err(|e| MediaError::Internal(format!("libjpeg-turbo: {e}")))?;
+    let mut d =
+        Decompressor::new().map_err(|e| MediaError::Internal(format!("libjpeg-turbo: {e}")))?;
     // A progressive JPEG with thousands of tiny scans is a CPU bomb; real ones have about 10.
-    d.set_scan_limit(MAX_PROGRESSIVE_SCANS).map_err(|e| MediaError::Internal(format!("libjpeg-turbo: {e}")))?;
-    let header = d.read_header(bytes).map_err(|e| MediaError::Corrupt(format!("jpeg header: {e}")))?;
+    d.set_scan_limit(MAX_PROGRESSIVE_SCANS)
+        .map_err(|e| MediaError::Internal(format!("libjpeg-turbo: {e}")))?;
+    let header = d
+        .read_header(bytes)
+        .map_err(|e| MediaError::Corrupt(format!("jpeg header: {e}")))?;
     let (w, h) = (dim(header.width)?, dim(header.height)?);
     check_dimensions(w, h, &opts.limits)?;
     if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
@@ -33,9 +40,14 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
         return decode_with_image(bytes, StillFormat::Jpeg, opts);
     }
     let (tw, th) = fit_long_side(w, h, opts.target_long_side);
-    let eighths = if header.is_lossless { 8 } else { choose_eighths(w, h, tw, th) };
+    let eighths = if header.is_lossless {
+        8
+    } else {
+        choose_eighths(w, h, tw, th)
+    };
     let factor = ScalingFactor::new(eighths as usize, 8);
-    d.set_scaling_factor(factor).map_err(|e| MediaError::Internal(format!("libjpeg-turbo scaling: {e}")))?;
+    d.set_scaling_factor(factor)
+        .map_err(|e| MediaError::Internal(format!("libjpeg-turbo scaling: {e}")))?;
     let scaled = header.scaled(factor);
     let mut out = turbojpeg::Image {
         pixels: vec![0u8; scaled.width * scaled.height * 3],
@@ -87,7 +99,9 @@ pub(crate) fn choose_eighths(w: u32, h: u32, tw: u32, th: u32) -> u8 {
 /// scan data `FF` is always followed by `00` or a restart marker, so the pair is unambiguous).
 /// A marker structure this walk does not understand is left to the decoder to judge.
 pub(crate) fn check_complete(b: &[u8]) -> Result<(), MediaError> {
-    let truncated = || MediaError::Corrupt("truncated JPEG: the data ends before the end-of-image marker".into());
+    let truncated = || {
+        MediaError::Corrupt("truncated JPEG: the data ends before the end-of-image marker".into())
+    };
     let mut i = 2; // after SOI
     loop {
         if i + 1 >= b.len() {
@@ -99,7 +113,11 @@ pub(crate) fn check_complete(b: &[u8]) -> Result<(), MediaError> {
         let marker = b[i + 1];
         match marker {
             0xFF => i += 1, // fill byte
-            0xD9 => return Err(MediaError::Corrupt("JPEG ends before any image data".into())),
+            0xD9 => {
+                return Err(MediaError::Corrupt(
+                    "JPEG ends before any image data".into(),
+                ));
+            }
             0xDA => break,
             0x01 | 0xD0..=0xD7 => i += 2,
             _ => {
@@ -143,7 +161,9 @@ mod tests {
 
     #[test]
     fn completeness() {
-        let ok = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0x00, 0xFF, 0xD9];
+        let ok = [
+            0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0x00, 0xFF, 0xD9,
+        ];
         assert!(check_complete(&ok).is_ok());
         assert!(check_complete(&ok[..10]).is_err());
         let trailing = [&ok[..], b"trailer with \xD9 byte"].concat();

@@ -8,8 +8,19 @@ use image::imageops;
 /// The EXIF orientation of the image, 1 (upright) when absent, malformed or out of range. A
 /// broken EXIF block is not a reason to refuse a photo.
 pub fn read_exif_orientation(bytes: &[u8]) -> u8 {
-    let mut cursor = std::io::Cursor::new(bytes);
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut cursor) else {
+    let reader = exif::Reader::new();
+    let parsed = match webp_exif_chunk(bytes) {
+        // Some writers (Pillow among them) start the WebP EXIF chunk with the JPEG-style
+        // "Exif\0\0" prefix, which kamadak-exif's WebP reader does not expect.
+        Some(payload) => reader.read_raw(
+            payload
+                .strip_prefix(b"Exif\0\0")
+                .unwrap_or(payload)
+                .to_vec(),
+        ),
+        None => reader.read_from_container(&mut std::io::Cursor::new(bytes)),
+    };
+    let Ok(exif) = parsed else {
         return 1;
     };
     exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
@@ -17,6 +28,24 @@ pub fn read_exif_orientation(bytes: &[u8]) -> u8 {
         .filter(|v| (1..=8).contains(v))
         .map(|v| v as u8)
         .unwrap_or(1)
+}
+
+/// The payload of a WebP file's `EXIF` chunk, if it has one.
+fn webp_exif_chunk(b: &[u8]) -> Option<&[u8]> {
+    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WEBP" {
+        return None;
+    }
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        let start = i + 8;
+        let end = start.checked_add(size)?;
+        if &b[i..i + 4] == b"EXIF" {
+            return b.get(start..end);
+        }
+        i = end + (size & 1);
+    }
+    None
 }
 
 /// True when the orientation swaps width and height (5–8).
@@ -60,7 +89,16 @@ mod tests {
     #[test]
     fn corner_mapping() {
         // Where the stored top-left pixel ends up in the upright image.
-        let expect = [(1, (0, 0)), (2, (2, 0)), (3, (2, 1)), (4, (0, 1)), (5, (0, 0)), (6, (1, 0)), (7, (1, 2)), (8, (0, 2))];
+        let expect = [
+            (1, (0, 0)),
+            (2, (2, 0)),
+            (3, (2, 1)),
+            (4, (0, 1)),
+            (5, (0, 0)),
+            (6, (1, 0)),
+            (7, (1, 2)),
+            (8, (0, 2)),
+        ];
         for (o, (x, y)) in expect {
             let out = apply_orientation(probe(), o);
             let dims = if swaps_axes(o) { (2, 3) } else { (3, 2) };
@@ -72,6 +110,11 @@ mod tests {
     #[test]
     fn garbage_exif_is_upright() {
         assert_eq!(read_exif_orientation(b"not an image"), 1);
-        assert_eq!(read_exif_orientation(&[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10, b'E', b'x', b'i', b'f', 0, 0]), 1);
+        assert_eq!(
+            read_exif_orientation(&[
+                0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10, b'E', b'x', b'i', b'f', 0, 0
+            ]),
+            1
+        );
     }
 }

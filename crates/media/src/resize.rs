@@ -1,7 +1,9 @@
 //! Downscaling RGB images (SIMD convolution from `fast_image_resize`) and the arithmetic of
 //! "fit the long side into N pixels, never upscale".
 
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image, images::ImageRef};
+use fast_image_resize::{
+    FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image, images::ImageRef,
+};
 use image::RgbImage;
 
 use crate::MediaError;
@@ -34,7 +36,8 @@ pub fn resize_rgb(src: RgbImage, w: u32, h: u32) -> Result<RgbImage, MediaError>
     Resizer::new()
         .resize(&src_view, &mut dst, &opts)
         .map_err(|e| MediaError::Internal(format!("resize: {e}")))?;
-    RgbImage::from_raw(w, h, dst.into_vec()).ok_or_else(|| MediaError::Internal("resize buffer size".into()))
+    RgbImage::from_raw(w, h, dst.into_vec())
+        .ok_or_else(|| MediaError::Internal("resize buffer size".into()))
 }
 
 #[cfg(test)]

@@ -107,7 +107,11 @@ pub fn sniff(b: &[u8]) -> Kind {
     if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
         return Kind::Still(StillFormat::Gif);
     }
-    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") || b.starts_with(b"II+\0") || b.starts_with(b"MM\0+") {
+    if b.starts_with(b"II*\0")
+        || b.starts_with(b"MM\0*")
+        || b.starts_with(b"II+\0")
+        || b.starts_with(b"MM\0+")
+    {
         return Kind::Still(StillFormat::Tiff);
     }
     if b.len() >= 12 && b.starts_with(b"RIFF") {
@@ -124,7 +128,12 @@ pub fn sniff(b: &[u8]) -> Kind {
     if b.len() >= 8 && &b[4..8] == b"ftyp" {
         return sniff_ftyp(b);
     }
-    if b.len() >= 8 && matches!(&b[4..8], b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot") {
+    if b.len() >= 8
+        && matches!(
+            &b[4..8],
+            b"moov" | b"mdat" | b"wide" | b"free" | b"skip" | b"pnot"
+        )
+    {
         return Kind::Video(Container::Mov);
     }
     if b.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
@@ -169,7 +178,9 @@ pub fn sniff(b: &[u8]) -> Kind {
         return Kind::Other("zip");
     }
     let text = trim_text_start(b);
-    if text.starts_with(b"<svg") || (text.starts_with(b"<?xml") && b[..b.len().min(512)].windows(4).any(|w| w == b"<svg")) {
+    if text.starts_with(b"<svg")
+        || (text.starts_with(b"<?xml") && b[..b.len().min(512)].windows(4).any(|w| w == b"<svg"))
+    {
         return Kind::Other("svg");
     }
     Kind::Unknown
@@ -205,7 +216,9 @@ fn sniff_ftyp(b: &[u8]) -> Kind {
     if has(&[b"avif", b"avis"]) {
         return Kind::Still(StillFormat::Avif);
     }
-    if has(&[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"]) {
+    if has(&[
+        b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1",
+    ]) {
         return Kind::Still(StillFormat::Heif);
     }
     if has(&[b"crx "]) {
@@ -230,19 +243,49 @@ mod tests {
 
     #[test]
     fn signatures() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Kind::Still(StillFormat::Jpeg));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Kind::Still(StillFormat::Png));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
+            Kind::Still(StillFormat::Jpeg)
+        );
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n...."),
+            Kind::Still(StillFormat::Png)
+        );
         assert_eq!(sniff(b"GIF89a......"), Kind::Still(StillFormat::Gif));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Kind::Still(StillFormat::WebP));
+        assert_eq!(
+            sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Kind::Still(StillFormat::WebP)
+        );
         assert_eq!(sniff(b"RIFF\0\0\0\0AVI LIST"), Kind::Video(Container::Avi));
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Kind::Other("wav"));
-        assert_eq!(sniff(b"\0\0\0\x18ftypmp42\0\0\0\0isommp42"), Kind::Video(Container::Mp4));
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0\0\0qt  "), Kind::Video(Container::Mov));
-        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Kind::Still(StillFormat::Heif));
-        assert_eq!(sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"), Kind::Still(StillFormat::Avif));
-        assert_eq!(sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"), Kind::Still(StillFormat::Avif));
-        assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"), Kind::Video(Container::WebM));
-        assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska"), Kind::Video(Container::Matroska));
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypmp42\0\0\0\0isommp42"),
+            Kind::Video(Container::Mp4)
+        );
+        assert_eq!(
+            sniff(b"\0\0\0\x14ftypqt  \0\0\0\0qt  "),
+            Kind::Video(Container::Mov)
+        );
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            Kind::Still(StillFormat::Heif)
+        );
+        assert_eq!(
+            sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
+            Kind::Still(StillFormat::Avif)
+        );
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"),
+            Kind::Still(StillFormat::Avif)
+        );
+        assert_eq!(
+            sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"),
+            Kind::Video(Container::WebM)
+        );
+        assert_eq!(
+            sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska"),
+            Kind::Video(Container::Matroska)
+        );
         assert_eq!(sniff(b"%PDF-1.4"), Kind::Other("pdf"));
         assert_eq!(sniff(b"  <svg xmlns"), Kind::Other("svg"));
         assert_eq!(sniff(b""), Kind::Unknown);

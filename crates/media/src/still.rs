@@ -31,7 +31,11 @@ pub struct StillLimits {
 impl Default for StillLimits {
     /// 30 MiB, 100 megapixels, 20 000 px per side.
     fn default() -> Self {
-        Self { max_bytes: 30 * 1024 * 1024, max_pixels: 100_000_000, max_dimension: 20_000 }
+        Self {
+            max_bytes: 30 * 1024 * 1024,
+            max_pixels: 100_000_000,
+            max_dimension: 20_000,
+        }
     }
 }
 
@@ -45,7 +49,10 @@ pub struct StillOptions {
 
 impl Default for StillOptions {
     fn default() -> Self {
-        Self { limits: StillLimits::default(), target_long_side: Some(1280) }
+        Self {
+            limits: StillLimits::default(),
+            target_long_side: Some(1280),
+        }
     }
 }
 
@@ -81,17 +88,28 @@ pub fn decode_still(bytes: &[u8], opts: &StillOptions) -> Result<Still, MediaErr
         return Err(MediaError::Empty { what: "image" });
     }
     if bytes.len() > opts.limits.max_bytes {
-        return Err(MediaError::TooLarge { what: "image", size: bytes.len(), limit: opts.limits.max_bytes });
+        return Err(MediaError::TooLarge {
+            what: "image",
+            size: bytes.len(),
+            limit: opts.limits.max_bytes,
+        });
     }
     let format = match sniff(bytes) {
         Kind::Still(f) => f,
         Kind::Video(c) => {
-            return Err(MediaError::UnsupportedFormat(format!("{c} is a video container, not a still image")));
+            return Err(MediaError::UnsupportedFormat(format!(
+                "{c} is a video container, not a still image"
+            )));
         }
-        Kind::Other(name) => return Err(MediaError::UnsupportedFormat(format!("{name} is not a supported image format"))),
+        Kind::Other(name) => {
+            return Err(MediaError::UnsupportedFormat(format!(
+                "{name} is not a supported image format"
+            )));
+        }
         Kind::Unknown => {
             return Err(MediaError::UnsupportedFormat(
-                "unrecognised image data (expected JPEG, PNG, WebP, BMP, TIFF, GIF, AVIF or HEIC)".into(),
+                "unrecognised image data (expected JPEG, PNG, WebP, BMP, TIFF, GIF, AVIF or HEIC)"
+                    .into(),
             ));
         }
     };
@@ -116,8 +134,16 @@ pub(crate) struct Decoded {
 }
 
 fn finish(d: Decoded, format: StillFormat) -> Still {
-    let scale = if d.width > 0 { d.image.width() as f32 / d.width as f32 } else { 1.0 };
-    let (w, h) = if swaps_axes(d.orientation) { (d.height, d.width) } else { (d.width, d.height) };
+    let scale = if d.width > 0 {
+        d.image.width() as f32 / d.width as f32
+    } else {
+        1.0
+    };
+    let (w, h) = if swaps_axes(d.orientation) {
+        (d.height, d.width)
+    } else {
+        (d.width, d.height)
+    };
     let image = apply_orientation(d.image, d.orientation);
     Still {
         image,
@@ -136,9 +162,14 @@ fn finish(d: Decoded, format: StillFormat) -> Still {
 /// Refuses sizes over the limits. Called with header dimensions, before pixels are allocated.
 pub(crate) fn check_dimensions(w: u32, h: u32, limits: &StillLimits) -> Result<(), MediaError> {
     if w == 0 || h == 0 {
-        return Err(MediaError::Corrupt(format!("the image header gives a size of {w}x{h}")));
+        return Err(MediaError::Corrupt(format!(
+            "the image header gives a size of {w}x{h}"
+        )));
     }
-    if w > limits.max_dimension || h > limits.max_dimension || (w as u64) * (h as u64) > limits.max_pixels {
+    if w > limits.max_dimension
+        || h > limits.max_dimension
+        || (w as u64) * (h as u64) > limits.max_pixels
+    {
         return Err(MediaError::TooManyPixels {
             what: "image",
             width: w,
@@ -164,8 +195,13 @@ fn image_format(f: StillFormat) -> Option<ImageFormat> {
 
 /// The `image`-crate path: PNG, GIF (first frame), BMP, TIFF, WebP, and JPEGs libjpeg-turbo
 /// cannot turn into RGB (CMYK/YCCK) or refuses.
-pub(crate) fn decode_with_image(bytes: &[u8], format: StillFormat, opts: &StillOptions) -> Result<Decoded, MediaError> {
-    let fmt = image_format(format).ok_or_else(|| MediaError::UnsupportedFormat(format.to_string()))?;
+pub(crate) fn decode_with_image(
+    bytes: &[u8],
+    format: StillFormat,
+    opts: &StillOptions,
+) -> Result<Decoded, MediaError> {
+    let fmt =
+        image_format(format).ok_or_else(|| MediaError::UnsupportedFormat(format.to_string()))?;
     let lim = &opts.limits;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut il = image::Limits::default();
@@ -175,22 +211,39 @@ pub(crate) fn decode_with_image(bytes: &[u8], format: StillFormat, opts: &StillO
     // Enough for the largest allowed image at 16-bit RGBA; the pixel limit is the real gate.
     il.max_alloc = Some(lim.max_pixels.saturating_mul(8).max(64 << 20));
     reader.limits(il);
-    let decoder = reader.into_decoder().map_err(|e| image_error(e, format, lim, (0, 0)))?;
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| image_error(e, format, lim, (0, 0)))?;
     let (w, h) = decoder.dimensions();
     check_dimensions(w, h, lim)?;
     let had_alpha = decoder.color_type().has_alpha();
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, format, lim, (w, h)))?;
+    let img =
+        DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, format, lim, (w, h)))?;
     let rgb = img.into_rgb8();
     let (tw, th) = fit_long_side(w, h, opts.target_long_side);
     let image = resize_rgb(rgb, tw, th)?;
     let orientation = match format {
-        StillFormat::Jpeg | StillFormat::Png | StillFormat::WebP | StillFormat::Tiff => read_exif_orientation(bytes),
+        StillFormat::Jpeg | StillFormat::Png | StillFormat::WebP | StillFormat::Tiff => {
+            read_exif_orientation(bytes)
+        }
         _ => 1,
     };
-    Ok(Decoded { image, width: w, height: h, orientation, had_alpha, jpeg_dct_eighths: None })
+    Ok(Decoded {
+        image,
+        width: w,
+        height: h,
+        orientation,
+        had_alpha,
+        jpeg_dct_eighths: None,
+    })
 }
 
-fn image_error(e: image::ImageError, format: StillFormat, lim: &StillLimits, (w, h): (u32, u32)) -> MediaError {
+fn image_error(
+    e: image::ImageError,
+    format: StillFormat,
+    lim: &StillLimits,
+    (w, h): (u32, u32),
+) -> MediaError {
     use image::ImageError as E;
     match e {
         E::Limits(l) => {

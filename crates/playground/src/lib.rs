@@ -1,1 +1,121 @@
-//! The web Playground, embedded in the binary.
+//! The web Playground, served at `/` from assets compiled into the binary.
+//!
+//! Plain HTML, CSS and ES modules with no build step and no third-party code: the page must
+//! work on an air-gapped server, and what ships is exactly what is in `assets/`. The Content
+//! Security Policy makes "no CDN" a property the browser enforces, not a convention.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// One embedded file: its URL path, MIME type and bytes.
+struct Asset {
+    path: &'static str,
+    mime: &'static str,
+    body: &'static str,
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "/",
+        mime: "text/html; charset=utf-8",
+        body: include_str!("../assets/index.html"),
+    },
+    Asset {
+        path: "/playground/style.css",
+        mime: "text/css; charset=utf-8",
+        body: include_str!("../assets/style.css"),
+    },
+    Asset {
+        path: "/playground/js/main.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/js/main.js"),
+    },
+    Asset {
+        path: "/playground/js/api.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/js/api.js"),
+    },
+    Asset {
+        path: "/playground/js/single.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/js/single.js"),
+    },
+    Asset {
+        path: "/playground/js/render.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/js/render.js"),
+    },
+    Asset {
+        path: "/playground/js/bulk.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/js/bulk.js"),
+    },
+];
+
+/// Only our own origin; images and videos the user picks are shown from `blob:` URLs.
+const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; \
+                   style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; \
+                   base-uri 'none'; frame-ancestors 'none'";
+
+/// `/` and `/playground/*`. Merge it into the API router; it needs no state and no auth (the
+/// page itself is public, the API calls it makes carry the token the user types in).
+pub fn router() -> axum::Router {
+    let mut r = axum::Router::new();
+    for asset in ASSETS {
+        r = r.route(asset.path, get(move || serve(asset)));
+    }
+    r
+}
+
+async fn serve(asset: &'static Asset) -> Response {
+    let mut res = (StatusCode::OK, asset.body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.mime));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Assets change only with the binary; a short cache keeps upgrades visible.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every module the page imports is one we serve, and nothing points off-site.
+    #[test]
+    fn assets_are_self_contained() {
+        let served: Vec<&str> = ASSETS.iter().map(|a| a.path).collect();
+        for a in ASSETS {
+            for (i, _) in a.body.match_indices("from './") {
+                let rest = &a.body[i + "from './".len()..];
+                let end = rest.find('\'').expect("closing quote");
+                let path = format!("/playground/js/{}", &rest[..end]);
+                assert!(
+                    served.contains(&path.as_str()),
+                    "{} imports unserved {path}",
+                    a.path
+                );
+            }
+            for scheme in ["http://", "https://", "//cdn"] {
+                assert!(!a.body.contains(scheme), "{} references {scheme}", a.path);
+            }
+        }
+        let html = ASSETS[0].body;
+        for a in &ASSETS[1..] {
+            if a.path.ends_with("main.js") || a.path.ends_with(".css") {
+                assert!(html.contains(a.path), "index.html does not load {}", a.path);
+            }
+        }
+    }
+}

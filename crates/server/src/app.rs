@@ -4,13 +4,13 @@ use crate::config::{Auth, Config};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::request_id;
 use crate::routes::{facematch, health, liveness, v2};
 use crate::workers::WorkerPool;
-use crate::request_id;
+use ::liveness::Analyse;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use liveness::Analyse;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +26,7 @@ pub struct AppState {
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) body_limit: usize,
+    pub(crate) upload_timeout: Duration,
     pub(crate) retry_after: Duration,
     draining: Arc<AtomicBool>,
 }
@@ -39,6 +40,7 @@ impl AppState {
             limiter: cfg.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
             metrics: Arc::new(Metrics::default()),
             body_limit: cfg.body_limit,
+            upload_timeout: cfg.upload_timeout,
             retry_after: cfg.retry_after,
             draining: Arc::new(AtomicBool::new(false)),
         }
@@ -69,6 +71,7 @@ pub fn router_with_state(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(health::openapi))
         .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         // The only body limit: tower-http's RequestBodyLimitLayer on top of it turns an oversized
         // chunked body into a 500 instead of a 413.
         .layer(DefaultBodyLimit::max(state.body_limit))

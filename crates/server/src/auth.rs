@@ -9,11 +9,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-/// The admitted caller; `sub` is empty when auth is disabled.
+/// Proof that the caller was admitted; its `sub` is recorded on the request span.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub sub: String,
-}
+pub struct Caller;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -38,7 +36,8 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(sub = %sub, "rate limited");
             return Err(ApiError::rate_limited(wait));
         }
-        Ok(Caller { sub })
+        tracing::Span::current().record("sub", sub.as_str());
+        Ok(Caller)
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Config {
     pub queue_depth: usize,
     /// Wall-clock budget of one analysis, queueing included.
     pub deadline: Duration,
+    /// Time a client gets to deliver its whole body once admitted; a trickling upload would
+    /// otherwise hold a queue place indefinitely.
+    pub upload_timeout: Duration,
     /// What 503 answers advise in `Retry-After`.
     pub retry_after: Duration,
     pub auth: Auth,
@@ -54,6 +57,7 @@ impl Config {
             workers: cores,
             queue_depth: cores * 4,
             deadline: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(60),
             retry_after: Duration::from_secs(2),
             auth,
             rate_limit: None,

@@ -92,19 +92,19 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after: Duration) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded")
-            .with_field("header", "authorization", "too many requests for this client");
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded").with_field(
+            "header",
+            "authorization",
+            "too many requests for this client",
+        );
         e.retry_after = Some(retry_after);
         e
     }
 
     pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
         let message = message.into();
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message.clone()).with_field(
-            "server",
-            "queue",
-            message,
-        );
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message.clone())
+            .with_field("server", "queue", message);
         e.retry_after = Some(retry_after);
         e
     }
@@ -120,6 +120,19 @@ impl ApiError {
 
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    }
+
+    /// 408: the body did not arrive within the upload timeout.
+    pub fn upload_timeout(limit: Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body not received within {} s", limit.as_secs()),
+        )
+        .with_field(BODY, "request", "upload too slow")
     }
 
     pub fn from_pool(err: PoolError, retry_after: Duration) -> Self {

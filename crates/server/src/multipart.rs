@@ -12,6 +12,7 @@ use axum::http::header::CONTENT_LENGTH;
 use base64::Engine;
 use liveness::{AnalysisOptions, AnalysisRequest, ImageType, OptionError};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Form fields that carry media; everything else is a short text field.
 const MEDIA_FIELDS: [&str; 4] = ["image", "video", "image1", "image2"];
@@ -25,8 +26,15 @@ pub struct Form {
     text: HashMap<String, String>,
 }
 
-/// Reads the whole form, refusing early when `Content-Length` already exceeds `limit`.
-pub async fn read(req: Request, limit: usize) -> Result<Form, ApiError> {
+/// Reads the whole form within `timeout`, refusing early when `Content-Length` already exceeds
+/// `limit`.
+pub async fn read(req: Request, limit: usize, timeout: Duration) -> Result<Form, ApiError> {
+    tokio::time::timeout(timeout, read_all(req, limit))
+        .await
+        .map_err(|_| ApiError::upload_timeout(timeout))?
+}
+
+async fn read_all(req: Request, limit: usize) -> Result<Form, ApiError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -49,7 +57,7 @@ pub async fn read(req: Request, limit: usize) -> Result<Form, ApiError> {
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(media) = MEDIA_FIELDS.iter().find(|m| **m == name) {
             let bytes = field.bytes().await.map_err(|e| read_error(e, limit))?;
-            if form.media.insert(media, bytes.to_vec()).is_some() {
+            if form.media.insert(media, bytes.into()).is_some() {
                 duplicates.push(name);
             }
         } else {
@@ -105,24 +113,17 @@ fn read_error(e: MultipartError, limit: usize) -> ApiError {
     }
 }
 
-/// A liveness request read from the form, with the client's correlation id.
-pub struct LivenessForm {
-    pub request: AnalysisRequest,
-    pub unique_id: Option<String>,
-}
-
 /// The client's `unique_id` if it is acceptable, read before the rest of the form is validated
 /// so that even a 422 answer and its log lines carry it.
 pub fn valid_unique_id(form: &Form) -> Option<&str> {
     let uid = form.text.get("unique_id")?.trim();
-    let ok = !uid.is_empty()
-        && uid.chars().count() <= MAX_ID_LEN
-        && !uid.chars().any(char::is_control);
+    let ok =
+        !uid.is_empty() && uid.chars().count() <= MAX_ID_LEN && !uid.chars().any(char::is_control);
     ok.then_some(uid)
 }
 
-/// The tuning options plus `unique_id`, every problem reported at once.
-fn options(form: &Form) -> Result<(AnalysisOptions, Option<String>), ApiError> {
+/// The tuning options, with `unique_id` checked alongside; every problem reported at once.
+fn options(form: &Form) -> Result<AnalysisOptions, ApiError> {
     let parsed = AnalysisOptions::from_fields(|k| form.text.get(k).map(String::as_str));
     let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
     let unique_id = form.text.get("unique_id").map(|s| s.trim().to_owned());
@@ -140,13 +141,17 @@ fn options(form: &Form) -> Result<(AnalysisOptions, Option<String>), ApiError> {
         }
     }
     match parsed {
-        Ok(o) if errors.is_empty() => Ok((o, unique_id.filter(|u| !u.is_empty()))),
+        Ok(o) if errors.is_empty() => Ok(o),
         _ => Err(ApiError::invalid_fields(&errors)),
     }
 }
 
 /// The media part `name` as raw bytes: `None` when absent, 400 when empty or undecodable.
-fn media(form: &mut Form, name: &'static str, kind: ImageType) -> Result<Option<Vec<u8>>, ApiError> {
+fn media(
+    form: &mut Form,
+    name: &'static str,
+    kind: ImageType,
+) -> Result<Option<Vec<u8>>, ApiError> {
     let Some(raw) = form.media.remove(name) else {
         return Ok(None);
     };
@@ -186,20 +191,17 @@ pub fn decode_base64(raw: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not valid base64: {e}"))
 }
 
-pub fn liveness(mut form: Form) -> Result<LivenessForm, ApiError> {
-    let (options, unique_id) = options(&form)?;
+pub fn liveness(mut form: Form) -> Result<AnalysisRequest, ApiError> {
+    let options = options(&form)?;
     let image = media(&mut form, "image", options.image_type)?;
     let video = media(&mut form, "video", ImageType::File)?;
     if image.is_none() && video.is_none() {
         return Err(missing_media());
     }
-    Ok(LivenessForm {
-        request: AnalysisRequest {
-            image,
-            video,
-            options,
-        },
-        unique_id,
+    Ok(AnalysisRequest {
+        image,
+        video,
+        options,
     })
 }
 
@@ -208,11 +210,10 @@ pub struct FacematchForm {
     pub image1: Vec<u8>,
     pub image2: Vec<u8>,
     pub details: bool,
-    pub unique_id: Option<String>,
 }
 
 pub fn facematch(mut form: Form) -> Result<FacematchForm, ApiError> {
-    let (options, unique_id) = options(&form)?;
+    let options = options(&form)?;
     let image1 = media(&mut form, "image1", options.image_type)?;
     let image2 = media(&mut form, "image2", options.image_type)?;
     match (image1, image2) {
@@ -220,7 +221,6 @@ pub fn facematch(mut form: Form) -> Result<FacematchForm, ApiError> {
             image1,
             image2,
             details: options.details,
-            unique_id,
         }),
         (a, b) => {
             let mut e = ApiError::bad_media(

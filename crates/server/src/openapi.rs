@@ -10,66 +10,83 @@ use std::sync::LazyLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// The optional tuning strings every liveness mode accepts.
-#[derive(Serialize, ToSchema)]
-pub struct TuningFields {
-    /// Image+video only. `True`: multi-frame analysis of the video; `False`: still-image PAD plus
-    /// a blink check on the video. Booleans accept True/False/true/false/1/0.
-    #[schema(default = "True", example = "True")]
-    pub enhanced_detection: Option<String>,
-    /// Image+video: video frames compared to the still. Integer 1..=50.
-    #[schema(default = "3")]
-    pub facematch_frames: Option<String>,
-    /// Image+video: fraction of tested frames that must match. Number 0..=1.
-    #[schema(default = "0.6")]
-    pub facematch_threshold: Option<String>,
-    /// Enhanced: analyse every Nth frame. Integer 1..=1000.
-    #[schema(default = "15")]
-    pub frame_sampling_rate: Option<String>,
-    /// Enhanced: cap on frames analysed. Integer 1..=300.
-    #[schema(default = "20")]
-    pub max_frames_to_analyze: Option<String>,
-    /// `file`: `image` is an uploaded file; `base64`: `image` is base64 text (a `data:` URI
-    /// prefix is accepted).
-    #[schema(default = "file", pattern = "^(file|base64)$")]
-    pub image_type: Option<String>,
-    /// Correlation id, at most 128 characters; echoed in `X-Request-Id` and every log line.
-    #[schema(max_length = 128)]
-    pub unique_id: Option<String>,
-    /// `True` adds a `details` object with the evidence behind the verdict.
-    #[schema(default = "False")]
-    pub details: Option<String>,
+/// One multipart form of the liveness endpoints: its media parts (required) plus the optional
+/// tuning strings every mode shares. Unknown fields are closed off in the schema so that each
+/// request matches exactly one of the three `oneOf` branches (the server itself ignores extras).
+macro_rules! liveness_form {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $media:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[schema(content_media_type = "application/octet-stream")]
+                pub $media: String,
+            )+
+            /// Image+video only. `True`: multi-frame analysis of the video; `False`: still-image
+            /// PAD plus a blink check on the video. Booleans accept True/False/true/false/1/0.
+            #[serde(default)]
+            #[schema(default = "True", pattern = "^(True|False|true|false|1|0)$")]
+            pub enhanced_detection: String,
+            /// Image+video: video frames compared to the still. Integer 1..=50.
+            #[serde(default)]
+            #[schema(default = "3")]
+            pub facematch_frames: String,
+            /// Image+video: fraction of tested frames that must match. Number 0..=1.
+            #[serde(default)]
+            #[schema(default = "0.6")]
+            pub facematch_threshold: String,
+            /// Enhanced: analyse every Nth frame. Integer 1..=1000.
+            #[serde(default)]
+            #[schema(default = "15")]
+            pub frame_sampling_rate: String,
+            /// Enhanced: cap on frames analysed. Integer 1..=300.
+            #[serde(default)]
+            #[schema(default = "20")]
+            pub max_frames_to_analyze: String,
+            /// `file`: `image` is an uploaded file; `base64`: `image` is base64 text (a `data:`
+            /// URI prefix is accepted).
+            #[serde(default)]
+            #[schema(default = "file", pattern = "^(file|base64)$")]
+            pub image_type: String,
+            /// Correlation id, at most 128 characters; echoed in `X-Request-Id` and in every log
+            /// line of the request.
+            #[serde(default)]
+            #[schema(max_length = 128)]
+            pub unique_id: String,
+            /// `True` adds a `details` object with the evidence behind the verdict.
+            #[serde(default)]
+            #[schema(default = "False", pattern = "^(True|False|true|false|1|0)$")]
+            pub details: String,
+        }
+    };
 }
 
-/// Still and video: liveness over both plus a face comparison between them.
-#[derive(Serialize, ToSchema)]
-pub struct ImageAndVideoForm {
-    /// The still selfie (file, or base64 text with `image_type=base64`).
-    #[schema(content_media_type = "application/octet-stream")]
-    pub image: String,
-    /// A short selfie video: MP4/H.264, MOV, WebM (VP8/VP9), HEVC.
-    #[schema(content_media_type = "application/octet-stream")]
-    pub video: String,
-    #[serde(flatten)]
-    pub tuning: TuningFields,
+liveness_form! {
+    /// Still and video: liveness over both plus a face comparison between them.
+    ImageAndVideoForm {
+        /// The still selfie (a file, or base64 text with `image_type=base64`).
+        image,
+        /// A short selfie video: MP4/H.264, MOV, WebM (VP8/VP9), HEVC.
+        video,
+    }
 }
 
-/// Still only: presentation-attack detection on one image.
-#[derive(Serialize, ToSchema)]
-pub struct ImageOnlyForm {
-    #[schema(content_media_type = "application/octet-stream")]
-    pub image: String,
-    #[serde(flatten)]
-    pub tuning: TuningFields,
+liveness_form! {
+    /// Still only: presentation-attack detection on one image.
+    ImageOnlyForm {
+        /// The still selfie (a file, or base64 text with `image_type=base64`).
+        image,
+    }
 }
 
-/// Video only: multi-frame liveness and blink detection.
-#[derive(Serialize, ToSchema)]
-pub struct VideoOnlyForm {
-    #[schema(content_media_type = "application/octet-stream")]
-    pub video: String,
-    #[serde(flatten)]
-    pub tuning: TuningFields,
+liveness_form! {
+    /// Video only: multi-frame liveness and blink detection.
+    VideoOnlyForm {
+        /// A short selfie video: MP4/H.264, MOV, WebM (VP8/VP9), HEVC.
+        video,
+    }
 }
 
 /// The three input modes of `POST /liveness` and `POST /v2/liveness`.
@@ -120,12 +137,17 @@ pub struct FacematchMultipartRequest {
     #[schema(content_media_type = "application/octet-stream")]
     pub image2: String,
     /// `file` or `base64`, applies to both images.
-    #[schema(default = "file")]
-    pub image_type: Option<String>,
+    #[serde(default)]
+    #[schema(default = "file", pattern = "^(file|base64)$")]
+    pub image_type: String,
+    /// Correlation id, at most 128 characters.
+    #[serde(default)]
     #[schema(max_length = 128)]
-    pub unique_id: Option<String>,
+    pub unique_id: String,
+    /// `True` adds the evidence behind the verdict.
+    #[serde(default)]
     #[schema(default = "False")]
-    pub details: Option<String>,
+    pub details: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -172,7 +194,6 @@ impl Modify for BearerAuth {
         ImageAndVideoForm,
         ImageOnlyForm,
         VideoOnlyForm,
-        TuningFields,
         LivenessResponse,
         FacematchMultipartRequest,
         FacematchResponse,

@@ -17,7 +17,6 @@ pub const MAX_ID_LEN: usize = 128;
 /// Handed to handlers through request extensions.
 #[derive(Clone)]
 pub struct RequestId {
-    pub id: String,
     unique_id: Arc<OnceLock<String>>,
 }
 
@@ -43,7 +42,6 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let rid = RequestId {
-        id: id.clone(),
         unique_id: Arc::new(OnceLock::new()),
     };
     let route = crate::metrics::route_label(req.uri().path());
@@ -51,6 +49,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         "request",
         request_id = %id,
         unique_id = tracing::field::Empty,
+        sub = tracing::field::Empty,
         method = %req.method(),
         route,
     );

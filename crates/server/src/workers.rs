@@ -63,31 +63,67 @@ impl WorkerPool {
         self.workers - self.permits.available_permits().min(self.workers)
     }
 
-    /// Jobs admitted and waiting for a worker.
+    /// Requests admitted and not yet running: reading their upload or waiting for a worker.
     pub fn queued(&self) -> usize {
-        self.admitted.load(Ordering::SeqCst).saturating_sub(self.busy())
+        self.admitted
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.busy())
     }
 
-    /// Runs `job` on a worker thread under the current tracing span (so its log lines carry the
-    /// request's ids).
-    pub async fn run<T, F>(&self, job: F) -> Result<(T, JobTimes), PoolError>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
+    /// Reserves a place in the queue, or refuses at once when it is full. Handlers take the
+    /// ticket before reading the body, so a burst is refused before it is buffered in memory.
+    pub fn admit(&self) -> Result<Ticket, PoolError> {
         let before = self.admitted.fetch_add(1, Ordering::SeqCst);
         let admission = Admission(self.admitted.clone());
         if before >= self.capacity {
             return Err(PoolError::Full);
         }
+        Ok(Ticket {
+            admission,
+            permits: self.permits.clone(),
+            deadline: self.deadline,
+        })
+    }
+
+    /// [`Self::admit`] then [`Ticket::run`].
+    #[cfg(test)]
+    pub async fn run<T, F>(&self, job: F) -> Result<(T, JobTimes), PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.admit()?.run(job).await
+    }
+}
+
+/// A reserved place in the queue; dropping it gives the place back.
+pub struct Ticket {
+    admission: Admission,
+    permits: Arc<Semaphore>,
+    deadline: Duration,
+}
+
+impl Ticket {
+    /// Runs `job` on a worker thread under the current tracing span (so its log lines carry the
+    /// request's ids). The deadline counts from here: upload time is not analysis time.
+    pub async fn run<T, F>(self, job: F) -> Result<(T, JobTimes), PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let Ticket {
+            admission,
+            permits,
+            deadline,
+        } = self;
         let start = Instant::now();
-        let permit = tokio::time::timeout(self.deadline, self.permits.clone().acquire_owned())
+        let permit = tokio::time::timeout(deadline, permits.acquire_owned())
             .await
-            .map_err(|_| PoolError::TimedOut(self.deadline))?
+            .map_err(|_| PoolError::TimedOut(deadline))?
             // The semaphore is never closed.
             .map_err(|_| PoolError::Full)?;
         let queued = start.elapsed();
-        let remaining = self.deadline.saturating_sub(queued);
+        let remaining = deadline.saturating_sub(queued);
         let span = Span::current();
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -97,7 +133,7 @@ impl WorkerPool {
             (out, t.elapsed())
         });
         match tokio::time::timeout(remaining, task).await {
-            Err(_) => Err(PoolError::TimedOut(self.deadline)),
+            Err(_) => Err(PoolError::TimedOut(deadline)),
             Ok(Err(join)) => Err(PoolError::Panicked(join.to_string())),
             Ok(Ok((Err(panic), _))) => Err(PoolError::Panicked(panic_message(panic.as_ref()))),
             Ok(Ok((Ok(value), ran))) => Ok((value, JobTimes { queued, ran })),
@@ -149,6 +185,19 @@ mod tests {
             assert!(h.await.unwrap().is_ok());
         }
         assert_eq!(pool.run(|| 7).await.unwrap().0, 7);
+        assert_eq!((pool.busy(), pool.queued()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn tickets_hold_their_place_until_dropped() {
+        let pool = WorkerPool::new(1, 1, Duration::from_secs(5));
+        let a = pool.admit().unwrap();
+        let b = pool.admit().unwrap();
+        assert_eq!(pool.admit().err(), Some(PoolError::Full));
+        drop(a);
+        let c = pool.admit().unwrap();
+        assert_eq!(b.run(|| 1).await.unwrap().0, 1);
+        assert_eq!(c.run(|| 2).await.unwrap().0, 2);
         assert_eq!((pool.busy(), pool.queued()), (0, 0));
     }
 

@@ -1,16 +1,22 @@
 //! Every neural network: provisioning, loading, pre- and post-processing.
 //! Knows nothing about HTTP or liveness policy.
 
+pub mod blazeface;
 pub mod embedder;
 pub mod face;
 pub mod iris;
+pub mod pad;
+pub mod pipeline;
 pub mod provision;
+pub mod quality;
 pub mod runtime;
+pub mod sampling;
 pub mod tflite;
 
 pub use face::{
     BBox, Embedder, Embedding, EyeModel, EyeOpenness, Face, FaceDetector, PadModel, Point,
     VisionError,
 };
+pub use pipeline::{Vision, VisionOptions};
 pub use provision::{ModelId, ModelStore, ProvisionError};
 pub use runtime::{OnnxModel, Runtime};

@@ -131,8 +131,16 @@ impl Runtime {
     ) -> Result<OnnxModel, VisionError> {
         let bytes = bytes.into();
         let first = self.build_session(name, &bytes)?;
-        let input_names = first.inputs().iter().map(|o| o.name().to_string()).collect();
-        let output_names = first.outputs().iter().map(|o| o.name().to_string()).collect();
+        let input_names = first
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let output_names = first
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
         Ok(OnnxModel {
             name,
             env: self.env.clone(),
@@ -165,6 +173,9 @@ fn build_session(
     Session::builder(env)
         .map_err(|e| fail(&e))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| fail(&e))?
+        // Graph-cleanup warnings (unused initialisers in exported models) are noise for users.
+        .with_log_level(ort::logging::LogLevel::Error)
         .map_err(|e| fail(&e))?
         .with_intra_threads(1)
         .map_err(|e| fail(&e))?

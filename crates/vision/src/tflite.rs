@@ -83,6 +83,13 @@ fn dims(shape: &[i32]) -> Vec<i64> {
     shape.iter().map(|&d| d as i64).collect()
 }
 
+/// Element count of a shape; saturates instead of overflowing on hostile shapes.
+fn numel(shape: &[i32]) -> i64 {
+    shape
+        .iter()
+        .fold(1i64, |n, &d| n.saturating_mul(d.max(0) as i64))
+}
+
 /// Maps a TFLite (NHWC) axis of a 4-D tensor to the NCHW axis.
 fn nchw_axis(axis: i64) -> i64 {
     [0, 2, 3, 1][axis as usize & 3]
@@ -105,9 +112,12 @@ impl<'m, 'a> Converter<'m, 'a> {
             return Ok(None);
         }
         let words = |size: usize| -> Result<std::slice::ChunksExact<'_, u8>> {
-            let n: i64 = t.shape.iter().map(|&d| d.max(0) as i64).product();
-            if t.data.len() as i64 != n * size as i64 {
-                return Err(ConvertError::Corrupt(format!("tensor {} size mismatch", t.name)));
+            let n = numel(&t.shape);
+            if t.data.len() as i64 != n.saturating_mul(size as i64) {
+                return Err(ConvertError::Corrupt(format!(
+                    "tensor {} size mismatch",
+                    t.name
+                )));
             }
             Ok(t.data.chunks_exact(size))
         };
@@ -199,8 +209,12 @@ impl<'m, 'a> Converter<'m, 'a> {
             } else {
                 (0..shape.len() as i64).collect()
             };
-            self.g
-                .node_to("Transpose", &[&v], vec![("perm", Attr::Ints(perm))], &t.name);
+            self.g.node_to(
+                "Transpose",
+                &[&v],
+                vec![("perm", Attr::Ints(perm))],
+                &t.name,
+            );
             self.g.output(&t.name, &shape);
         }
         Ok(())
@@ -262,8 +276,7 @@ impl<'m, 'a> Converter<'m, 'a> {
                 // A lower-rank constant would broadcast against NHWC, not our NCHW.
                 for i in [ia, ib] {
                     let t = self.tensor(i)?;
-                    let numel: i64 = t.shape.iter().map(|&d| d as i64).product();
-                    if !t.data.is_empty() && t.shape.len() != 4 && numel != 1 {
+                    if !t.data.is_empty() && t.shape.len() != 4 && numel(&t.shape) != 1 {
                         return Err(unsupported("broadcasting constant in ADD/MUL"));
                     }
                 }
@@ -311,8 +324,11 @@ impl<'m, 'a> Converter<'m, 'a> {
                 let mut pads: Vec<i64> = order.iter().map(|&a| p[2 * a] as i64).collect();
                 pads.extend(order.iter().map(|&a| p[2 * a + 1] as i64));
                 let pads = self.g.constant_i64(&[pads.len() as i64], pads);
-                self.g
-                    .node("Pad", &[&x, &pads], vec![("mode", Attr::Str("constant".into()))])
+                self.g.node(
+                    "Pad",
+                    &[&x, &pads],
+                    vec![("mode", Attr::Str("constant".into()))],
+                )
             }
             op::RESHAPE => {
                 let input = Self::input(o, 0)?;
@@ -432,9 +448,8 @@ impl<'m, 'a> Converter<'m, 'a> {
         let mut after = [0i64; 2];
         for a in 0..2 {
             let effective = (kernel[a] as i64 - 1) * dilation[a] as i64 + 1;
-            let total = ((out[a + 1] as i64 - 1) * stride[a] as i64 + effective
-                - inp[a + 1] as i64)
-                .max(0);
+            let total =
+                ((out[a + 1] as i64 - 1) * stride[a] as i64 + effective - inp[a + 1] as i64).max(0);
             before[a] = total / 2;
             after[a] = total - total / 2;
         }
@@ -465,17 +480,21 @@ impl<'m, 'a> Converter<'m, 'a> {
             (a, b, permute_nhwc_to_nchw(&w, [a, kh, kw, b]))
         };
         // For depthwise, [1, O, KH, KW] and [O, 1, KH, KW] share one memory order.
-        let in_ch = *self
-            .tensor(Self::input(o, 0)?)?
-            .shape
-            .last()
-            .unwrap_or(&0) as i64;
+        let in_ch = *self.tensor(Self::input(o, 0)?)?.shape.last().unwrap_or(&0) as i64;
         let group = if depthwise { in_ch } else { 1 };
         if group <= 0 || (depthwise && out_ch % group != 0) {
             return Err(ConvertError::Corrupt("depthwise channel count".into()));
         }
-        let pads = self.pads(o, opts.u8_or(0, 0)?, [kh as i32, kw as i32], [sh, sw], [dh, dw])?;
-        let wname = self.g.constant_f32(&[out_ch, in_per_group, kh, kw], weights);
+        let pads = self.pads(
+            o,
+            opts.u8_or(0, 0)?,
+            [kh as i32, kw as i32],
+            [sh, sw],
+            [dh, dw],
+        )?;
+        let wname = self
+            .g
+            .constant_f32(&[out_ch, in_per_group, kh, kw], weights);
         let mut inputs = vec![x, wname];
         if let Some(&bias) = o.inputs.get(2)
             && bias >= 0
@@ -507,8 +526,12 @@ impl<'m, 'a> Converter<'m, 'a> {
             0 => x,
             1 => self.g.node("Relu", &[&x], vec![]),
             2 | 3 => {
-                let lo = self.g.constant_f32(&[], vec![if act == 2 { -1.0 } else { 0.0 }]);
-                let hi = self.g.constant_f32(&[], vec![if act == 2 { 1.0 } else { 6.0 }]);
+                let lo = self
+                    .g
+                    .constant_f32(&[], vec![if act == 2 { -1.0 } else { 0.0 }]);
+                let hi = self
+                    .g
+                    .constant_f32(&[], vec![if act == 2 { 1.0 } else { 6.0 }]);
                 self.g.node("Clip", &[&x, &lo, &hi], vec![])
             }
             4 => self.g.node("Tanh", &[&x], vec![]),
@@ -519,16 +542,20 @@ impl<'m, 'a> Converter<'m, 'a> {
 
 /// Reorders `[n, h, w, c]` data to `[n, c, h, w]`.
 fn permute_nhwc_to_nchw(data: &[f32], [n, h, w, c]: [i64; 4]) -> Vec<f32> {
-    let (n, h, w, c) = (n as usize, h as usize, w as usize, c as usize);
-    let mut out = vec![0.0; data.len()];
-    if n * h * w * c != data.len() {
+    let dims = [n, h, w, c].map(|d| usize::try_from(d).unwrap_or(0));
+    let [n, h, w, c] = dims;
+    let total = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if total != Some(data.len()) {
+        // Callers check sizes first; a mismatch here leaves the data as it was.
         return data.to_vec();
     }
+    let mut out = vec![0.0; data.len()];
     for ni in 0..n {
         for hi in 0..h {
             for wi in 0..w {
                 for ci in 0..c {
-                    out[((ni * c + ci) * h + hi) * w + wi] = data[((ni * h + hi) * w + wi) * c + ci];
+                    out[((ni * c + ci) * h + hi) * w + wi] =
+                        data[((ni * h + hi) * w + wi) * c + ci];
                 }
             }
         }
@@ -570,7 +597,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bytes in [&b""[..], b"\x01\x02", b"\xff\xff\xff\xff\x00\x00\x00\x00", &[0u8; 64]] {
+        for bytes in [
+            &b""[..],
+            b"\x01\x02",
+            b"\xff\xff\xff\xff\x00\x00\x00\x00",
+            &[0u8; 64],
+        ] {
             assert!(convert(bytes).is_err());
         }
     }

@@ -34,16 +34,19 @@ pub async fn facematch(
     _caller: Caller,
     req: Request,
 ) -> Result<Json<FacematchReport>, ApiError> {
+    let ticket = st
+        .pool
+        .admit()
+        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
     let t = Instant::now();
-    let raw = multipart::read(req, st.body_limit).await?;
+    let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;
     if let Some(uid) = multipart::valid_unique_id(&raw) {
         rid.set_unique_id(uid);
     }
     let form = multipart::facematch(raw)?;
     st.metrics.observe_stage("parse", t.elapsed());
     let analyzer = st.analyzer.clone();
-    let (outcome, times) = st
-        .pool
+    let (outcome, times) = ticket
         .run(move || analyzer.facematch(&form.image1, &form.image2, form.details))
         .await
         .map_err(|e| ApiError::from_pool(e, st.retry_after))?;

@@ -39,22 +39,24 @@ pub async fn liveness(
 
 /// The flow shared by `/liveness` and `/v2/liveness`.
 pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<LivenessReport, ApiError> {
+    let ticket = st
+        .pool
+        .admit()
+        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
     let t = Instant::now();
-    let raw = multipart::read(req, st.body_limit).await?;
+    let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;
     if let Some(uid) = multipart::valid_unique_id(&raw) {
         rid.set_unique_id(uid);
     }
-    let form = multipart::liveness(raw)?;
+    let request = multipart::liveness(raw)?;
     st.metrics.observe_stage("parse", t.elapsed());
     tracing::info!(
-        image = form.request.image.as_ref().map_or(0, Vec::len),
-        video = form.request.video.as_ref().map_or(0, Vec::len),
+        image_bytes = request.image.as_ref().map_or(0, Vec::len),
+        video_bytes = request.video.as_ref().map_or(0, Vec::len),
         "analysis queued"
     );
     let analyzer = st.analyzer.clone();
-    let request = form.request;
-    let (outcome, times) = st
-        .pool
+    let (outcome, times) = ticket
         .run(move || analyzer.analyse(&request))
         .await
         .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
@@ -79,9 +81,7 @@ fn record_stage_timings(st: &AppState, details: &serde_json::Value) {
         return;
     };
     for (stage, ms) in timings {
-        let clean = stage
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let clean = stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if let (true, Some(ms)) = (clean, ms.as_f64())
             && ms.is_finite()
             && ms >= 0.0

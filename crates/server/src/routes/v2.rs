@@ -130,24 +130,29 @@ impl From<LivenessReport> for LivenessV2 {
     }
 }
 
-/// The report has no separate video verdict: with video alone the overall liveness verdict is
-/// the video's; with a still as well it is read from the share of analysed frames judged real
-/// (majority rule), its confidence being that majority's share.
+/// The report has no separate video verdict, so it is derived: with video alone the overall
+/// liveness verdict is the video's; in the legacy image+video path the video only contributes the
+/// blink check; in the enhanced image+video path it is the majority of analysed frames, with that
+/// majority's share as confidence.
 fn video_verdict(r: &LivenessReport) -> (String, f32) {
+    let verdict = |real: bool| if real { "real" } else { "fake" }.to_string();
     if !r.video_input {
         return (NOT_APPLICABLE.into(), 0.0);
     }
     if !r.image_input {
         return (r.result.clone(), r.confidence);
     }
+    if !r.enhanced_detection {
+        return (verdict(r.blink_detection), 1.0);
+    }
     if r.video_frames_analyzed == 0 {
-        return ("fake".into(), 0.0);
+        return (verdict(false), 0.0);
     }
     let share = r.real_video_frames as f32 / r.video_frames_analyzed as f32;
     if share >= 0.5 {
-        ("real".into(), share)
+        (verdict(true), share)
     } else {
-        ("fake".into(), 1.0 - share)
+        (verdict(false), 1.0 - share)
     }
 }
 

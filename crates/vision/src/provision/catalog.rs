@@ -107,9 +107,7 @@ const FACE_API: &str = "@vladmandic/face-api@1.7.15";
 
 /// Converter for MediaPipe TFLite graphs, provided by the TFLite importer.
 fn tflite_to_onnx(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    // TODO(vision B): switch to crate::tflite::to_onnx once it exists.
-    let _ = bytes;
-    Err("the TFLite importer is not built into this version".into())
+    crate::tflite::to_onnx(bytes).map_err(|e| e.to_string())
 }
 
 pub static CATALOG: &[CatalogEntry] = &[
@@ -283,10 +281,7 @@ pub static CATALOG: &[CatalogEntry] = &[
 impl ModelId {
     pub fn entry(self) -> &'static CatalogEntry {
         // The catalog lists every id exactly once (checked by a unit test).
-        CATALOG
-            .iter()
-            .find(|e| e.id == self)
-            .unwrap_or(&CATALOG[0])
+        CATALOG.iter().find(|e| e.id == self).unwrap_or(&CATALOG[0])
     }
 
     pub fn name(self) -> &'static str {
@@ -349,8 +344,14 @@ mod tests {
     #[test]
     fn parse_accepts_names_and_stems() {
         assert_eq!(ModelId::parse("fr_liveness"), Some(ModelId::FrLiveness));
-        assert_eq!(ModelId::parse("MiniFASNetV2.onnx"), Some(ModelId::MiniFasNetV2));
-        assert_eq!(ModelId::parse("minifasnetv1se"), Some(ModelId::MiniFasNetV1Se));
+        assert_eq!(
+            ModelId::parse("MiniFASNetV2.onnx"),
+            Some(ModelId::MiniFasNetV2)
+        );
+        assert_eq!(
+            ModelId::parse("minifasnetv1se"),
+            Some(ModelId::MiniFasNetV1Se)
+        );
         assert_eq!(ModelId::parse("nope"), None);
     }
 }

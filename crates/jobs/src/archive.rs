@@ -1,0 +1,232 @@
+//! The output archive of a batch, as the contract defines it:
+//! `results.csv` (one row per stem, plus one `skipped` row per file that matched no pattern),
+//! `json/<stem>.json` (the full response or error body) and `summary.json`.
+
+use crate::store::{ItemState, JobRecord};
+use serde_json::{Value, json};
+use std::io::{Seek, Write};
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
+
+/// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
+/// not apply to a row's kind is left empty.
+pub const CSV_COLUMNS: [&str; 17] = [
+    "stem",
+    "kind",
+    "status",
+    "files",
+    "result",
+    "confidence",
+    "overall_result",
+    "overall_confidence",
+    "facematch_result",
+    "facematch_confidence",
+    "blink_detection",
+    "image_result",
+    "image_confidence",
+    "video_frames_analyzed",
+    "confidence_score",
+    "elapsed_ms",
+    "error",
+];
+
+pub fn write_archive<W: Write + Seek>(
+    job: &JobRecord,
+    items: &[ItemState],
+    out: W,
+) -> zip::result::ZipResult<W> {
+    let mut zip = ZipWriter::new(out);
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+
+    zip.start_file("results.csv", opts)?;
+    zip.write_all(results_csv(items, job).as_bytes())?;
+
+    for item in items {
+        if let Some(o) = &item.outcome {
+            zip.start_file(format!("json/{}.json", file_stem(&item.stem)), opts)?;
+            let pretty = serde_json::to_vec_pretty(&o.body).unwrap_or_default();
+            zip.write_all(&pretty)?;
+        }
+    }
+
+    zip.start_file("summary.json", opts)?;
+    let pretty = serde_json::to_vec_pretty(&summary(job, items)).unwrap_or_default();
+    zip.write_all(&pretty)?;
+    zip.finish()
+}
+
+/// Stems come from base names, so they hold no `/`; this only guards the archive against a
+/// stem that a reader's unzip would still misinterpret.
+fn file_stem(stem: &str) -> String {
+    stem.chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
+    let mut out = String::new();
+    push_row(&mut out, CSV_COLUMNS.iter().map(|s| s.to_string()));
+    for item in items {
+        let files = item.task.files().join(" ");
+        let mut row = vec![String::new(); CSV_COLUMNS.len()];
+        row[0] = item.stem.clone();
+        row[1] = item.task.kind().to_owned();
+        row[3] = files;
+        match &item.outcome {
+            None => {
+                row[2] = if job.status.is_finished() {
+                    "not_run"
+                } else {
+                    "pending"
+                }
+                .into()
+            }
+            Some(o) => {
+                row[2] = if o.ok { "ok" } else { "error" }.into();
+                row[15] = o.elapsed_ms.to_string();
+                if o.ok {
+                    for (col, key) in [
+                        (4, "result"),
+                        (5, "confidence"),
+                        (6, "overall_result"),
+                        (7, "overall_confidence"),
+                        (8, "facematch_result"),
+                        (9, "facematch_confidence"),
+                        (10, "blink_detection"),
+                        (11, "image_result"),
+                        (12, "image_confidence"),
+                        (13, "video_frames_analyzed"),
+                        (14, "confidence_score"),
+                    ] {
+                        row[col] = scalar(o.body.get(key));
+                    }
+                } else {
+                    row[16] = error_text(&o.body);
+                }
+            }
+        }
+        push_row(&mut out, row);
+    }
+    for s in &job.skipped {
+        let mut row = vec![String::new(); CSV_COLUMNS.len()];
+        row[2] = "skipped".into();
+        row[3] = s.name.clone();
+        row[16] = s.reason.clone();
+        push_row(&mut out, row);
+    }
+    out
+}
+
+/// The envelope's summary plus every field message, so the CSV alone says what was wrong.
+fn error_text(body: &Value) -> String {
+    let mut parts = vec![scalar(body.get("message"))];
+    if let Some(Value::Object(locs)) = body.get("detail") {
+        for fields in locs.values() {
+            if let Value::Object(fields) = fields {
+                for (f, msgs) in fields {
+                    if let Value::Array(msgs) = msgs {
+                        for m in msgs {
+                            let m = scalar(Some(m));
+                            if !parts[0].contains(&m) {
+                                parts.push(format!("{f}: {m}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    parts.join("; ")
+}
+
+fn scalar(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// RFC 4180: quote a field holding a comma, quote or line break; double the quotes. A leading
+/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet shows a file name rather than
+/// evaluating it (file names are client-controlled).
+fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let f = if f.starts_with(['=', '+', '@'])
+            || (f.starts_with('-') && f.parse::<f64>().is_err())
+        {
+            format!("'{f}")
+        } else {
+            f
+        };
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&f);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
+    let times: Vec<u64> = items
+        .iter()
+        .filter_map(|i| i.outcome.as_ref().map(|o| o.elapsed_ms))
+        .collect();
+    let analysis_total: u64 = times.iter().sum();
+    let count = |kind: &str| items.iter().filter(|i| i.task.kind() == kind).count();
+    json!({
+        "job_id": job.id,
+        "zip_name": job.zip_name,
+        "status": job.status,
+        "counts": {
+            "stems": items.len(),
+            "liveness": count("liveness"),
+            "facematch": count("facematch"),
+            "ok": job.ok,
+            "error": job.error,
+            "not_run": job.total.saturating_sub(job.done),
+            "skipped_files": job.skipped.len(),
+        },
+        "skipped": job.skipped,
+        "settings": job.settings,
+        "timings": {
+            "created_unix_ms": job.created_unix_ms,
+            "started_unix_ms": job.started_unix_ms,
+            "finished_unix_ms": job.finished_unix_ms,
+            "wall_ms": job.finished_unix_ms.map(|f| f.saturating_sub(job.started_unix_ms.unwrap_or(job.created_unix_ms))),
+            "analysis_ms_total": analysis_total,
+            "analysis_ms_mean": if times.is_empty() { 0 } else { analysis_total / times.len() as u64 },
+            "analysis_ms_max": times.iter().max().copied().unwrap_or(0),
+        },
+        "generator": concat!("livegate ", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_row;
+
+    #[test]
+    fn csv_quotes_and_defuses() {
+        let mut s = String::new();
+        push_row(
+            &mut s,
+            ["a,b", "say \"hi\"", "=cmd()", "-0.5", "plain"].map(String::from),
+        );
+        assert_eq!(s, "\"a,b\",\"say \"\"hi\"\"\",'=cmd(),-0.5,plain\r\n");
+    }
+}

@@ -1,0 +1,66 @@
+//! Running one batch item: read its entries from the stored ZIP, call the analysis, and turn
+//! whatever happens into an [`Outcome`]. Nothing here returns early with an error: a bad file,
+//! an analysis failure or even a panic in the analysis becomes that item's error row, and the
+//! batch goes on.
+
+use crate::envelope::{analysis_error, field_error, plain_error};
+use crate::pairing::Task;
+use crate::store::{Outcome, Pending};
+use liveness::{Analyse, AnalysisRequest};
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+pub fn execute(analyser: &dyn Analyse, item: &Pending, max_entry_bytes: u64) -> Outcome {
+    let t0 = Instant::now();
+    let result =
+        std::panic::catch_unwind(AssertUnwindSafe(|| run(analyser, item, max_entry_bytes)));
+    let (ok, body) = match result {
+        Ok(Ok(body)) => (true, body),
+        Ok(Err(body)) => (false, body),
+        Err(_) => {
+            tracing::error!(job = %item.job_id, stem = %item.stem, "analysis panicked");
+            (
+                false,
+                plain_error("internal error: the analysis failed on this item"),
+            )
+        }
+    };
+    Outcome {
+        ok,
+        body,
+        elapsed_ms: t0.elapsed().as_millis() as u64,
+    }
+}
+
+type Body = serde_json::Value;
+
+fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
+    let read = |field: &str, name: &str| {
+        crate::intake::read_entry(&item.zip_path, name, max)
+            .map_err(|e| field_error(field, &e.to_string()))
+    };
+    let to_json = |v: Result<Body, serde_json::Error>| {
+        v.map_err(|e| plain_error(&format!("internal error: {e}")))
+    };
+    match &item.task {
+        Task::Liveness { image, video } => {
+            let request = AnalysisRequest {
+                image: image.as_deref().map(|n| read("image", n)).transpose()?,
+                video: video.as_deref().map(|n| read("video", n)).transpose()?,
+                options: item.settings.clone(),
+            };
+            match analyser.analyse(&request) {
+                Ok(report) => to_json(serde_json::to_value(report)),
+                Err(e) => Err(analysis_error(&e)),
+            }
+        }
+        Task::Facematch { image1, image2 } => {
+            let a = read("image1", image1)?;
+            let b = read("image2", image2)?;
+            match analyser.facematch(&a, &b, item.settings.details) {
+                Ok(report) => to_json(serde_json::to_value(report)),
+                Err(e) => Err(analysis_error(&e)),
+            }
+        }
+    }
+}

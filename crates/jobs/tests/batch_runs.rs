@@ -1,0 +1,279 @@
+//! The store, the runner and the archive together: a batch runs to completion, a restart
+//! resumes it without re-running or losing items, failures become error rows.
+
+mod common;
+
+use common::{ByteAnalyser, testdata, zip_of};
+use jobs::{JobService, JobStatus, JobsConfig};
+use liveness::AnalysisOptions;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
+    let path = svc.new_upload_path();
+    std::fs::write(&path, bytes).unwrap();
+    svc.submit(&path, "in.zip", opts).unwrap().id
+}
+
+fn run_all(svc: &JobService) -> usize {
+    let mut n = 0;
+    while svc.run_one().unwrap() {
+        n += 1;
+    }
+    n
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..a.len() {
+        let mut f = a.by_index(i).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        out.insert(f.name().unwrap().to_string(), s);
+    }
+    out
+}
+
+#[test]
+fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    let bytes = zip_of(&[
+        ("alice_image.jpg", b"REAL-alice"),
+        ("alice_video.mp4", b"video-bytes"),
+        ("bob_image.jpg", b"BAD image"),
+        ("carol_video.webm", b"vvv"),
+        ("dan_image1.png", b"same"),
+        ("dan_image2.png", b"same"),
+        ("eve_image.jpg", b"PANIC"),
+        ("notes.txt", b"hello"),
+        ("frank_image1.jpg", b"lonely"),
+    ]);
+    let opts = AnalysisOptions {
+        frame_sampling_rate: 7,
+        ..AnalysisOptions::default()
+    };
+    let id = submit(&svc, &bytes, opts);
+    assert_eq!(svc.job(&id).unwrap().unwrap().status, JobStatus::Queued);
+    assert_eq!(run_all(&svc), 5);
+    let job = svc.job(&id).unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Done);
+    assert_eq!((job.total, job.done, job.ok, job.error), (5, 5, 3, 2));
+
+    let files = unzip(&svc.archive(&id).unwrap().unwrap());
+    let names: Vec<_> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "json/alice.json",
+            "json/bob.json",
+            "json/carol.json",
+            "json/dan.json",
+            "json/eve.json",
+            "results.csv",
+            "summary.json"
+        ]
+    );
+    let alice: serde_json::Value = serde_json::from_str(&files["json/alice.json"]).unwrap();
+    assert_eq!(alice["result"], "real");
+    // The image entry reached the image role, the video the video role, settings applied.
+    assert_eq!(alice["image_confidence"], 10.0);
+    assert_eq!(alice["video_frames_analyzed"], 11);
+    assert_eq!(alice["frame_sampling_rate"], 7);
+    let bob: serde_json::Value = serde_json::from_str(&files["json/bob.json"]).unwrap();
+    assert_eq!(bob["detail"]["body"]["image"][0], "not a decodable image");
+    let dan: serde_json::Value = serde_json::from_str(&files["json/dan.json"]).unwrap();
+    assert_eq!(dan["facematch_result"], "True");
+
+    let csv = &files["results.csv"];
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("stem,kind,status,files,result"));
+    assert_eq!(rows.len(), 1 + 5 + 2, "{csv}");
+    assert!(rows[1].starts_with("alice,liveness,ok,alice_image.jpg alice_video.mp4,real,"));
+    assert!(rows[2].starts_with("bob,liveness,error,"));
+    assert!(rows[2].contains("not a decodable image"));
+    assert!(rows[5].starts_with("eve,liveness,error,"));
+    assert!(csv.contains(",skipped,notes.txt,"));
+    assert!(csv.contains(",skipped,frank_image1.jpg,"));
+
+    let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    assert_eq!(summary["counts"]["ok"], 3);
+    assert_eq!(summary["counts"]["error"], 2);
+    assert_eq!(summary["counts"]["skipped_files"], 2);
+    assert_eq!(summary["settings"]["frame_sampling_rate"], 7);
+    assert_eq!(an.calls(), 5);
+}
+
+#[test]
+fn a_restart_resumes_without_rerunning_or_losing_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..6).map(|i| format!("p{i}_image.jpg")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
+    let id = {
+        let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+        let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+        let id = submit(&svc, &zip_of(&entries), AnalysisOptions::default());
+        assert!(svc.run_one().unwrap());
+        assert!(svc.run_one().unwrap());
+        let job = svc.job(&id).unwrap().unwrap();
+        assert_eq!((job.status, job.done), (JobStatus::Running, 2));
+        id
+        // Dropped here without any shutdown step, as a killed process would.
+    };
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    assert_eq!(run_all(&svc), 4);
+    assert_eq!(an.calls(), 4, "items done before the restart ran again");
+    let job = svc.job(&id).unwrap().unwrap();
+    assert_eq!((job.status, job.done, job.ok), (JobStatus::Done, 6, 6));
+}
+
+#[test]
+fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let an = Arc::new(ByteAnalyser::new(Duration::from_millis(100)));
+        let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+        svc.spawn_runners();
+        let names: Vec<String> = (0..30).map(|i| format!("p{i:02}_image.jpg")).collect();
+        let entries: Vec<(&str, &[u8])> =
+            names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
+        let id = submit(&svc, &zip_of(&entries), AnalysisOptions::default());
+        let t0 = std::time::Instant::now();
+        loop {
+            let job = svc.job(&id).unwrap().unwrap();
+            if job.done >= 3 {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "runner did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(svc.cancel(&id).unwrap(), Some(JobStatus::Cancelled));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let job = svc.job(&id).unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Cancelled);
+        assert!(job.done < 10, "kept running after cancel: {}", job.done);
+        let files = unzip(&svc.archive(&id).unwrap().unwrap());
+        assert!(files["results.csv"].contains(",not_run,"));
+    });
+}
+
+#[test]
+fn real_files_reach_the_analysis_byte_for_byte() {
+    let Some(td) = testdata() else { return };
+    let still = std::fs::read(td.join("faces/fr_obama.jpg")).unwrap();
+    let video = std::fs::read(td.join("videos/blinkdetector_selfie_blinks.mp4")).unwrap();
+    let bytes = zip_of(&[
+        ("obama_image.jpg", &still),
+        ("obama_video.mp4", &video),
+        ("selfie_video.mp4", &video),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(JobsConfig::new(dir.path()), an).unwrap();
+    let id = submit(&svc, &bytes, AnalysisOptions::default());
+    assert_eq!(run_all(&svc), 2);
+    let items = svc.items(&id).unwrap();
+    let body = &items[0].outcome.as_ref().unwrap().body;
+    assert_eq!(
+        body["image_confidence"].as_f64().unwrap() as usize,
+        still.len()
+    );
+    assert_eq!(
+        body["video_frames_analyzed"].as_u64().unwrap() as usize,
+        video.len()
+    );
+    assert_eq!(items[1].stem, "selfie");
+    assert_eq!(
+        items[1].outcome.as_ref().unwrap().body["image_input"],
+        false
+    );
+}
+
+#[test]
+fn offline_runs_produce_the_same_archive_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.zip");
+    std::fs::write(
+        &input,
+        zip_of(&[
+            ("a_image.jpg", b"REAL"),
+            ("b_image1.jpg", b"x"),
+            ("b_image2.jpg", b"x"),
+            ("c_video.mp4", b"BAD"),
+            ("stray.md", b"#"),
+        ]),
+    )
+    .unwrap();
+    let out = dir.path().join("out.zip");
+    let mut config = JobsConfig::new(dir.path().join("scratch"));
+    config.workers = 2;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let job = jobs::run_offline(
+        &input,
+        &out,
+        AnalysisOptions::default(),
+        config,
+        Arc::new(ByteAnalyser::new(Duration::from_millis(10))),
+        &|j| seen.lock().unwrap().push(j.done),
+    )
+    .unwrap();
+    assert_eq!((job.total, job.done, job.ok, job.error), (3, 3, 2, 1));
+    assert!(input.exists(), "the input is copied, never moved");
+    let progress = seen.into_inner().unwrap();
+    assert_eq!(progress.first(), Some(&0));
+    assert_eq!(progress.last(), Some(&3));
+    let files = unzip(&std::fs::read(&out).unwrap());
+    let names: Vec<_> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "json/a.json",
+            "json/b.json",
+            "json/c.json",
+            "results.csv",
+            "summary.json"
+        ]
+    );
+    assert!(files["results.csv"].contains(",skipped,stray.md,"));
+}
+
+#[test]
+fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    let id = submit(
+        &svc,
+        &zip_of(&[("a_image.jpg", b"REAL"), ("b_image.jpg", b"REAL")]),
+        AnalysisOptions::default(),
+    );
+    // Three runs of item 0 that started and never recorded anything: three crashes.
+    let store = jobs::Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+    for _ in 0..jobs::service::MAX_ATTEMPTS {
+        store.begin_attempt(&id, 0).unwrap();
+    }
+    assert_eq!(run_all(&svc), 2);
+    assert_eq!(an.calls(), 1, "the poison item ran again");
+    let items = svc.items(&id).unwrap();
+    let first = items[0].outcome.as_ref().unwrap();
+    assert!(!first.ok);
+    assert!(
+        first.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not retried")
+    );
+    assert!(items[1].outcome.as_ref().unwrap().ok);
+}

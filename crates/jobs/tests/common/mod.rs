@@ -1,0 +1,127 @@
+//! Shared by the jobs crate's integration tests.
+#![allow(dead_code)]
+
+use liveness::{
+    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
+};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use zip::write::SimpleFileOptions;
+
+/// `../shared/testdata`, or `None` after a loud skip notice. Under `CI=true` its absence fails.
+pub fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("LIVEGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("testdata missing at {} (CI=true)", dir.display());
+    }
+    eprintln!("SKIPPED: testdata missing at {}", dir.display());
+    None
+}
+
+/// Builds a ZIP in memory from (name, bytes) pairs.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A stand-in for the real analysis that exercises the batch machinery: it answers from the
+/// bytes it is handed (so a test can check that the right entry reached the right role),
+/// fails on entries that start with `BAD`, panics on `PANIC`, and can be slowed down.
+pub struct ByteAnalyser {
+    pub calls: AtomicUsize,
+    pub delay: Duration,
+}
+
+impl ByteAnalyser {
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            calls: AtomicUsize::new(0),
+            delay,
+        }
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+fn check(bytes: &[u8], field: MediaField) -> Result<(), AnalysisError> {
+    if bytes.starts_with(b"PANIC") {
+        panic!("test analyser asked to panic");
+    }
+    if bytes.starts_with(b"BAD") {
+        return Err(AnalysisError::Media {
+            field,
+            message: "not a decodable image".into(),
+        });
+    }
+    Ok(())
+}
+
+impl Analyse for ByteAnalyser {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        if let Some(i) = &r.image {
+            check(i, MediaField::Image)?;
+        }
+        if let Some(v) = &r.video {
+            check(v, MediaField::Video)?;
+        }
+        if r.image.is_none() && r.video.is_none() {
+            return Err(AnalysisError::NothingToAnalyse);
+        }
+        let real = r.image.as_ref().is_some_and(|i| i.starts_with(b"REAL"));
+        Ok(LivenessReport {
+            result: if real { "real" } else { "fake" }.into(),
+            confidence: 0.9,
+            blink_detection: r.video.is_some(),
+            image_input: r.image.is_some(),
+            video_input: r.video.is_some(),
+            facematch_result: "False".into(),
+            facematch_confidence: 0.0,
+            facematch_frames_tested: 0,
+            overall_result: if real { "True" } else { "False" }.into(),
+            overall_confidence: 0.9,
+            image_result: if r.image.is_some() { "real" } else { "N/A" }.into(),
+            image_confidence: r.image.as_ref().map_or(0.0, |i| i.len() as f32),
+            video_frames_analyzed: r.video.as_ref().map_or(0, |v| v.len() as u32),
+            real_video_frames: 0,
+            total_video_frames: 0,
+            enhanced_detection: r.options.enhanced_detection,
+            frame_sampling_rate: r.options.frame_sampling_rate,
+            max_frames_analyzed: r.options.max_frames_to_analyze,
+            details: None,
+        })
+    }
+
+    fn facematch(
+        &self,
+        a: &[u8],
+        b: &[u8],
+        _details: bool,
+    ) -> Result<FacematchReport, AnalysisError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        check(a, MediaField::Image1)?;
+        check(b, MediaField::Image2)?;
+        Ok(FacematchReport {
+            confidence_score: if a == b { 1.0 } else { 0.0 },
+            facematch_result: if a == b { "True" } else { "False" }.into(),
+            details: None,
+        })
+    }
+}

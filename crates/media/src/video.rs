@@ -1,0 +1,814 @@
+//! Videos through FFmpeg (Debian's libav* 5.1 via `ffmpeg-next`): MP4/MOV (H.264, HEVC),
+//! WebM/Matroska (VP8, VP9, AV1), AVI (MPEG-4 part 2).
+//!
+//! Shape of the work, as measured (see `docs/stack-notes.md` of the project): decode every
+//! frame straight through with frame threads (seeking to every Nth frame is slower unless GOPs
+//! are tiny, and frames must be counted anyway), and colour-convert + scale only the frames a
+//! stream asks for. Once no stream needs more frames, stop decoding and count the remaining
+//! packets (one packet is one frame in these containers), so a long video with a small sample
+//! cap is cheap.
+//!
+//! Hostile input: the bytes never touch the disk (custom AVIO over memory); only the `mov`,
+//! `matroska` and `avi` demuxers may open them (no playlist demuxer can reach for other files or
+//! URLs); only a short list of codecs is decoded; frame size, frame count and duration are
+//! checked against [`VideoLimits`]; a deadline is polled by FFmpeg's interrupt callback inside
+//! the demuxer and by the decode loop, so nothing runs past [`VideoLimits::time_budget`].
+//! FFmpeg's own logging is silenced.
+
+use std::ops::ControlFlow;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use ff::codec::Id;
+use ff::format::context::Input;
+use ffmpeg_next as ff;
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::MediaError;
+use crate::resize::fit_long_side;
+use crate::sniff::{Container, Kind, sniff};
+
+/// Hard limits for one video.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoLimits {
+    /// Size of the encoded file.
+    pub max_bytes: usize,
+    /// Frames counted (decoded or demuxed); past this the video is refused as too long.
+    pub max_frames: u64,
+    /// Duration announced by the header; a longer video is refused before decoding.
+    pub max_duration_s: f64,
+    /// Width × height of one coded frame.
+    pub max_pixels_per_frame: u64,
+    /// Wall-clock time for the whole call, opening included.
+    pub time_budget: Duration,
+}
+
+impl Default for VideoLimits {
+    /// 100 MiB, 3600 frames, 60 s, 4K UHD (3840×2160) frames, 20 s of decoding.
+    fn default() -> Self {
+        Self {
+            max_bytes: 100 * 1024 * 1024,
+            max_frames: 3600,
+            max_duration_s: 60.0,
+            max_pixels_per_frame: 3840 * 2160,
+            time_budget: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Which frames to deliver and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoPlan {
+    /// The sampled stream: frames 0, N, 2N, … (N ≥ 1; 0 is taken as 1).
+    pub every_nth: u32,
+    /// Cap on frames in the sampled stream.
+    pub max_sampled: u32,
+    /// A second, denser stream (frames 0, D, 2D, …) for stages that need temporal detail,
+    /// such as blink detection. Not capped; the callback can stop it with `Break`.
+    pub dense_every: Option<u32>,
+    /// Scale delivered frames so their long side is at most this (never upscales; 0 = no
+    /// scaling).
+    pub max_long_side: u32,
+    /// Decoder threads: 0 = one per core (FFmpeg's "auto"), 1 = single-threaded.
+    pub decode_threads: u32,
+    pub limits: VideoLimits,
+}
+
+impl Default for VideoPlan {
+    /// Every 15th frame, at most 20, no dense stream, 1280 px, automatic threads.
+    fn default() -> Self {
+        Self {
+            every_nth: 15,
+            max_sampled: 20,
+            dense_every: None,
+            max_long_side: 1280,
+            decode_threads: 0,
+            limits: VideoLimits::default(),
+        }
+    }
+}
+
+/// One delivered frame.
+#[derive(Debug, Clone)]
+pub struct SampledFrame {
+    /// Position among all decoded frames, from 0, in display order.
+    pub index: u64,
+    /// Presentation time relative to the first frame, seconds.
+    pub time_s: f64,
+    /// RGB, rotation applied, scaled to the plan's `max_long_side`.
+    pub image: RgbImage,
+    /// In the every-Nth stream.
+    pub sampled: bool,
+    /// In the dense stream.
+    pub dense: bool,
+}
+
+/// What the video is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoInfo {
+    /// `mp4`, `mov`, `webm`, `matroska` or `avi`: from the bytes, not the name.
+    pub container: String,
+    /// FFmpeg's codec name: `h264`, `hevc`, `vp8`, `vp9`, `av1`, `mpeg4`.
+    pub codec: String,
+    /// Codec profile when the stream declares one (`High`, `Main`, `Constrained Baseline`, …).
+    pub profile: Option<String>,
+    /// Displayed size: after rotation.
+    pub width: u32,
+    pub height: u32,
+    /// Size as coded in the stream, before rotation.
+    pub coded_width: u32,
+    pub coded_height: u32,
+    /// Rotation from the display matrix, degrees counter-clockwise as ffprobe prints it
+    /// (0, 90, -90 or 180; a phone held upright usually records -90). Already applied to
+    /// delivered frames.
+    pub rotation: i32,
+    /// Average frame rate measured from the timestamps, else the header's.
+    pub fps: f64,
+    /// The video stream's duration from the header, else measured from timestamps
+    /// (MediaRecorder WebM files have none in the header). `None` when neither is known.
+    pub duration_s: Option<f64>,
+    /// Frames in the video: decoded, or demuxed packets once nothing needed decoding any more.
+    pub total_frames: u64,
+    /// Frames actually decoded.
+    pub frames_decoded: u64,
+    /// Packets the decoder rejected (tolerated while they are few).
+    pub decode_errors: u64,
+}
+
+/// Decodes the whole video (frames are counted) and calls `on_frame` for each frame in either
+/// stream, in order. `Break` from the callback ends delivery; counting goes on, cheaply.
+pub fn decode_video(
+    bytes: &[u8],
+    plan: &VideoPlan,
+    on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
+) -> Result<VideoInfo, MediaError> {
+    Session::open(bytes, &plan.limits, plan.decode_threads)?.run(plan, on_frame)
+}
+
+/// Reads the header, decodes the first frame (so a file that cannot be decoded is reported
+/// here) and counts the frames by demuxing, without decoding the rest. Default limits.
+pub fn probe_video(bytes: &[u8]) -> Result<VideoInfo, MediaError> {
+    probe_video_with(bytes, &VideoLimits::default())
+}
+
+/// [`probe_video`] with explicit limits (a diagnostic tool may allow longer videos).
+pub fn probe_video_with(bytes: &[u8], limits: &VideoLimits) -> Result<VideoInfo, MediaError> {
+    let plan = VideoPlan {
+        every_nth: 1,
+        max_sampled: 0,
+        dense_every: None,
+        decode_threads: 1,
+        max_long_side: 0,
+        limits: *limits,
+    };
+    Session::open(bytes, &plan.limits, plan.decode_threads)?
+        .run(&plan, &mut |_| ControlFlow::Continue(()))
+}
+
+/// Codecs decoded. Anything else in a supported container is refused by name.
+const CODECS: &[Id] = &[Id::H264, Id::HEVC, Id::VP8, Id::VP9, Id::AV1, Id::MPEG4];
+/// Demuxers allowed to parse the bytes (FFmpeg matches these against its demuxer name lists).
+const DEMUXERS: &str = "mov,matroska,avi";
+/// Consecutive unreadable packets after which the file is declared corrupt.
+const MAX_BAD_PACKETS_IN_A_ROW: u32 = 1000;
+
+fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ff::init();
+        ff::util::log::set_level(ff::util::log::Level::Quiet);
+    });
+}
+
+/// An opened input with its chosen video stream and decoder.
+struct Session {
+    input: Input,
+    decoder: ff::decoder::Video,
+    container: Container,
+    stream_index: usize,
+    time_base: f64,
+    /// The header's average frame rate and FFmpeg's guess of the base rate.
+    header_fps: (Option<f64>, Option<f64>),
+    header_frames: u64,
+    stream_duration_s: Option<f64>,
+    rotation: i32,
+    codec: String,
+    profile: Option<String>,
+    coded: (u32, u32),
+    limits: VideoLimits,
+    deadline: Instant,
+}
+
+impl Session {
+    fn open(bytes: &[u8], limits: &VideoLimits, threads: u32) -> Result<Self, MediaError> {
+        let started = Instant::now();
+        if bytes.is_empty() {
+            return Err(MediaError::Empty { what: "video" });
+        }
+        if bytes.len() > limits.max_bytes {
+            return Err(MediaError::TooLarge {
+                what: "video",
+                size: bytes.len(),
+                limit: limits.max_bytes,
+            });
+        }
+        let container = match sniff(bytes) {
+            Kind::Video(c) => c,
+            Kind::Still(f) => {
+                return Err(MediaError::UnsupportedFormat(format!(
+                    "{f} is a still image, not a video"
+                )));
+            }
+            Kind::Other(n) => {
+                return Err(MediaError::UnsupportedFormat(format!(
+                    "{n} is not a supported video format"
+                )));
+            }
+            Kind::Unknown => {
+                return Err(MediaError::UnsupportedFormat(
+                    "unrecognised video data (expected MP4, MOV, WebM, Matroska or AVI)".into(),
+                ));
+            }
+        };
+        init();
+        let deadline = started + limits.time_budget;
+        let input = open_input(bytes, container, deadline)?;
+
+        let (
+            stream_index,
+            params,
+            time_base,
+            header_fps,
+            header_frames,
+            stream_duration_s,
+            rotation,
+        ) = {
+            let stream = input
+                .streams()
+                .best(ff::media::Type::Video)
+                .filter(|s| {
+                    !s.disposition()
+                        .contains(ff::format::stream::Disposition::ATTACHED_PIC)
+                })
+                .ok_or(MediaError::NoVideoStream)?;
+            let tb = f64::from(stream.time_base());
+            let valid = |r: ff::Rational| {
+                let f = f64::from(r);
+                (f.is_finite() && f > 0.0 && f <= 1000.0).then_some(f)
+            };
+            let fps = (valid(stream.avg_frame_rate()), valid(stream.rate()));
+            let dur = (stream.duration() > 0 && tb > 0.0).then(|| stream.duration() as f64 * tb);
+            (
+                stream.index(),
+                stream.parameters(),
+                tb,
+                fps,
+                stream.frames().max(0) as u64,
+                dur,
+                display_rotation(&stream),
+            )
+        };
+        let id = params.id();
+        if !CODECS.contains(&id) {
+            return Err(MediaError::UnsupportedFormat(format!(
+                "video codec {} in {container}",
+                id.name()
+            )));
+        }
+        let raw_profile = unsafe { (*params.as_ptr()).profile };
+        let profile = profile_name(id, raw_profile);
+        if let Some(d) = stream_duration_s.or_else(|| container_duration(&input))
+            && d > limits.max_duration_s
+        {
+            return Err(MediaError::TooLong(format!(
+                "{d:.1} s, over the limit of {} s",
+                limits.max_duration_s
+            )));
+        }
+
+        let mut ctx = ff::codec::context::Context::from_parameters(params)
+            .map_err(|e| MediaError::Corrupt(format!("{container}: codec parameters: {e}")))?;
+        ctx.set_threading(ff::codec::threading::Config {
+            kind: ff::codec::threading::Type::Frame,
+            count: threads as usize,
+            ..Default::default()
+        });
+        let decoder = ctx.decoder().video().map_err(|e| match e {
+            ff::Error::DecoderNotFound => {
+                MediaError::UnsupportedFormat(format!("no decoder for video codec {}", id.name()))
+            }
+            e => MediaError::Corrupt(format!(
+                "{container}: cannot open the {} decoder: {e}",
+                id.name()
+            )),
+        })?;
+        let coded = (decoder.width(), decoder.height());
+        check_frame_size(coded.0, coded.1, limits)?;
+        Ok(Self {
+            input,
+            decoder,
+            container,
+            stream_index,
+            time_base,
+            header_fps,
+            header_frames,
+            stream_duration_s,
+            rotation,
+            codec: id.name().to_string(),
+            profile,
+            coded,
+            limits: *limits,
+            deadline,
+        })
+    }
+
+    fn run(
+        mut self,
+        plan: &VideoPlan,
+        on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
+    ) -> Result<VideoInfo, MediaError> {
+        let mut st = Progress::new(plan);
+        let mut conv = Converter::new(plan.max_long_side, self.rotation);
+        let mut packet = ff::Packet::empty();
+        let mut frame = ff::frame::Video::empty();
+        let mut bad_in_a_row = 0u32;
+        let mut read_error = None;
+        loop {
+            self.check_deadline("reading the video")?;
+            match packet.read(&mut self.input) {
+                Ok(()) => bad_in_a_row = 0,
+                Err(ff::Error::Eof) => break,
+                Err(ff::Error::Exit) => return Err(self.over_budget("reading the video")),
+                Err(ff::Error::InvalidData) => {
+                    bad_in_a_row += 1;
+                    st.decode_errors += 1;
+                    if bad_in_a_row > MAX_BAD_PACKETS_IN_A_ROW {
+                        return Err(MediaError::Corrupt(format!(
+                            "{}: unreadable data",
+                            self.container
+                        )));
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            if packet.stream() != self.stream_index {
+                continue;
+            }
+            // `Packet::flags()` truncates to the flags ffmpeg-next names; DISCARD is not one.
+            let discard = unsafe { (*ff::packet::Ref::as_ptr(&packet)).flags }
+                & ff::ffi::AV_PKT_FLAG_DISCARD
+                != 0;
+            st.on_packet(packet.pts(), discard);
+            if st.packets > self.limits.max_frames {
+                return Err(self.too_many_frames(st.packets));
+            }
+            if st.counting_only {
+                continue;
+            }
+            if self.decoder.send_packet(&packet).is_err() {
+                st.decode_errors += 1;
+            }
+            self.drain(&mut frame, &mut st, &mut conv, on_frame)?;
+        }
+        if !st.counting_only {
+            let _ = self.decoder.send_eof();
+            self.drain(&mut frame, &mut st, &mut conv, on_frame)?;
+        }
+        self.finish(st, read_error)
+    }
+
+    /// Receives every frame the decoder has ready.
+    fn drain(
+        &mut self,
+        frame: &mut ff::frame::Video,
+        st: &mut Progress,
+        conv: &mut Converter,
+        on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
+    ) -> Result<(), MediaError> {
+        while !st.counting_only && self.decoder.receive_frame(frame).is_ok() {
+            self.check_deadline("decoding the video")?;
+            check_frame_size(frame.width(), frame.height(), &self.limits)?;
+            let index = st.decoded;
+            st.decoded += 1;
+            st.first_size.get_or_insert((frame.width(), frame.height()));
+            if st.decoded > self.limits.max_frames {
+                return Err(self.too_many_frames(st.decoded));
+            }
+            let ts = frame.timestamp().or(frame.pts());
+            let first = *st.first_ts.get_or_insert(ts.unwrap_or(0));
+            let (sampled, dense) = st.wanted(index);
+            if sampled || dense {
+                let time_s = match ts {
+                    Some(t) if self.time_base > 0.0 => (t - first) as f64 * self.time_base,
+                    _ if self.fps_hint() > 0.0 => index as f64 / self.fps_hint(),
+                    _ => 0.0,
+                };
+                let image = conv.convert(frame)?;
+                if sampled {
+                    st.sampled += 1;
+                }
+                if on_frame(SampledFrame {
+                    index,
+                    time_s,
+                    image,
+                    sampled,
+                    dense,
+                })
+                .is_break()
+                {
+                    st.stopped = true;
+                }
+            }
+            st.update_mode();
+        }
+        Ok(())
+    }
+
+    fn finish(self, st: Progress, read_error: Option<ff::Error>) -> Result<VideoInfo, MediaError> {
+        let c = self.container;
+        if st.packets_all == 0 {
+            return Err(match read_error {
+                Some(e) => MediaError::Corrupt(format!("{c}: no video data could be read: {e}")),
+                None => MediaError::Corrupt(format!("{c}: the video stream has no frames")),
+            });
+        }
+        if st.decoded == 0 {
+            return Err(MediaError::Corrupt(format!(
+                "{c}: no frame of the {} stream could be decoded",
+                self.codec
+            )));
+        }
+        if let Some(e) = read_error {
+            return Err(MediaError::Corrupt(format!(
+                "{c}: reading stopped after {} frames: {e}",
+                st.packets
+            )));
+        }
+        // MP4/MOV list every sample in the header: fewer on disk means the file was cut.
+        if matches!(c, Container::Mp4 | Container::Mov)
+            && self.header_frames > 0
+            && st.packets_all < self.header_frames
+        {
+            return Err(MediaError::Corrupt(format!(
+                "truncated {c}: the header lists {} frames, only {} are present",
+                self.header_frames, st.packets_all
+            )));
+        }
+        if !st.counting_only && st.decode_errors * 10 > st.packets.max(10) {
+            return Err(MediaError::Corrupt(format!(
+                "{c}: {} of {} packets could not be decoded",
+                st.decode_errors, st.packets
+            )));
+        }
+        let total_frames = if st.counting_only {
+            st.packets
+        } else {
+            st.decoded
+        };
+        let measured_fps = match (st.min_pts, st.max_pts) {
+            (Some(lo), Some(hi)) if hi > lo && st.packets >= 2 && self.time_base > 0.0 => {
+                Some((st.packets - 1) as f64 / ((hi - lo) as f64 * self.time_base))
+            }
+            _ => None,
+        };
+        // MP4/MOV/AVI: the header's average (frames / duration); AVI timestamps have gaps
+        // where frames were dropped. WebM/Matroska: measured over the whole file, since
+        // MediaRecorder writes no rate and FFmpeg's estimate covers only the first seconds.
+        let measured_fps = measured_fps.filter(|f| f.is_finite() && *f > 0.0);
+        let (avg, base) = self.header_fps;
+        let fps = match c {
+            Container::WebM | Container::Matroska => measured_fps.or(avg),
+            _ => avg.or(measured_fps),
+        }
+        .or(base)
+        .unwrap_or(0.0);
+        let measured_duration = match (st.min_pts, st.max_pts) {
+            (Some(lo), Some(hi)) if hi >= lo && self.time_base > 0.0 && fps > 0.0 => {
+                Some((hi - lo) as f64 * self.time_base + 1.0 / fps)
+            }
+            _ => None,
+        };
+        let duration_s = self
+            .stream_duration_s
+            .or(measured_duration)
+            .or_else(|| container_duration(&self.input));
+        let (cw, ch) = st.first_size.unwrap_or(self.coded);
+        let (width, height) = if self.rotation.abs() == 90 {
+            (ch, cw)
+        } else {
+            (cw, ch)
+        };
+        Ok(VideoInfo {
+            container: c.as_str().to_string(),
+            codec: self.codec,
+            profile: self.profile,
+            width,
+            height,
+            coded_width: cw,
+            coded_height: ch,
+            rotation: self.rotation,
+            fps,
+            duration_s,
+            total_frames,
+            frames_decoded: st.decoded,
+            decode_errors: st.decode_errors,
+        })
+    }
+
+    fn fps_hint(&self) -> f64 {
+        self.header_fps.0.or(self.header_fps.1).unwrap_or(0.0)
+    }
+
+    fn check_deadline(&self, doing: &str) -> Result<(), MediaError> {
+        if Instant::now() >= self.deadline {
+            Err(self.over_budget(doing))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn over_budget(&self, doing: &str) -> MediaError {
+        MediaError::BudgetExceeded(format!(
+            "{doing} exceeded the budget of {:.1} s",
+            self.limits.time_budget.as_secs_f64()
+        ))
+    }
+
+    fn too_many_frames(&self, n: u64) -> MediaError {
+        MediaError::TooLong(format!(
+            "more than {} frames (counted {n})",
+            self.limits.max_frames.min(n.saturating_sub(1))
+        ))
+    }
+}
+
+/// Frame counters and the decision of which frames go to which stream.
+struct Progress {
+    every_nth: u64,
+    max_sampled: u64,
+    dense_every: Option<u64>,
+    /// Video packets demuxed, discarded ones included (to compare with the MP4 index).
+    packets_all: u64,
+    /// Video packets that show a frame (not flagged "discard" by an edit list).
+    packets: u64,
+    decoded: u64,
+    sampled: u64,
+    decode_errors: u64,
+    stopped: bool,
+    counting_only: bool,
+    first_ts: Option<i64>,
+    /// Size of the first decoded frame (some streams only declare it there).
+    first_size: Option<(u32, u32)>,
+    min_pts: Option<i64>,
+    max_pts: Option<i64>,
+}
+
+impl Progress {
+    fn new(plan: &VideoPlan) -> Self {
+        Self {
+            every_nth: plan.every_nth.max(1) as u64,
+            max_sampled: plan.max_sampled as u64,
+            dense_every: plan.dense_every.map(|d| d.max(1) as u64),
+            packets_all: 0,
+            packets: 0,
+            decoded: 0,
+            sampled: 0,
+            decode_errors: 0,
+            stopped: false,
+            counting_only: false,
+            first_ts: None,
+            first_size: None,
+            min_pts: None,
+            max_pts: None,
+        }
+    }
+
+    fn on_packet(&mut self, pts: Option<i64>, discard: bool) {
+        self.packets_all += 1;
+        if discard {
+            // Before an edit list's start: decoded for reference, never shown or counted.
+            return;
+        }
+        self.packets += 1;
+        if let Some(p) = pts {
+            self.min_pts = Some(self.min_pts.map_or(p, |m| m.min(p)));
+            self.max_pts = Some(self.max_pts.map_or(p, |m| m.max(p)));
+        }
+    }
+
+    /// (in the sampled stream, in the dense stream)
+    fn wanted(&self, index: u64) -> (bool, bool) {
+        if self.stopped {
+            return (false, false);
+        }
+        let sampled = self.sampled < self.max_sampled && index.is_multiple_of(self.every_nth);
+        let dense = self.dense_every.is_some_and(|d| index.is_multiple_of(d));
+        (sampled, dense)
+    }
+
+    /// Once no stream can want another frame (and one frame proved the stream decodable),
+    /// stop decoding and only count packets.
+    fn update_mode(&mut self) {
+        let sampled_done = self.sampled >= self.max_sampled;
+        let dense_done = self.dense_every.is_none();
+        if self.decoded > 0 && (self.stopped || (sampled_done && dense_done)) {
+            self.counting_only = true;
+        }
+    }
+}
+
+/// Colour conversion + scaling (swscale) + rotation, for the frames that are delivered.
+struct Converter {
+    max_long_side: u32,
+    rotation: i32,
+    scaler: Option<(ScalerKey, ff::software::scaling::Context)>,
+    out: ff::frame::Video,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct ScalerKey {
+    format: ff::format::Pixel,
+    w: u32,
+    h: u32,
+    space: ff::color::Space,
+    range: ff::color::Range,
+}
+
+impl Converter {
+    fn new(max_long_side: u32, rotation: i32) -> Self {
+        Self {
+            max_long_side,
+            rotation,
+            scaler: None,
+            out: ff::frame::Video::empty(),
+        }
+    }
+
+    fn convert(&mut self, frame: &ff::frame::Video) -> Result<RgbImage, MediaError> {
+        let key = ScalerKey {
+            format: frame.format(),
+            w: frame.width(),
+            h: frame.height(),
+            space: frame.color_space(),
+            range: frame.color_range(),
+        };
+        let target = (self.max_long_side > 0).then_some(self.max_long_side);
+        let (dw, dh) = fit_long_side(key.w, key.h, target);
+        if self.scaler.as_ref().is_none_or(|(k, _)| *k != key) {
+            let mut ctx = ff::software::scaling::Context::get(
+                key.format,
+                key.w,
+                key.h,
+                ff::format::Pixel::RGB24,
+                dw,
+                dh,
+                ff::software::scaling::Flags::BILINEAR,
+            )
+            .map_err(|e| {
+                MediaError::Corrupt(format!("cannot convert {:?} frames: {e}", key.format))
+            })?;
+            set_colorspace(&mut ctx, &key);
+            self.scaler = Some((key, ctx));
+            self.out = ff::frame::Video::empty();
+        }
+        let (_, ctx) = self.scaler.as_mut().expect("scaler set above");
+        ctx.run(frame, &mut self.out)
+            .map_err(|e| MediaError::Corrupt(format!("frame conversion: {e}")))?;
+        let stride = self.out.stride(0);
+        let data = self.out.data(0);
+        let row = dw as usize * 3;
+        let mut rgb = Vec::with_capacity(row * dh as usize);
+        for y in 0..dh as usize {
+            rgb.extend_from_slice(&data[y * stride..y * stride + row]);
+        }
+        let img = RgbImage::from_raw(dw, dh, rgb)
+            .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
+        Ok(match self.rotation {
+            90 => image::imageops::rotate270(&img),
+            -90 => image::imageops::rotate90(&img),
+            180 => image::imageops::rotate180(&img),
+            _ => img,
+        })
+    }
+}
+
+/// YUV→RGB with the matrix and range the stream declares (swscale assumes BT.601 limited
+/// range otherwise). Unspecified HD streams are taken as BT.709, as browsers do.
+fn set_colorspace(ctx: &mut ff::software::scaling::Context, key: &ScalerKey) {
+    use ff::color::{Range, Space};
+    use ff::ffi;
+    let cs = match key.space {
+        Space::BT709 => ffi::SWS_CS_ITU709,
+        Space::FCC => ffi::SWS_CS_FCC,
+        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M,
+        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020,
+        Space::BT470BG | Space::SMPTE170M => ffi::SWS_CS_ITU601,
+        _ if key.h >= 720 => ffi::SWS_CS_ITU709,
+        _ => ffi::SWS_CS_ITU601,
+    };
+    let full_range_format = matches!(
+        key.format,
+        ff::format::Pixel::YUVJ420P
+            | ff::format::Pixel::YUVJ422P
+            | ff::format::Pixel::YUVJ444P
+            | ff::format::Pixel::YUVJ440P
+    );
+    let src_full = (key.range == Range::JPEG || full_range_format) as i32;
+    unsafe {
+        let table = ffi::sws_getCoefficients(cs);
+        // Returns -1 for RGB sources, where there is nothing to set: ignored.
+        ffi::sws_setColorspaceDetails(
+            ctx.as_mut_ptr(),
+            table,
+            src_full,
+            table,
+            1,
+            0,
+            1 << 16,
+            1 << 16,
+        );
+    }
+}
+
+fn open_input(bytes: &[u8], container: Container, deadline: Instant) -> Result<Input, MediaError> {
+    let io = ff::format::context::StreamIo::from_read_seek(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| MediaError::Internal(format!("avio: {e}")))?;
+    let mut opts = ff::Dictionary::new();
+    opts.set("format_whitelist", DEMUXERS);
+    opts.set("enable_drefs", "0");
+    ff::format::input_from_stream_with_interrupt(io, None, Some(opts), move || {
+        Instant::now() >= deadline
+    })
+    .map_err(|e| match e {
+        ff::Error::Exit => {
+            MediaError::BudgetExceeded("opening the video exceeded the time budget".into())
+        }
+        e => MediaError::Corrupt(format!(
+            "the {container} file cannot be opened (truncated or damaged?): {e}"
+        )),
+    })
+}
+
+fn check_frame_size(w: u32, h: u32, limits: &VideoLimits) -> Result<(), MediaError> {
+    if (w as u64) * (h as u64) > limits.max_pixels_per_frame {
+        return Err(MediaError::TooManyPixels {
+            what: "video frame",
+            width: w,
+            height: h,
+            max_pixels: limits.max_pixels_per_frame,
+            max_dimension: u32::MAX,
+        });
+    }
+    Ok(())
+}
+
+fn container_duration(input: &Input) -> Option<f64> {
+    let d = input.duration();
+    (d > 0).then(|| d as f64 / f64::from(ff::ffi::AV_TIME_BASE))
+}
+
+/// The display matrix's rotation (ffprobe's convention: counter-clockwise degrees), snapped to
+/// 0, 90, -90 or 180.
+fn display_rotation(stream: &ff::format::stream::Stream) -> i32 {
+    for sd in stream.side_data() {
+        if sd.kind() != ff::codec::packet::side_data::Type::DisplayMatrix || sd.data().len() < 36 {
+            continue;
+        }
+        let mut m = [0i32; 9];
+        for (i, c) in sd.data()[..36].chunks_exact(4).enumerate() {
+            m[i] = i32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        let theta = unsafe { ff::ffi::av_display_rotation_get(m.as_ptr()) };
+        if !theta.is_finite() {
+            return 0;
+        }
+        let snapped = ((theta / 90.0).round() as i32).rem_euclid(4);
+        return match snapped {
+            1 => 90,
+            2 => 180,
+            3 => -90,
+            _ => 0,
+        };
+    }
+    0
+}
+
+fn profile_name(id: Id, profile: i32) -> Option<String> {
+    if profile < 0 {
+        return None;
+    }
+    let p = unsafe { ff::ffi::avcodec_profile_name(id.into(), profile) };
+    if p.is_null() {
+        return None;
+    }
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}

@@ -1,0 +1,91 @@
+// Wiring: the endpoint and mode toggles, the token, media previews and the Run button.
+
+import { loadToken, saveToken } from './api.js';
+import * as bulk from './bulk.js';
+import { renderError } from './render.js';
+import { runFacematch, runLiveness } from './single.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { endpoint: 'liveness', mode: 'single' };
+const previews = {};
+
+/** Elements carry `data-show="single liveness"`: shown when every word names the current state. */
+function applyState() {
+  for (const b of document.querySelectorAll('[data-endpoint]')) b.setAttribute('aria-selected', String(b.dataset.endpoint === state.endpoint));
+  for (const b of document.querySelectorAll('[data-mode]')) b.setAttribute('aria-selected', String(b.dataset.mode === state.mode));
+  for (const el of document.querySelectorAll('[data-show]')) {
+    el.hidden = !el.dataset.show.split(/\s+/).every((w) => w === state.endpoint || w === state.mode);
+  }
+  $('result').hidden = true;
+  $('error').hidden = true;
+  if (state.mode !== 'bulk') $('bulk').hidden = true;
+}
+
+function preview(inputId, previewId, key) {
+  $(inputId).addEventListener('change', () => {
+    const file = $(inputId).files[0];
+    const el = $(previewId);
+    if (previews[key]) URL.revokeObjectURL(previews[key]);
+    previews[key] = file ? URL.createObjectURL(file) : null;
+    el.hidden = !file;
+    if (file) el.src = previews[key]; else el.removeAttribute('src');
+  });
+}
+
+function showError(e) {
+  renderError($('error'), e);
+}
+
+async function run(event) {
+  event.preventDefault();
+  $('error').hidden = true;
+  const form = $('form');
+  const busy = $('busy');
+  $('run').disabled = true;
+  busy.hidden = false;
+  try {
+    if (state.mode === 'bulk') {
+      const resume = $('job-id').value.trim();
+      const hasZip = $('zip').files && $('zip').files.length > 0;
+      if (!hasZip && resume) bulk.follow(resume, showError);
+      else await bulk.start(form, showError);
+    } else if (state.endpoint === 'facematch') {
+      $('result').hidden = true;
+      await runFacematch(form, $('result'), previews);
+    } else {
+      $('result').hidden = true;
+      await runLiveness(form, $('result'), previews);
+    }
+  } catch (e) {
+    showError(e);
+  } finally {
+    $('run').disabled = false;
+    busy.hidden = true;
+  }
+}
+
+function init() {
+  const token = $('token');
+  token.value = loadToken();
+  token.addEventListener('input', () => saveToken(token.value.trim()));
+  for (const b of document.querySelectorAll('[data-endpoint]')) b.addEventListener('click', () => { state.endpoint = b.dataset.endpoint; applyState(); });
+  for (const b of document.querySelectorAll('[data-mode]')) b.addEventListener('click', () => { state.mode = b.dataset.mode; applyState(); });
+  preview('image', 'image-preview', 'image');
+  preview('video', 'video-preview', 'video');
+  preview('image1', 'image1-preview', 'image1');
+  preview('image2', 'image2-preview', 'image2');
+  $('form').addEventListener('submit', run);
+  $('cancel').addEventListener('click', () => bulk.cancel(showError));
+  $('download').addEventListener('click', () => bulk.download(showError));
+  const m = /^#job=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (m) {
+    state.mode = 'bulk';
+    applyState();
+    bulk.follow(m[1], showError);
+  } else {
+    applyState();
+  }
+  document.body.dataset.ready = 'true';
+}
+
+init();

@@ -1,0 +1,188 @@
+// Showing results to people: verdict badges, confidences, the face box on the still, the
+// per-frame timeline, findings and the raw JSON. Everything is built with DOM nodes and
+// textContent, never innerHTML, because file names and messages come from users.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    // Through the CSSOM: the page's CSP forbids style attributes.
+    else if (k === 'style') el.style.cssText = v;
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const pct = (x) => (typeof x === 'number' ? `${(x * 100).toFixed(1)} %` : '–');
+
+function badge(label, value, good, id) {
+  const cls = good === null ? 'badge' : good ? 'badge ok' : 'badge bad';
+  return h('span', { class: cls, id, 'data-value': String(value) }, `${label}: ${value}`);
+}
+
+function bar(label, value) {
+  const v = typeof value === 'number' ? Math.max(0, Math.min(1, value)) : 0;
+  const fill = h('i');
+  fill.style.width = `${v * 100}%`;
+  return h('div', { class: 'conf' }, h('div', {}, h('code', {}, label), ' ', pct(value)), h('div', { class: 'bar' }, fill));
+}
+
+function kvTable(body) {
+  const rows = Object.entries(body)
+    .filter(([k]) => k !== 'details')
+    .map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))));
+  return h('table', { class: 'kv' }, h('tbody', {}, rows));
+}
+
+function rawJson(body) {
+  const text = JSON.stringify(body, null, 2);
+  const copy = h('button', { type: 'button' }, 'Copy');
+  copy.addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText(text));
+  return h('details', { class: 'raw' }, h('summary', { id: 'raw-toggle' }, 'Raw JSON'), copy, h('pre', { id: 'raw-json' }, text));
+}
+
+function findingText(f) {
+  if (typeof f === 'string') return f;
+  if (f && typeof f === 'object') return f.kind || f.code || f.reason || JSON.stringify(f);
+  return String(f);
+}
+
+/** Draws `url` on a canvas with the face box; bbox is in pixels of the analysed image, which is
+ *  the upright original scaled by `scale`. */
+function stillWithFace(url, still, id) {
+  const canvas = h('canvas', { id, 'aria-label': 'still with the detected face' });
+  const img = new Image();
+  img.onload = () => {
+    const w = img.naturalWidth, hgt = img.naturalHeight;
+    const maxSide = 640, s = Math.min(1, maxSide / Math.max(w, hgt));
+    canvas.width = Math.round(w * s);
+    canvas.height = Math.round(hgt * s);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const face = still && still.face;
+    if (!face || !face.bbox) return;
+    // Analysed pixels → original pixels → canvas pixels. The browser applies EXIF orientation
+    // to <img>, and the server reports the upright size, so only scales differ.
+    const toOrig = 1 / (still.analysed_scale || 1);
+    const toCanvas = (canvas.width / (still.width || w));
+    const k = toOrig * toCanvas;
+    const b = face.bbox;
+    ctx.lineWidth = Math.max(2, canvas.width / 200);
+    ctx.strokeStyle = still.usable === false ? '#f79009' : '#12b76a';
+    ctx.strokeRect(b.x * k, b.y * k, b.w * k, b.h * k);
+    ctx.fillStyle = '#2453d6';
+    for (const p of face.keypoints || []) ctx.fillRect(p.x * k - 2, p.y * k - 2, 4, 4);
+    canvas.dataset.face = 'drawn';
+  };
+  img.src = url;
+  return canvas;
+}
+
+/** PAD score and eye openness per analysed frame over time, blinks shaded. */
+function timeline(video) {
+  const frames = (video && video.frames) || [];
+  if (!frames.length) return null;
+  const W = 720, H = 200, pad = 28;
+  const canvas = h('canvas', { id: 'timeline', width: W, height: H, 'aria-label': 'per-frame timeline' });
+  const ctx = canvas.getContext('2d');
+  const t0 = frames[0].time_s || 0;
+  const t1 = Math.max(frames[frames.length - 1].time_s || 0, t0 + 0.001);
+  const x = (t) => pad + ((t - t0) / (t1 - t0)) * (W - 2 * pad);
+  const y = (v) => H - pad - Math.max(0, Math.min(1, v)) * (H - 2 * pad);
+  ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, H);
+  ctx.fillStyle = 'rgba(36,83,214,.12)';
+  for (const b of (video.blinks && video.blinks.blinks) || []) {
+    ctx.fillRect(x(b.start_s), pad, Math.max(2, x(b.end_s) - x(b.start_s)), H - 2 * pad);
+  }
+  ctx.strokeStyle = '#d9dee7'; ctx.fillStyle = '#667085'; ctx.font = '11px system-ui';
+  for (const v of [0, 0.5, 1]) {
+    ctx.beginPath(); ctx.moveTo(pad, y(v)); ctx.lineTo(W - pad, y(v)); ctx.stroke();
+    ctx.fillText(String(v), 4, y(v) + 4);
+  }
+  ctx.fillText(`${t0.toFixed(1)} s`, pad, H - 8);
+  ctx.fillText(`${t1.toFixed(1)} s`, W - pad - 30, H - 8);
+  const series = (get, colour) => {
+    ctx.strokeStyle = colour; ctx.fillStyle = colour; ctx.lineWidth = 2; ctx.beginPath();
+    let started = false;
+    for (const f of frames) {
+      const v = get(f);
+      if (typeof v !== 'number') { started = false; continue; }
+      if (!started) { ctx.moveTo(x(f.time_s), y(v)); started = true; } else ctx.lineTo(x(f.time_s), y(v));
+      ctx.fillRect(x(f.time_s) - 2, y(v) - 2, 4, 4);
+    }
+    ctx.stroke();
+  };
+  series((f) => f.pad, '#12b76a');
+  series((f) => (f.eyes ? (f.eyes.left + f.eyes.right) / 2 : undefined), '#f79009');
+  const legend = h('div', { class: 'legend' }, 'Per analysed frame:',
+    h('i', { style: 'background:#12b76a' }), 'PAD live score',
+    h('i', { style: 'background:#f79009' }), 'eye openness',
+    h('i', { style: 'background:rgba(36,83,214,.3)' }), 'blink');
+  const findings = frames.filter((f) => f.finding).map((f) => `${(f.time_s || 0).toFixed(2)} s: ${findingText(f.finding)}`);
+  return h('div', {}, h('h3', {}, 'Timeline'), canvas, legend,
+    findings.length ? h('p', { class: 'findings' }, findings.slice(0, 12).join(' · ')) : null);
+}
+
+export function renderLiveness(el, body, media) {
+  el.replaceChildren();
+  const both = body.image_input && body.video_input;
+  const badges = h('div', { class: 'badges' },
+    badge('liveness', body.result, body.result === 'real', 'verdict-result'),
+    badge('overall', body.overall_result, body.overall_result === 'True', 'verdict-overall'),
+    body.image_input ? badge('image', body.image_result, body.image_result === 'real', 'verdict-image') : null,
+    both ? badge('facematch', body.facematch_result, body.facematch_result === 'True', 'verdict-facematch') : null,
+    body.video_input ? badge('blink', body.blink_detection ? 'seen' : 'none', body.blink_detection, 'verdict-blink') : null,
+  );
+  const confs = h('div', {},
+    bar('confidence', body.confidence),
+    bar('overall_confidence', body.overall_confidence),
+    body.image_input ? bar('image_confidence', body.image_confidence) : null,
+    both ? bar('facematch_confidence', body.facematch_confidence) : null,
+    body.video_input ? h('p', {}, `${body.real_video_frames} of ${body.video_frames_analyzed} analysed frames judged real; ${body.total_video_frames} frames in the video; facematch tested on ${body.facematch_frames_tested}.`) : null,
+  );
+  const d = body.details;
+  const visuals = h('div', {});
+  if (media.imageUrl && body.image_input) {
+    visuals.append(h('h3', {}, 'Still'), stillWithFace(media.imageUrl, d && d.image, 'still-canvas'));
+    const f = d && d.image && d.image.findings;
+    if (f && f.length) visuals.append(h('p', { class: 'findings', id: 'still-findings' }, f.map(findingText).join(' · ')));
+  }
+  const tl = d && timeline(d.video);
+  el.append(badges, h('div', { class: 'grid' }, h('div', {}, confs, kvTable(body)), visuals));
+  if (tl) el.append(tl);
+  el.append(rawJson(body));
+  el.hidden = false;
+}
+
+export function renderFacematch(el, body, media) {
+  el.replaceChildren();
+  const d = body.details || {};
+  el.append(
+    h('div', { class: 'badges' }, badge('facematch', body.facematch_result, body.facematch_result === 'True', 'verdict-facematch')),
+    bar('confidence_score', body.confidence_score),
+    h('div', { class: 'grid' },
+      media.image1Url ? h('div', {}, h('h3', {}, 'Image 1'), stillWithFace(media.image1Url, d.image1, 'image1-canvas')) : null,
+      media.image2Url ? h('div', {}, h('h3', {}, 'Image 2'), stillWithFace(media.image2Url, d.image2, 'image2-canvas')) : null),
+    rawJson(body),
+  );
+  el.hidden = false;
+}
+
+export function renderError(el, err) {
+  el.replaceChildren();
+  const status = err.status ? `HTTP ${err.status}` : 'Request failed';
+  el.append(h('strong', {}, `${status}: ${err.message}`));
+  const fields = typeof err.fieldMessages === 'function' ? err.fieldMessages() : [];
+  if (fields.length) {
+    el.append(h('ul', {}, fields.map(([loc, field, msg]) => h('li', {}, h('code', {}, `${loc}.${field}`), ` ${msg}`))));
+  }
+  if (err.status === 401) el.append(h('p', {}, 'Paste a valid token above (mint one with `livegate token --sub <name>`).'));
+  if (err.requestId) el.append(h('p', { class: 'hint' }, `request id ${err.requestId}`));
+  el.hidden = false;
+}

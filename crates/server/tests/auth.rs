@@ -1,0 +1,357 @@
+//! Every way a token is refused gets 401 with `WWW-Authenticate: Bearer` and an empty `detail`;
+//! good tokens of each supported kind get past auth (to the 400 of an empty form).
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use server::{Auth, MintOptions, SigningKey, Verifier};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+struct Keys {
+    rsa_private: String,
+    rsa_public: String,
+    rsa_n: String,
+    rsa_e: String,
+    ec_private: String,
+    ec_public: String,
+    ec_x: String,
+    ec_y: String,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        use rsa::traits::PublicKeyParts;
+        let mut rng = rand::thread_rng();
+        let rsa = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        let rsa_pub = rsa::RsaPublicKey::from(&rsa);
+        let ec = p256::SecretKey::random(&mut rng);
+        let point = ec.public_key().to_encoded_point(false);
+        Keys {
+            rsa_private: rsa.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            rsa_public: rsa_pub.to_public_key_pem(LineEnding::LF).unwrap(),
+            rsa_n: B64.encode(rsa_pub.n().to_bytes_be()),
+            rsa_e: B64.encode(rsa_pub.e().to_bytes_be()),
+            ec_private: ec.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            ec_public: ec.public_key().to_public_key_pem(LineEnding::LF).unwrap(),
+            ec_x: B64.encode(point.x().unwrap()),
+            ec_y: B64.encode(point.y().unwrap()),
+        }
+    })
+}
+
+fn app(v: Verifier) -> axum::Router {
+    server::router(
+        &config_with(Auth::Jwt(Arc::new(v))),
+        Arc::new(Refuse {
+            pause: Duration::ZERO,
+        }),
+    )
+}
+
+async fn call(app: &axum::Router, auth_header: Option<&str>) -> Answer {
+    let mut req = Form::new().request("/liveness", None);
+    if let Some(h) = auth_header {
+        req.headers_mut()
+            .insert("authorization", h.parse().unwrap());
+    }
+    send(app, req).await
+}
+
+async fn with_token(app: &axum::Router, token: &str) -> Answer {
+    call(app, Some(&format!("Bearer {token}"))).await
+}
+
+fn assert_refused(a: &Answer, why: &str) {
+    assert_eq!(a.status, 401, "{why}: {}", a.text);
+    assert_eq!(
+        a.headers
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap()),
+        Some("Bearer"),
+        "{why}"
+    );
+    assert_eq!(a.json["detail"], json!({}), "{why}");
+    assert!(
+        a.json["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{why}"
+    );
+}
+
+/// Past auth, an empty form is a 400 naming the media fields.
+fn assert_admitted(a: &Answer, why: &str) {
+    assert_eq!(a.status, 400, "{why}: {}", a.text);
+    assert!(body_field(&a.json, "image").is_some(), "{why}");
+}
+
+fn hand_made(header: Value, claims: Value, sig: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string()),
+        B64.encode(sig)
+    )
+}
+
+#[tokio::test]
+async fn missing_and_malformed_headers() {
+    let app = app(hs_verifier());
+    assert_refused(&call(&app, None).await, "no header");
+    assert_refused(&call(&app, Some("Bearer")).await, "empty bearer");
+    assert_refused(&call(&app, Some("Bearer ")).await, "blank bearer");
+    assert_refused(
+        &call(&app, Some("Basic dXNlcjpwYXNz")).await,
+        "basic scheme",
+    );
+    assert_refused(&with_token(&app, "not-a-jwt").await, "garbage");
+    assert_refused(&with_token(&app, "a.b.c").await, "bad base64 parts");
+    let t = good_token("c1");
+    let truncated = &t[..t.rfind('.').unwrap()];
+    assert_refused(&with_token(&app, truncated).await, "two segments");
+    assert_admitted(&with_token(&app, &t).await, "good HS256");
+    // The scheme is case-insensitive.
+    assert_admitted(
+        &call(&app, Some(&format!("bearer {t}"))).await,
+        "lowercase scheme",
+    );
+}
+
+#[tokio::test]
+async fn alg_none_is_refused() {
+    let app = app(hs_verifier());
+    let claims = json!({"sub": "c1", "exp": now() + 600});
+    for alg in ["none", "None", "NONE"] {
+        let t = hand_made(json!({"alg": alg, "typ": "JWT"}), claims.clone(), b"");
+        assert_refused(&with_token(&app, &t).await, alg);
+        let t = format!("{}.", &t[..t.len()]);
+        assert_refused(&with_token(&app, &t).await, alg);
+    }
+}
+
+#[tokio::test]
+async fn expired_not_yet_valid_and_leeway() {
+    let app = app(hs_verifier());
+    let n = now();
+    assert_refused(
+        &with_token(&app, &hs_token(json!({"sub": "c", "exp": n - 3600}))).await,
+        "expired",
+    );
+    assert_refused(
+        &with_token(
+            &app,
+            &hs_token(json!({"sub": "c", "exp": n + 7200, "nbf": n + 3600})),
+        )
+        .await,
+        "not yet valid",
+    );
+    assert_refused(
+        &with_token(&app, &hs_token(json!({"sub": "c"}))).await,
+        "no exp",
+    );
+    // Within the 30 s leeway both ways.
+    assert_admitted(
+        &with_token(&app, &hs_token(json!({"sub": "c", "exp": n - 10}))).await,
+        "just expired",
+    );
+    assert_admitted(
+        &with_token(
+            &app,
+            &hs_token(json!({"sub": "c", "exp": n + 600, "nbf": n + 10})),
+        )
+        .await,
+        "nearly valid",
+    );
+}
+
+#[tokio::test]
+async fn wrong_signature_is_refused() {
+    let app = app(hs_verifier());
+    let other = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &json!({"sub": "c", "exp": now() + 600}),
+        &EncodingKey::from_secret(b"some-other-secret-of-32-bytes-or-more"),
+    )
+    .unwrap();
+    assert_refused(&with_token(&app, &other).await, "other secret");
+    // A valid token with its payload swapped keeps a signature that no longer matches.
+    let good = good_token("alice");
+    let parts: Vec<&str> = good.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        B64.encode(json!({"sub": "admin", "exp": now() + 600}).to_string()),
+        parts[2]
+    );
+    assert_refused(&with_token(&app, &forged).await, "tampered payload");
+}
+
+#[tokio::test]
+async fn hs_rs_confusion_is_refused() {
+    let k = keys();
+    // A server that knows only the RSA public key.
+    let mut v = Verifier::default();
+    v.add_public_key_pem(k.rsa_public.as_bytes()).unwrap();
+    let rsa_only = app(v);
+    // And one that also has an HMAC secret.
+    let mut v = hs_verifier();
+    v.add_public_key_pem(k.rsa_public.as_bytes()).unwrap();
+    let both = app(v);
+    // The classic attack: HS256 signed with the public key's PEM text as the secret.
+    let forged = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &json!({"sub": "c", "exp": now() + 600}),
+        &EncodingKey::from_secret(k.rsa_public.as_bytes()),
+    )
+    .unwrap();
+    assert_refused(&with_token(&rsa_only, &forged).await, "HS256 vs RSA-only");
+    assert_refused(&with_token(&both, &forged).await, "HS256 vs RSA+HS");
+    // An RS256 token whose header is rewritten to HS256 keeps an RSA signature.
+    let rs = server::mint(
+        &SigningKey::Rs256Pem(k.rsa_private.as_bytes().to_vec()),
+        &MintOptions {
+            sub: "c".into(),
+            ttl: Duration::from_secs(600),
+            issuer: None,
+            audience: None,
+            kid: None,
+        },
+    )
+    .unwrap();
+    assert_admitted(&with_token(&rsa_only, &rs).await, "genuine RS256");
+    let rest = &rs[rs.find('.').unwrap()..];
+    let relabelled = format!("{}{rest}", B64.encode(r#"{"alg":"HS256","typ":"JWT"}"#));
+    assert_refused(
+        &with_token(&both, &relabelled).await,
+        "RS256 relabelled HS256",
+    );
+    // HS256 tokens are refused outright when no secret is configured.
+    assert_refused(
+        &with_token(&rsa_only, &good_token("c")).await,
+        "HS256 without secret",
+    );
+}
+
+fn mint(key: SigningKey, kid: Option<&str>, iss: Option<&str>, aud: Option<&str>) -> String {
+    server::mint(
+        &key,
+        &MintOptions {
+            sub: "client-7".into(),
+            ttl: Duration::from_secs(600),
+            issuer: iss.map(Into::into),
+            audience: aud.map(Into::into),
+            kid: kid.map(Into::into),
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn rs256_and_es256_from_pem() {
+    let k = keys();
+    let mut v = Verifier::default();
+    v.add_public_key_pem(k.rsa_public.as_bytes()).unwrap();
+    v.add_public_key_pem(k.ec_public.as_bytes()).unwrap();
+    let app = app(v);
+    let rs = mint(
+        SigningKey::from_private_pem(k.rsa_private.clone().into_bytes()).unwrap(),
+        None,
+        None,
+        None,
+    );
+    let es = mint(
+        SigningKey::from_private_pem(k.ec_private.clone().into_bytes()).unwrap(),
+        None,
+        None,
+        None,
+    );
+    assert!(rs.starts_with(&B64.encode(r#"{"typ":"JWT","alg":"RS256"}"#)[..10]));
+    assert_admitted(&with_token(&app, &rs).await, "RS256");
+    assert_admitted(&with_token(&app, &es).await, "ES256");
+    // A key the server does not know.
+    let stranger = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let pem = stranger.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let t = mint(SigningKey::Rs256Pem(pem.into_bytes()), None, None, None);
+    assert_refused(&with_token(&app, &t).await, "unknown RSA key");
+}
+
+#[tokio::test]
+async fn jwks_keys_are_matched_by_kid() {
+    let k = keys();
+    let jwks = json!({"keys": [
+        {"kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256", "n": k.rsa_n, "e": k.rsa_e},
+        {"kty": "EC", "kid": "ec-1", "use": "sig", "alg": "ES256", "crv": "P-256", "x": k.ec_x, "y": k.ec_y},
+    ]});
+    let mut v = Verifier::default();
+    assert_eq!(v.add_jwks(&jwks.to_string()).unwrap(), 2);
+    let app = app(v);
+    let rsa_key = || SigningKey::Rs256Pem(k.rsa_private.clone().into_bytes());
+    let ec_key = || SigningKey::Es256Pem(k.ec_private.clone().into_bytes());
+    assert_admitted(
+        &with_token(&app, &mint(rsa_key(), Some("rsa-1"), None, None)).await,
+        "RS256 kid",
+    );
+    assert_admitted(
+        &with_token(&app, &mint(ec_key(), Some("ec-1"), None, None)).await,
+        "ES256 kid",
+    );
+    assert_admitted(
+        &with_token(&app, &mint(ec_key(), None, None, None)).await,
+        "ES256 no kid",
+    );
+    assert_refused(
+        &with_token(&app, &mint(rsa_key(), Some("rsa-9"), None, None)).await,
+        "unknown kid",
+    );
+}
+
+#[tokio::test]
+async fn issuer_and_audience_when_configured() {
+    let mut v = hs_verifier();
+    v.require_issuer("https://issuer.example");
+    v.require_audience("livegate");
+    let app = app(v);
+    let key = || SigningKey::Hs256(SECRET.to_vec());
+    let ok = mint(
+        key(),
+        None,
+        Some("https://issuer.example"),
+        Some("livegate"),
+    );
+    assert_admitted(&with_token(&app, &ok).await, "iss+aud");
+    let t = mint(key(), None, Some("https://evil.example"), Some("livegate"));
+    assert_refused(&with_token(&app, &t).await, "wrong iss");
+    let t = mint(key(), None, Some("https://issuer.example"), Some("other"));
+    assert_refused(&with_token(&app, &t).await, "wrong aud");
+    let t = mint(key(), None, None, Some("livegate"));
+    assert_refused(&with_token(&app, &t).await, "missing iss");
+    let t = mint(key(), None, Some("https://issuer.example"), None);
+    assert_refused(&with_token(&app, &t).await, "missing aud");
+}
+
+#[test]
+fn short_secrets_and_non_keys_are_refused_at_configuration() {
+    let mut v = Verifier::default();
+    assert!(v.add_hs256_secret(b"short").is_err());
+    assert!(v.add_public_key_pem(b"-----BEGIN NOTHING-----").is_err());
+    assert!(v.add_jwks(r#"{"keys": []}"#).is_err());
+    assert!(!v.has_keys());
+}
+
+#[tokio::test]
+async fn auth_disabled_admits_everyone() {
+    let app = server::router(
+        &config_with(Auth::Disabled),
+        Arc::new(Refuse {
+            pause: Duration::ZERO,
+        }),
+    );
+    assert_admitted(&call(&app, None).await, "no auth");
+}

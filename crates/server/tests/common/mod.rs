@@ -1,0 +1,227 @@
+//! Shared test helpers: multipart bodies, in-process requests, keys, and the small `Analyse`
+//! implementations that exercise the server's own machinery (they never fabricate a verdict).
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use http_body_util::BodyExt;
+use liveness::{
+    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
+};
+use serde_json::Value;
+use server::{Auth, Config, Verifier};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"an-hs256-secret-of-at-least-32-bytes!!";
+
+/// `$LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`; `None` (loudly) when missing,
+/// a panic on CI.
+pub fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("LIVEGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("testdata missing at {}", dir.display());
+    }
+    eprintln!("SKIPPED: testdata missing at {}", dir.display());
+    None
+}
+
+/// A multipart form built by hand, as a client would send it.
+#[derive(Default, Clone)]
+pub struct Form {
+    parts: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+pub const BOUNDARY: &str = "livegate-test-boundary-7d1f";
+
+impl Form {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.parts
+            .push((name.into(), None, value.as_bytes().to_vec()));
+        self
+    }
+    pub fn file(mut self, name: &str, filename: &str, bytes: &[u8]) -> Self {
+        self.parts
+            .push((name.into(), Some(filename.into()), bytes.to_vec()));
+        self
+    }
+    pub fn body(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, filename, bytes) in &self.parts {
+            out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            match filename {
+                Some(f) => out.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                ),
+                None => out.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        out
+    }
+    pub fn request(&self, path: &str, token: Option<&str>) -> Request<Body> {
+        let body = self.body();
+        let mut b = Request::post(path)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header("content-length", body.len());
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(Body::from(body)).unwrap()
+    }
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let resp: Response<Body> = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        json,
+        text,
+    }
+}
+
+pub fn hs_verifier() -> Verifier {
+    let mut v = Verifier::new(Duration::from_secs(30));
+    v.add_hs256_secret(SECRET).unwrap();
+    v
+}
+
+pub fn config_with(auth: Auth) -> Config {
+    let mut c = Config::new(auth);
+    c.workers = 1;
+    c.queue_depth = 0;
+    c.body_limit = 1024 * 1024;
+    c.deadline = Duration::from_secs(10);
+    c
+}
+
+pub fn hs_config() -> Config {
+    config_with(Auth::Jwt(Arc::new(hs_verifier())))
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn hs_token(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+pub fn good_token(sub: &str) -> String {
+    hs_token(serde_json::json!({"sub": sub, "exp": now() + 600}))
+}
+
+/// Refuses every request as undecodable media after an optional pause: lets a test hold a
+/// worker, or reach the analysis without pretending to produce a verdict.
+pub struct Refuse {
+    pub pause: Duration,
+}
+
+impl Analyse for Refuse {
+    fn analyse(&self, _: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+        std::thread::sleep(self.pause);
+        tracing::info!("refuse analyser ran");
+        Err(AnalysisError::Media {
+            field: MediaField::Image,
+            message: "refused by test analyser".into(),
+        })
+    }
+    fn facematch(&self, _: &[u8], _: &[u8], _: bool) -> Result<FacematchReport, AnalysisError> {
+        std::thread::sleep(self.pause);
+        Err(AnalysisError::Media {
+            field: MediaField::Image1,
+            message: "refused by test analyser".into(),
+        })
+    }
+}
+
+/// Panics on a request whose image starts with `b"PANIC"`, else refuses it like [`Refuse`].
+pub struct PanicOn;
+
+impl Analyse for PanicOn {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+        if r.image.as_deref().is_some_and(|i| i.starts_with(b"PANIC")) {
+            panic!("test analyser panicked on purpose");
+        }
+        Refuse {
+            pause: Duration::ZERO,
+        }
+        .analyse(r)
+    }
+    fn facematch(&self, a: &[u8], b: &[u8], d: bool) -> Result<FacematchReport, AnalysisError> {
+        Refuse {
+            pause: Duration::ZERO,
+        }
+        .facematch(a, b, d)
+    }
+}
+
+/// Keeps what the server handed over, so a test can check the edge's decoding.
+#[derive(Default)]
+pub struct Capture {
+    pub seen: Mutex<Option<AnalysisRequest>>,
+}
+
+impl Analyse for Capture {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+        *self.seen.lock().unwrap() = Some(r.clone());
+        Err(AnalysisError::Media {
+            field: MediaField::Video,
+            message: "captured".into(),
+        })
+    }
+    fn facematch(&self, _: &[u8], _: &[u8], _: bool) -> Result<FacematchReport, AnalysisError> {
+        Err(AnalysisError::Internal("not used".into()))
+    }
+}
+
+/// The envelope's messages for `field` at `body`.
+pub fn body_field<'a>(json: &'a Value, field: &str) -> Option<&'a Vec<Value>> {
+    json.get("detail")?.get("body")?.get(field)?.as_array()
+}

@@ -1,0 +1,69 @@
+//! Every log line emitted while a request is handled, after its form is read, carries the
+//! client's `unique_id` — including lines logged by the analysis on a worker thread.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_id_is_in_every_log_line_of_the_request() {
+    let buf = Buffer::default();
+    let writer = buf.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let app = server::router(
+        &hs_config(),
+        Arc::new(Refuse {
+            pause: Duration::from_millis(5),
+        }),
+    );
+    let form = Form::new()
+        .file("image", "i.jpg", b"x")
+        .text("unique_id", "trace-me-123");
+    let a = send(&app, form.request("/liveness", Some(&good_token("c")))).await;
+    assert_eq!(a.status, 400);
+
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let messages: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    for want in ["analysis queued", "refuse analyser ran", "request finished"] {
+        assert!(
+            messages.contains(&want),
+            "{want:?} not logged: {messages:?}"
+        );
+    }
+    for l in &lines {
+        assert_eq!(
+            l["span"]["unique_id"], "trace-me-123",
+            "line without unique_id: {l}"
+        );
+        assert!(l["span"]["request_id"].is_string());
+    }
+}

@@ -1,0 +1,254 @@
+//! Happy paths through HTTP with the real analyser and real files: the contract's 200 shape in
+//! every mode, `details`, `/v2/liveness`, `/facematch`, base64 stills and the analysis's own
+//! media errors.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use liveness::Analyse;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+/// The production analyser over the installed models, loaded once for the whole file; `None`
+/// (loudly, or a panic under CI) without testdata or models.
+fn setup() -> Option<(axum::Router, PathBuf)> {
+    static ANALYZER: OnceLock<Option<Arc<dyn Analyse>>> = OnceLock::new();
+    let data = testdata()?;
+    let analyzer = ANALYZER
+        .get_or_init(|| match livegate::load::analyzer() {
+            Ok(a) => Some(Arc::new(a) as Arc<dyn Analyse>),
+            Err(e) => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("models missing: {e:#}");
+                }
+                eprintln!("SKIPPED: models missing: {e:#}");
+                None
+            }
+        })
+        .clone()?;
+    let mut cfg = hs_config();
+    cfg.workers = 2;
+    cfg.queue_depth = 8;
+    cfg.body_limit = 32 * 1024 * 1024;
+    cfg.deadline = std::time::Duration::from_secs(300);
+    Some((server::router(&cfg, analyzer), data))
+}
+
+fn read(data: &std::path::Path, rel: &str) -> Vec<u8> {
+    std::fs::read(data.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+const STILL: &str = "faces/tranvanluyt_dataset_real_0.png";
+const VIDEO: &str = "videos/tranvanluyt_real.mp4";
+
+/// Every contract key, present with its contract type, and nothing else (but `details`).
+fn assert_contract_shape(v: &Value, image: bool, video: bool) {
+    let o = v.as_object().expect("a JSON object");
+    let s = |k: &str| {
+        o[k].as_str()
+            .unwrap_or_else(|| panic!("{k} not a string: {v}"))
+    };
+    let b = |k: &str| {
+        o[k].as_bool()
+            .unwrap_or_else(|| panic!("{k} not a bool: {v}"))
+    };
+    let u = |k: &str| {
+        o[k].as_u64()
+            .unwrap_or_else(|| panic!("{k} not an integer: {v}"))
+    };
+    let unit = |k: &str| {
+        let x = o[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} not a number: {v}"));
+        assert!((0.0..=1.0).contains(&x), "{k}={x}");
+    };
+    assert!(["real", "fake"].contains(&s("result")));
+    unit("confidence");
+    assert_eq!(b("image_input"), image);
+    assert_eq!(b("video_input"), video);
+    if !video {
+        assert!(!b("blink_detection"));
+    }
+    assert!(["True", "False"].contains(&s("facematch_result")));
+    if !(image && video) {
+        assert_eq!(s("facematch_result"), "False");
+    }
+    unit("facematch_confidence");
+    u("facematch_frames_tested");
+    assert!(["True", "False"].contains(&s("overall_result")));
+    unit("overall_confidence");
+    if image {
+        assert!(["real", "fake"].contains(&s("image_result")));
+    } else {
+        assert_eq!(s("image_result"), "N/A");
+    }
+    unit("image_confidence");
+    let analysed = u("video_frames_analyzed");
+    assert!(u("real_video_frames") <= analysed);
+    let total = u("total_video_frames");
+    assert_eq!(total > 0, video, "total_video_frames={total}");
+    b("enhanced_detection");
+    u("frame_sampling_rate");
+    u("max_frames_analyzed");
+    let mut keys: Vec<&str> = o
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "details")
+        .collect();
+    keys.sort();
+    assert_eq!(keys.len(), 18, "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_modes_return_the_full_contract_shape() {
+    let Some((app, data)) = setup() else { return };
+    let (still, video) = (read(&data, STILL), read(&data, VIDEO));
+    let t = good_token("e2e");
+    for (image, with_video) in [(true, false), (false, true), (true, true)] {
+        let mut form = Form::new()
+            .text("frame_sampling_rate", "10")
+            .text("max_frames_to_analyze", "6")
+            .text("unique_id", "e2e-modes");
+        if image {
+            form = form.file("image", "still.png", &still);
+        }
+        if with_video {
+            form = form.file("video", "clip.mp4", &video);
+        }
+        let a = send(&app, form.request("/liveness", Some(&t))).await;
+        assert_eq!(a.status, 200, "mode {image}/{with_video}: {}", a.text);
+        assert_eq!(a.headers["x-request-id"], "e2e-modes");
+        assert_contract_shape(&a.json, image, with_video);
+        assert!(a.json.get("details").is_none(), "details only on request");
+        assert_eq!(a.json["frame_sampling_rate"], 10);
+        assert_eq!(a.json["max_frames_analyzed"], 6);
+        if with_video {
+            assert!(a.json["video_frames_analyzed"].as_u64().unwrap() <= 6);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_and_v2_blocks() {
+    let Some((app, data)) = setup() else { return };
+    let (still, video) = (read(&data, STILL), read(&data, VIDEO));
+    let t = good_token("e2e");
+    let form = Form::new()
+        .file("image", "still.png", &still)
+        .file("video", "clip.mp4", &video)
+        .text("max_frames_to_analyze", "6")
+        .text("details", "True");
+    let v1 = send(&app, form.request("/liveness", Some(&t))).await;
+    assert_eq!(v1.status, 200, "{}", v1.text);
+    assert_contract_shape(&v1.json, true, true);
+    assert!(v1.json["details"].is_object(), "details requested");
+
+    let v2 = send(&app, form.request("/v2/liveness", Some(&t))).await;
+    assert_eq!(v2.status, 200, "{}", v2.text);
+    for block in ["image", "video", "facematch", "overall"] {
+        assert!(
+            v2.json[block]["input_provided"].as_bool().unwrap(),
+            "{block}"
+        );
+        assert!(v2.json[block]["performed"].is_boolean(), "{block}");
+        assert!(v2.json[block]["result"].is_string(), "{block}");
+        assert!(v2.json[block]["confidence"].is_number(), "{block}");
+    }
+    // The same media analysed twice gives the same verdicts in both shapes.
+    assert_eq!(v2.json["overall"]["liveness_result"], v1.json["result"]);
+    assert_eq!(v2.json["image"]["result"], v1.json["image_result"]);
+    assert_eq!(v2.json["facematch"]["result"], v1.json["facematch_result"]);
+
+    // Image only: the video and facematch blocks are there, marked unused.
+    let only = Form::new().file("image", "still.png", &still);
+    let a = send(&app, only.request("/v2/liveness", Some(&t))).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["video"]["input_provided"], false);
+    assert_eq!(a.json["video"]["result"], "N/A");
+    assert_eq!(a.json["facematch"]["performed"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn base64_still_gets_the_same_verdict_as_the_file() {
+    let Some((app, data)) = setup() else { return };
+    let still = read(&data, "faces/fr_obama.jpg");
+    let t = good_token("e2e");
+    let file = send(
+        &app,
+        Form::new()
+            .file("image", "o.jpg", &still)
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    let b64 = format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&still)
+    );
+    let text = send(
+        &app,
+        Form::new()
+            .text("image", &b64)
+            .text("image_type", "base64")
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    assert_eq!((file.status, text.status), (200, 200), "{}", text.text);
+    assert_eq!(file.json, text.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facematch_same_and_different_people() {
+    let Some((app, data)) = setup() else { return };
+    let t = good_token("e2e");
+    let pair = |a: &str, b: &str| {
+        Form::new().file("image1", "a.jpg", &read(&data, a)).file(
+            "image2",
+            "b.jpg",
+            &read(&data, b),
+        )
+    };
+    let same = send(
+        &app,
+        pair("faces/fr_obama.jpg", "faces/fr_obama2.jpg").request("/facematch", Some(&t)),
+    )
+    .await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    assert_eq!(same.json["facematch_result"], "True", "{}", same.text);
+    assert!(same.json["confidence_score"].is_number());
+    let diff = send(
+        &app,
+        pair("faces/fr_obama.jpg", "faces/fr_biden.jpg").request("/facematch", Some(&t)),
+    )
+    .await;
+    assert_eq!(diff.status, 200, "{}", diff.text);
+    assert_eq!(diff.json["facematch_result"], "False", "{}", diff.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_media_is_400_naming_the_field() {
+    let Some((app, data)) = setup() else { return };
+    let t = good_token("e2e");
+    let text = b"this is not an image, just some text bytes".to_vec();
+    let a = send(
+        &app,
+        Form::new()
+            .file("image", "x.jpg", &text)
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert!(body_field(&a.json, "image").is_some(), "{}", a.text);
+    let still = read(&data, STILL);
+    let a = send(
+        &app,
+        Form::new()
+            .file("image", "s.png", &still)
+            .file("video", "v.mp4", &text)
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert!(body_field(&a.json, "video").is_some(), "{}", a.text);
+}

@@ -1,0 +1,93 @@
+//! Per-model latency of vision B's networks on one real face, one thread per inference:
+//! iris (both eyes), dlib ResNet, Faceplugin fr_feature, and the TFLite → ONNX conversion.
+//!
+//! The face is one of dlib's aligned 150×150 chips, whose keypoints sit at known places, so the
+//! numbers don't depend on the detector. Needs `../shared/testdata` and fetched models.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use vision::embedder::{DlibEmbedder, FacepluginEmbedder};
+use vision::iris::IrisEyes;
+use vision::{Embedder, EyeModel, Face, ModelId, ModelStore, Point, Runtime};
+
+fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("LIVEGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
+    dir.is_dir().then_some(dir)
+}
+
+/// A dlib chip with its eye, nose and mouth positions in dlib's chip layout.
+fn chip_face() -> Face {
+    let p = |x, y| Point { x, y };
+    Face {
+        bbox: vision::BBox {
+            x: 20.0,
+            y: 15.0,
+            w: 110.0,
+            h: 120.0,
+        },
+        score: 1.0,
+        keypoints: [
+            p(47.5, 46.6),
+            p(100.5, 46.6),
+            p(74.0, 76.6),
+            p(74.0, 105.4),
+            p(25.0, 60.0),
+            p(123.0, 60.0),
+        ],
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(testdata) = testdata() else {
+        eprintln!("SKIPPED: testdata missing");
+        return;
+    };
+    let store = ModelStore::open_default().expect("model store");
+    store
+        .ensure(&[
+            ModelId::OnnxRuntime,
+            ModelId::IrisLandmark,
+            ModelId::FrFeature,
+            ModelId::FaceApiRecognition,
+            ModelId::FaceApiRecognitionManifest,
+        ])
+        .expect("models (run `livegate models fetch`)");
+    let rt = Runtime::from_store(&store).expect("onnxruntime");
+    let image = image::open(testdata.join("faces/dlib_johns/John_Simm_000288_00470387.jpg"))
+        .expect("chip")
+        .to_rgb8();
+    let face = chip_face();
+
+    let iris = IrisEyes::load(&rt, &store).expect("iris");
+    c.bench_function("iris_two_eyes", |b| {
+        b.iter(|| black_box(iris.openness(&image, &face).unwrap()))
+    });
+
+    let dlib = DlibEmbedder::load(&rt, &store).expect("dlib");
+    c.bench_function("dlib_embed_with_alignment", |b| {
+        b.iter(|| black_box(dlib.embed(&image, &face).unwrap()))
+    });
+
+    let fp = FacepluginEmbedder::load(&rt, &store).expect("faceplugin");
+    c.bench_function("faceplugin_embed_with_alignment", |b| {
+        b.iter(|| black_box(fp.embed(&image, &face).unwrap()))
+    });
+
+    let tflite = std::fs::read(store.original_path(ModelId::IrisLandmark)).expect("tflite");
+    c.bench_function("tflite_to_onnx_iris", |b| {
+        b.iter(|| black_box(vision::tflite::to_onnx(&tflite).unwrap()))
+    });
+}
+
+criterion_group! {
+    name = group;
+    config = Criterion::default().sample_size(30);
+    targets = benches
+}
+criterion_main!(group);

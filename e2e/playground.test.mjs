@@ -1,0 +1,216 @@
+// The Playground in a real headless Chromium against a real `livegate serve` with the real
+// models: Single mode (liveness with details, facematch, the error envelope) and Bulk mode (a
+// ZIP built from ../shared/testdata, the live table, the downloaded output archive).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import {
+  CHROMIUM, CHROMIUM_ARGS, Server, binary, cleanup, mintToken, parseCsv, readZip,
+  requireOrSkip, tempDir, testdataDir, writeZip,
+} from './harness.mjs';
+
+const CONTRACT_KEYS = [
+  'result', 'confidence', 'blink_detection', 'image_input', 'video_input', 'facematch_result',
+  'facematch_confidence', 'facematch_frames_tested', 'overall_result', 'overall_confidence',
+  'image_result', 'image_confidence', 'video_frames_analyzed', 'real_video_frames',
+  'total_video_frames', 'enhanced_detection', 'frame_sampling_rate', 'max_frames_analyzed',
+];
+
+const td = testdataDir();
+const bin = binary();
+let server, browser, token, work;
+
+before(async () => {
+  if (!td || !bin) return;
+  work = tempDir('livegate-e2e-');
+  server = await Server.start(bin, join(work, 'data'));
+  token = mintToken(bin);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  if (work) cleanup(work);
+});
+
+/** A fresh page on the Playground, token typed in, with every request and page error recorded. */
+async function openPlayground(t, path = '/') {
+  const context = await browser.newContext({ acceptDownloads: true });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const offsite = [];
+  const errors = [];
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(server.base) && !u.startsWith('blob:') && !u.startsWith('data:')) offsite.push(u);
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(server.base + path);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.fill('#token', token);
+  return { page, offsite, errors };
+}
+
+async function rawJson(page) {
+  await page.click('#raw-toggle');
+  return JSON.parse(await page.textContent('#raw-json'));
+}
+
+function ready(t) {
+  return requireOrSkip(t, 'testdata', td) && requireOrSkip(t, 'livegate binary (LIVEGATE_BIN)', bin);
+}
+
+test('Single mode: still + video with details shows verdicts, face box and timeline', async (t) => {
+  if (!ready(t)) return;
+  const { page, offsite } = await openPlayground(t);
+  await page.setInputFiles('#image', join(td, 'faces/tranvanluyt_dataset_real_0.png'));
+  await page.setInputFiles('#video', join(td, 'videos/tranvanluyt_real.mp4'));
+  assert.ok(await page.isVisible('#image-preview'), 'image preview shown');
+  assert.ok(await page.isVisible('#video-preview'), 'video preview shown');
+  // Every tuning field is on the page with the contract's default.
+  for (const [name, v] of [['enhanced_detection', 'True'], ['facematch_frames', '3'], ['facematch_threshold', '0.6'],
+    ['frame_sampling_rate', '15'], ['max_frames_to_analyze', '20'], ['image_type', 'file']]) {
+    assert.equal(await page.inputValue(`[name="${name}"]`), v, name);
+  }
+  await page.check('#details');
+  await page.click('#run');
+  await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+  assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
+
+  const body = await rawJson(page);
+  for (const k of CONTRACT_KEYS) assert.ok(k in body, `missing ${k}`);
+  assert.equal(body.image_input, true);
+  assert.equal(body.video_input, true);
+  assert.ok(body.details, 'details requested');
+  // What people see is what the API said.
+  assert.equal(await page.getAttribute('#verdict-result', 'data-value'), body.result);
+  assert.equal(await page.getAttribute('#verdict-overall', 'data-value'), body.overall_result);
+  assert.equal(await page.getAttribute('#verdict-facematch', 'data-value'), body.facematch_result);
+  assert.equal(await page.getAttribute('#verdict-blink', 'data-value'), body.blink_detection ? 'seen' : 'none');
+  // A real face photo: the face is found and its box is drawn on the still.
+  assert.ok(body.details.image && body.details.image.face, 'face found in the still');
+  await page.waitForSelector('#still-canvas[data-face="drawn"]', { timeout: 10_000 });
+  // Per-frame timeline of PAD score and eye openness.
+  assert.ok(body.details.video.frames.length > 0);
+  assert.ok(await page.isVisible('#timeline'));
+  assert.deepEqual(offsite, [], 'the page loaded nothing from elsewhere');
+});
+
+test('Single mode: facematch of the same person and of two people', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await openPlayground(t);
+  await page.click('#endpoint-facematch');
+  assert.ok(await page.isHidden('#image'), 'liveness pickers hidden');
+  const run = async (a, b) => {
+    await page.setInputFiles('#image1', join(td, a));
+    await page.setInputFiles('#image2', join(td, b));
+    await page.click('#run');
+    await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+    assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
+    const body = await rawJson(page);
+    assert.equal(await page.getAttribute('#verdict-facematch', 'data-value'), body.facematch_result);
+    assert.equal(typeof body.confidence_score, 'number');
+    return body;
+  };
+  assert.equal((await run('faces/fr_obama.jpg', 'faces/fr_obama2.jpg')).facematch_result, 'True');
+  assert.equal((await run('faces/fr_obama.jpg', 'faces/fr_biden.jpg')).facematch_result, 'False');
+});
+
+test('Single mode: errors are shown as the envelope says', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await openPlayground(t);
+  // Nothing picked: the server's 400 names the field.
+  await page.click('#run');
+  await page.waitForSelector('#error:not([hidden])');
+  const text = await page.textContent('#error');
+  assert.match(text, /HTTP 400/);
+  assert.ok(await page.$$eval('#error li', (l) => l.length) >= 1, text);
+  // A tuning value out of range: 422 lists the field.
+  await page.setInputFiles('#image', join(td, 'faces/fr_obama.jpg'));
+  await page.fill('[name="facematch_threshold"]', '7');
+  await page.click('#run');
+  await page.waitForFunction(() => /HTTP 422/.test(document.querySelector('#error').textContent));
+  assert.match(await page.textContent('#error'), /facematch_threshold/);
+  // A bad token: 401.
+  await page.fill('[name="facematch_threshold"]', '0.6');
+  await page.fill('#token', 'not-a-jwt');
+  await page.click('#run');
+  await page.waitForFunction(() => /HTTP 401/.test(document.querySelector('#error').textContent));
+});
+
+test('Bulk mode: a ZIP from the test data runs server-side and the archive has every stem', async (t) => {
+  if (!ready(t)) return;
+  const zip = writeZip(join(work, 'bulk.zip'), [
+    ['tranvanluyt_image.png', join(td, 'faces/tranvanluyt_dataset_real_0.png')],
+    ['tranvanluyt_video.mp4', join(td, 'videos/tranvanluyt_real.mp4')],
+    ['replay_video.mp4', join(td, 'spoof/lestari15_fake_replay.mp4')],
+    ['obama_image.jpg', join(td, 'faces/fr_obama.jpg')],
+    ['pair/obama_image1.jpg', join(td, 'faces/fr_obama.jpg')],
+    ['pair/obama_image2.jpg', join(td, 'faces/fr_obama2.jpg')],
+    ['mixed_image1.jpg', join(td, 'faces/fr_obama.jpg')],
+    ['mixed_image2.jpg', join(td, 'faces/fr_biden.jpg')],
+    ['broken_image.jpg', join(td, 'negative/pillow/truncated_jpeg.jpg')],
+    ['README.txt', 'text:these files are for the e2e test'],
+  ]);
+  const { page, errors } = await openPlayground(t);
+  await page.click('#mode-bulk');
+  await page.setInputFiles('#zip', zip);
+  await page.fill('[name="max_frames_to_analyze"]', '10');
+  await page.click('#run');
+  await page.waitForSelector('#bulk:not([hidden])');
+  await page.waitForSelector('#bulk-status[data-status="done"]', { timeout: 600_000 });
+  assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
+  const rows = await page.$$eval('#bulk-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.stem, tr.className]));
+  // "obama" is both a liveness stem and a facematch stem: the facematch files are skipped.
+  assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'mixed', 'obama', 'replay', 'tranvanluyt']);
+  assert.equal(await page.textContent('#bulk-skipped-count'), '3');
+  assert.match(await page.url(), /#job=[0-9a-f]{32}$/);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const saved = join(work, 'results.zip');
+  await download.saveAs(saved);
+  const files = readZip(saved);
+  assert.deepEqual(Object.keys(files).sort(), [
+    'json/broken.json', 'json/mixed.json', 'json/obama.json', 'json/replay.json', 'json/tranvanluyt.json',
+    'results.csv', 'summary.json',
+  ]);
+  const csv = parseCsv(files['results.csv']);
+  const byStem = Object.fromEntries(csv.filter((r) => r.stem).map((r) => [r.stem, r]));
+  assert.equal(byStem.broken.status, 'error');
+  assert.match(byStem.broken.error, /image/);
+  for (const s of ['tranvanluyt', 'replay', 'obama']) {
+    assert.equal(byStem[s].status, 'ok', `${s}: ${byStem[s].error}`);
+    assert.ok(['real', 'fake'].includes(byStem[s].result));
+    const full = JSON.parse(files[`json/${s}.json`]);
+    for (const k of CONTRACT_KEYS) assert.ok(k in full, `${s} missing ${k}`);
+    assert.equal(byStem[s].result, full.result);
+    assert.equal(full.max_frames_analyzed, 10, 'the tuning field reached the batch');
+  }
+  assert.equal(byStem.mixed.kind, 'facematch');
+  assert.equal(byStem.mixed.facematch_result, 'False');
+  const skipped = csv.filter((r) => r.status === 'skipped').map((r) => r.files).sort();
+  assert.deepEqual(skipped, ['README.txt', 'pair/obama_image1.jpg', 'pair/obama_image2.jpg']);
+  const summary = JSON.parse(files['summary.json']);
+  assert.equal(summary.counts.stems, 5);
+  assert.equal(summary.counts.ok + summary.counts.error, 5);
+  assert.equal(summary.counts.skipped_files, 3);
+  assert.equal(summary.settings.max_frames_to_analyze, 10);
+  assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+});
+
+test('Bulk mode: a hostile ZIP is refused with the envelope', async (t) => {
+  if (!ready(t)) return;
+  const traversal = writeZip(join(work, 'evil.zip'), [['../evil_image.jpg', join(td, 'faces/fr_obama.jpg')]]);
+  const { page } = await openPlayground(t);
+  await page.click('#mode-bulk');
+  await page.setInputFiles('#zip', traversal);
+  await page.click('#run');
+  await page.waitForSelector('#error:not([hidden])');
+  const text = await page.textContent('#error');
+  assert.match(text, /HTTP 400/);
+  assert.match(text, /\.\./);
+});

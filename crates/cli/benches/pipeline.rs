@@ -13,12 +13,17 @@ use std::time::{Duration, Instant};
 fn testdata() -> Option<PathBuf> {
     let p = std::env::var_os("LIVEGATE_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        });
     p.is_dir().then_some(p)
 }
 
 fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status();
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status();
     assert!(ok.is_ok_and(|s| s.success()), "ffmpeg {args:?} failed");
 }
 
@@ -36,32 +41,84 @@ fn bench(c: &mut Criterion) {
     let jpeg = dir.path().join("12mp.jpg");
     let video = dir.path().join("720p_high.mp4");
     let face = td.join("spoof/sfas_image_T1.jpg");
-    ffmpeg(&["-i", face.to_str().unwrap(), "-vf", "scale=4032:3024", "-q:v", "2", jpeg.to_str().unwrap()]);
+    ffmpeg(&[
+        "-i",
+        face.to_str().unwrap(),
+        "-vf",
+        "scale=4032:3024",
+        "-q:v",
+        "2",
+        jpeg.to_str().unwrap(),
+    ]);
     let selfie = td.join("videos/blinkdetector_selfie_blinks.mp4");
     ffmpeg(&[
-        "-i", selfie.to_str().unwrap(), "-t", "10", "-vf", "scale=720:1280,fps=30",
-        "-c:v", "libx264", "-profile:v", "high", "-bf", "2", "-an", video.to_str().unwrap(),
+        "-i",
+        selfie.to_str().unwrap(),
+        "-t",
+        "10",
+        "-vf",
+        "scale=720:1280,fps=30",
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "high",
+        "-bf",
+        "2",
+        "-an",
+        video.to_str().unwrap(),
     ]);
     let analyzer = livegate::load::analyzer().expect("models");
     let image = std::fs::read(&jpeg).unwrap();
     let video_bytes = std::fs::read(&video).unwrap();
 
-    let image_only = AnalysisRequest { image: Some(image.clone()), video: None, options: AnalysisOptions::default() };
-    let both = AnalysisRequest { image: Some(image), video: Some(video_bytes), options: AnalysisOptions::default() };
+    let image_only = AnalysisRequest {
+        image: Some(image.clone()),
+        video: None,
+        options: AnalysisOptions::default(),
+    };
+    let both = AnalysisRequest {
+        image: Some(image),
+        video: Some(video_bytes),
+        options: AnalysisOptions::default(),
+    };
 
     let mut g = c.benchmark_group("analyse");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
-    g.bench_function("image_only_12mp", |b| b.iter(|| analyzer.analyse(&image_only).unwrap()));
+    g.bench_function("image_only_12mp", |b| {
+        b.iter(|| analyzer.analyse(&image_only).unwrap())
+    });
     g.sample_size(10).measurement_time(Duration::from_secs(30));
-    g.bench_function("image_plus_10s_720p_video", |b| b.iter(|| analyzer.analyse(&both).unwrap()));
+    g.bench_function("image_plus_10s_720p_video", |b| {
+        b.iter(|| analyzer.analyse(&both).unwrap())
+    });
     g.finish();
 
     // The ratio against FFmpeg's own decode, measured side by side in this run.
     let runs = 5;
-    let time = |f: &dyn Fn()| median((0..runs).map(|_| { let t = Instant::now(); f(); t.elapsed().as_secs_f64() * 1e3 }).collect());
+    let time = |f: &dyn Fn()| {
+        median(
+            (0..runs)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect(),
+        )
+    };
     let ffmpeg_ms = time(&|| ffmpeg(&["-i", video.to_str().unwrap(), "-f", "null", "-"]));
-    let ours_ms = time(&|| { analyzer.analyse(&both).unwrap(); });
-    let image_ms = median((0..21).map(|_| { let t = Instant::now(); analyzer.analyse(&image_only).unwrap(); t.elapsed().as_secs_f64() * 1e3 }).collect());
+    let ours_ms = time(&|| {
+        analyzer.analyse(&both).unwrap();
+    });
+    let image_ms = median(
+        (0..21)
+            .map(|_| {
+                let t = Instant::now();
+                analyzer.analyse(&image_only).unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
     println!("image-only 12 MP p50: {image_ms:.1} ms (target ≤ 60)");
     println!(
         "image + 10 s 720p video p50: {ours_ms:.0} ms; ffmpeg -f null decode p50: {ffmpeg_ms:.0} ms; ratio {:.2} (target ≤ 1.5)",

@@ -39,22 +39,30 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
         ("frame_sampling_rate", args.frame_sampling_rate.as_str()),
         ("max_frames_to_analyze", args.max_frames_to_analyze.as_str()),
     ];
-    let mut options = AnalysisOptions::from_fields(|k| {
-        fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
-    })
-    .map_err(|errs| {
-        let list: Vec<String> = errs.iter().map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message)).collect();
-        anyhow::anyhow!("invalid options:\n  {}", list.join("\n  "))
-    })?;
+    let mut options =
+        AnalysisOptions::from_fields(|k| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v))
+            .map_err(|errs| {
+                let list: Vec<String> = errs
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .collect();
+                anyhow::anyhow!("invalid options:\n  {}", list.join("\n  "))
+            })?;
     options.details = args.details;
     let read = |p: &Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
         p.as_ref()
             .map(|p| std::fs::read(p).with_context(|| format!("cannot read {}", p.display())))
             .transpose()
     };
-    let request = AnalysisRequest { image: read(&args.image)?, video: read(&args.video)?, options };
+    let request = AnalysisRequest {
+        image: read(&args.image)?,
+        video: read(&args.video)?,
+        options,
+    };
     let analyzer = livegate::load::analyzer()?;
-    let report = analyzer.analyse(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = analyzer
+        .analyse(&request)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -39,32 +39,53 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if !args.only.is_empty() {
         items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));
     }
-    let floors = args.floor.iter().map(|f| parse_floor(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    let floors = args
+        .floor
+        .iter()
+        .map(|f| parse_floor(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let analyzer = livegate::load::analyzer()?;
     let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     });
     eprintln!("evaluating {} items with {workers} workers", items.len());
     let outcomes = eval::runner::run(&analyzer, &items, workers, !args.quiet);
     let embedder = analyzer.models().embedder.clone();
     let report = eval::report::build(&outcomes, analyzer.facematch_max_distance(), |a, b| {
-        embedder.distance(&vision::Embedding(a.to_vec()), &vision::Embedding(b.to_vec()))
+        embedder.distance(
+            &vision::Embedding(a.to_vec()),
+            &vision::Embedding(b.to_vec()),
+        )
     });
     print!("{}", eval::report::table(&report));
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let json = serde_json::json!({ "report": report, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
     })).collect::<Vec<_>>() });
-    std::fs::write(args.out.join("report.json"), serde_json::to_vec_pretty(&json)?)?;
-    eval::plots::det(&outcomes, &args.out.join("det.png")).map_err(|e| anyhow::anyhow!("det plot: {e}"))?;
+    std::fs::write(
+        args.out.join("report.json"),
+        serde_json::to_vec_pretty(&json)?,
+    )?;
+    eval::plots::det(&outcomes, &args.out.join("det.png"))
+        .map_err(|e| anyhow::anyhow!("det plot: {e}"))?;
     eval::plots::histogram(&outcomes, &args.out.join("scores.png"))
         .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
-    eprintln!("wrote {}/report.json, det.png, scores.png", args.out.display());
+    eprintln!(
+        "wrote {}/report.json, det.png, scores.png",
+        args.out.display()
+    );
 
     let mut broken = Vec::new();
     for f in &floors {
-        let m = if f.subset == "OVERALL" { Some(&report.overall) } else { report.subsets.get(&f.subset) };
+        let m = if f.subset == "OVERALL" {
+            Some(&report.overall)
+        } else {
+            report.subsets.get(&f.subset)
+        };
         let Some(m) = m else {
             broken.push(format!("{}: no such subset", f.subset));
             continue;
@@ -74,7 +95,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             broken.push(format!("{}:{}: no such metric", f.subset, f.metric));
             continue;
         };
-        let ok = if f.at_least { v >= f.value } else { v <= f.value };
+        let ok = if f.at_least {
+            v >= f.value
+        } else {
+            v <= f.value
+        };
         if !ok {
             broken.push(format!(
                 "{}:{} = {v:.4}, floor {} {}",
@@ -102,7 +127,9 @@ struct Floor {
 }
 
 fn parse_floor(s: &str) -> anyhow::Result<Floor> {
-    let (subset, rest) = s.split_once(':').context("floor must look like subset:metric>=value")?;
+    let (subset, rest) = s
+        .split_once(':')
+        .context("floor must look like subset:metric>=value")?;
     let (metric, at_least, value) = if let Some((m, v)) = rest.split_once(">=") {
         (m, true, v)
     } else if let Some((m, v)) = rest.split_once("<=") {
@@ -114,6 +141,9 @@ fn parse_floor(s: &str) -> anyhow::Result<Floor> {
         subset: subset.to_string(),
         metric: metric.trim().to_string(),
         at_least,
-        value: value.trim().parse().with_context(|| format!("bad number in floor {s:?}"))?,
+        value: value
+            .trim()
+            .parse()
+            .with_context(|| format!("bad number in floor {s:?}"))?,
     })
 }

@@ -13,11 +13,14 @@ pub fn analyzer() -> anyhow::Result<Analyzer> {
 }
 
 pub fn analyzer_from(store: &ModelStore) -> anyhow::Result<Analyzer> {
-    let missing: Vec<_> =
-        vision::ModelId::required().filter(|id| !store.is_available(*id)).collect();
+    let missing: Vec<_> = vision::ModelId::required()
+        .filter(|id| !store.is_available(*id))
+        .collect();
     if !missing.is_empty() {
         eprintln!("fetching {} missing model file(s)…", missing.len());
-        store.ensure(&missing).context("cannot fetch the required models")?;
+        store
+            .ensure(&missing)
+            .context("cannot fetch the required models")?;
     }
     let v = Vision::load(store).context("cannot load the models")?;
     tracing::info!(
@@ -26,5 +29,10 @@ pub fn analyzer_from(store: &ModelStore) -> anyhow::Result<Analyzer> {
         embedder = v.embedder.name(),
         "models loaded"
     );
-    Ok(Analyzer::new(Models { detector: v.detector, eyes: v.eyes, embedder: v.embedder, pad: v.pad }))
+    Ok(Analyzer::new(Models {
+        detector: v.detector,
+        eyes: v.eyes,
+        embedder: v.embedder,
+        pad: v.pad,
+    }))
 }

@@ -39,9 +39,13 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
         crate::intake::read_entry(&item.zip_path, name, max)
             .map_err(|e| field_error(field, &e.to_string()))
     };
-    let to_json = |v: Result<Body, serde_json::Error>| {
-        v.map_err(|e| plain_error(&format!("internal error: {e}")))
-    };
+    // Through text rather than `to_value`: the latter widens f32 to f64 and stores
+    // 0.7739999890327454 where the API answers 0.774; the archive must read like the API.
+    fn to_json<T: serde::Serialize>(v: &T) -> Result<Body, Body> {
+        serde_json::to_string(v)
+            .and_then(|s| serde_json::from_str(&s))
+            .map_err(|e| plain_error(&format!("internal error: {e}")))
+    }
     match &item.task {
         Task::Liveness { image, video } => {
             let request = AnalysisRequest {
@@ -50,7 +54,7 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
                 options: item.settings.clone(),
             };
             match analyser.analyse(&request) {
-                Ok(report) => to_json(serde_json::to_value(report)),
+                Ok(report) => to_json(&report),
                 Err(e) => Err(analysis_error(&e)),
             }
         }
@@ -58,7 +62,7 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
             let a = read("image1", image1)?;
             let b = read("image2", image2)?;
             match analyser.facematch(&a, &b, item.settings.details) {
-                Ok(report) => to_json(serde_json::to_value(report)),
+                Ok(report) => to_json(&report),
                 Err(e) => Err(analysis_error(&e)),
             }
         }

@@ -83,6 +83,12 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
     assert_eq!(alice["image_confidence"], 10.0);
     assert_eq!(alice["video_frames_analyzed"], 11);
     assert_eq!(alice["frame_sampling_rate"], 7);
+    // Floats read as the API writes them (f32 shortest form), not widened to f64 noise.
+    assert!(files["json/alice.json"].contains("\"confidence\": 0.9,"));
+    assert!(rows_contain(
+        &files["results.csv"],
+        "alice,liveness,ok,alice_image.jpg alice_video.mp4,real,0.9,True,0.9,"
+    ));
     let bob: serde_json::Value = serde_json::from_str(&files["json/bob.json"]).unwrap();
     assert_eq!(bob["detail"]["body"]["image"][0], "not a decodable image");
     let dan: serde_json::Value = serde_json::from_str(&files["json/dan.json"]).unwrap();
@@ -276,4 +282,8 @@ fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
             .contains("not retried")
     );
     assert!(items[1].outcome.as_ref().unwrap().ok);
+}
+
+fn rows_contain(csv: &str, prefix: &str) -> bool {
+    csv.lines().any(|l| l.starts_with(prefix))
 }

@@ -6,9 +6,7 @@ use crate::models::Models;
 use crate::policy;
 use crate::still::{self, StillOutcome};
 use crate::video::{self, VideoOutcome, VideoWork};
-use crate::{
-    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
-};
+use crate::{Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField};
 use serde_json::json;
 use std::time::Instant;
 use vision::Embedding;
@@ -46,7 +44,10 @@ impl Analyse for Analyzer {
         }
         for (bytes, field) in [(image, MediaField::Image), (video, MediaField::Video)] {
             if bytes.is_some_and(|b| b.is_empty()) {
-                return Err(AnalysisError::Media { field, message: "the file is empty".into() });
+                return Err(AnalysisError::Media {
+                    field,
+                    message: "the file is empty".into(),
+                });
             }
         }
         let both = image.is_some() && video.is_some();
@@ -75,7 +76,9 @@ impl Analyse for Analyzer {
                 Some(j) => match j.join() {
                     Ok((r, m)) => (Some(r), m),
                     Err(_) => (
-                        Some(Err(AnalysisError::Internal("video analysis panicked".into()))),
+                        Some(Err(AnalysisError::Internal(
+                            "video analysis panicked".into(),
+                        ))),
                         0.0,
                     ),
                 },
@@ -88,7 +91,9 @@ impl Analyse for Analyzer {
 
         let t_fm = Instant::now();
         let facematch = match (&still, &video) {
-            (Some(s), Some(v)) => Some(self.match_video(s.embedding.as_ref(), v, opts.facematch_frames)?),
+            (Some(s), Some(v)) => {
+                Some(self.match_video(s.embedding.as_ref(), v, opts.facematch_frames)?)
+            }
             _ => None,
         };
         let facematch_ms = ms(t_fm);
@@ -102,7 +107,9 @@ impl Analyse for Analyzer {
         });
 
         let fused: Option<Fused> = match (&still, &video) {
-            (Some(s), Some(v)) if legacy => Some(fusion::legacy(s.live_score(), v.blinks.detected())),
+            (Some(s), Some(v)) if legacy => {
+                Some(fusion::legacy(s.live_score(), v.blinks.detected()))
+            }
             (s, Some(v)) => {
                 let pads = v.usable_pad_scores();
                 Some(fusion::enhanced(&VideoSignals {
@@ -127,7 +134,11 @@ impl Analyse for Analyzer {
         let fm_conf = facematch.as_ref().map_or(0.0, |f| f.fraction);
         let overall_true = result_real && (!both || fm_true);
         let overall_confidence = if overall_true {
-            if both { confidence.min(fm_conf) } else { confidence }
+            if both {
+                confidence.min(fm_conf)
+            } else {
+                confidence
+            }
         } else if !result_real {
             confidence
         } else {
@@ -156,6 +167,7 @@ impl Analyse for Analyzer {
                     "dense_frames": v.dense_frames,
                     "blinks": v.blinks,
                     "motion": v.motion,
+                    "stage_ms": v.timings,
                 })),
                 "facematch": facematch,
                 "fusion": fused,
@@ -250,9 +262,16 @@ impl Analyzer {
         policy::facematch_max_distance(self.models.embedder.name())
     }
 
-    fn face_embedding(&self, bytes: &[u8], field: MediaField) -> Result<StillOutcome, AnalysisError> {
+    fn face_embedding(
+        &self,
+        bytes: &[u8],
+        field: MediaField,
+    ) -> Result<StillOutcome, AnalysisError> {
         if bytes.is_empty() {
-            return Err(AnalysisError::Media { field, message: "the file is empty".into() });
+            return Err(AnalysisError::Media {
+                field,
+                message: "the file is empty".into(),
+            });
         }
         let st = still::decode(bytes, field)?;
         still::analyse(&self.models, st, true)
@@ -271,9 +290,18 @@ impl Analyzer {
         let mut probes = Vec::with_capacity(picks.len());
         for i in picks {
             let (_, crop, face) = &v.kept[i];
-            probes.push(self.models.embedder.embed(crop, face).map_err(still::internal)?);
+            probes.push(
+                self.models
+                    .embedder
+                    .embed(crop, face)
+                    .map_err(still::internal)?,
+            );
         }
-        Ok(facematch::compare(self.models.embedder.as_ref(), reference, &probes))
+        Ok(facematch::compare(
+            self.models.embedder.as_ref(),
+            reference,
+            &probes,
+        ))
     }
 }
 

@@ -81,7 +81,11 @@ pub fn detect(samples: &[EyeSample]) -> BlinkReport {
         let start_s = samples[start].time_s;
         let end_s = samples[j.saturating_sub(1)].time_s;
         if opened_before && opened_after && end_s - start_s <= policy::BLINK_MAX_SECONDS {
-            report.blinks.push(Blink { start_s, end_s, min_ear });
+            report.blinks.push(Blink {
+                start_s,
+                end_s,
+                min_ear,
+            });
         }
         i = j.max(i + 1);
     }
@@ -96,7 +100,10 @@ mod tests {
         values
             .iter()
             .enumerate()
-            .map(|(i, &v)| EyeSample { time_s: i as f64 / 15.0, ear: Some(v) })
+            .map(|(i, &v)| EyeSample {
+                time_s: i as f64 / 15.0,
+                ear: Some(v),
+            })
             .collect()
     }
 

@@ -23,7 +23,11 @@ pub fn pick(mut faces: Vec<Face>) -> Picked {
     faces.sort_by(|a, b| area(b).total_cmp(&area(a)));
     let face_count = faces.len();
     let Some(first) = faces.first().cloned() else {
-        return Picked { face: None, unusable: Some(Finding::NoFace), face_count };
+        return Picked {
+            face: None,
+            unusable: Some(Finding::NoFace),
+            face_count,
+        };
     };
     let unusable = if faces
         .get(1)
@@ -35,9 +39,23 @@ pub fn pick(mut faces: Vec<Face>) -> Picked {
     } else {
         None
     };
-    Picked { face: Some(first), unusable, face_count }
+    Picked {
+        face: Some(first),
+        unusable,
+        face_count,
+    }
 }
 
 fn area(f: &Face) -> f32 {
     f.bbox.w.max(0.0) * f.bbox.h.max(0.0)
+}
+
+/// A face re-found by tracking: one face by construction, usable unless it shrank too far.
+pub fn tracked(face: Face) -> Picked {
+    let unusable = (face.bbox.w < policy::MIN_FACE_PX).then_some(Finding::FaceTooSmall);
+    Picked {
+        face: Some(face),
+        unusable,
+        face_count: 1,
+    }
 }

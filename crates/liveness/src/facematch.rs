@@ -25,18 +25,31 @@ pub fn spread(available: usize, want: usize) -> Vec<usize> {
     if want == 1 {
         return vec![available / 2];
     }
-    (0..want).map(|k| k * (available - 1) / (want - 1)).collect()
+    (0..want)
+        .map(|k| k * (available - 1) / (want - 1))
+        .collect()
 }
 
-pub fn compare(embedder: &dyn Embedder, reference: &Embedding, probes: &[Embedding]) -> FacematchOutcome {
+pub fn compare(
+    embedder: &dyn Embedder,
+    reference: &Embedding,
+    probes: &[Embedding],
+) -> FacematchOutcome {
     let max_distance = policy::facematch_max_distance(embedder.name());
-    let distances: Vec<f32> = probes.iter().map(|p| embedder.distance(reference, p)).collect();
+    let distances: Vec<f32> = probes
+        .iter()
+        .map(|p| embedder.distance(reference, p))
+        .collect();
     let matched = distances.iter().filter(|&&d| d < max_distance).count() as u32;
     let tested = distances.len() as u32;
     FacematchOutcome {
         tested,
         matched,
-        fraction: if tested == 0 { 0.0 } else { matched as f32 / tested as f32 },
+        fraction: if tested == 0 {
+            0.0
+        } else {
+            matched as f32 / tested as f32
+        },
         distances,
         max_distance,
     }

@@ -69,7 +69,11 @@ pub struct VideoSignals {
 }
 
 pub fn enhanced(s: &VideoSignals) -> Fused {
-    let blink_value = if s.blink { 1.0 } else { policy::BLINK_ABSENT_SCORE };
+    let blink_value = if s.blink {
+        1.0
+    } else {
+        policy::BLINK_ABSENT_SCORE
+    };
     let mut signals = Vec::new();
     let pad = match (s.frames_pad, s.still_pad) {
         (Some(v), Some(Some(i))) => {
@@ -86,13 +90,25 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
             Some((1.0 - policy::W_IMAGE_IN_VIDEO_MODE) * v + policy::W_IMAGE_IN_VIDEO_MODE * i)
         }
         (Some(v), _) => {
-            signals.push(Signal { name: "video_pad", value: v, weight: policy::W_VIDEO_PAD });
+            signals.push(Signal {
+                name: "video_pad",
+                value: v,
+                weight: policy::W_VIDEO_PAD,
+            });
             Some(v)
         }
         (None, _) => None,
     };
-    signals.push(Signal { name: "motion", value: s.motion, weight: policy::W_MOTION });
-    signals.push(Signal { name: "blink", value: blink_value, weight: policy::W_BLINK });
+    signals.push(Signal {
+        name: "motion",
+        value: s.motion,
+        weight: policy::W_MOTION,
+    });
+    signals.push(Signal {
+        name: "blink",
+        value: blink_value,
+        weight: policy::W_BLINK,
+    });
     let veto = if pad.is_none() {
         Some("no_usable_face_in_video")
     } else if matches!(s.still_pad, Some(None)) {
@@ -104,7 +120,13 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
         + s.motion * policy::W_MOTION
         + blink_value * policy::W_BLINK;
     let threshold = policy::RESULT_REAL_THRESHOLD;
-    Fused { score, threshold, real: veto.is_none() && score >= threshold, signals, veto }
+    Fused {
+        score,
+        threshold,
+        real: veto.is_none() && score >= threshold,
+        signals,
+        veto,
+    }
 }
 
 /// Legacy path: the still's PAD verdict plus a blink in the video, both required.
@@ -125,8 +147,16 @@ pub fn legacy(still_pad: Option<f32>, blink: bool) -> Fused {
         threshold: policy::IMAGE_REAL_THRESHOLD,
         real,
         signals: vec![
-            Signal { name: "image_pad", value: i, weight: 0.5 },
-            Signal { name: "blink", value: b, weight: 0.5 },
+            Signal {
+                name: "image_pad",
+                value: i,
+                weight: 0.5,
+            },
+            Signal {
+                name: "blink",
+                value: b,
+                weight: 0.5,
+            },
         ],
         veto,
     }

@@ -39,7 +39,10 @@ pub fn measure(track: &[(f64, Face)], step: usize) -> MotionReport {
         return MotionReport::default();
     }
     residuals.sort_by(f32::total_cmp);
-    MotionReport { pairs: residuals.len(), median_residual: residuals[residuals.len() / 2] }
+    MotionReport {
+        pairs: residuals.len(),
+        median_residual: residuals[residuals.len() / 2],
+    }
 }
 
 fn dist(a: Point, b: Point) -> f32 {
@@ -92,14 +95,25 @@ mod tests {
 
     fn face(points: [(f32, f32); 6]) -> Face {
         Face {
-            bbox: BBox { x: 0.0, y: 0.0, w: 100.0, h: 100.0 },
+            bbox: BBox {
+                x: 0.0,
+                y: 0.0,
+                w: 100.0,
+                h: 100.0,
+            },
             score: 1.0,
             keypoints: points.map(|(x, y)| Point { x, y }),
         }
     }
 
-    const BASE: [(f32, f32); 6] =
-        [(30.0, 40.0), (70.0, 40.0), (50.0, 60.0), (50.0, 80.0), (10.0, 45.0), (90.0, 45.0)];
+    const BASE: [(f32, f32); 6] = [
+        (30.0, 40.0),
+        (70.0, 40.0),
+        (50.0, 60.0),
+        (50.0, 80.0),
+        (10.0, 45.0),
+        (90.0, 45.0),
+    ];
 
     #[test]
     fn an_affinely_moved_plane_has_no_residual() {

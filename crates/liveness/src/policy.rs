@@ -13,6 +13,9 @@ pub const VIDEO_LONG_SIDE: u32 = 640;
 /// FFmpeg decoder threads (0 = one per core). Decoding overlaps with inference on the other
 /// core, so frame threading competes with the analysis; see the pipeline bench for the choice.
 pub const VIDEO_DECODE_THREADS: u32 = 0;
+/// Between whole-frame searches a face is tracked from where it was, if it was seen within
+/// this long (two dense samples at 15 fps plus slack).
+pub const TRACK_MAX_GAP_S: f64 = 0.25;
 /// The blink stream's target rate. Blinks last 100-300 ms; at ~15 fps a blink covers 2-4
 /// samples, which the blink detector needs (it rejects single-sample dips as noise).
 pub const DENSE_TARGET_FPS: f64 = 15.0;

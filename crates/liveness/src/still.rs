@@ -43,7 +43,9 @@ impl StillOutcome {
     }
 
     pub fn live_score(&self) -> Option<f32> {
-        self.usable().then(|| self.pad.as_ref().map(|p| p.fused)).flatten()
+        self.usable()
+            .then(|| self.pad.as_ref().map(|p| p.fused))
+            .flatten()
     }
 
     pub fn evidence(&self) -> StillEvidence<'_> {
@@ -68,8 +70,10 @@ pub fn decode(bytes: &[u8], field: MediaField) -> Result<media::Still, AnalysisE
         target_long_side: Some(policy::STILL_LONG_SIDE),
         ..Default::default()
     };
-    media::decode_still(bytes, &opts)
-        .map_err(|e| AnalysisError::Media { field, message: e.to_string() })
+    media::decode_still(bytes, &opts).map_err(|e| AnalysisError::Media {
+        field,
+        message: e.to_string(),
+    })
 }
 
 pub fn analyse(
@@ -78,7 +82,11 @@ pub fn analyse(
     want_embedding: bool,
 ) -> Result<StillOutcome, AnalysisError> {
     let faces = models.detector.detect(&still.image).map_err(internal)?;
-    let Picked { face, unusable, face_count } = face_pick::pick(faces);
+    let Picked {
+        face,
+        unusable,
+        face_count,
+    } = face_pick::pick(faces);
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {

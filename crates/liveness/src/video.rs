@@ -19,6 +19,7 @@ use image::RgbImage;
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
+use std::time::Instant;
 use vision::{EyeOpenness, Face};
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,7 @@ pub struct VideoOutcome {
     pub blinks: BlinkReport,
     pub motion: MotionReport,
     pub dense_frames: usize,
+    pub timings: StageTimings,
 }
 
 impl VideoOutcome {
@@ -58,7 +60,11 @@ pub struct VideoWork {
     pub pad_on_sampled: bool,
 }
 
-pub fn analyse(models: &Models, bytes: &[u8], work: &VideoWork) -> Result<VideoOutcome, AnalysisError> {
+pub fn analyse(
+    models: &Models,
+    bytes: &[u8],
+    work: &VideoWork,
+) -> Result<VideoOutcome, AnalysisError> {
     let media_err = |e: media::MediaError| AnalysisError::Media {
         field: MediaField::Video,
         message: e.to_string(),
@@ -101,6 +107,7 @@ pub fn analyse(models: &Models, bytes: &[u8], work: &VideoWork) -> Result<VideoO
             blinks: c.blinks,
             motion: c.motion,
             dense_frames: c.dense_frames,
+            timings: c.timings,
         })
     })
 }
@@ -115,14 +122,42 @@ fn consume(
     let mut eye_samples = Vec::new();
     let mut track: Vec<(f64, Face)> = Vec::new();
     let mut dense_frames = 0;
+    // The face found most recently, to track from on frames that get no whole-frame search.
+    let mut last: Option<(f64, Face)> = None;
+    let mut timings = StageTimings::default();
     for frame in rx {
-        let faces = models.detector.detect(&frame.image).map_err(internal)?;
-        let picked = face_pick::pick(faces);
+        let recent = last
+            .as_ref()
+            .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S)
+            .map(|(_, f)| f);
+        // Sampled frames always get the whole-frame search: their face count is evidence
+        // (another person in the frame) and they anchor the tracking.
+        let t = Instant::now();
+        let tracked = match (frame.sampled, recent) {
+            (false, Some(prev)) => models.detector.track(&frame.image, prev).map_err(internal)?,
+            _ => None,
+        };
+        let picked = match tracked {
+            Some(face) => {
+                timings.track_ms += ms(t);
+                face_pick::tracked(face)
+            }
+            None => {
+                let p = face_pick::pick(models.detector.detect(&frame.image).map_err(internal)?);
+                timings.detect_ms += ms(t);
+                p
+            }
+        };
         let usable = picked.unusable.is_none();
+        if let (Some(f), true) = (&picked.face, usable) {
+            last = Some((frame.time_s, f.clone()));
+        }
+        let t = Instant::now();
         let eyes = match (&picked.face, usable) {
             (Some(f), true) => Some(models.eyes.openness(&frame.image, f).map_err(internal)?),
             _ => None,
         };
+        timings.eyes_ms += ms(t);
         if frame.dense {
             dense_frames += 1;
             eye_samples.push(EyeSample {
@@ -146,7 +181,9 @@ fn consume(
             };
             if let (Some(f), true) = (&picked.face, usable) {
                 if work.pad_on_sampled {
+                    let t = Instant::now();
                     let s = pad::score(models, &frame.image, f).map_err(internal)?;
+                    timings.pad_ms += ms(t);
                     obs.pad = Some(s.fused);
                     obs.pad_per_model = s.per_model;
                 }
@@ -160,10 +197,31 @@ fn consume(
     // Compare keypoints about 0.2 s apart: long enough for real motion to exceed jitter.
     let step = ((policy::DENSE_TARGET_FPS * 0.2).round() as usize).max(1);
     let motion = motion::measure(&track, step);
-    Ok(Consumed { frames, kept, blinks, motion, dense_frames })
+    Ok(Consumed {
+        frames,
+        kept,
+        blinks,
+        motion,
+        dense_frames,
+        timings,
+    })
+}
+
+/// CPU time per stage of the frame analysis, summed over frames (evidence and tuning).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageTimings {
+    pub detect_ms: f64,
+    pub track_ms: f64,
+    pub eyes_ms: f64,
+    pub pad_ms: f64,
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
 }
 
 struct Consumed {
+    timings: StageTimings,
     frames: Vec<FrameObservation>,
     kept: Vec<(usize, RgbImage, Face)>,
     blinks: BlinkReport,
@@ -178,9 +236,14 @@ fn crop_around(image: &RgbImage, face: &Face) -> (RgbImage, Face) {
     let y0 = (face.bbox.y - face.bbox.h).clamp(0.0, h - 1.0).floor();
     let x1 = (face.bbox.x + 2.0 * face.bbox.w).clamp(x0 + 1.0, w).ceil();
     let y1 = (face.bbox.y + 2.0 * face.bbox.h).clamp(y0 + 1.0, h).ceil();
-    let crop =
-        image::imageops::crop_imm(image, x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
-            .to_image();
+    let crop = image::imageops::crop_imm(
+        image,
+        x0 as u32,
+        y0 as u32,
+        (x1 - x0) as u32,
+        (y1 - y0) as u32,
+    )
+    .to_image();
     let mut shifted = face.clone();
     shifted.bbox.x -= x0;
     shifted.bbox.y -= y0;

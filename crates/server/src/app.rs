@@ -13,7 +13,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -28,7 +27,6 @@ pub struct AppState {
     pub(crate) body_limit: usize,
     pub(crate) upload_timeout: Duration,
     pub(crate) retry_after: Duration,
-    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -42,17 +40,7 @@ impl AppState {
             body_limit: cfg.body_limit,
             upload_timeout: cfg.upload_timeout,
             retry_after: cfg.retry_after,
-            draining: Arc::new(AtomicBool::new(false)),
         }
-    }
-
-    pub(crate) fn draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-
-    /// Marks the server as shutting down: `/readyz` turns 503 so balancers move away.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
     }
 }
 
@@ -99,8 +87,7 @@ pub async fn serve_on(
     if matches!(cfg.auth, Auth::Disabled) {
         tracing::warn!("authentication is disabled: every caller is accepted");
     }
-    let state = AppState::new(&cfg, analyzer);
-    let app = router_with_state(state.clone());
+    let app = router(&cfg, analyzer);
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = cfg.workers,
@@ -109,10 +96,9 @@ pub async fn serve_on(
         "listening"
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let drain_state = state.clone();
     let graceful = async move {
         shutdown.await;
-        drain_state.start_draining();
+        // The listener stops accepting now; requests already read run to completion.
         tracing::info!("shutdown requested; finishing in-flight requests");
         let _ = stop_tx.send(true);
     };

@@ -13,7 +13,9 @@ use vision::pad::{Ensemble, FrLiveness, MiniFasNet};
 use vision::{FaceDetector, PadModel, Vision};
 
 fn benches(c: &mut Criterion) {
-    let Some(data) = common::testdata() else { return };
+    let Some(data) = common::testdata() else {
+        return;
+    };
     let store = common::store();
     let rt = common::runtime();
     let image = common::load_rgb(&data.join("spoof/sfas_image_F1.jpg"));
@@ -26,19 +28,29 @@ fn benches(c: &mut Criterion) {
 
     let detector = BlazeFace::load(&rt, store).unwrap();
     let face = detector.detect(&image).unwrap().remove(0);
-    c.bench_function("blazeface_640x480", |b| b.iter(|| detector.detect(&image).unwrap()));
-    c.bench_function("blazeface_1280x914_tiled", |b| b.iter(|| detector.detect(&big).unwrap()));
+    c.bench_function("blazeface_640x480", |b| {
+        b.iter(|| detector.detect(&image).unwrap())
+    });
+    c.bench_function("blazeface_1280x914_tiled", |b| {
+        b.iter(|| detector.detect(&big).unwrap())
+    });
 
     let fr: Arc<dyn PadModel> = Arc::new(FrLiveness::load(&rt, store).unwrap());
     let v2: Arc<dyn PadModel> = Arc::new(MiniFasNet::load(&rt, store, Variant::V2).unwrap());
     let v1se: Arc<dyn PadModel> = Arc::new(MiniFasNet::load(&rt, store, Variant::V1Se).unwrap());
     for m in [&fr, &v2, &v1se] {
-        c.bench_function(m.name(), |b| b.iter(|| m.live_score(&image, &face).unwrap()));
+        c.bench_function(m.name(), |b| {
+            b.iter(|| m.live_score(&image, &face).unwrap())
+        });
     }
     let ensemble = Ensemble::new(vec![(fr, 0.2), (v2, 0.4), (v1se, 0.4)]).unwrap();
-    c.bench_function("pad_ensemble", |b| b.iter(|| ensemble.live_score(&image, &face).unwrap()));
+    c.bench_function("pad_ensemble", |b| {
+        b.iter(|| ensemble.live_score(&image, &face).unwrap())
+    });
 
-    c.bench_function("quality", |b| b.iter(|| vision::quality::assess(&image, &face)));
+    c.bench_function("quality", |b| {
+        b.iter(|| vision::quality::assess(&image, &face))
+    });
 
     // The per-face budget: detection, both eyes, one embedding, the PAD ensemble.
     let vision = Vision::load(store).unwrap();

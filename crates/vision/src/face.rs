@@ -48,6 +48,50 @@ pub enum VisionError {
 pub trait FaceDetector: Send + Sync {
     /// Faces sorted by descending score.
     fn detect(&self, image: &RgbImage) -> Result<Vec<Face>, VisionError>;
+
+    /// Re-finds a face near where it was a moment ago (the previous video frame): a search of
+    /// a window of twice its size instead of the whole frame, which is what makes a dense
+    /// per-frame stream affordable. `None` when it is no longer there.
+    fn track(&self, image: &RgbImage, previous: &Face) -> Result<Option<Face>, VisionError> {
+        let (iw, ih) = (image.width() as f32, image.height() as f32);
+        let side = previous.bbox.w.max(previous.bbox.h) * 2.0;
+        let (cx, cy) = (
+            previous.bbox.x + previous.bbox.w / 2.0,
+            previous.bbox.y + previous.bbox.h / 2.0,
+        );
+        let x0 = (cx - side / 2.0).clamp(0.0, (iw - 1.0).max(0.0)).floor();
+        let y0 = (cy - side / 2.0).clamp(0.0, (ih - 1.0).max(0.0)).floor();
+        let x1 = (cx + side / 2.0).clamp(x0 + 1.0, iw).ceil();
+        let y1 = (cy + side / 2.0).clamp(y0 + 1.0, ih).ceil();
+        let window = image::imageops::crop_imm(
+            image,
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0) as u32,
+            (y1 - y0) as u32,
+        )
+        .to_image();
+        let found = self.detect(&window)?;
+        let near = |f: &Face| {
+            let (fx, fy) = (
+                f.bbox.x + x0 + f.bbox.w / 2.0,
+                f.bbox.y + y0 + f.bbox.h / 2.0,
+            );
+            (fx - cx).powi(2) + (fy - cy).powi(2)
+        };
+        Ok(found
+            .into_iter()
+            .min_by(|a, b| near(a).total_cmp(&near(b)))
+            .map(|mut f| {
+                f.bbox.x += x0;
+                f.bbox.y += y0;
+                for p in f.keypoints.iter_mut() {
+                    p.x += x0;
+                    p.y += y0;
+                }
+                f
+            }))
+    }
 }
 
 /// Eye aspect ratio per eye (eyelid opening over eye width): ~0.3 open, < 0.15 shut.

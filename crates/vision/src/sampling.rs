@@ -55,61 +55,75 @@ pub fn sample(
     let tx = (sx.ceil() as usize).clamp(1, 4);
     let ty = (sy.ceil() as usize).clamp(1, 4);
     let weight = 1.0 / (tx * ty) as f32;
+    // Tap positions are separable: compute them once per column and once per row.
+    let cols = taps(region.x, sx, out_w, tx, iw);
+    let rows = taps(region.y, sy, out_h, ty, ih);
     let raw = image.as_raw();
-    let pixel = |x: usize, y: usize| -> &[u8] {
-        let i = (y * iw + x) * 3;
-        &raw[i..i + 3]
-    };
-    for oy in 0..out_h {
-        for ox in 0..out_w {
-            let mut acc = [0f32; 3];
-            for jy in 0..ty {
-                let py = region.y + (oy as f32 + (jy as f32 + 0.5) / ty as f32) * sy - 0.5;
-                for jx in 0..tx {
-                    let px = region.x + (ox as f32 + (jx as f32 + 0.5) / tx as f32) * sx - 0.5;
-                    let v = bilinear(px, py, iw, ih, fill, &pixel);
-                    acc[0] += v[0];
-                    acc[1] += v[1];
-                    acc[2] += v[2];
+    let stride = iw * 3;
+    let fill = fill.map(|v| v * weight);
+    for (oy, out_row) in out.chunks_exact_mut(out_w * 3).enumerate() {
+        for row in &rows[oy * ty..(oy + 1) * ty] {
+            let Some(row) = row else {
+                for o in out_row.chunks_exact_mut(3) {
+                    o.iter_mut().zip(&fill).for_each(|(o, f)| *o += f);
+                }
+                continue;
+            };
+            let top = &raw[row.i0 * stride..(row.i0 + 1) * stride];
+            let bottom = &raw[row.i1 * stride..(row.i1 + 1) * stride];
+            let fy = row.f;
+            for (ox, o) in out_row.chunks_exact_mut(3).enumerate() {
+                for col in &cols[ox * tx..(ox + 1) * tx] {
+                    let Some(col) = col else {
+                        o.iter_mut().zip(&fill).for_each(|(o, f)| *o += f);
+                        continue;
+                    };
+                    let (a, b) = (col.i0 * 3, col.i1 * 3);
+                    let fx = col.f;
+                    for k in 0..3 {
+                        let (ta, tb) = (top[a + k] as f32, top[b + k] as f32);
+                        let (ba, bb) = (bottom[a + k] as f32, bottom[b + k] as f32);
+                        let t = ta + (tb - ta) * fx;
+                        let u = ba + (bb - ba) * fx;
+                        o[k] += (t + (u - t) * fy) * weight;
+                    }
                 }
             }
-            let o = (oy * out_w + ox) * 3;
-            out[o] = acc[0] * weight;
-            out[o + 1] = acc[1] * weight;
-            out[o + 2] = acc[2] * weight;
         }
     }
     out
 }
 
-fn bilinear<'a>(
-    px: f32,
-    py: f32,
-    iw: usize,
-    ih: usize,
-    fill: [f32; 3],
-    pixel: &impl Fn(usize, usize) -> &'a [u8],
-) -> [f32; 3] {
-    // Half a pixel of grace at the border, so edges are clamped rather than blended with fill.
-    if !(px > -0.5 && py > -0.5 && px < iw as f32 - 0.5 && py < ih as f32 - 0.5) {
-        return fill;
+/// One bilinear tap along an axis: the two neighbouring source indices and the blend factor.
+#[derive(Clone, Copy)]
+struct Tap {
+    i0: usize,
+    i1: usize,
+    f: f32,
+}
+
+/// Tap positions along one axis; `None` where the tap falls outside the image. Half a pixel of
+/// grace at the border clamps edges rather than blending them with the fill.
+fn taps(origin: f32, step: f32, count: usize, per: usize, extent: usize) -> Vec<Option<Tap>> {
+    let mut out = Vec::with_capacity(count * per);
+    let last = (extent - 1) as f32;
+    for o in 0..count {
+        for j in 0..per {
+            let p = origin + (o as f32 + (j as f32 + 0.5) / per as f32) * step - 0.5;
+            if !(p > -0.5 && p < extent as f32 - 0.5) {
+                out.push(None);
+                continue;
+            }
+            let p = p.clamp(0.0, last);
+            let i0 = p.floor() as usize;
+            out.push(Some(Tap {
+                i0,
+                i1: (i0 + 1).min(extent - 1),
+                f: p - i0 as f32,
+            }));
+        }
     }
-    let x = px.clamp(0.0, (iw - 1) as f32);
-    let y = py.clamp(0.0, (ih - 1) as f32);
-    let x0 = x.floor() as usize;
-    let y0 = y.floor() as usize;
-    let x1 = (x0 + 1).min(iw - 1);
-    let y1 = (y0 + 1).min(ih - 1);
-    let fx = x - x0 as f32;
-    let fy = y - y0 as f32;
-    let (a, b, c, d) = (pixel(x0, y0), pixel(x1, y0), pixel(x0, y1), pixel(x1, y1));
-    let mut v = [0f32; 3];
-    for k in 0..3 {
-        let top = a[k] as f32 * (1.0 - fx) + b[k] as f32 * fx;
-        let bottom = c[k] as f32 * (1.0 - fx) + d[k] as f32 * fx;
-        v[k] = top * (1.0 - fy) + bottom * fy;
-    }
-    v
+    out
 }
 
 /// Interleaved RGB (from [`sample`]) to planar NCHW `[1, 3, h, w]`, optionally as BGR, with

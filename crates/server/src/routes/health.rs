@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::json;
 
@@ -12,18 +12,15 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready once the analyser exists: models are loaded before the router is built, so a server
-/// that answers here can analyse. Draining (shutdown started) reports not ready, so a load
-/// balancer stops sending work.
+/// Ready once the analyser exists: the router is only built around a loaded analyser (models
+/// load before `serve` binds), so a server that answers here can analyse. The worker counts
+/// tell a balancer how loaded it is.
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
-    if st.draining() {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "draining"})),
-        )
-    } else {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
-    }
+    Json(json!({
+        "status": "ready",
+        "workers_busy": st.pool.busy(),
+        "queued": st.pool.queued(),
+    }))
 }
 
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {

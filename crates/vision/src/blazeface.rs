@@ -199,8 +199,8 @@ fn weighted_nms(mut candidates: Vec<Candidate>, iou_threshold: f32, limit: usize
         let mut keypoints = [Point::default(); 6];
         for c in &cluster {
             let w = c.score / total;
-            for k in 0..4 {
-                rect[k] += c.rect[k] * w;
+            for (acc, v) in rect.iter_mut().zip(&c.rect) {
+                *acc += v * w;
             }
             for (acc, p) in keypoints.iter_mut().zip(&c.keypoints) {
                 acc.x += p.x * w;

@@ -122,6 +122,10 @@ fn a_different_file_is_refused_with_a_clear_error() {
         "{message}"
     );
     assert!(message.contains("sha256 mismatch"), "{message}");
+    assert!(
+        message.contains("http://127.0.0.1:"),
+        "names where it came from: {message}"
+    );
     // Nothing was installed, and no temporary files were left behind.
     assert!(store.path(ModelId::MiniFasNetV2).is_err());
     let leftovers: Vec<_> = std::fs::read_dir(store.root()).unwrap().collect();

@@ -55,7 +55,7 @@ pub async fn facematch(
     let report = outcome?;
     tracing::info!(
         result = %report.facematch_result,
-        confidence = report.confidence_score,
+        confidence = %report.confidence_score,
         "facematch done"
     );
     Ok(Json(report))

@@ -68,7 +68,7 @@ pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<Livenes
     }
     tracing::info!(
         result = %report.result,
-        confidence = report.confidence,
+        confidence = %report.confidence,
         overall = %report.overall_result,
         "analysis done"
     );

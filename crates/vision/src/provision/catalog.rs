@@ -160,7 +160,7 @@ pub static CATALOG: &[CatalogEntry] = &[
         sha256: "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
         size: 1_083_984,
         licence: "Apache-2.0",
-        required: false,
+        required: true,
         convert: Some(tflite_to_onnx),
         description: "MediaPipe BlazeFace full-range face detector",
     },

@@ -106,6 +106,14 @@ pub fn fetch_bytes(
     }
 }
 
+/// Where `entry` will actually be fetched from, for progress and error messages.
+pub fn effective_origin(entry: &CatalogEntry, mirror: Option<&str>) -> String {
+    match (entry.source, mirror) {
+        (Source::Url { url }, Some(base)) => mirrored(base, url),
+        (source, _) => source.describe(),
+    }
+}
+
 fn mirrored(base: &str, url: &str) -> String {
     let file = url.rsplit('/').next().unwrap_or(url);
     format!("{}/{}", base.trim_end_matches('/'), file)

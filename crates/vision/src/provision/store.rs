@@ -223,10 +223,23 @@ impl ModelStore {
             }
             progress(&FetchEvent::Downloading {
                 id,
-                origin: entry.source.describe(),
+                origin: sources::effective_origin(entry, self.url_mirror.as_deref()),
             });
             let bytes = sources::fetch_bytes(entry, &mut downloads, self.url_mirror.as_deref())?;
-            self.install(entry, &bytes)?;
+            self.install(entry, &bytes).map_err(|e| match e {
+                ProvisionError::HashMismatch {
+                    model,
+                    expected,
+                    actual,
+                    ..
+                } => ProvisionError::HashMismatch {
+                    model,
+                    origin: sources::effective_origin(entry, self.url_mirror.as_deref()),
+                    expected,
+                    actual,
+                },
+                other => other,
+            })?;
             progress(&FetchEvent::Verified {
                 id,
                 bytes: bytes.len() as u64,

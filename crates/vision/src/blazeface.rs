@@ -55,6 +55,9 @@ impl Default for DetectorConfig {
 /// 1280 px in one pass); tiling is planned with a margin above that.
 const FULL_RANGE_MIN_FACE: f32 = 1.0 / 12.0;
 
+/// How far the extra short-range pass zooms out (region side over frame side).
+const ZOOM_OUT: f32 = 1.8;
+
 /// One BlazeFace network with its anchors.
 struct Variant {
     model: OnnxModel,
@@ -352,6 +355,16 @@ impl FaceDetector for BlazeFace {
         let mut candidates = Vec::new();
         if let Some(short) = &self.short {
             candidates.extend(short.detect(image, whole, self.config.short_min_score)?);
+            // Tight crops, where the face fills the frame and runs past its edges, are found
+            // only when zoomed out: the network was trained on faces with margin around them.
+            let side = whole.w * ZOOM_OUT;
+            let zoomed = Region {
+                x: whole.x - (side - whole.w) / 2.0,
+                y: whole.y - (side - whole.h) / 2.0,
+                w: side,
+                h: side,
+            };
+            candidates.extend(short.detect(image, zoomed, self.config.short_min_score)?);
         }
         if let Some(full) = &self.full {
             candidates.extend(full.detect(image, whole, min_score)?);

@@ -155,3 +155,23 @@ fn finds_the_face_in_every_exif_orientation() {
         );
     }
 }
+
+#[test]
+fn finds_faces_in_tight_crops() {
+    let Some(data) = common::testdata() else {
+        return;
+    };
+    // Face crops where the face fills the frame and runs past its edges (webcam captures from
+    // the anti-spoofing projects): found only thanks to the zoomed-out short-range pass.
+    for name in [
+        "extra/Apfol+liveness-detection-opencv/dataset_real_37.png",
+        "extra/neonipun+CV_PROJECT/dataset_real_52.png",
+        "extra/jtboing+liveness-web-demo/dataset_fake_121.png",
+        "extra/neonipun+CV_PROJECT/dataset_fake_74.png",
+        "faces/tranvanluyt_dataset_real_0.png",
+        "faces/lestari15_dataset_real_0.png",
+    ] {
+        let faces = detector().detect(&decode(&data.join(name))).unwrap();
+        assert!(faces.iter().any(plausible), "{name}: {faces:?}");
+    }
+}

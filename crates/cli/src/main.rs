@@ -3,6 +3,7 @@
 mod batch;
 mod check;
 mod eval;
+mod models;
 mod probe;
 mod serve;
 mod token;
@@ -11,11 +12,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "livegate",
-    version,
-    about = "Self-hosted face liveness detection"
-)]
+#[command(name = "livegate", version, about = "Self-hosted face liveness detection")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +26,11 @@ enum Command {
     Check(check::CheckArgs),
     /// Bulk mode offline: a ZIP of stems in, the results archive out.
     Batch(batch::BatchArgs),
+    /// Fetch, verify and list the model weights.
+    Models {
+        #[command(subcommand)]
+        action: models::ModelsCommand,
+    },
     /// Mint a client token.
     Token(token::TokenArgs),
     /// ISO/IEC 30107-3 metrics of the analysis on a labelled manifest.
@@ -49,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             let analyzer: Arc<dyn liveness::Analyse> = Arc::new(livegate::load::analyzer()?);
             batch::run(args, analyzer)
         }
+        Command::Models { action } => models::run(action),
         Command::Token(args) => token::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Probe { file } => probe::run(&file),

@@ -73,6 +73,12 @@ pub struct ServeArgs {
     /// Requests a client may burst above the rate (default: the per-minute rate).
     #[arg(long, requires = "rate_limit_per_minute")]
     pub rate_limit_burst: Option<u32>,
+    /// Where batch jobs, their uploads and results are kept (SQLite); jobs survive restarts.
+    #[arg(long, env = "LIVEGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Batch items analysed at once, beside the API's own workers.
+    #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1)]
+    pub batch_workers: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/ctrl-c.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -159,7 +165,29 @@ pub fn run(
         .worker_threads(2)
         .max_blocking_threads(cfg.workers + 4)
         .build()?;
-    runtime.block_on(server::serve(cfg, analyzer))
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let mut jobs_cfg = jobs::JobsConfig::new(&data_dir);
+    jobs_cfg.workers = args.batch_workers.max(1);
+    runtime.block_on(async move {
+        let service = jobs::JobService::open(jobs_cfg, analyzer.clone())
+            .with_context(|| format!("opening the batch store in {}", data_dir.display()))?;
+        // Unfinished jobs from before a restart are picked up here.
+        service.spawn_runners();
+        let ext = server::Extensions {
+            public: playground::router(),
+            protected: jobs::router(service),
+        };
+        server::serve_with(cfg, analyzer, ext).await
+    })
+}
+
+/// `$XDG_DATA_HOME/livegate` (default `~/.local/share/livegate`), else `./livegate-data`.
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("livegate"))
+        .unwrap_or_else(|| PathBuf::from("livegate-data"))
 }
 
 /// JSON (or text) logs on stderr filtered by `RUST_LOG` (default `info`); a no-op when the caller

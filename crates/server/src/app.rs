@@ -44,12 +44,44 @@ impl AppState {
     }
 }
 
+/// Routes served beside the API: `public` ones (the Playground page) as they are, `protected`
+/// ones (batch jobs) behind the same Bearer check as the API.
+#[derive(Default)]
+pub struct Extensions {
+    pub public: Router,
+    pub protected: Router,
+}
+
 /// The whole HTTP API around `analyzer`, whose models must already be loaded.
 pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Router {
     router_with_state(AppState::new(cfg, analyzer))
 }
 
+/// [`router`] plus the Playground and batch routes.
+pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
+    let state = AppState::new(cfg, analyzer);
+    let protected = ext.protected.route_layer(axum::middleware::from_extractor_with_state::<
+        crate::auth::Caller,
+        AppState,
+    >(state.clone()));
+    api_routes(state.clone())
+        .merge(ext.public)
+        .merge(protected)
+        // Outermost, so that batch and Playground responses carry an X-Request-Id too.
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            request_id::middleware,
+        ))
+}
+
 pub fn router_with_state(state: AppState) -> Router {
+    api_routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state,
+        request_id::middleware,
+    ))
+}
+
+fn api_routes(state: AppState) -> Router {
     Router::new()
         .route("/liveness", post(liveness::liveness))
         .route("/v2/liveness", post(v2::liveness_v2))
@@ -63,18 +95,23 @@ pub fn router_with_state(state: AppState) -> Router {
         // The only body limit: tower-http's RequestBodyLimitLayer on top of it turns an oversized
         // chunked body into a 500 instead of a 413.
         .layer(DefaultBodyLimit::max(state.body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_id::middleware,
-        ))
         .with_state(state)
 }
 
 /// Binds `cfg.bind` and serves until SIGTERM or ctrl-c, then lets in-flight requests finish
 /// for up to `cfg.shutdown_grace`.
 pub async fn serve(cfg: Config, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
+    serve_with(cfg, analyzer, Extensions::default()).await
+}
+
+/// [`serve`] with the Playground and batch routes beside the API.
+pub async fn serve_with(
+    cfg: Config,
+    analyzer: Arc<dyn Analyse>,
+    ext: Extensions,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(cfg.bind).await?;
-    serve_on(listener, cfg, analyzer, shutdown_signal()).await
+    serve_on_with(listener, cfg, analyzer, ext, shutdown_signal()).await
 }
 
 /// [`serve`] on an already bound listener, stopping when `shutdown` resolves.
@@ -84,10 +121,21 @@ pub async fn serve_on(
     analyzer: Arc<dyn Analyse>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_on_with(listener, cfg, analyzer, Extensions::default(), shutdown).await
+}
+
+/// [`serve_on`] with extra routes.
+pub async fn serve_on_with(
+    listener: TcpListener,
+    cfg: Config,
+    analyzer: Arc<dyn Analyse>,
+    ext: Extensions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     if matches!(cfg.auth, Auth::Disabled) {
         tracing::warn!("authentication is disabled: every caller is accepted");
     }
-    let app = router(&cfg, analyzer);
+    let app = router_with(&cfg, analyzer, ext);
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = cfg.workers,

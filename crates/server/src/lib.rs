@@ -17,7 +17,10 @@ mod request_id;
 mod routes;
 mod workers;
 
-pub use app::{AppState, router, router_with_state, serve, serve_on};
+pub use app::{
+    AppState, Extensions, router, router_with, router_with_state, serve, serve_on, serve_on_with,
+    serve_with,
+};
 pub use config::{Auth, Config, RateLimit};
 pub use jwt::{AuthError, MintOptions, SigningKey, Verifier, mint};
 pub use routes::v2::LivenessV2;

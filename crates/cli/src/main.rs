@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "livegate", version, about = "Self-hosted face liveness detection")]
+#[command(
+    name = "livegate",
+    version,
+    about = "Self-hosted face liveness detection"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -68,7 +68,10 @@ pub fn fetch(names: &[String], all: bool) -> anyhow::Result<()> {
 pub fn list() -> anyhow::Result<()> {
     let store = ModelStore::open_default().context("cannot open the model store")?;
     println!("model directory: {}", store.root().display());
-    println!("{:<46} {:<9} {:<10} {:<9} source", "name", "required", "state", "licence");
+    println!(
+        "{:<46} {:<9} {:<10} {:<9} source",
+        "name", "required", "state", "licence"
+    );
     let mut unusable = Vec::new();
     for status in store.list() {
         let state = match (status.present, status.verified) {

@@ -64,9 +64,17 @@ pub fn read(manifest: &Path, root: &Path) -> Result<Vec<Item>, ManifestError> {
 
 pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').map(str::trim).collect();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or("")
+        .split('\t')
+        .map(str::trim)
+        .collect();
     let col = |name: &'static str| {
-        header.iter().position(|h| *h == name).ok_or(ManifestError::MissingColumn(name))
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or(ManifestError::MissingColumn(name))
     };
     let (fi, ii, li) = (col("file")?, col("identity")?, col("label")?);
     let mut items = Vec::new();
@@ -75,7 +83,9 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        let Some(file) = cols.get(fi).map(|s| s.trim()) else { continue };
+        let Some(file) = cols.get(fi).map(|s| s.trim()) else {
+            continue;
+        };
         // Annotations and other non-media rows are not analysed.
         let Some(kind) = kind_of(file) else { continue };
         let label = cols.get(li).copied().unwrap_or("").trim().to_string();

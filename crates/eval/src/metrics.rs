@@ -46,8 +46,11 @@ pub fn roc_auc(bona: &[f32], attack: &[f32]) -> f32 {
     if bona.is_empty() || attack.is_empty() {
         return f32::NAN;
     }
-    let mut all: Vec<(f32, bool)> =
-        bona.iter().map(|&s| (s, true)).chain(attack.iter().map(|&s| (s, false))).collect();
+    let mut all: Vec<(f32, bool)> = bona
+        .iter()
+        .map(|&s| (s, true))
+        .chain(attack.iter().map(|&s| (s, false)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Rank-sum with average ranks for ties.
     let mut rank_sum_bona = 0.0f64;
@@ -71,7 +74,10 @@ pub fn det_curve(bona: &[f32], attack: &[f32]) -> Vec<(f32, f32)> {
     cands.push(f32::INFINITY);
     cands.sort_by(f32::total_cmp);
     cands.dedup();
-    cands.into_iter().map(|t| (apcer(attack, t), bpcer(bona, t))).collect()
+    cands
+        .into_iter()
+        .map(|t| (apcer(attack, t), bpcer(bona, t)))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,7 +93,10 @@ pub fn percentiles(xs: &[f64]) -> Option<Percentiles> {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    Some(Percentiles { p50: at(0.5), p95: at(0.95) })
+    Some(Percentiles {
+        p50: at(0.5),
+        p95: at(0.95),
+    })
 }
 
 #[cfg(test)]

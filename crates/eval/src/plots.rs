@@ -40,20 +40,36 @@ fn scores(outcomes: &[Outcome], c: Class) -> Vec<f32> {
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
 pub fn det(outcomes: &[Outcome], path: &Path) -> PlotResult {
-    let (bona, attack) = (scores(outcomes, Class::BonaFide), scores(outcomes, Class::Attack));
+    let (bona, attack) = (
+        scores(outcomes, Class::BonaFide),
+        scores(outcomes, Class::Attack),
+    );
     let labels = register_font();
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut b = ChartBuilder::on(&root);
     b.margin(20).x_label_area_size(40).y_label_area_size(50);
     if labels {
-        b.caption("DET: APCER vs BPCER over all thresholds", ("sans-serif", 22));
+        b.caption(
+            "DET: APCER vs BPCER over all thresholds",
+            ("sans-serif", 22),
+        );
     }
     let mut chart = b.build_cartesian_2d(0f32..1f32, 0f32..1f32)?;
     if labels {
-        chart.configure_mesh().x_desc("APCER").y_desc("BPCER").draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("APCER")
+            .y_desc("BPCER")
+            .draw()?;
     } else {
-        chart.configure_mesh().disable_x_mesh().disable_y_mesh().x_labels(0).y_labels(0).draw()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .disable_y_mesh()
+            .x_labels(0)
+            .y_labels(0)
+            .draw()?;
     }
     let pts = metrics::det_curve(&bona, &attack);
     chart.draw_series(LineSeries::new(pts, &BLUE))?;
@@ -72,17 +88,30 @@ pub fn histogram(outcomes: &[Outcome], path: &Path) -> PlotResult {
         h
     };
     let (hb, ha) = (count(Class::BonaFide), count(Class::Attack));
-    let ymax = hb.iter().chain(ha.iter()).copied().max().unwrap_or(1).max(1);
+    let ymax = hb
+        .iter()
+        .chain(ha.iter())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut b = ChartBuilder::on(&root);
     b.margin(20).x_label_area_size(40).y_label_area_size(50);
     if labels {
-        b.caption("live score: bona fide (green) vs attack (red)", ("sans-serif", 22));
+        b.caption(
+            "live score: bona fide (green) vs attack (red)",
+            ("sans-serif", 22),
+        );
     }
     let mut chart = b.build_cartesian_2d(0f32..1f32, 0u32..ymax + 1)?;
     if labels {
-        chart.configure_mesh().x_desc("live score").y_desc("items").draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("live score")
+            .y_desc("items")
+            .draw()?;
     }
     let w = 1.0 / BINS as f32;
     for (h, color, off) in [(hb, GREEN.mix(0.6), 0.0), (ha, RED.mix(0.6), w / 2.0)] {

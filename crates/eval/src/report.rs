@@ -70,13 +70,21 @@ pub fn pad_metrics<'a>(outcomes: impl Iterator<Item = &'a Outcome> + Clone) -> P
             .collect::<Vec<_>>()
     };
     let (bona, attack) = (of(Class::BonaFide), of(Class::Attack));
-    let scores = |v: &[&Outcome]| v.iter().map(|o| o.score.unwrap_or(0.0)).collect::<Vec<f32>>();
+    let scores = |v: &[&Outcome]| {
+        v.iter()
+            .map(|o| o.score.unwrap_or(0.0))
+            .collect::<Vec<f32>>()
+    };
     let (bs, at) = (scores(&bona), scores(&attack));
     // The operating point is the product's own decision, not a re-thresholded score.
     let apcer = frac(&attack, |o| o.accepted);
     let bpcer = frac(&bona, |o| !o.accepted);
     let nr = |v: &[&Outcome]| frac(v, |o| o.non_response);
-    let lat: Vec<f64> = outcomes.clone().filter(|o| o.error.is_none()).map(|o| o.latency_ms).collect();
+    let lat: Vec<f64> = outcomes
+        .clone()
+        .filter(|o| o.error.is_none())
+        .map(|o| o.latency_ms)
+        .collect();
     PadMetrics {
         bona_fide: bona.len(),
         attacks: attack.len(),
@@ -100,7 +108,11 @@ fn frac(v: &[&Outcome], f: impl Fn(&Outcome) -> bool) -> f32 {
     v.iter().filter(|o| f(o)).count() as f32 / v.len() as f32
 }
 
-pub fn build(outcomes: &[Outcome], max_distance: f32, distance: impl Fn(&[f32], &[f32]) -> f32) -> Report {
+pub fn build(
+    outcomes: &[Outcome],
+    max_distance: f32,
+    distance: impl Fn(&[f32], &[f32]) -> f32,
+) -> Report {
     let mut subsets = BTreeMap::new();
     let names: std::collections::BTreeSet<&str> =
         outcomes.iter().map(|o| o.item.subset.as_str()).collect();
@@ -142,8 +154,12 @@ pub fn build(outcomes: &[Outcome], max_distance: f32, distance: impl Fn(&[f32], 
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .filter_map(|name| {
-                facematch(outcomes.iter().filter(|o| o.item.subset == name), max_distance, &distance)
-                    .map(|m| (name.to_string(), m))
+                facematch(
+                    outcomes.iter().filter(|o| o.item.subset == name),
+                    max_distance,
+                    &distance,
+                )
+                .map(|m| (name.to_string(), m))
             })
             .collect(),
         threshold: 0.5,
@@ -189,10 +205,16 @@ fn facematch<'a>(
     }
     let dist = |v: &mut Vec<f32>| {
         v.sort_by(f32::total_cmp);
-        v.first().map(|&min| Distribution { min, p50: v[v.len() / 2], max: v[v.len() - 1] })
+        v.first().map(|&min| Distribution {
+            min,
+            p50: v[v.len() / 2],
+            max: v[v.len() - 1],
+        })
     };
-    let ga = genuine.iter().filter(|&&d| d < max_distance).count() as f32 / genuine.len().max(1) as f32;
-    let ia = impostor.iter().filter(|&&d| d >= max_distance).count() as f32 / impostor.len().max(1) as f32;
+    let ga =
+        genuine.iter().filter(|&&d| d < max_distance).count() as f32 / genuine.len().max(1) as f32;
+    let ia = impostor.iter().filter(|&&d| d >= max_distance).count() as f32
+        / impostor.len().max(1) as f32;
     Some(FacematchMetrics {
         identities: ids.len(),
         genuine_pairs: genuine.len(),
@@ -206,7 +228,11 @@ fn facematch<'a>(
 }
 
 fn pct(x: f32) -> String {
-    if x.is_nan() { "-".into() } else { format!("{:.1}%", 100.0 * x) }
+    if x.is_nan() {
+        "-".into()
+    } else {
+        format!("{:.1}%", 100.0 * x)
+    }
 }
 
 /// The table printed on stdout.
@@ -214,7 +240,19 @@ pub fn table(r: &Report) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "{:<14} {:>5} {:>5} {:>7} {:>7} {:>7} {:>9} {:>9} {:>6} {:>7} {:>7} {:>8} {:>8}\n",
-        "subset", "bona", "att", "APCER", "BPCER", "ACER", "BP@AP1%", "BP@AP5%", "AUC", "NR-bf", "NR-att", "p50 ms", "p95 ms"
+        "subset",
+        "bona",
+        "att",
+        "APCER",
+        "BPCER",
+        "ACER",
+        "BP@AP1%",
+        "BP@AP5%",
+        "AUC",
+        "NR-bf",
+        "NR-att",
+        "p50 ms",
+        "p95 ms"
     ));
     let row = |name: &str, m: &PadMetrics| {
         format!(
@@ -227,11 +265,19 @@ pub fn table(r: &Report) -> String {
             pct(m.acer),
             pct(m.bpcer_at_apcer_1),
             pct(m.bpcer_at_apcer_5),
-            if m.roc_auc.is_nan() { "-".into() } else { format!("{:.3}", m.roc_auc) },
+            if m.roc_auc.is_nan() {
+                "-".into()
+            } else {
+                format!("{:.3}", m.roc_auc)
+            },
             pct(m.bona_fide_non_response),
             pct(m.attack_non_response),
-            m.latency_ms.as_ref().map_or("-".into(), |p| format!("{:.0}", p.p50)),
-            m.latency_ms.as_ref().map_or("-".into(), |p| format!("{:.0}", p.p95)),
+            m.latency_ms
+                .as_ref()
+                .map_or("-".into(), |p| format!("{:.0}", p.p50)),
+            m.latency_ms
+                .as_ref()
+                .map_or("-".into(), |p| format!("{:.0}", p.p95)),
         )
     };
     for (name, m) in &r.subsets {

@@ -53,7 +53,11 @@ pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) 
         }
     });
     bar.finish_and_clear();
-    out.into_inner().unwrap_or_default().into_iter().flatten().collect()
+    out.into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
@@ -76,16 +80,31 @@ fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
             return o;
         }
     };
-    let options = AnalysisOptions { details: true, ..Default::default() };
+    let options = AnalysisOptions {
+        details: true,
+        ..Default::default()
+    };
     let request = match item.kind {
-        Kind::Still => AnalysisRequest { image: Some(bytes.clone()), video: None, options },
-        Kind::Video => AnalysisRequest { image: None, video: Some(bytes.clone()), options },
+        Kind::Still => AnalysisRequest {
+            image: Some(bytes.clone()),
+            video: None,
+            options,
+        },
+        Kind::Video => AnalysisRequest {
+            image: None,
+            video: Some(bytes.clone()),
+            options,
+        },
     };
     match analyzer.analyse(&request) {
         Ok(r) => {
             o.latency_ms = t.elapsed().as_secs_f64() * 1e3;
             o.accepted = r.result == "real";
-            o.score = Some(if o.accepted { r.confidence } else { 1.0 - r.confidence });
+            o.score = Some(if o.accepted {
+                r.confidence
+            } else {
+                1.0 - r.confidence
+            });
             let d = r.details.unwrap_or_default();
             o.non_response = match item.kind {
                 Kind::Still => d["image"]["usable"] == false,

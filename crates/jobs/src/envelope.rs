@@ -22,7 +22,8 @@ pub fn plain_error(message: &str) -> Value {
 /// What `POST /liveness` or `POST /facematch` would have answered for this failure.
 pub fn analysis_error(err: &AnalysisError) -> Value {
     match err {
-        AnalysisError::Media { field, message } => field_error(field.as_str(), message),
+        AnalysisError::Media { field, message }
+        | AnalysisError::MediaTooLarge { field, message } => field_error(field.as_str(), message),
         AnalysisError::NothingToAnalyse => field_error("image", "give an image, a video or both"),
         AnalysisError::Internal(m) => plain_error(&format!("internal error: {m}")),
     }

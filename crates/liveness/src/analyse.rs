@@ -9,6 +9,9 @@ pub enum AnalysisError {
     /// A part is missing, empty, undecodable, of an unsupported format, or over a limit.
     #[error("{field:?}: {message}")]
     Media { field: MediaField, message: String },
+    /// A part is over a size, pixel or length limit (413: the client must send less).
+    #[error("{field:?}: {message}")]
+    MediaTooLarge { field: MediaField, message: String },
     /// No image and no video were given.
     #[error("no image and no video")]
     NothingToAnalyse,
@@ -36,4 +39,23 @@ pub trait Analyse: Send + Sync {
         image2: &[u8],
         details: bool,
     ) -> Result<FacematchReport, AnalysisError>;
+}
+
+impl AnalysisError {
+    /// The media layer's error, named after the part it came from.
+    pub fn media(field: MediaField, e: media::MediaError) -> Self {
+        if e.is_internal() {
+            AnalysisError::Internal(e.to_string())
+        } else if e.is_too_large() {
+            AnalysisError::MediaTooLarge {
+                field,
+                message: e.to_string(),
+            }
+        } else {
+            AnalysisError::Media {
+                field,
+                message: e.to_string(),
+            }
+        }
+    }
 }

@@ -70,10 +70,7 @@ pub fn decode(bytes: &[u8], field: MediaField) -> Result<media::Still, AnalysisE
         target_long_side: Some(policy::STILL_LONG_SIDE),
         ..Default::default()
     };
-    media::decode_still(bytes, &opts).map_err(|e| AnalysisError::Media {
-        field,
-        message: e.to_string(),
-    })
+    media::decode_still(bytes, &opts).map_err(|e| AnalysisError::media(field, e))
 }
 
 pub fn analyse(

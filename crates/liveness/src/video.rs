@@ -65,10 +65,7 @@ pub fn analyse(
     bytes: &[u8],
     work: &VideoWork,
 ) -> Result<VideoOutcome, AnalysisError> {
-    let media_err = |e: media::MediaError| AnalysisError::Media {
-        field: MediaField::Video,
-        message: e.to_string(),
-    };
+    let media_err = |e: media::MediaError| AnalysisError::media(MediaField::Video, e);
     let probe = media::probe_video(bytes).map_err(media_err)?;
     let dense_every = if probe.fps > 0.0 {
         ((probe.fps / policy::DENSE_TARGET_FPS).round() as u32).max(1)
@@ -134,7 +131,10 @@ fn consume(
         // (another person in the frame) and they anchor the tracking.
         let t = Instant::now();
         let tracked = match (frame.sampled, recent) {
-            (false, Some(prev)) => models.detector.track(&frame.image, prev).map_err(internal)?,
+            (false, Some(prev)) => models
+                .detector
+                .track(&frame.image, prev)
+                .map_err(internal)?,
             _ => None,
         };
         let picked = match tracked {

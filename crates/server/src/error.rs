@@ -158,6 +158,11 @@ impl From<AnalysisError> for ApiError {
     fn from(err: AnalysisError) -> Self {
         match err {
             AnalysisError::Media { field, message } => Self::bad_media(field.as_str(), message),
+            AnalysisError::MediaTooLarge { field, message } => {
+                let mut e = Self::bad_media(field.as_str(), message);
+                e.status = StatusCode::PAYLOAD_TOO_LARGE;
+                e
+            }
             AnalysisError::NothingToAnalyse => missing_media(),
             AnalysisError::Internal(msg) => {
                 tracing::error!(error = %msg, "analysis failed");

@@ -11,7 +11,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --release -p livegate
 BIN="$CARGO_TARGET_DIR/release/livegate"
 "$ROOT/scripts/fetch-models.sh" "$BIN"
-cargo test --release --locked --workspace --all-targets -- --test-threads=2
+cargo test --release --locked --workspace --all-targets
 
 if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # Floors held on the dev split today (README, "Evaluation"); raise them as models improve.

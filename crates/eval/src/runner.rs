@@ -122,10 +122,11 @@ fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
         }
         Err(e) => o.error = Some(e.to_string()),
     }
-    if item.kind == Kind::Still && !item.identity.is_empty() {
-        if let Ok(Some(e)) = analyzer.still_embedding(&bytes) {
-            o.embedding = Some(e.0);
-        }
+    if item.kind == Kind::Still
+        && !item.identity.is_empty()
+        && let Ok(Some(e)) = analyzer.still_embedding(&bytes)
+    {
+        o.embedding = Some(e.0);
     }
     o
 }

@@ -60,12 +60,16 @@ pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Router {
 /// [`router`] plus the Playground and batch routes.
 pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
     let state = AppState::new(cfg, analyzer);
-    let protected = ext
-        .protected
-        .route_layer(axum::middleware::from_extractor_with_state::<
-            crate::auth::Caller,
-            AppState,
-        >(state.clone()));
+    // axum refuses a route layer on a router without routes.
+    let protected = if ext.protected.has_routes() {
+        ext.protected
+            .route_layer(axum::middleware::from_extractor_with_state::<
+                crate::auth::Caller,
+                AppState,
+            >(state.clone()))
+    } else {
+        ext.protected
+    };
     api_routes(state.clone())
         .merge(ext.public)
         .merge(protected)

@@ -252,3 +252,186 @@ async fn undecodable_media_is_400_naming_the_field() {
     assert_eq!(a.status, 400, "{}", a.text);
     assert!(body_field(&a.json, "video").is_some(), "{}", a.text);
 }
+
+/// One liveness request with the real analyser; `fields` are extra form fields.
+async fn liveness(
+    app: &axum::Router,
+    data: &std::path::Path,
+    image: Option<&str>,
+    video: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Answer {
+    let mut form = Form::new();
+    if let Some(i) = image {
+        form = form.file("image", "still", &read(data, i));
+    }
+    if let Some(v) = video {
+        form = form.file("video", "clip", &read(data, v));
+    }
+    for (k, v) in fields {
+        form = form.text(k, v);
+    }
+    let a = send(
+        app,
+        form.request("/liveness", Some(&good_token("verdicts"))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{image:?} {video:?}: {}", a.text);
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_selfie_videos_are_real_and_their_replays_fake() {
+    let Some((app, data)) = setup() else { return };
+    for live in [
+        "videos/blinkdetector_selfie_blinks.mp4",
+        "videos/tranvanluyt_real.mp4",
+        "videos/lestari15_real.mp4",
+    ] {
+        let a = liveness(&app, &data, None, Some(live), &[]).await;
+        assert_eq!(a.json["result"], "real", "{live}: {}", a.text);
+        assert_eq!(a.json["overall_result"], "True", "{live}: {}", a.text);
+        assert!(a.json["real_video_frames"].as_u64().unwrap() > 0, "{live}");
+    }
+    for replay in [
+        "spoof/tranvanluyt_fake_replay.mp4",
+        "spoof/lestari15_fake_replay.mp4",
+    ] {
+        let a = liveness(&app, &data, None, Some(replay), &[]).await;
+        assert_eq!(a.json["result"], "fake", "{replay}: {}", a.text);
+        assert_eq!(a.json["overall_result"], "False", "{replay}: {}", a.text);
+        assert_eq!(a.json["real_video_frames"], 0, "{replay}: {}", a.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blink_video_has_blinks_in_both_paths() {
+    let Some((app, data)) = setup() else { return };
+    let video = "videos/blinkdetector_selfie_blinks.mp4";
+    let a = liveness(&app, &data, None, Some(video), &[("details", "True")]).await;
+    assert_eq!(a.json["blink_detection"], true, "{}", a.text);
+    // About 7 natural blinks (testdata README); long eye closures are not blinks.
+    let blinks = a.json["details"]["video"]["blinks"]["blinks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!((3..=10).contains(&blinks), "{blinks} blinks");
+    // Legacy path: still PAD plus the blink check; a genuine still and a blinking video pass
+    // liveness, but they show different people, so facematch (and overall) fail.
+    let a = liveness(
+        &app,
+        &data,
+        Some("spoof/sfas_image_T1.jpg"),
+        Some(video),
+        &[("enhanced_detection", "False")],
+    )
+    .await;
+    assert_eq!(a.json["enhanced_detection"], false);
+    assert_eq!(a.json["blink_detection"], true, "{}", a.text);
+    assert_eq!(a.json["image_result"], "real", "{}", a.text);
+    assert_eq!(a.json["result"], "real", "{}", a.text);
+    assert_eq!(a.json["facematch_result"], "False", "{}", a.text);
+    assert_eq!(a.json["overall_result"], "False", "{}", a.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn still_and_video_facematch_same_and_different_person() {
+    let Some((app, data)) = setup() else { return };
+    let video = "videos/tranvanluyt_real.mp4";
+    let same = liveness(
+        &app,
+        &data,
+        Some("faces/tranvanluyt_dataset_real_0.png"),
+        Some(video),
+        &[],
+    )
+    .await;
+    assert_eq!(same.json["facematch_result"], "True", "{}", same.text);
+    assert_eq!(same.json["facematch_frames_tested"], 3, "{}", same.text);
+    assert_eq!(same.json["overall_result"], "True", "{}", same.text);
+    let other = liveness(
+        &app,
+        &data,
+        Some("faces/lestari15_dataset_real_0.png"),
+        Some(video),
+        &[],
+    )
+    .await;
+    assert_eq!(other.json["facematch_result"], "False", "{}", other.text);
+    assert_eq!(other.json["overall_result"], "False", "{}", other.text);
+    assert!(other.json["facematch_confidence"].as_f64().unwrap() < 0.6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn print_and_screen_attacks_on_stills_are_rejected() {
+    let Some((app, data)) = setup() else { return };
+    for attack in ["spoof/sfas_image_F1.jpg", "spoof/sfas_image_F2.jpg"] {
+        let a = liveness(&app, &data, Some(attack), None, &[]).await;
+        assert_eq!(a.json["image_result"], "fake", "{attack}: {}", a.text);
+        assert_eq!(a.json["result"], "fake", "{attack}: {}", a.text);
+    }
+    let a = liveness(&app, &data, Some("spoof/sfas_image_T1.jpg"), None, &[]).await;
+    assert_eq!(a.json["image_result"], "real", "{}", a.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_still_without_a_face_is_a_200_fake_with_the_reason() {
+    let Some((app, data)) = setup() else { return };
+    let a = liveness(
+        &app,
+        &data,
+        Some("negative/dlib_dog_noface.jpg"),
+        None,
+        &[("details", "1")],
+    )
+    .await;
+    assert_eq!(a.json["result"], "fake", "{}", a.text);
+    assert_eq!(a.json["image_result"], "fake");
+    let findings = a.json["details"]["image"]["findings"].as_array().unwrap();
+    assert!(findings.contains(&Value::from("no_face")), "{findings:?}");
+    let a = liveness(
+        &app,
+        &data,
+        Some("negative/fr_two_people_multiface.jpg"),
+        None,
+        &[("details", "1")],
+    )
+    .await;
+    assert_eq!(a.json["result"], "fake", "{}", a.text);
+    let findings = a.json["details"]["image"]["findings"].as_array().unwrap();
+    assert!(
+        findings.contains(&Value::from("multiple_faces")),
+        "{findings:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_all_get_their_own_answer() {
+    let Some((app, data)) = setup() else { return };
+    let files = [
+        ("spoof/sfas_image_T1.jpg", "real"),
+        ("spoof/sfas_image_F1.jpg", "fake"),
+        ("spoof/sfas_image_F2.jpg", "fake"),
+        ("faces/fr_obama.jpg", "real"),
+    ];
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for (file, want) in files {
+            let (app, data) = (app.clone(), data.clone());
+            tasks.push(tokio::spawn(async move {
+                let id = format!("c-{round}-{want}");
+                let form = Form::new()
+                    .file("image", "x", &read(&data, file))
+                    .text("unique_id", &id);
+                let a = send(&app, form.request("/liveness", Some(&good_token("c")))).await;
+                (file, want, id, a)
+            }));
+        }
+    }
+    for t in tasks {
+        let (file, want, id, a) = t.await.unwrap();
+        assert_eq!(a.status, 200, "{file}: {}", a.text);
+        assert_eq!(a.headers["x-request-id"], id.as_str());
+        assert_eq!(a.json["result"], want, "{file}: {}", a.text);
+    }
+}

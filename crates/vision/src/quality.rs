@@ -32,7 +32,7 @@ pub struct FaceQuality {
     pub dark_fraction: f32,
     pub bright_fraction: f32,
     /// Head yaw in degrees, + when the subject turns to their left (estimated from where the
-    /// nose sits between the ears), 0 = frontal, ±90 = profile.
+    /// nose tip sits relative to the eyes), 0 = frontal.
     pub yaw_deg: f32,
     /// In-plane head roll in degrees (eye line against the horizontal), + clockwise in the image.
     pub roll_deg: f32,
@@ -131,27 +131,25 @@ pub fn roll_deg(face: &Face) -> f32 {
     (l.y - r.y).atan2(l.x - r.x).to_degrees()
 }
 
-/// From the nose's horizontal position between the two ear points, measured along the eye line
-/// so that roll does not read as yaw: frontal faces have it midway.
+/// Depth of the nose tip in front of the eyes, over the distance between the eyes (an average
+/// adult face: ~35 mm over ~63 mm).
+const NOSE_DEPTH: f32 = 0.55;
+
+/// From how far the nose tip sits off the midpoint of the eyes, measured along the eye line (so
+/// roll does not read as yaw): turning by θ moves it by `NOSE_DEPTH · tan θ` eye distances.
+/// The ear points are not used: the far ear is hidden on turned heads, and its point wanders.
 pub fn yaw_deg(face: &Face) -> f32 {
     let k = &face.keypoints;
     let (r, l) = (k[kp::RIGHT_EYE], k[kp::LEFT_EYE]);
     let len = ((l.x - r.x).powi(2) + (l.y - r.y).powi(2)).sqrt();
-    if len <= f32::EPSILON {
+    if len <= f32::EPSILON || !len.is_finite() {
         return 0.0;
     }
     let (ux, uy) = ((l.x - r.x) / len, (l.y - r.y) / len);
-    let along = |p: crate::face::Point| p.x * ux + p.y * uy;
-    let nose = along(k[kp::NOSE]);
-    let to_right_ear = nose - along(k[kp::RIGHT_EAR]);
-    let to_left_ear = along(k[kp::LEFT_EAR]) - nose;
-    let total = to_right_ear + to_left_ear;
-    if total.abs() <= f32::EPSILON {
-        return 0.0;
-    }
-    // Turning to their left brings the nose towards the subject's left ear (image right).
-    let ratio = ((to_right_ear - to_left_ear) / total).clamp(-1.0, 1.0);
-    ratio.asin().to_degrees()
+    let (mx, my) = ((r.x + l.x) / 2.0, (r.y + l.y) / 2.0);
+    let offset = ((k[kp::NOSE].x - mx) * ux + (k[kp::NOSE].y - my) * uy) / len;
+    // Turning to their left moves the nose towards the subject's left eye (image right).
+    (offset / NOSE_DEPTH).atan().to_degrees()
 }
 
 #[cfg(test)]

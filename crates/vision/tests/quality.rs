@@ -63,10 +63,12 @@ fn a_turned_head_reads_as_yaw() {
         b.yaw_deg
     );
     assert!(
-        a.yaw_deg.abs() > 30.0,
-        "the head is clearly turned: {}",
-        a.yaw_deg
+        a.yaw_deg.abs() > 20.0 && b.yaw_deg.abs() > 20.0,
+        "the head is clearly turned: {} / {}",
+        a.yaw_deg,
+        b.yaw_deg
     );
+    assert!(a.yaw_deg.signum() != b.yaw_deg.signum());
     assert!(
         (a.roll_deg + b.roll_deg).abs() < 6.0,
         "{} vs {}",

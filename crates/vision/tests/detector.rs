@@ -175,3 +175,53 @@ fn finds_faces_in_tight_crops() {
         assert!(faces.iter().any(plausible), "{name}: {faces:?}");
     }
 }
+
+/// Tracking (one short-range run on a window around the previous box) re-finds the face the
+/// whole-frame search found, from a box that is off by a fifth of its size, and finds nothing
+/// where there is no face.
+#[test]
+fn tracking_refinds_the_face_near_its_previous_box() {
+    let Some(data) = common::testdata() else {
+        return;
+    };
+    for name in [
+        "fr_obama.jpg",
+        "fr_biden.jpg",
+        "tranvanluyt_dataset_real_0.png",
+    ] {
+        let image = decode(&data.join("faces").join(name));
+        let found = detector().detect(&image).unwrap();
+        let face = found.first().unwrap_or_else(|| panic!("{name}: no face"));
+        let mut moved = face.clone();
+        moved.bbox.x += face.bbox.w * 0.2;
+        moved.bbox.y -= face.bbox.h * 0.2;
+        let tracked = detector()
+            .track(&image, &moved)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: lost the face"));
+        let (a, b) = (face.bbox, tracked.bbox);
+        let ix = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+        let iy = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+        let inter = ix.max(0.0) * iy.max(0.0);
+        let iou = inter / (a.w * a.h + b.w * b.h - inter);
+        assert!(iou > 0.6, "{name}: IoU {iou} between detect and track");
+        let ex = tracked.keypoints[kp::RIGHT_EYE];
+        assert!(
+            contains(face, ex.x, ex.y),
+            "{name}: tracked eye outside the face"
+        );
+    }
+    let sky = decode(&data.join("negative/skimage_rocket_noface.jpg"));
+    let h = sky.height() as f32;
+    let ghost = Face {
+        bbox: vision::BBox {
+            x: 10.0,
+            y: h / 4.0,
+            w: h / 3.0,
+            h: h / 3.0,
+        },
+        score: 0.9,
+        keypoints: [vision::Point::default(); 6],
+    };
+    assert!(detector().track(&sky, &ghost).unwrap().is_none());
+}

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use liveness::{Analyzer, Models};
-use vision::{ModelStore, Vision};
+use vision::blazeface::DetectorConfig;
+use vision::{ModelStore, Vision, VisionOptions};
 
 /// The analyzer over the models in the default store (`LIVEGATE_MODEL_DIR` or the XDG cache).
 /// Required models that are missing are fetched first; the optional MiniFASNet pair is used
@@ -22,7 +23,14 @@ pub fn analyzer_from(store: &ModelStore) -> anyhow::Result<Analyzer> {
             .ensure(&missing)
             .context("cannot fetch the required models")?;
     }
-    let v = Vision::load(store).context("cannot load the models")?;
+    let options = VisionOptions {
+        detector: DetectorConfig {
+            skip_tiles_beside_face: liveness::policy::SKIP_TILES_BESIDE_FACE,
+            ..DetectorConfig::default()
+        },
+        ..VisionOptions::default()
+    };
+    let v = Vision::load_with(store, &options).context("cannot load the models")?;
     tracing::info!(
         load_ms = v.load_time.as_millis() as u64,
         pad_models = ?v.pad.iter().map(|p| p.name()).collect::<Vec<_>>(),

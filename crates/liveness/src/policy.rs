@@ -20,6 +20,11 @@ pub const TRACK_MAX_GAP_S: f64 = 0.25;
 /// samples, which the blink detector needs (it rejects single-sample dips as noise).
 pub const DENSE_TARGET_FPS: f64 = 15.0;
 
+/// The detector skips its small-face tiles beside a face whose box side is at least this
+/// fraction of the image's long side. Any face it could then miss is under 1/12 of the side,
+/// far below [`SECOND_FACE_AREA_RATIO`] of such a face, so the verdict cannot change; on a
+/// 12 MP selfie it saves ~40 % of the detection (vision `models` bench: 41.6 ms with tiles).
+pub const SKIP_TILES_BESIDE_FACE: f32 = 0.15;
 /// A face smaller than this (box width, px of the analysed image) is not usable: the PAD crops
 /// become upsampled blur. Faces of the `negative/*tinyface*` images are below it, every
 /// `faces/` portrait is far above it.

@@ -471,7 +471,8 @@ fn decompression_bombs_are_refused_cheaply() {
             "{name}: {e:?}"
         );
         assert!(
-            t.elapsed().as_millis() < 200,
+            // Refused from the header: far below what allocating the pixels would take.
+            t.elapsed().as_millis() < 1000,
             "{name} took {:?}",
             t.elapsed()
         );

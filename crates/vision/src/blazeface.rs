@@ -35,6 +35,12 @@ pub struct DetectorConfig {
     pub max_tiles: usize,
     /// Upper bound on returned faces.
     pub max_faces: usize,
+    /// Skip the tiles when the whole-frame passes found a face whose box side is at least this
+    /// fraction of the image's long side (0 = always tile). Tiles exist for small faces; beside
+    /// a close-up, any face the whole-frame full-range pass misses (< 1/12 of the side) is a
+    /// bystander far too small to matter to a selfie check, and tiling a 12 MP selfie costs
+    /// more than the rest of the detection.
+    pub skip_tiles_beside_face: f32,
 }
 
 impl Default for DetectorConfig {
@@ -46,6 +52,7 @@ impl Default for DetectorConfig {
             min_face_px: 40.0,
             max_tiles: 16,
             max_faces: 64,
+            skip_tiles_beside_face: 0.0,
         }
     }
 }
@@ -395,7 +402,17 @@ impl FaceDetector for BlazeFace {
         }
         if let Some(full) = &self.full {
             candidates.extend(full.detect(image, whole, min_score)?);
-            for tile in tiles(w, h, full.size as f32, &self.config) {
+            let close_up = self.config.skip_tiles_beside_face > 0.0
+                && candidates.iter().any(|c| {
+                    (c.rect[2] - c.rect[0]).max(c.rect[3] - c.rect[1])
+                        >= self.config.skip_tiles_beside_face * w.max(h)
+                });
+            let planned = if close_up {
+                Vec::new()
+            } else {
+                tiles(w, h, full.size as f32, &self.config)
+            };
+            for tile in planned {
                 let found = full.detect(image, tile, min_score)?;
                 candidates.extend(found.into_iter().filter(|c| inside_tile(c, &tile, w, h)));
             }

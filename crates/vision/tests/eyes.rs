@@ -202,28 +202,3 @@ fn openness_drops_during_the_blinks_of_a_selfie_video() {
         between.len()
     );
 }
-
-/// Median latency of both eyes on one face after warm-up; a loose bound that still catches a
-/// session rebuilt per call or a crop gone quadratic.
-#[test]
-fn both_eyes_take_a_few_milliseconds() {
-    let Some(testdata) = common::testdata() else {
-        return;
-    };
-    let rt = common::runtime();
-    let iris = IrisEyes::load(&rt, common::store()).unwrap();
-    let image = common::load_rgb(&testdata.join("faces/dlib_johns/John_Simm_000288_00470387.jpg"));
-    let face = chip_face();
-    let mut times: Vec<std::time::Duration> = (0..60)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            iris.openness(&image, &face).unwrap();
-            t.elapsed()
-        })
-        .skip(10)
-        .collect();
-    times.sort();
-    let median = times[times.len() / 2];
-    eprintln!("both eyes: median {median:?}, best {:?}", times[0]);
-    assert!(median < std::time::Duration::from_millis(40), "{median:?}");
-}

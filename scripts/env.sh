@@ -13,3 +13,14 @@ export ROOT
 if [[ -z "${LIVEGATE_TESTDATA:-}" && -d "$ROOT/../shared/testdata" ]]; then
   export LIVEGATE_TESTDATA="$(cd "$ROOT/../shared/testdata" && pwd)"
 fi
+
+# The build directory is shared by every clone on this machine (CI clones into a new folder).
+# Cargo keys a workspace crate's artifacts by name, not by where its sources live, and judges
+# freshness by the mtimes of the sources it last built from — possibly another clone's — so a
+# stale library can look fresh. Our own crates are therefore always rebuilt (dependencies,
+# the slow part, stay cached).
+fresh_workspace() {
+  local pkgs=(-p media -p vision -p liveness -p server -p eval -p jobs -p playground -p livegate)
+  cargo clean --quiet --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
+  cargo clean --quiet --release --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
+}

@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$ROOT/scripts/install-system-deps.sh"
+fresh_workspace
 cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" -p livegate
 BIN="$CARGO_TARGET_DIR/release/livegate"
 "$BIN" models fetch

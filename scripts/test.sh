@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 LIVEGATE_WITH_BROWSER=1 "$ROOT/scripts/install-system-deps.sh"
+fresh_workspace
 cd "$ROOT"
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings

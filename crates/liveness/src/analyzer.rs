@@ -6,7 +6,10 @@ use crate::models::Models;
 use crate::policy;
 use crate::still::{self, StillOutcome};
 use crate::video::{self, VideoOutcome, VideoWork};
-use crate::{Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField};
+use crate::{
+    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
+    ReportInternals,
+};
 use serde_json::json;
 use std::time::Instant;
 use vision::Embedding;
@@ -158,6 +161,23 @@ impl Analyse for Analyzer {
             (None, _) => (0, 0),
         };
 
+        // The video judged on its own, for clients that show it apart from the still.
+        let video_verdict = video.as_ref().map(|v| {
+            if legacy {
+                (v.blinks.detected(), 1.0)
+            } else {
+                let pads = v.usable_pad_scores();
+                let alone = fusion::enhanced(&VideoSignals {
+                    frames_pad: (!pads.is_empty())
+                        .then(|| pads.iter().sum::<f32>() / pads.len() as f32),
+                    still_pad: None,
+                    motion: fusion::motion_score(v.motion.median_residual, v.motion.pairs),
+                    blink: v.blinks.detected(),
+                });
+                (alone.real, round3(alone.confidence()))
+            }
+        });
+        let total_ms = ms(t0);
         let details = opts.details.then(|| {
             json!({
                 "image": still.as_ref().map(|s| s.evidence()),
@@ -177,7 +197,7 @@ impl Analyse for Analyzer {
                     "image": still_ms,
                     "video": video_ms,
                     "facematch": facematch_ms,
-                    "total": ms(t0),
+                    "total": total_ms,
                 },
             })
         });
@@ -206,6 +226,15 @@ impl Analyse for Analyzer {
             frame_sampling_rate: opts.frame_sampling_rate,
             max_frames_analyzed: opts.max_frames_to_analyze,
             details,
+            internal: ReportInternals {
+                video_verdict,
+                timings_ms: vec![
+                    ("image", still_ms),
+                    ("video", video_ms),
+                    ("facematch", facematch_ms),
+                    ("total", total_ms),
+                ],
+            },
         })
     }
 

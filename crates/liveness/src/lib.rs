@@ -26,5 +26,5 @@ pub use analyse::{Analyse, AnalysisError, FacematchReport};
 pub use analyzer::Analyzer;
 pub use models::Models;
 pub use options::{AnalysisOptions, ImageType, OptionError};
-pub use report::LivenessReport;
+pub use report::{LivenessReport, ReportInternals};
 pub use request::{AnalysisRequest, MediaField};

@@ -29,4 +29,16 @@ pub struct LivenessReport {
     /// Only with `details=True`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// Never serialised: the body is exactly the contract's.
+    #[serde(skip)]
+    pub internal: ReportInternals,
+}
+
+/// What the analysis knows that the contract's body has no key for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportInternals {
+    /// The video's own verdict without the still, (real, confidence): `/v2`'s video block.
+    pub video_verdict: Option<(bool, f32)>,
+    /// Wall time per stage in ms, whether or not `details` was asked for (metrics).
+    pub timings_ms: Vec<(&'static str, f64)>,
 }

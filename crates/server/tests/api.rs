@@ -503,6 +503,7 @@ async fn openapi_is_3_1_with_one_of_over_three_modes() {
         frame_sampling_rate: 15,
         max_frames_analyzed: 20,
         details: Some(json!({})),
+        internal: Default::default(),
     };
     let mut serialized: Vec<String> = serde_json::to_value(&report)
         .unwrap()

@@ -435,3 +435,29 @@ async fn concurrent_requests_all_get_their_own_answer() {
         assert_eq!(a.json["result"], want, "{file}: {}", a.text);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_judges_the_video_apart_from_the_still() {
+    let Some((app, data)) = setup() else { return };
+    // A genuine still with a replay of the same person: the video block says fake on its own.
+    let form = Form::new()
+        .file(
+            "image",
+            "still.jpg",
+            &read(&data, "faces/tranvanluyt_dataset_real_0.png"),
+        )
+        .file(
+            "video",
+            "clip.mp4",
+            &read(&data, "spoof/tranvanluyt_fake_replay.mp4"),
+        );
+    let a = send(&app, form.request("/v2/liveness", Some(&good_token("v2")))).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["video"]["result"], "fake", "{}", a.text);
+    assert_eq!(a.json["overall"]["liveness_result"], "fake", "{}", a.text);
+    assert!(
+        a.json["video"]["confidence"].as_f64().unwrap() > 0.5,
+        "{}",
+        a.text
+    );
+}

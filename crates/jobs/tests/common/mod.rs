@@ -105,6 +105,7 @@ impl Analyse for ByteAnalyser {
             frame_sampling_rate: r.options.frame_sampling_rate,
             max_frames_analyzed: r.options.max_frames_to_analyze,
             details: None,
+            internal: Default::default(),
         })
     }
 

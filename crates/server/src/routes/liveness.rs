@@ -63,8 +63,11 @@ pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<Livenes
     st.metrics.observe_stage("queue", times.queued);
     st.metrics.observe_stage("analysis", times.ran);
     let report = outcome?;
-    if let Some(details) = &report.details {
-        record_stage_timings(st, details);
+    for (stage, ms) in &report.internal.timings_ms {
+        if ms.is_finite() && *ms >= 0.0 {
+            st.metrics
+                .observe_stage(stage, Duration::from_secs_f64(ms / 1e3));
+        }
     }
     tracing::info!(
         result = %report.result,
@@ -73,21 +76,4 @@ pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<Livenes
         "analysis done"
     );
     Ok(report)
-}
-
-/// Per-stage timings the analysis reports under `details.timings_ms` feed the stage histograms.
-fn record_stage_timings(st: &AppState, details: &serde_json::Value) {
-    let Some(timings) = details.get("timings_ms").and_then(|t| t.as_object()) else {
-        return;
-    };
-    for (stage, ms) in timings {
-        let clean = stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if let (true, Some(ms)) = (clean, ms.as_f64())
-            && ms.is_finite()
-            && ms >= 0.0
-        {
-            st.metrics
-                .observe_stage(stage, Duration::from_secs_f64(ms / 1e3));
-        }
-    }
 }

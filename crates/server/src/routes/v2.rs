@@ -130,14 +130,16 @@ impl From<LivenessReport> for LivenessV2 {
     }
 }
 
-/// The report has no separate video verdict, so it is derived: with video alone the overall
-/// liveness verdict is the video's; in the legacy image+video path the video only contributes the
-/// blink check; in the enhanced image+video path it is the majority of analysed frames, with that
-/// majority's share as confidence.
+/// The video block's verdict: the analysis's own judgement of the video without the still when
+/// it gives one; otherwise derived from the contract's keys (video alone: the overall verdict;
+/// legacy: the blink check; enhanced: the majority of analysed frames).
 fn video_verdict(r: &LivenessReport) -> (String, f32) {
     let verdict = |real: bool| if real { "real" } else { "fake" }.to_string();
     if !r.video_input {
         return (NOT_APPLICABLE.into(), 0.0);
+    }
+    if let Some((real, confidence)) = r.internal.video_verdict {
+        return (verdict(real), confidence);
     }
     if !r.image_input {
         return (r.result.clone(), r.confidence);
@@ -208,6 +210,7 @@ mod tests {
             frame_sampling_rate: 15,
             max_frames_analyzed: 20,
             details: None,
+            internal: Default::default(),
         }
     }
 

@@ -11,12 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn testdata() -> Option<PathBuf> {
-    let p = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    p.is_dir().then_some(p)
+    testkit::for_bench()
 }
 
 fn ffmpeg(args: &[&str]) {

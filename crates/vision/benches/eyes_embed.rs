@@ -13,12 +13,7 @@ use vision::iris::IrisEyes;
 use vision::{Embedder, EyeModel, Face, ModelId, ModelStore, Point, Runtime};
 
 fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    dir.is_dir().then_some(dir)
+    testkit::for_bench()
 }
 
 /// A dlib chip with its eye, nose and mouth positions in dlib's chip layout.

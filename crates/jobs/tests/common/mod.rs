@@ -5,27 +5,12 @@ use liveness::{
     Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
 };
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use zip::write::SimpleFileOptions;
 
-/// `../shared/testdata`, or `None` after a loud skip notice. Under `CI=true` its absence fails.
-pub fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("testdata missing at {} (CI=true)", dir.display());
-    }
-    eprintln!("SKIPPED: testdata missing at {}", dir.display());
-    None
-}
+#[allow(unused_imports)]
+pub use testkit::testdata;
 
 /// Builds a ZIP in memory from (name, bytes) pairs.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {

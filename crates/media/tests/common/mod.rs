@@ -7,23 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// `../shared/testdata` (or `LIVEGATE_TESTDATA`). Absent: a loud skip, or a failure under CI.
-pub fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("test data folder {} is missing under CI", dir.display());
-    }
-    eprintln!(
-        "\n*** SKIPPED: test data folder {} not found (set LIVEGATE_TESTDATA) ***\n",
-        dir.display()
-    );
-    None
-}
+#[allow(unused_imports)]
+pub use testkit::testdata;
 
 /// Reads a file under the test data folder; `None` (skip) when the folder is absent.
 pub fn testfile(rel: &str) -> Option<Vec<u8>> {

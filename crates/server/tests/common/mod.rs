@@ -12,30 +12,14 @@ use liveness::{
 };
 use serde_json::Value;
 use server::{Auth, Config, Verifier};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
 
 pub const SECRET: &[u8] = b"an-hs256-secret-of-at-least-32-bytes!!";
 
-/// `$LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`; `None` (loudly) when missing,
-/// a panic on CI.
-pub fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("testdata missing at {}", dir.display());
-    }
-    eprintln!("SKIPPED: testdata missing at {}", dir.display());
-    None
-}
+#[allow(unused_imports)]
+pub use testkit::testdata;
 
 /// A multipart form built by hand, as a client would send it.
 #[derive(Default, Clone)]

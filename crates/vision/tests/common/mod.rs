@@ -6,26 +6,8 @@ use std::sync::OnceLock;
 
 use vision::provision::{ModelId, ModelStore};
 
-/// `LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`. `None` (after a loud message)
-/// when it is absent, except under `CI=true`, where absence fails the test.
-pub fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("LIVEGATE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("testdata missing at {} (CI=true)", dir.display());
-    }
-    eprintln!(
-        "\n!!!!!!!! SKIPPED: testdata missing at {} (set LIVEGATE_TESTDATA) !!!!!!!!\n",
-        dir.display()
-    );
-    None
-}
+#[allow(unused_imports)]
+pub use testkit::testdata;
 
 /// The default store with every registry-sourced model fetched, plus the MiniFASNet files from
 /// the development copies when they are around (served through the same install path).

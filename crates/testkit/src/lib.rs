@@ -1,0 +1,46 @@
+//! Where the labelled test data is, for every crate's tests and benchmarks.
+//!
+//! The data (`../shared/testdata` beside the checkout, or `LIVEGATE_TESTDATA`) is never part of
+//! the repository. A user's fresh clone has none: tests then say loudly that they skipped. Under
+//! CI (`CI=true`) a missing folder is a failure, so a broken set-up cannot pass by skipping.
+
+use std::path::PathBuf;
+
+/// `LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`, if it is a folder.
+pub fn location() -> PathBuf {
+    std::env::var_os("LIVEGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
+        })
+}
+
+/// For tests: the folder, or `None` after a loud message; a panic under `CI=true`.
+pub fn testdata() -> Option<PathBuf> {
+    let dir = location();
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("testdata missing at {} (CI=true)", dir.display());
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: testdata missing at {} (set LIVEGATE_TESTDATA) !!!!!!!!\n",
+        dir.display()
+    );
+    None
+}
+
+/// For benchmarks: the folder if present (a bench without data just has nothing to measure).
+pub fn for_bench() -> Option<PathBuf> {
+    let dir = location();
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: testdata missing at {} (set LIVEGATE_TESTDATA)",
+            dir.display()
+        );
+        None
+    }
+}

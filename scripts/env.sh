@@ -20,7 +20,7 @@ fi
 # stale library can look fresh. Our own crates are therefore always rebuilt (dependencies,
 # the slow part, stay cached).
 fresh_workspace() {
-  local pkgs=(-p media -p vision -p liveness -p server -p eval -p jobs -p playground -p livegate)
+  local pkgs=(-p media -p vision -p liveness -p server -p eval -p jobs -p playground -p testkit -p livegate)
   cargo clean --quiet --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
   cargo clean --quiet --release --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
 }

@@ -35,6 +35,15 @@ pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) 
     } else {
         ProgressBar::hidden()
     };
+    // Facematch statistics pair stills of an identity: only identities seen twice need an
+    // embedding, which costs a second decode and detection.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for i in items
+        .iter()
+        .filter(|i| i.kind == Kind::Still && !i.identity.is_empty())
+    {
+        *seen.entry(i.identity.as_str()).or_default() += 1;
+    }
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; items.len()]);
     std::thread::scope(|s| {
@@ -43,7 +52,8 @@ pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) 
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
-                    let o = one(analyzer, item);
+                    let paired = seen.get(item.identity.as_str()).is_some_and(|&n| n >= 2);
+                    let o = one(analyzer, item, paired);
                     bar.inc(1);
                     if let Ok(mut v) = out.lock() {
                         v[i] = Some(o);
@@ -60,7 +70,7 @@ pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) 
         .collect()
 }
 
-fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
+fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
     let t = Instant::now();
     let mut o = Outcome {
         item: item.clone(),
@@ -123,7 +133,7 @@ fn one(analyzer: &Analyzer, item: &Item) -> Outcome {
         Err(e) => o.error = Some(e.to_string()),
     }
     if item.kind == Kind::Still
-        && !item.identity.is_empty()
+        && want_embedding
         && let Ok(Some(e)) = analyzer.still_embedding(&bytes)
     {
         o.embedding = Some(e.0);

@@ -1,10 +1,10 @@
 //! [`Analyzer`]: the one implementation of [`Analyse`], wiring the stages together.
 
 use crate::facematch::{self, FacematchOutcome};
-use crate::fusion::{self, Fused, VideoSignals};
+use crate::fusion::{self, Fused};
 use crate::models::Models;
 use crate::policy;
-use crate::still::{self, StillOutcome};
+use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
 use crate::{
     Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
@@ -71,8 +71,16 @@ impl Analyse for Analyzer {
             });
             let t = Instant::now();
             let still = image.map(|bytes| {
-                still::decode(bytes, MediaField::Image)
-                    .and_then(|st| still::analyse(&self.models, st, both))
+                still::decode(bytes, MediaField::Image).and_then(|st| {
+                    still::analyse(
+                        &self.models,
+                        st,
+                        Want {
+                            pad: true,
+                            embedding: both,
+                        },
+                    )
+                })
             });
             let still_ms = ms(t);
             let (video, video_ms) = match video_job {
@@ -113,16 +121,9 @@ impl Analyse for Analyzer {
             (Some(s), Some(v)) if legacy => {
                 Some(fusion::legacy(s.live_score(), v.blinks.detected()))
             }
-            (s, Some(v)) => {
-                let pads = v.usable_pad_scores();
-                Some(fusion::enhanced(&VideoSignals {
-                    frames_pad: (!pads.is_empty())
-                        .then(|| pads.iter().sum::<f32>() / pads.len() as f32),
-                    still_pad: s.as_ref().map(|s| s.live_score()),
-                    motion: fusion::motion_score(v.motion.median_residual, v.motion.pairs),
-                    blink: v.blinks.detected(),
-                }))
-            }
+            (s, Some(v)) => Some(fusion::enhanced(
+                &v.signals(s.as_ref().map(|s| s.live_score())),
+            )),
             _ => None,
         };
 
@@ -166,14 +167,7 @@ impl Analyse for Analyzer {
             if legacy {
                 (v.blinks.detected(), 1.0)
             } else {
-                let pads = v.usable_pad_scores();
-                let alone = fusion::enhanced(&VideoSignals {
-                    frames_pad: (!pads.is_empty())
-                        .then(|| pads.iter().sum::<f32>() / pads.len() as f32),
-                    still_pad: None,
-                    motion: fusion::motion_score(v.motion.median_residual, v.motion.pairs),
-                    blink: v.blinks.detected(),
-                });
+                let alone = fusion::enhanced(&v.signals(None));
                 (alone.real, round3(alone.confidence()))
             }
         });
@@ -303,7 +297,14 @@ impl Analyzer {
             });
         }
         let st = still::decode(bytes, field)?;
-        still::analyse(&self.models, st, true)
+        still::analyse(
+            &self.models,
+            st,
+            Want {
+                pad: false,
+                embedding: true,
+            },
+        )
     }
 
     fn match_video(

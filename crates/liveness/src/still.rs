@@ -73,10 +73,18 @@ pub fn decode(bytes: &[u8], field: MediaField) -> Result<media::Still, AnalysisE
     media::decode_still(bytes, &opts).map_err(|e| AnalysisError::media(field, e))
 }
 
+/// What a caller needs from the still beyond its face: the liveness path needs the PAD
+/// score, facematch needs the embedding, image+video needs both.
+#[derive(Debug, Clone, Copy)]
+pub struct Want {
+    pub pad: bool,
+    pub embedding: bool,
+}
+
 pub fn analyse(
     models: &Models,
     still: media::Still,
-    want_embedding: bool,
+    want: Want,
 ) -> Result<StillOutcome, AnalysisError> {
     let faces = models.detector.detect(&still.image).map_err(internal)?;
     let Picked {
@@ -87,8 +95,10 @@ pub fn analyse(
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {
-        pad = Some(pad::score(models, &still.image, f).map_err(internal)?);
-        if want_embedding {
+        if want.pad {
+            pad = Some(pad::score(models, &still.image, f).map_err(internal)?);
+        }
+        if want.embedding {
             embedding = Some(models.embedder.embed(&still.image, f).map_err(internal)?);
         }
         let q = vision::quality::assess(&still.image, f);

@@ -9,6 +9,7 @@
 use crate::blink::{self, BlinkReport, EyeSample};
 use crate::face_pick;
 use crate::findings::Finding;
+use crate::fusion::{self, VideoSignals};
 use crate::models::Models;
 use crate::motion::{self, MotionReport};
 use crate::pad;
@@ -48,8 +49,15 @@ pub struct VideoOutcome {
 }
 
 impl VideoOutcome {
-    pub fn usable_pad_scores(&self) -> Vec<f32> {
-        self.frames.iter().filter_map(|f| f.pad).collect()
+    /// The fusion's inputs from this video; `still_pad` as [`VideoSignals::still_pad`].
+    pub fn signals(&self, still_pad: Option<Option<f32>>) -> VideoSignals {
+        let pads: Vec<f32> = self.frames.iter().filter_map(|f| f.pad).collect();
+        VideoSignals {
+            frames_pad: (!pads.is_empty()).then(|| pads.iter().sum::<f32>() / pads.len() as f32),
+            still_pad,
+            motion: fusion::motion_score(self.motion.median_residual, self.motion.pairs),
+            blink: self.blinks.detected(),
+        }
     }
 }
 

@@ -54,6 +54,24 @@ pub(crate) fn landmarks(face: &Face) -> [Point; 4] {
     [k[kp::RIGHT_EYE], k[kp::LEFT_EYE], k[kp::NOSE], k[kp::MOUTH]]
 }
 
+/// The `size`×`size` chip that maps the face's keypoints onto `template` (the alignment each
+/// embedder was trained with).
+pub(crate) fn aligned_chip(
+    image: &image::RgbImage,
+    face: &Face,
+    template: &[Point; 4],
+    size: u32,
+    model: &str,
+) -> Result<image::RgbImage, VisionError> {
+    let to_template = align::similarity(&landmarks(face), template)
+        .and_then(|m| m.invert())
+        .ok_or_else(|| VisionError::Inference {
+            model: model.into(),
+            message: "degenerate face keypoints".into(),
+        })?;
+    Ok(align::warp(image, &to_template, size, size))
+}
+
 pub(crate) fn l2_normalised(mut v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 && norm.is_finite() {

@@ -6,8 +6,7 @@ use std::path::Path;
 use image::RgbImage;
 use ndarray::Array4;
 
-use super::align::{similarity, warp};
-use super::{l2_normalised, landmarks};
+use super::l2_normalised;
 use crate::face::{Embedder, Embedding, Face, Point, VisionError};
 use crate::provision::{ModelId, ModelStore};
 use crate::runtime::{OnnxModel, Runtime};
@@ -65,13 +64,7 @@ impl FacepluginEmbedder {
 
     /// The aligned chip the network sees for `face`.
     pub fn chip(image: &RgbImage, face: &Face) -> Result<RgbImage, VisionError> {
-        let to_template = similarity(&landmarks(face), &TEMPLATE)
-            .and_then(|m| m.invert())
-            .ok_or_else(|| VisionError::Inference {
-                model: NAME.into(),
-                message: "degenerate face keypoints".into(),
-            })?;
-        Ok(warp(image, &to_template, CHIP, CHIP))
+        super::aligned_chip(image, face, &TEMPLATE, CHIP, NAME)
     }
 
     /// Embeds an already aligned 112×112 chip.

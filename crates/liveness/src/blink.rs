@@ -1,17 +1,42 @@
-//! Blinks from an eye-openness time series.
+//! Blinks from the dense stream, with the eye model run only where the eyes changed.
 //!
-//! A blink is a short dip of the eye aspect ratio well below the video's own open-eye
-//! baseline that comes back up. The baseline is per video (people's eyes differ), taken as a
-//! high percentile so that the blinks themselves do not drag it down.
+//! [`crate::eye_track`] gives every dense frame a cheap signal: how far its eye chips are from
+//! the open-eye reference. A blink is a short excursion of that signal above its local level
+//! that comes back down on both sides within [`policy::BLINK_MAX_SECONDS`]. Each excursion's
+//! peak frame then goes to the eye model, and counts as a blink when its eye aspect ratio is
+//! well below the video's open-eye baseline (taken from the frames the detector anchored,
+//! where the eye model runs anyway). Gaze shifts and small tracking slips make excursions too;
+//! the eye model is what tells them apart.
 
 use crate::policy;
 use serde::Serialize;
 
+/// One dense frame's signal.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct EyeSample {
+pub struct DenseSample {
     pub time_s: f64,
-    /// Mean eye aspect ratio of both eyes; `None` when no usable face was in the frame.
-    pub ear: Option<f32>,
+    /// See [`crate::eye_track::Followed::change`]; `None` when the eyes were not followed.
+    pub change: Option<f32>,
+}
+
+/// A short rise of the eye-change signal: where the eye model should look.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Excursion {
+    /// Index of the peak in the dense samples.
+    pub peak: usize,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Peak change above the local level.
+    pub excess: f32,
+}
+
+/// An excursion after the eye model looked at its peak.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checked {
+    pub time_s: f64,
+    pub excess: f32,
+    pub ear: f32,
+    pub blink: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,10 +48,17 @@ pub struct Blink {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct BlinkReport {
+    /// Dense frames looked at.
     pub samples: usize,
+    /// Of which the eyes were followed.
     pub samples_with_face: usize,
+    /// Open-eye aspect ratio of this video (80th percentile over the anchored frames).
     pub baseline_ear: f32,
     pub closed_below: f32,
+    /// Every excursion the eye model checked, blink or not.
+    pub checked: Vec<Checked>,
+    /// The eye-change signal of every dense frame.
+    pub series: Vec<DenseSample>,
     pub blinks: Vec<Blink>,
 }
 
@@ -36,58 +68,124 @@ impl BlinkReport {
     }
 }
 
-/// The fewest samples with a face for a baseline to mean anything (about a second of video).
-const MIN_SAMPLES: usize = 10;
+/// Excursions of the change signal, largest first, at most `limit`.
+pub fn excursions(samples: &[DenseSample], limit: usize) -> Vec<Excursion> {
+    let excess = excess_over_local_level(samples);
+    let mut found = Vec::new();
+    for i in 0..samples.len() {
+        let Some(e) = excess[i] else { continue };
+        if e < policy::BLINK_MIN_CHANGE_EXCESS {
+            continue;
+        }
+        // A peak: no neighbour higher, and the first of a flat top.
+        let left = i.checked_sub(1).and_then(|j| excess[j]);
+        let right = excess.get(i + 1).copied().flatten();
+        if left.is_some_and(|l| l >= e) || right.is_some_and(|r| r > e) {
+            continue;
+        }
+        // Back down to half the peak on both sides, through followed frames only: a rise that
+        // runs into a lost face or the video's ends is not known to have come back.
+        let half = e / 2.0;
+        let back = |range: &mut dyn Iterator<Item = usize>| {
+            for j in range {
+                match excess[j] {
+                    Some(x) if x <= half => return Some(j),
+                    Some(_) => continue,
+                    None => return None,
+                }
+            }
+            None
+        };
+        let (Some(start), Some(end)) = (back(&mut (0..i).rev()), back(&mut (i + 1..samples.len())))
+        else {
+            continue;
+        };
+        let (start_s, end_s) = (samples[start].time_s, samples[end].time_s);
+        if end_s - start_s > policy::BLINK_MAX_SECONDS {
+            continue;
+        }
+        found.push(Excursion {
+            peak: i,
+            start_s,
+            end_s,
+            excess: e,
+        });
+    }
+    found.sort_by(|a, b| b.excess.total_cmp(&a.excess));
+    found.truncate(limit);
+    found
+}
 
-pub fn detect(samples: &[EyeSample]) -> BlinkReport {
-    let mut ears: Vec<f32> = samples.iter().filter_map(|s| s.ear).collect();
+/// Each sample's change minus the median change of the followed samples around it.
+fn excess_over_local_level(samples: &[DenseSample]) -> Vec<Option<f32>> {
+    let half = policy::BLINK_LEVEL_WINDOW_S / 2.0;
+    let mut lo = 0;
+    let mut hi = 0;
+    let mut window = Vec::new();
+    samples
+        .iter()
+        .map(|s| {
+            let c = s.change?;
+            while samples[lo].time_s < s.time_s - half {
+                lo += 1;
+            }
+            while hi < samples.len() && samples[hi].time_s <= s.time_s + half {
+                hi += 1;
+            }
+            window.clear();
+            window.extend(samples[lo..hi].iter().filter_map(|x| x.change));
+            window.sort_by(f32::total_cmp);
+            Some(c - window[window.len() / 2])
+        })
+        .collect()
+}
+
+/// Judges the checked excursions against the open-eye baseline of `anchored_ears`.
+pub fn judge(
+    samples: &[DenseSample],
+    anchored_ears: &[f32],
+    looked_at: &[(Excursion, f32)],
+) -> BlinkReport {
     let mut report = BlinkReport {
+        series: samples.to_vec(),
         samples: samples.len(),
-        samples_with_face: ears.len(),
+        samples_with_face: samples.iter().filter(|s| s.change.is_some()).count(),
         ..Default::default()
     };
-    if ears.len() < MIN_SAMPLES {
+    let mut ears = anchored_ears.to_vec();
+    if ears.len() < policy::BLINK_MIN_ANCHORS {
         return report;
     }
     ears.sort_by(f32::total_cmp);
     let baseline = ears[(ears.len() - 1) * 8 / 10];
     let closed = baseline * policy::BLINK_CLOSED_RATIO;
-    let reopen = baseline * policy::BLINK_REOPEN_RATIO;
     report.baseline_ear = baseline;
     report.closed_below = closed;
-
-    // Walk the samples; a run of closed samples is bounded by open ones on both sides.
-    let mut i = 0;
-    while i < samples.len() {
-        let Some(e) = samples[i].ear else {
-            i += 1;
+    let mut looked_at = looked_at.to_vec();
+    looked_at.sort_by(|a, b| a.0.start_s.total_cmp(&b.0.start_s));
+    for (x, ear) in looked_at {
+        let blink = ear < closed;
+        report.checked.push(Checked {
+            time_s: samples[x.peak].time_s,
+            excess: x.excess,
+            ear,
+            blink,
+        });
+        if !blink {
             continue;
-        };
-        if e >= closed {
-            i += 1;
-            continue;
         }
-        let start = i;
-        let mut min_ear = e;
-        let mut j = i;
-        while j < samples.len() && samples[j].ear.is_some_and(|e| e < reopen) {
-            min_ear = min_ear.min(samples[j].ear.unwrap_or(min_ear));
-            j += 1;
+        // One blink can show two peaks (closing, reopening): overlapping ones are one blink.
+        match report.blinks.last_mut() {
+            Some(b) if x.start_s < b.end_s => {
+                b.end_s = b.end_s.max(x.end_s);
+                b.min_ear = b.min_ear.min(ear);
+            }
+            _ => report.blinks.push(Blink {
+                start_s: x.start_s,
+                end_s: x.end_s,
+                min_ear: ear,
+            }),
         }
-        // Open before and after: a run that touches the start, the end or a lost face is
-        // ambiguous (the eye may have been shut all along) and does not count.
-        let opened_before = start > 0 && samples[start - 1].ear.is_some_and(|e| e >= reopen);
-        let opened_after = j < samples.len() && samples[j].ear.is_some_and(|e| e >= reopen);
-        let start_s = samples[start].time_s;
-        let end_s = samples[j.saturating_sub(1)].time_s;
-        if opened_before && opened_after && end_s - start_s <= policy::BLINK_MAX_SECONDS {
-            report.blinks.push(Blink {
-                start_s,
-                end_s,
-                min_ear,
-            });
-        }
-        i = j.max(i + 1);
     }
     report
 }
@@ -96,39 +194,93 @@ pub fn detect(samples: &[EyeSample]) -> BlinkReport {
 mod tests {
     use super::*;
 
-    fn series(values: &[f32]) -> Vec<EyeSample> {
+    fn series(values: &[Option<f32>]) -> Vec<DenseSample> {
         values
             .iter()
             .enumerate()
-            .map(|(i, &v)| EyeSample {
+            .map(|(i, &change)| DenseSample {
                 time_s: i as f64 / 15.0,
-                ear: Some(v),
+                change,
             })
             .collect()
     }
 
+    fn steady(n: usize) -> Vec<Option<f32>> {
+        (0..n).map(|i| Some(0.05 + 0.01 * (i % 3) as f32)).collect()
+    }
+
     #[test]
-    fn a_short_dip_is_a_blink_and_a_long_closure_is_not() {
-        let mut v = vec![0.32; 30];
-        v[10] = 0.12;
-        v[11] = 0.10;
-        for x in v.iter_mut().skip(18).take(14) {
-            *x = 0.1;
+    fn a_short_rise_is_an_excursion_and_a_lasting_change_is_not() {
+        let mut v = steady(60);
+        v[10] = Some(0.3);
+        v[11] = Some(0.5);
+        v[12] = Some(0.2);
+        // A change that stays (a new expression, a slipped track) for 1.3 s.
+        for x in v.iter_mut().skip(30).take(20) {
+            *x = Some(0.5);
         }
-        v.extend([0.32; 10]);
-        let r = detect(&series(&v));
+        let found = excursions(&series(&v), 10);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].peak, 11);
+        assert!(found[0].start_s < 11.0 / 15.0 && found[0].end_s > 11.0 / 15.0);
+    }
+
+    #[test]
+    fn a_rise_into_a_lost_face_or_the_end_is_not_an_excursion() {
+        let mut v = steady(40);
+        v[20] = Some(0.5);
+        v[21] = None;
+        v[38] = Some(0.6);
+        v[39] = Some(0.6);
+        assert!(excursions(&series(&v), 10).is_empty());
+    }
+
+    #[test]
+    fn the_eye_model_decides_which_excursions_are_blinks() {
+        let mut v = steady(60);
+        v[10] = Some(0.5);
+        v[40] = Some(0.4);
+        let s = series(&v);
+        let found = excursions(&s, 10);
+        assert_eq!(found.len(), 2);
+        let ears = [0.30, 0.31, 0.29, 0.30];
+        let looked: Vec<(Excursion, f32)> = found
+            .iter()
+            .map(|x| (*x, if x.peak == 10 { 0.08 } else { 0.28 }))
+            .collect();
+        let r = judge(&s, &ears, &looked);
         assert_eq!(r.blinks.len(), 1, "{r:?}");
-        assert!((r.blinks[0].start_s - 10.0 / 15.0).abs() < 1e-6);
+        assert_eq!(r.checked.len(), 2);
+        assert!((r.blinks[0].min_ear - 0.08).abs() < 1e-6);
+        // Too few anchored frames for a baseline: nothing is decided.
+        assert!(!judge(&s, &ears[..1], &looked).detected());
     }
 
     #[test]
-    fn steady_eyes_have_no_blink() {
-        let v: Vec<f32> = (0..60).map(|i| 0.30 + 0.01 * ((i % 3) as f32)).collect();
-        assert!(!detect(&series(&v)).detected());
+    fn two_peaks_of_one_blink_count_once() {
+        let mut v = steady(40);
+        v[10] = Some(0.45);
+        v[11] = Some(0.3);
+        v[12] = Some(0.5);
+        let s = series(&v);
+        let found = excursions(&s, 10);
+        assert_eq!(found.len(), 2, "{found:?}");
+        let looked: Vec<(Excursion, f32)> = found.iter().map(|x| (*x, 0.1)).collect();
+        let r = judge(&s, &[0.3, 0.3, 0.3], &looked);
+        assert_eq!(r.blinks.len(), 1, "{r:?}");
+        assert_eq!(r.checked.len(), 2);
     }
 
     #[test]
-    fn too_few_samples_decide_nothing() {
-        assert!(!detect(&series(&[0.3, 0.1, 0.3])).detected());
+    fn the_limit_keeps_the_largest() {
+        let mut v = steady(90);
+        for (k, i) in [10usize, 30, 50, 70].iter().enumerate() {
+            v[*i] = Some(0.2 + 0.1 * k as f32);
+        }
+        let found = excursions(&series(&v), 2);
+        assert_eq!(
+            found.iter().map(|x| x.peak).collect::<Vec<_>>(),
+            vec![70, 50]
+        );
     }
 }

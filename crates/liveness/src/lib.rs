@@ -8,6 +8,7 @@
 pub mod analyse;
 pub mod analyzer;
 pub mod blink;
+pub mod eye_track;
 pub mod face_pick;
 pub mod facematch;
 pub mod findings;
@@ -16,6 +17,7 @@ pub mod models;
 pub mod motion;
 pub mod options;
 pub mod pad;
+pub mod planarity;
 pub mod policy;
 pub mod report;
 pub mod request;

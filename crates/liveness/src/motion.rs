@@ -17,7 +17,7 @@ pub struct MotionReport {
 }
 
 /// Frames further apart than this are not compared (a face lost and found again).
-const MAX_GAP_S: f64 = 0.5;
+const MAX_GAP_S: f64 = 1.0;
 
 pub fn measure(track: &[(f64, Face)], step: usize) -> MotionReport {
     let step = step.max(1);

@@ -13,12 +13,38 @@ pub const VIDEO_LONG_SIDE: u32 = 640;
 /// FFmpeg decoder threads (0 = one per core). Decoding overlaps with inference on the other
 /// core, so frame threading competes with the analysis; see the pipeline bench for the choice.
 pub const VIDEO_DECODE_THREADS: u32 = 0;
-/// Between whole-frame searches a face is tracked from where it was, if it was seen within
-/// this long (two dense samples at 15 fps plus slack).
-pub const TRACK_MAX_GAP_S: f64 = 0.25;
+/// A sampled frame's face is tracked from the previous sampled frame's (one detector run
+/// around it) if that was at most this long ago; otherwise the whole frame is searched.
+pub const TRACK_MAX_GAP_S: f64 = 1.0;
+/// Decoded frames waiting for the analysis: enough to ride out a sampled frame's burst of
+/// work without stalling the decoder (16 × ≤ 0.9 MB at 640 px; the pipeline bench's video
+/// took 606 ms at 4, 576 ms at 16).
+pub const VIDEO_FRAME_QUEUE: usize = 16;
+/// Every this-many-th sampled frame searches the whole frame even while tracking works: its
+/// face count catches another person stepping in. At the default sampling (every 15th frame
+/// at 30 fps) that is once every 2 s. A whole-frame search costs 8.3 ms per 640-px frame, a
+/// track 1.9 ms (`livegate check --details`, `stage_ms`).
+pub const FULL_SEARCH_EVERY_SAMPLED: usize = 4;
 /// The blink stream's target rate. Blinks last 100-300 ms; at ~15 fps a blink covers 2-4
-/// samples, which the blink detector needs (it rejects single-sample dips as noise).
+/// samples, so its excursion has a peak with lower frames on both sides.
 pub const DENSE_TARGET_FPS: f64 = 15.0;
+
+/// Eye tracking between detections (see `eye_track`): the template search reaches this
+/// fraction of the face width per dense frame (fast head turns move ~10 % of it per 1/15 s).
+pub const EYE_TRACK_SEARCH_FRACTION: f32 = 0.15;
+/// A dense frame anchors the eye track itself (face search + eye model) when the latest
+/// anchor is this old: past the sampled stream's cap, or when sampling is sparser than this.
+/// Sampled frames anchor every 0.5 s at the default sampling of a 30 fps video.
+pub const EYE_ANCHOR_EVERY_S: f64 = 0.7;
+/// An anchor whose eye chips differ from the open-eye reference by less than this (1 − NCC)
+/// reuses the reference's eye aspect ratio instead of running the eye model. Blinks change
+/// the chips by 0.3-0.6 (blink video); open eyes 0.5 s apart by 0.00-0.05.
+pub const EYES_UNCHANGED_BELOW: f32 = 0.08;
+/// Below this correlation with the anchor's face template the track is lost.
+pub const EYE_TRACK_MIN_CORRELATION: f32 = 0.6;
+/// A track is not followed further than this from its anchor (the face's scale and pose drift;
+/// anchors come every 0.5 s at the default sampling).
+pub const EYE_TRACK_MAX_AGE_S: f64 = 1.2;
 
 /// The detector skips its small-face tiles beside a face whose box side is at least this
 /// fraction of the image's long side. Any face it could then miss is under 1/12 of the side,
@@ -47,6 +73,20 @@ pub fn pad_weight(model: &str) -> f32 {
         "minifasnet_v2" => 0.5,
         "minifasnet_v1se" => 0.2,
         "fr_liveness" => 0.3,
+        _ => 0.0,
+    }
+}
+
+/// PAD weights for video frames: the MiniFASNet pair only. Screen replays are the video
+/// attack, and there fr_liveness is the weak model (ROC AUC 0.676 on `extra/` against 0.87);
+/// on the 5 selfie/replay videos of `videos/` and `spoof/` its frame means (live 0.92-1.0,
+/// replays 0.00-0.004) add nothing the pair does not show (live 0.74-1.0, replays
+/// 0.00-0.002), and skipping it saves 5.9 of the 12.7 ms a frame costs
+/// (`livegate check --details`, `stage_ms`).
+pub fn video_pad_weight(model: &str) -> f32 {
+    match model {
+        "minifasnet_v2" => 0.5,
+        "minifasnet_v1se" => 0.2,
         _ => 0.0,
     }
 }
@@ -80,10 +120,20 @@ pub const BLINK_ABSENT_SCORE: f32 = 0.5;
 /// Blink: an eye-aspect-ratio dip below this fraction of the video's open-eye baseline
 /// (its 80th percentile) counts as closed.
 pub const BLINK_CLOSED_RATIO: f32 = 0.65;
-/// A closed run longer than this is not a blink (eyes shut, looking down, a lost face).
+/// An excursion of the eye-change signal longer than this is not a blink (eyes shut,
+/// looking down, a new expression).
 pub const BLINK_MAX_SECONDS: f64 = 0.7;
-/// A real blink reopens: the samples after the run must come back above this fraction.
+/// The eye-change signal's local level is its median over this window.
+pub const BLINK_LEVEL_WINDOW_S: f64 = 1.4;
+/// An excursion must rise this far above the local level for the eye model to look at it.
+pub const BLINK_MIN_CHANGE_EXCESS: f32 = 0.1;
+/// At most this many excursions per video go to the eye model (4.6 ms each): the largest.
+pub const BLINK_MAX_CHECKS: usize = 16;
+/// An anchor's eyes serve as the open-eye reference when their aspect ratio is at least this
+/// fraction of the median so far.
 pub const BLINK_REOPEN_RATIO: f32 = 0.85;
+/// Fewest anchored frames with an eye aspect ratio for an open-eye baseline.
+pub const BLINK_MIN_ANCHORS: usize = 2;
 
 /// Motion: residual of the best similarity fit of the face keypoints between frames, as a
 /// fraction of the inter-ocular distance. A print moved in front of the camera stays below

@@ -96,7 +96,7 @@ pub fn analyse(
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {
         if want.pad {
-            pad = Some(pad::score(models, &still.image, f).map_err(internal)?);
+            pad = Some(pad::score(models, &still.image, f, pad::Medium::Still).map_err(internal)?);
         }
         if want.embedding {
             embedding = Some(models.embedder.embed(&still.image, f).map_err(internal)?);

@@ -6,7 +6,8 @@
 //! Decoding runs on its own thread and hands frames over a small bounded channel, so decoding
 //! and inference overlap on the two cores without buffering the video.
 
-use crate::blink::{self, BlinkReport, EyeSample};
+use crate::blink::{self, BlinkReport, DenseSample};
+use crate::eye_track::EyeTracker;
 use crate::face_pick;
 use crate::findings::Finding;
 use crate::fusion::{self, VideoSignals};
@@ -17,11 +18,12 @@ use crate::policy;
 use crate::still::internal;
 use crate::{AnalysisError, MediaField};
 use image::RgbImage;
+use media::FrameImage;
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Instant;
-use vision::{EyeOpenness, Face};
+use vision::{EyeChips, EyeOpenness, Face};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameObservation {
@@ -29,10 +31,15 @@ pub struct FrameObservation {
     pub time_s: f64,
     pub face: Option<Face>,
     pub face_count: usize,
+    /// The face came from a whole-frame search (its `face_count` is current), not tracking.
+    pub whole_frame_search: bool,
     pub finding: Option<Finding>,
     pub pad: Option<f32>,
     pub pad_per_model: Vec<(String, f32)>,
     pub eyes: Option<EyeOpenness>,
+    /// `eyes` were read by the eye model; otherwise the frame's eye chips matched the
+    /// open-eye reference and its reading was carried over.
+    pub eyes_by_model: bool,
 }
 
 pub struct VideoOutcome {
@@ -74,22 +81,19 @@ pub fn analyse(
     work: &VideoWork,
 ) -> Result<VideoOutcome, AnalysisError> {
     let media_err = |e: media::MediaError| AnalysisError::media(MediaField::Video, e);
-    let probe = media::probe_video(bytes).map_err(media_err)?;
-    let dense_every = if probe.fps > 0.0 {
-        ((probe.fps / policy::DENSE_TARGET_FPS).round() as u32).max(1)
-    } else {
-        2
-    };
     let plan = media::VideoPlan {
         every_nth: work.every_nth,
         max_sampled: work.max_sampled,
-        dense_every: Some(dense_every),
+        dense_every: None,
+        dense_fps: Some(policy::DENSE_TARGET_FPS),
         max_long_side: policy::VIDEO_LONG_SIDE,
         decode_threads: policy::VIDEO_DECODE_THREADS,
+        // Dense-only frames are followed in luma (see `eye_track`); only sampled frames need colour.
+        dense_luma: true,
         limits: media::VideoLimits::default(),
     };
 
-    let (tx, rx) = mpsc::sync_channel::<media::SampledFrame>(4);
+    let (tx, rx) = mpsc::sync_channel::<media::SampledFrame>(policy::VIDEO_FRAME_QUEUE);
     std::thread::scope(|scope| {
         let decoder = scope.spawn(move || {
             media::decode_video(bytes, &plan, &mut |frame| match tx.send(frame) {
@@ -98,13 +102,28 @@ pub fn analyse(
                 Err(_) => ControlFlow::Break(()),
             })
         });
-        let consumed = consume(models, rx, work);
+        // PAD of the sampled frames runs beside the frame-by-frame work, which needs only
+        // its own results to go on: the three threads keep both cores busy.
+        let (pad_tx, pad_rx) = mpsc::channel::<PadJob>();
+        let pad_worker = scope.spawn(move || pad_jobs(models, pad_rx));
+        let consumed = consume(models, rx, work.pad_on_sampled.then_some(pad_tx));
         let decoded = decoder
             .join()
             .map_err(|_| AnalysisError::Internal("video decoder thread panicked".into()))?;
+        let pads = pad_worker
+            .join()
+            .map_err(|_| AnalysisError::Internal("video PAD thread panicked".into()))?;
         // A decode error explains an analysis that stopped early, so it is reported first.
         let info = decoded.map_err(media_err)?;
-        let c = consumed?;
+        let mut c = consumed?;
+        let (pads, pad_ms) = pads?;
+        for (slot, scores) in pads {
+            if let Some(obs) = c.frames.get_mut(slot) {
+                obs.pad = Some(scores.fused);
+                obs.pad_per_model = scores.per_model;
+            }
+        }
+        c.timings.pad_ms = pad_ms;
         Ok(VideoOutcome {
             info,
             frames: c.frames,
@@ -117,102 +136,244 @@ pub fn analyse(
     })
 }
 
+/// One sampled frame's face for the PAD thread; `slot` is its index in the sampled stream.
+struct PadJob {
+    slot: usize,
+    image: RgbImage,
+    face: Face,
+}
+
+/// Scores every job; with the time it took.
+#[allow(clippy::type_complexity)]
+fn pad_jobs(
+    models: &Models,
+    jobs: mpsc::Receiver<PadJob>,
+) -> Result<(Vec<(usize, pad::PadScores)>, f64), AnalysisError> {
+    let t = Instant::now();
+    let mut scored = Vec::new();
+    for job in jobs {
+        let s =
+            pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame).map_err(internal)?;
+        scored.push((job.slot, s));
+    }
+    Ok((scored, ms(t)))
+}
+
 fn consume(
     models: &Models,
     rx: mpsc::Receiver<media::SampledFrame>,
-    work: &VideoWork,
+    pad_jobs: Option<mpsc::Sender<PadJob>>,
 ) -> Result<Consumed, AnalysisError> {
     let mut frames = Vec::new();
     let mut kept = Vec::new();
-    let mut eye_samples = Vec::new();
-    let mut track: Vec<(f64, Face)> = Vec::new();
-    let mut dense_frames = 0;
-    // The face found most recently, to track from on frames that get no whole-frame search.
+    let mut dense = Vec::new();
+    let mut dense_chips: Vec<Option<EyeChips>> = Vec::new();
+    let mut eyes = Eyes::default();
+    let mut faces: Vec<(f64, Face)> = Vec::new();
+    // The face of the latest sampled frame, to track from.
     let mut last: Option<(f64, Face)> = None;
     let mut timings = StageTimings::default();
     for frame in rx {
-        let recent = last
-            .as_ref()
-            .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S)
-            .map(|(_, f)| f);
-        // Sampled frames always get the whole-frame search: their face count is evidence
-        // (another person in the frame) and they anchor the tracking.
-        let t = Instant::now();
-        let tracked = match (frame.sampled, recent) {
-            (false, Some(prev)) => models
-                .detector
-                .track(&frame.image, prev)
-                .map_err(internal)?,
-            _ => None,
-        };
-        let picked = match tracked {
-            Some(face) => {
-                timings.track_ms += ms(t);
-                face_pick::tracked(face)
+        let (colour, luma) = match frame.image {
+            FrameImage::Rgb(rgb) => {
+                let luma = image::imageops::grayscale(&rgb);
+                (Some(rgb), luma)
             }
-            None => {
-                let p = face_pick::pick(models.detector.detect(&frame.image).map_err(internal)?);
-                timings.detect_ms += ms(t);
-                p
-            }
+            FrameImage::Luma(luma) => (None, luma),
+            FrameImage::Both { rgb, luma } => (Some(rgb), luma),
         };
-        let usable = picked.unusable.is_none();
-        if let (Some(f), true) = (&picked.face, usable) {
-            last = Some((frame.time_s, f.clone()));
-        }
-        let t = Instant::now();
-        let eyes = match (&picked.face, usable) {
-            (Some(f), true) => Some(models.eyes.openness(&frame.image, f).map_err(internal)?),
-            _ => None,
-        };
-        timings.eyes_ms += ms(t);
-        if frame.dense {
-            dense_frames += 1;
-            eye_samples.push(EyeSample {
-                time_s: frame.time_s,
-                ear: eyes.map(|e| (e.left + e.right) / 2.0),
-            });
-            if let (Some(f), true) = (&picked.face, usable) {
-                track.push((frame.time_s, f.clone()));
-            }
-        }
         if frame.sampled {
+            eyes.last_search_s = Some(frame.time_s);
+            let rgb = colour.ok_or_else(|| {
+                AnalysisError::Internal("a sampled video frame came without colour".into())
+            })?;
+            let rgb = &rgb;
+            let recent = last
+                .as_ref()
+                .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S)
+                .map(|(_, f)| f);
+            let search_all = frames
+                .len()
+                .is_multiple_of(policy::FULL_SEARCH_EVERY_SAMPLED)
+                || recent.is_none();
+            let t = Instant::now();
+            let tracked = match (search_all, recent) {
+                (false, Some(prev)) => models.detector.track(rgb, prev).map_err(internal)?,
+                _ => None,
+            };
+            let whole_frame_search = tracked.is_none();
+            let picked = match tracked {
+                Some(face) => {
+                    timings.track_ms += ms(t);
+                    face_pick::tracked(face)
+                }
+                None => {
+                    let p = face_pick::pick(models.detector.detect(rgb).map_err(internal)?);
+                    timings.detect_ms += ms(t);
+                    p
+                }
+            };
+            let face = picked.face.clone().filter(|_| picked.unusable.is_none());
             let mut obs = FrameObservation {
                 index: frame.index,
                 time_s: frame.time_s,
                 face: picked.face.clone(),
                 face_count: picked.face_count,
+                whole_frame_search,
                 finding: picked.unusable,
                 pad: None,
                 pad_per_model: Vec::new(),
-                eyes,
+                eyes: None,
+                eyes_by_model: false,
             };
-            if let (Some(f), true) = (&picked.face, usable) {
-                if work.pad_on_sampled {
-                    let t = Instant::now();
-                    let s = pad::score(models, &frame.image, f).map_err(internal)?;
-                    timings.pad_ms += ms(t);
-                    obs.pad = Some(s.fused);
-                    obs.pad_per_model = s.per_model;
+            last = face.clone().map(|f| (frame.time_s, f));
+            match &face {
+                Some(f) => {
+                    let m = anchor_eyes(models, &luma, f, frame.time_s, &mut eyes, &mut timings)?;
+                    obs.eyes = m.map(|m| m.openness);
+                    obs.eyes_by_model = m.is_some_and(|m| m.by_model);
+                    faces.push((frame.time_s, f.clone()));
+                    let (crop, face) = crop_around(rgb, f);
+                    kept.push((frames.len(), crop, face));
+                    if let Some(jobs) = &pad_jobs {
+                        let job = PadJob {
+                            slot: frames.len(),
+                            image: rgb.clone(),
+                            face: f.clone(),
+                        };
+                        // A closed channel means the PAD thread failed; its error is reported.
+                        if jobs.send(job).is_err() {
+                            break;
+                        }
+                    }
                 }
-                let (crop, face) = crop_around(&frame.image, f);
-                kept.push((frames.len(), crop, face));
+                // No usable face (none, or another person): nothing to follow the eyes from.
+                None => eyes.tracker = EyeTracker::default(),
             }
             frames.push(obs);
+        } else if frame.dense
+            && eyes
+                .last_search_s
+                .is_none_or(|t| frame.time_s - t >= policy::EYE_ANCHOR_EVERY_S)
+        {
+            eyes.last_search_s = Some(frame.time_s);
+            // Past the sampled stream's cap, or between sparse samples: the dense stream
+            // anchors itself, in grey (the detector and the eye model read brightness).
+            let t = Instant::now();
+            let rgb = image::DynamicImage::ImageLuma8(luma.clone()).to_rgb8();
+            let recent = last
+                .as_ref()
+                .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S);
+            let face = match recent {
+                Some((_, prev)) => models.detector.track(&rgb, prev).map_err(internal)?,
+                None => None,
+            };
+            let picked = match face {
+                Some(f) => face_pick::tracked(f),
+                None => face_pick::pick(models.detector.detect(&rgb).map_err(internal)?),
+            };
+            timings.anchor_ms += ms(t);
+            match picked.face.filter(|_| picked.unusable.is_none()) {
+                Some(f) => {
+                    anchor_eyes(models, &luma, &f, frame.time_s, &mut eyes, &mut timings)?;
+                    last = Some((frame.time_s, f));
+                }
+                None => eyes.tracker = EyeTracker::default(),
+            }
+        }
+        if frame.dense {
+            let t = Instant::now();
+            let followed = eyes
+                .tracker
+                .follow(&luma, frame.time_s, models.eyes.as_ref());
+            timings.follow_ms += ms(t);
+            dense.push(DenseSample {
+                time_s: frame.time_s,
+                change: followed.as_ref().map(|f| f.change),
+            });
+            dense_chips.push(followed.map(|f| f.chips));
         }
     }
-    let blinks = blink::detect(&eye_samples);
-    // Compare keypoints about 0.2 s apart: long enough for real motion to exceed jitter.
-    let step = ((policy::DENSE_TARGET_FPS * 0.2).round() as usize).max(1);
-    let motion = motion::measure(&track, step);
+    let t = Instant::now();
+    let mut looked_at = Vec::new();
+    for x in blink::excursions(&dense, policy::BLINK_MAX_CHECKS) {
+        if let Some(chips) = &dense_chips[x.peak] {
+            let eyes = models.eyes.chips_openness(chips).map_err(internal)?;
+            looked_at.push((x, (eyes.left + eyes.right) / 2.0));
+        }
+    }
+    timings.eyes_ms += ms(t);
+    let blinks = blink::judge(&dense, &eyes.anchored_ears, &looked_at);
+    let motion = motion::measure(&faces, 1);
     Ok(Consumed {
         frames,
         kept,
         blinks,
         motion,
-        dense_frames,
+        dense_frames: dense.len(),
         timings,
     })
+}
+
+/// The eye track and the eye aspect ratios of its anchors.
+#[derive(Default)]
+struct Eyes {
+    tracker: EyeTracker,
+    anchored_ears: Vec<f32>,
+    /// When a face was last searched for (sampled frames search every time).
+    last_search_s: Option<f64>,
+}
+
+/// Runs the eye model on a frame whose face came from the detector and restarts the eye track
+/// there.
+fn anchor_eyes(
+    models: &Models,
+    luma: &image::GrayImage,
+    face: &Face,
+    time_s: f64,
+    eyes: &mut Eyes,
+    timings: &mut StageTimings,
+) -> Result<Option<Measured>, AnalysisError> {
+    let t = Instant::now();
+    let Some(chips) = models.eyes.chips(luma, face) else {
+        eyes.tracker.anchor(luma, face, time_s, None, false);
+        return Ok(None);
+    };
+    // Eyes that look as they did at the open-eye reference are not measured again.
+    let measured = match eyes.tracker.unchanged(&chips) {
+        Some(openness) => Measured {
+            openness,
+            by_model: false,
+        },
+        None => Measured {
+            openness: models.eyes.chips_openness(&chips).map_err(internal)?,
+            by_model: true,
+        },
+    };
+    let o = measured.openness;
+    eyes.anchored_ears.push((o.left + o.right) / 2.0);
+    let open = eyes_open(o, &eyes.anchored_ears);
+    eyes.tracker
+        .anchor(luma, face, time_s, Some((&chips, o)), open);
+    timings.eyes_ms += ms(t);
+    Ok(Some(measured))
+}
+
+/// An anchor's eye openness.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    openness: EyeOpenness,
+    /// Read by the eye model; otherwise carried over from the reference the chips match.
+    by_model: bool,
+}
+
+/// Whether an anchor's eyes may serve as the open-eye reference: not well below the typical
+/// openness seen so far (a sampled frame can land in a blink).
+fn eyes_open(eyes: EyeOpenness, so_far: &[f32]) -> bool {
+    let mut v = so_far.to_vec();
+    v.sort_by(f32::total_cmp);
+    let typical = v.get(v.len() / 2).copied().unwrap_or(0.0);
+    (eyes.left + eyes.right) / 2.0 >= typical * policy::BLINK_REOPEN_RATIO
 }
 
 /// CPU time per stage of the frame analysis, summed over frames (evidence and tuning).
@@ -222,6 +383,10 @@ pub struct StageTimings {
     pub track_ms: f64,
     pub eyes_ms: f64,
     pub pad_ms: f64,
+    /// Following the eyes on dense frames (template search + chips).
+    pub follow_ms: f64,
+    /// Face search on dense frames that anchor the eye track themselves.
+    pub anchor_ms: f64,
 }
 
 fn ms(since: Instant) -> f64 {

@@ -114,7 +114,7 @@ fn decode_all(bytes: &[u8], threads: u32) -> u64 {
     };
     let mut n = 0;
     let info = decode_video(bytes, &plan, &mut |f| {
-        n += black_box(f.image.width()) as u64;
+        n += black_box(f.image.dimensions().0) as u64;
         ControlFlow::Continue(())
     })
     .expect("decode");

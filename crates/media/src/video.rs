@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use ff::codec::Id;
 use ff::format::context::Input;
 use ffmpeg_next as ff;
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
 use crate::MediaError;
@@ -67,11 +67,19 @@ pub struct VideoPlan {
     /// A second, denser stream (frames 0, D, 2D, …) for stages that need temporal detail,
     /// such as blink detection. Not capped; the callback can stop it with `Break`.
     pub dense_every: Option<u32>,
+    /// A dense stream at about this many frames a second instead: the step is rounded from the
+    /// stream's declared frame rate (every 2nd frame when it declares none). Overrides
+    /// `dense_every`.
+    pub dense_fps: Option<f64>,
     /// Scale delivered frames so their long side is at most this (never upscales; 0 = no
     /// scaling).
     pub max_long_side: u32,
     /// Decoder threads: 0 = one per core (FFmpeg's "auto"), 1 = single-threaded.
     pub decode_threads: u32,
+    /// Deliver frames that are only in the dense stream as luma (8-bit grey) rather than RGB:
+    /// cheaper to convert and to hold, for stages that follow brightness only. Frames of the
+    /// sampled stream are always RGB.
+    pub dense_luma: bool,
     pub limits: VideoLimits,
 }
 
@@ -82,8 +90,10 @@ impl Default for VideoPlan {
             every_nth: 15,
             max_sampled: 20,
             dense_every: None,
+            dense_fps: None,
             max_long_side: 1280,
             decode_threads: 0,
+            dense_luma: false,
             limits: VideoLimits::default(),
         }
     }
@@ -96,12 +106,46 @@ pub struct SampledFrame {
     pub index: u64,
     /// Presentation time relative to the first frame, seconds.
     pub time_s: f64,
-    /// RGB, rotation applied, scaled to the plan's `max_long_side`.
-    pub image: RgbImage,
+    /// Rotation applied, scaled to the plan's `max_long_side`.
+    pub image: FrameImage,
     /// In the every-Nth stream.
     pub sampled: bool,
     /// In the dense stream.
     pub dense: bool,
+}
+
+/// A delivered frame's pixels. Under [`VideoPlan::dense_luma`] dense-only frames are luma
+/// and sampled frames carry both, so every frame's luma is the same decoded Y plane (an RGB →
+/// grey conversion would weigh the colours differently).
+#[derive(Debug, Clone)]
+pub enum FrameImage {
+    Rgb(RgbImage),
+    Luma(GrayImage),
+    Both { rgb: RgbImage, luma: GrayImage },
+}
+
+impl FrameImage {
+    pub fn dimensions(&self) -> (u32, u32) {
+        match self {
+            FrameImage::Rgb(i) | FrameImage::Both { rgb: i, .. } => i.dimensions(),
+            FrameImage::Luma(i) => i.dimensions(),
+        }
+    }
+
+    pub fn rgb(&self) -> Option<&RgbImage> {
+        match self {
+            FrameImage::Rgb(i) | FrameImage::Both { rgb: i, .. } => Some(i),
+            FrameImage::Luma(_) => None,
+        }
+    }
+
+    /// The luma plane; converted from RGB (Rec. 709 weights) when the frame has no other.
+    pub fn luma(&self) -> std::borrow::Cow<'_, GrayImage> {
+        match self {
+            FrameImage::Rgb(i) => std::borrow::Cow::Owned(image::imageops::grayscale(i)),
+            FrameImage::Luma(i) | FrameImage::Both { luma: i, .. } => std::borrow::Cow::Borrowed(i),
+        }
+    }
 }
 
 /// What the video is.
@@ -158,8 +202,10 @@ pub fn probe_video_with(bytes: &[u8], limits: &VideoLimits) -> Result<VideoInfo,
         every_nth: 1,
         max_sampled: 0,
         dense_every: None,
+        dense_fps: None,
         decode_threads: 1,
         max_long_side: 0,
+        dense_luma: false,
         limits: *limits,
     };
     Session::open(bytes, &plan.limits, plan.decode_threads)?
@@ -328,6 +374,23 @@ impl Session {
         plan: &VideoPlan,
         on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
     ) -> Result<VideoInfo, MediaError> {
+        let resolved;
+        let plan = match plan.dense_fps {
+            Some(target) if target > 0.0 => {
+                let fps = self.fps_hint();
+                let step = if fps > 0.0 {
+                    (fps / target).round().clamp(1.0, 1e6) as u32
+                } else {
+                    2
+                };
+                resolved = VideoPlan {
+                    dense_every: Some(step),
+                    ..*plan
+                };
+                &resolved
+            }
+            _ => plan,
+        };
         let mut st = Progress::new(plan);
         let mut conv = Converter::new(plan.max_long_side, self.rotation);
         let mut packet = ff::Packet::empty();
@@ -408,7 +471,14 @@ impl Session {
                     _ if self.fps_hint() > 0.0 => index as f64 / self.fps_hint(),
                     _ => 0.0,
                 };
-                let image = conv.convert(frame)?;
+                let image = match (sampled, st.dense_luma) {
+                    (false, true) => FrameImage::Luma(conv.convert_luma(frame)?),
+                    (true, true) => FrameImage::Both {
+                        rgb: conv.convert(frame)?,
+                        luma: conv.convert_luma(frame)?,
+                    },
+                    (_, false) => FrameImage::Rgb(conv.convert(frame)?),
+                };
                 if sampled {
                     st.sampled += 1;
                 }
@@ -552,6 +622,7 @@ struct Progress {
     every_nth: u64,
     max_sampled: u64,
     dense_every: Option<u64>,
+    dense_luma: bool,
     /// Video packets demuxed, discarded ones included (to compare with the MP4 index).
     packets_all: u64,
     /// Video packets that show a frame (not flagged "discard" by an edit list).
@@ -574,6 +645,7 @@ impl Progress {
             every_nth: plan.every_nth.max(1) as u64,
             max_sampled: plan.max_sampled as u64,
             dense_every: plan.dense_every.map(|d| d.max(1) as u64),
+            dense_luma: plan.dense_luma,
             packets_all: 0,
             packets: 0,
             decoded: 0,
@@ -626,8 +698,8 @@ impl Progress {
 struct Converter {
     max_long_side: u32,
     rotation: i32,
-    scaler: Option<(ScalerKey, ff::software::scaling::Context)>,
-    out: ff::frame::Video,
+    /// One scaler per output format in use (RGB, luma), rebuilt when the input changes.
+    scalers: Vec<(ScalerKey, ff::software::scaling::Context, ff::frame::Video)>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -637,6 +709,7 @@ struct ScalerKey {
     h: u32,
     space: ff::color::Space,
     range: ff::color::Range,
+    out: ff::format::Pixel,
 }
 
 impl Converter {
@@ -644,56 +717,100 @@ impl Converter {
         Self {
             max_long_side,
             rotation,
-            scaler: None,
-            out: ff::frame::Video::empty(),
+            scalers: Vec::with_capacity(2),
         }
     }
 
     fn convert(&mut self, frame: &ff::frame::Video) -> Result<RgbImage, MediaError> {
+        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::RGB24, 3)?;
+        let img = RgbImage::from_raw(w, h, bytes)
+            .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
+        Ok(self.rotate(img))
+    }
+
+    fn convert_luma(&mut self, frame: &ff::frame::Video) -> Result<GrayImage, MediaError> {
+        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::GRAY8, 1)?;
+        let img = GrayImage::from_raw(w, h, bytes)
+            .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
+        Ok(self.rotate(img))
+    }
+
+    fn rotate<P: image::Pixel + 'static>(
+        &self,
+        img: image::ImageBuffer<P, Vec<P::Subpixel>>,
+    ) -> image::ImageBuffer<P, Vec<P::Subpixel>> {
+        match self.rotation {
+            90 => image::imageops::rotate270(&img),
+            -90 => image::imageops::rotate90(&img),
+            180 => image::imageops::rotate180(&img),
+            _ => img,
+        }
+    }
+
+    /// Scales into `out` (packed, `channels` bytes per pixel); returns the size and the rows
+    /// without stride padding.
+    fn scale(
+        &mut self,
+        frame: &ff::frame::Video,
+        out: ff::format::Pixel,
+        channels: usize,
+    ) -> Result<(u32, u32, Vec<u8>), MediaError> {
         let key = ScalerKey {
             format: frame.format(),
             w: frame.width(),
             h: frame.height(),
             space: frame.color_space(),
             range: frame.color_range(),
+            out,
         };
         let target = (self.max_long_side > 0).then_some(self.max_long_side);
         let (dw, dh) = fit_long_side(key.w, key.h, target);
-        if self.scaler.as_ref().is_none_or(|(k, _)| *k != key) {
-            let mut ctx = ff::software::scaling::Context::get(
-                key.format,
-                key.w,
-                key.h,
-                ff::format::Pixel::RGB24,
-                dw,
-                dh,
-                ff::software::scaling::Flags::BILINEAR,
-            )
-            .map_err(|e| {
-                MediaError::Corrupt(format!("cannot convert {:?} frames: {e}", key.format))
-            })?;
-            set_colorspace(&mut ctx, &key);
-            self.scaler = Some((key, ctx));
-            self.out = ff::frame::Video::empty();
-        }
-        let (_, ctx) = self.scaler.as_mut().expect("scaler set above");
-        ctx.run(frame, &mut self.out)
+        let slot = match self.scalers.iter().position(|(k, _, _)| k.out == out) {
+            Some(i) if self.scalers[i].0 == key => i,
+            found => {
+                let mut ctx = ff::software::scaling::Context::get(
+                    key.format,
+                    key.w,
+                    key.h,
+                    out,
+                    dw,
+                    dh,
+                    // Luma feeds only cheap trackers (see `VideoPlan::dense_luma`): swscale's fast
+                    // path costs about half of its exact bilinear filter.
+                    if out == ff::format::Pixel::GRAY8 {
+                        ff::software::scaling::Flags::FAST_BILINEAR
+                    } else {
+                        ff::software::scaling::Flags::BILINEAR
+                    },
+                )
+                .map_err(|e| {
+                    MediaError::Corrupt(format!("cannot convert {:?} frames: {e}", key.format))
+                })?;
+                set_colorspace(&mut ctx, &key);
+                let entry = (key, ctx, ff::frame::Video::empty());
+                match found {
+                    Some(i) => {
+                        self.scalers[i] = entry;
+                        i
+                    }
+                    None => {
+                        self.scalers.push(entry);
+                        self.scalers.len() - 1
+                    }
+                }
+            }
+        };
+        let (_, ctx, scaled) = &mut self.scalers[slot];
+        ctx.run(frame, scaled)
             .map_err(|e| MediaError::Corrupt(format!("frame conversion: {e}")))?;
-        let stride = self.out.stride(0);
-        let data = self.out.data(0);
-        let row = dw as usize * 3;
-        let mut rgb = Vec::with_capacity(row * dh as usize);
+        let stride = scaled.stride(0);
+        let data = scaled.data(0);
+        let row = dw as usize * channels;
+        let mut bytes = Vec::with_capacity(row * dh as usize);
         for y in 0..dh as usize {
-            rgb.extend_from_slice(&data[y * stride..y * stride + row]);
+            bytes.extend_from_slice(&data[y * stride..y * stride + row]);
         }
-        let img = RgbImage::from_raw(dw, dh, rgb)
-            .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
-        Ok(match self.rotation {
-            90 => image::imageops::rotate270(&img),
-            -90 => image::imageops::rotate90(&img),
-            180 => image::imageops::rotate180(&img),
-            _ => img,
-        })
+        Ok((dw, dh, bytes))
     }
 }
 

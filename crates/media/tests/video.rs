@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use media::{
-    MediaError, SampledFrame, VideoInfo, VideoLimits, VideoPlan, decode_video, probe_video,
+    FrameImage, MediaError, SampledFrame, VideoInfo, VideoLimits, VideoPlan, decode_video,
+    probe_video,
 };
 
 /// Decodes with `plan`, collecting the delivered frames.
@@ -54,7 +55,7 @@ fn assert_testsrc(name: &str, bytes: &[u8], codec: &str, container: &str) -> Vid
     }
     // The picture is the test pattern, not a green or grey field.
     let reference = ffmpeg_first_frame(name, bytes).unwrap();
-    let d = mean_abs_diff(&reference, &frames[0].image);
+    let d = mean_abs_diff(&reference, frames[0].image.rgb().unwrap());
     assert!(
         d < 6.0,
         "{name}: first frame differs from ffmpeg's by {d:.1}"
@@ -142,9 +143,9 @@ fn rotation_is_applied() {
     // Same way round as ffmpeg itself shows it.
     let reference = ffmpeg_first_frame("rot90", &v).unwrap();
     assert_eq!(reference.dimensions(), (240, 320));
-    let d = mean_abs_diff(&reference, &frames[0].image);
+    let d = mean_abs_diff(&reference, frames[0].image.rgb().unwrap());
     assert!(d < 6.0, "rotated frame differs from ffmpeg's by {d:.1}");
-    let wrong_way = image::imageops::rotate180(&frames[0].image);
+    let wrong_way = image::imageops::rotate180(frames[0].image.rgb().unwrap());
     assert!(mean_abs_diff(&reference, &wrong_way) > 3.0 * d.max(1.0));
 }
 
@@ -203,6 +204,43 @@ fn sampling_cap_dense_stream_scaling_and_break() {
     let f15 = frames.iter().find(|f| f.index == 15).unwrap();
     assert!(f15.sampled && !f15.dense);
 
+    // Luma for dense-only frames, both for sampled ones: the same picture as the RGB frame
+    // (BT.601 weights, which is what this SD stream's Y plane is).
+    let rgb_plan = VideoPlan {
+        every_nth: 15,
+        max_sampled: 20,
+        dense_every: Some(2),
+        ..VideoPlan::default()
+    };
+    let luma_plan = VideoPlan {
+        dense_luma: true,
+        ..rgb_plan
+    };
+    let (_, rgb) = collect(&v, &rgb_plan).unwrap();
+    let (_, luma) = collect(&v, &luma_plan).unwrap();
+    assert_eq!(rgb.len(), luma.len());
+    for (a, b) in rgb.iter().zip(&luma) {
+        assert_eq!(a.index, b.index);
+        match &b.image {
+            FrameImage::Both { .. } => assert!(b.sampled, "frame {}", b.index),
+            FrameImage::Luma(_) => assert!(b.dense && !b.sampled, "frame {}", b.index),
+            FrameImage::Rgb(_) => panic!("frame {} has no luma", b.index),
+        }
+        let colour = a.image.rgb().unwrap();
+        let grey = b.image.luma();
+        assert_eq!(grey.dimensions(), colour.dimensions());
+        let diff = grey
+            .pixels()
+            .zip(colour.pixels())
+            .map(|(g, c)| {
+                let [r, gr, bl] = c.0.map(f64::from);
+                (g.0[0] as f64 - (0.299 * r + 0.587 * gr + 0.114 * bl)).abs()
+            })
+            .sum::<f64>()
+            / grey.len() as f64;
+        assert!(diff < 4.0, "frame {}: luma differs by {diff:.1}", b.index);
+    }
+
     // Scaling to a long side.
     let plan = VideoPlan {
         max_long_side: 160,
@@ -241,7 +279,10 @@ fn sampling_cap_dense_stream_scaling_and_break() {
     let (_, frames_auto) = collect(&v, &VideoPlan::default()).unwrap();
     assert_eq!(info1.total_frames, 60);
     for (a, b) in frames1.iter().zip(&frames_auto) {
-        assert_eq!((a.index, a.image.as_raw()), (b.index, b.image.as_raw()));
+        assert_eq!(
+            (a.index, a.image.rgb().unwrap().as_raw()),
+            (b.index, b.image.rgb().unwrap().as_raw())
+        );
     }
 }
 
@@ -453,7 +494,7 @@ fn real_videos_match_ffprobe() {
         assert!(!frames.is_empty() && frames.len() <= 20, "{name}");
         for f in &frames {
             assert_eq!(
-                f.image.width() > f.image.height(),
+                f.image.dimensions().0 > f.image.dimensions().1,
                 info.width > info.height,
                 "{name}: frame orientation"
             );

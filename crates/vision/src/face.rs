@@ -1,6 +1,6 @@
 //! The types every model shares: a detected face and the narrow traits in front of models.
 
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -101,8 +101,23 @@ pub struct EyeOpenness {
     pub right: f32,
 }
 
+/// What the eye model looks at, cut out ahead of inference: one square luma chip per eye,
+/// scaled and levelled so both eyes sit the same way. Cheap to make, so a video can cut chips
+/// on every frame, compare them, and spend inference only where they change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EyeChips {
+    /// The subject's left eye.
+    pub left: GrayImage,
+    /// The subject's right eye.
+    pub right: GrayImage,
+}
+
 pub trait EyeModel: Send + Sync {
     fn openness(&self, image: &RgbImage, face: &Face) -> Result<EyeOpenness, VisionError>;
+    /// The chips [`EyeModel::chips_openness`] reads, placed by the face's eye keypoints;
+    /// `None` when the eyes are too close together to judge.
+    fn chips(&self, luma: &GrayImage, face: &Face) -> Option<EyeChips>;
+    fn chips_openness(&self, chips: &EyeChips) -> Result<EyeOpenness, VisionError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use ndarray::{Array4, ArrayD};
 use serde::{Deserialize, Serialize};
 
-use crate::embedder::align::{Affine, warp};
-use crate::face::{EyeModel, EyeOpenness, Face, Point, VisionError, kp};
+use crate::embedder::align::{Affine, warp, warp_luma};
+use crate::face::{EyeChips, EyeModel, EyeOpenness, Face, Point, VisionError, kp};
 use crate::provision::{ModelId, ModelStore};
 use crate::runtime::{OnnxModel, Runtime};
 
@@ -116,16 +116,38 @@ impl IrisEyes {
         let input = Array4::from_shape_fn((1, n, n, 3), |(_, y, x, c)| {
             chip.get_pixel(x as u32, y as u32).0[c] as f32 / 255.0
         });
+        let (contour, iris) = self.infer(input)?;
+        Ok(EyeDetail {
+            openness: aspect_ratio(&contour),
+            contour: contour.iter().map(|p| crop.apply(*p)).collect(),
+            iris: crop.apply(iris),
+        })
+    }
+
+    /// Eyelid contour and iris centre, in chip pixels.
+    fn infer(&self, input: Array4<f32>) -> Result<(Vec<Point>, Point), VisionError> {
         let outputs = self.model.run_one(input.into_dyn())?;
         let contour = points(outputs.get(self.contour_output), LANDMARKS)?;
         let iris = points(outputs.get(self.iris_output), 5)?;
-        let contour: Vec<Point> = contour[..CONTOUR_POINTS].to_vec();
-        let openness = aspect_ratio(&contour);
-        Ok(EyeDetail {
-            openness,
-            contour: contour.iter().map(|p| crop.apply(*p)).collect(),
-            iris: crop.apply(iris[0]),
-        })
+        Ok((contour[..CONTOUR_POINTS].to_vec(), iris[0]))
+    }
+
+    /// Eye aspect ratio of one luma chip. Grey goes into all three input channels: eyelids
+    /// and irises are told apart by brightness. Over the 334 frames of the blink video the
+    /// ratio differs from the colour chips' by 0.005 (median), 0.016 (95th percentile)
+    /// against 0.27 open / 0.05 shut (`cargo test --release -p vision --test eyes`).
+    fn chip_openness(&self, chip: &GrayImage) -> Result<f32, VisionError> {
+        let n = INPUT as usize;
+        if chip.dimensions() != (INPUT, INPUT) {
+            return Err(VisionError::Inference {
+                model: NAME.into(),
+                message: format!("eye chips must be {INPUT}×{INPUT}"),
+            });
+        }
+        let raw = chip.as_raw();
+        let input =
+            Array4::from_shape_fn((1, n, n, 3), |(_, y, x, _)| raw[y * n + x] as f32 / 255.0);
+        Ok(aspect_ratio(&self.infer(input)?.0))
     }
 }
 
@@ -135,6 +157,21 @@ impl EyeModel for IrisEyes {
         Ok(EyeOpenness {
             left: eyes.left.openness,
             right: eyes.right.openness,
+        })
+    }
+
+    fn chips(&self, luma: &GrayImage, face: &Face) -> Option<EyeChips> {
+        let [left, right] = eye_crops(face)?;
+        Some(EyeChips {
+            left: warp_luma(luma, &left, INPUT, INPUT),
+            right: warp_luma(luma, &right, INPUT, INPUT),
+        })
+    }
+
+    fn chips_openness(&self, chips: &EyeChips) -> Result<EyeOpenness, VisionError> {
+        Ok(EyeOpenness {
+            left: self.chip_openness(&chips.left)?,
+            right: self.chip_openness(&chips.right)?,
         })
     }
 }

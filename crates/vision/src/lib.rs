@@ -5,6 +5,7 @@ pub mod blazeface;
 pub mod embedder;
 pub mod face;
 pub mod iris;
+pub mod mesh;
 pub mod pad;
 pub mod pipeline;
 pub mod provision;
@@ -14,8 +15,8 @@ pub mod sampling;
 pub mod tflite;
 
 pub use face::{
-    BBox, Embedder, Embedding, EyeModel, EyeOpenness, Face, FaceDetector, PadModel, Point,
-    VisionError,
+    BBox, Embedder, Embedding, EyeChips, EyeModel, EyeOpenness, Face, FaceDetector, PadModel,
+    Point, VisionError,
 };
 pub use pipeline::{Vision, VisionOptions};
 pub use provision::{ModelId, ModelStore, ProvisionError};

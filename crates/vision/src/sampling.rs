@@ -37,6 +37,10 @@ impl Region {
 
 /// Samples `region` into `out_w × out_h` RGB pixels (0..255, row-major, interleaved).
 /// Points outside the image read as `fill`.
+///
+/// Separable: each source row the taps touch is resampled horizontally once, then output rows
+/// blend those — the same average of bilinear taps as sampling every tap directly, at well under
+/// half the arithmetic when shrinking (each source row serves several output taps).
 pub fn sample(
     image: &RgbImage,
     region: Region,
@@ -54,38 +58,58 @@ pub fn sample(
     // Taps per output pixel along each axis: enough to cover the source footprint, bounded.
     let tx = (sx.ceil() as usize).clamp(1, 4);
     let ty = (sy.ceil() as usize).clamp(1, 4);
-    let weight = 1.0 / (tx * ty) as f32;
-    // Tap positions are separable: compute them once per column and once per row.
     let cols = taps(region.x, sx, out_w, tx, iw);
     let rows = taps(region.y, sy, out_h, ty, ih);
     let raw = image.as_raw();
     let stride = iw * 3;
-    let fill = fill.map(|v| v * weight);
-    for (oy, out_row) in out.chunks_exact_mut(out_w * 3).enumerate() {
-        for row in &rows[oy * ty..(oy + 1) * ty] {
-            let Some(row) = row else {
-                for o in out_row.chunks_exact_mut(3) {
-                    o.iter_mut().zip(&fill).for_each(|(o, f)| *o += f);
+    let line = out_w * 3;
+
+    // Horizontal pass over every source row some tap reads: `slot[row]` indexes `lines`.
+    let mut slot = vec![usize::MAX; ih];
+    let mut lines: Vec<f32> = Vec::new();
+    let wx = 1.0 / tx as f32;
+    let fill_x = fill.map(|v| v * wx);
+    for r in rows.iter().flatten().flat_map(|t| [t.i0, t.i1]) {
+        if slot[r] != usize::MAX {
+            continue;
+        }
+        slot[r] = lines.len() / line;
+        let src = &raw[r * stride..(r + 1) * stride];
+        lines.resize(lines.len() + line, 0.0);
+        let dst_start = lines.len() - line;
+        let dst = &mut lines[dst_start..];
+        for (o, taps) in dst.chunks_exact_mut(3).zip(cols.chunks_exact(tx)) {
+            for col in taps {
+                match col {
+                    Some(c) => {
+                        let (a, b) = (c.i0 * 3, c.i1 * 3);
+                        for k in 0..3 {
+                            let (pa, pb) = (src[a + k] as f32, src[b + k] as f32);
+                            o[k] += (pa + (pb - pa) * c.f) * wx;
+                        }
+                    }
+                    None => o.iter_mut().zip(&fill_x).for_each(|(o, f)| *o += f),
                 }
-                continue;
-            };
-            let top = &raw[row.i0 * stride..(row.i0 + 1) * stride];
-            let bottom = &raw[row.i1 * stride..(row.i1 + 1) * stride];
-            let fy = row.f;
-            for (ox, o) in out_row.chunks_exact_mut(3).enumerate() {
-                for col in &cols[ox * tx..(ox + 1) * tx] {
-                    let Some(col) = col else {
-                        o.iter_mut().zip(&fill).for_each(|(o, f)| *o += f);
-                        continue;
-                    };
-                    let (a, b) = (col.i0 * 3, col.i1 * 3);
-                    let fx = col.f;
-                    for k in 0..3 {
-                        let (ta, tb) = (top[a + k] as f32, top[b + k] as f32);
-                        let (ba, bb) = (bottom[a + k] as f32, bottom[b + k] as f32);
-                        let t = ta + (tb - ta) * fx;
-                        let u = ba + (bb - ba) * fx;
-                        o[k] += (t + (u - t) * fy) * weight;
+            }
+        }
+    }
+
+    // Vertical pass: blend the two lines of each row tap.
+    let wy = 1.0 / ty as f32;
+    let fill_y = fill.map(|v| v * wy);
+    for (out_row, taps) in out.chunks_exact_mut(line).zip(rows.chunks_exact(ty)) {
+        for row in taps {
+            match row {
+                Some(t) => {
+                    let top = &lines[slot[t.i0] * line..(slot[t.i0] + 1) * line];
+                    let bottom = &lines[slot[t.i1] * line..(slot[t.i1] + 1) * line];
+                    for ((o, a), b) in out_row.iter_mut().zip(top).zip(bottom) {
+                        *o += (a + (b - a) * t.f) * wy;
+                    }
+                }
+                None => {
+                    for o in out_row.chunks_exact_mut(3) {
+                        o.iter_mut().zip(&fill_y).for_each(|(o, f)| *o += f);
                     }
                 }
             }
@@ -186,6 +210,91 @@ mod tests {
             [9.0; 3],
         );
         assert_eq!(out, vec![9.0; 6]);
+    }
+
+    /// Every tap sampled directly: what the separable passes must equal.
+    fn direct(image: &RgbImage, region: Region, w: usize, h: usize, fill: [f32; 3]) -> Vec<f32> {
+        let (iw, ih) = (image.width() as usize, image.height() as usize);
+        let (sx, sy) = (region.w / w as f32, region.h / h as f32);
+        let (tx, ty) = (
+            (sx.ceil() as usize).clamp(1, 4),
+            (sy.ceil() as usize).clamp(1, 4),
+        );
+        let (cols, rows) = (taps(region.x, sx, w, tx, iw), taps(region.y, sy, h, ty, ih));
+        let mut out = vec![0f32; w * h * 3];
+        let weight = 1.0 / (tx * ty) as f32;
+        for oy in 0..h {
+            for ox in 0..w {
+                for row in &rows[oy * ty..(oy + 1) * ty] {
+                    for col in &cols[ox * tx..(ox + 1) * tx] {
+                        for k in 0..3 {
+                            let v = match (row, col) {
+                                (Some(r), Some(c)) => {
+                                    let p = |x: usize, y: usize| {
+                                        image.get_pixel(x as u32, y as u32).0[k] as f32
+                                    };
+                                    let t = p(c.i0, r.i0) + (p(c.i1, r.i0) - p(c.i0, r.i0)) * c.f;
+                                    let b = p(c.i0, r.i1) + (p(c.i1, r.i1) - p(c.i0, r.i1)) * c.f;
+                                    t + (b - t) * r.f
+                                }
+                                _ => fill[k],
+                            };
+                            out[(oy * w + ox) * 3 + k] += v * weight;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn separable_passes_equal_direct_taps() {
+        let img = RgbImage::from_fn(97, 61, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 13 % 256) as u8,
+                ((x * y) % 256) as u8,
+            ])
+        });
+        let regions = [
+            Region {
+                x: 3.3,
+                y: 5.1,
+                w: 80.0,
+                h: 50.0,
+            },
+            Region {
+                x: -20.0,
+                y: -10.0,
+                w: 140.0,
+                h: 140.0,
+            },
+            Region {
+                x: 10.0,
+                y: 10.0,
+                w: 9.0,
+                h: 7.0,
+            },
+            Region {
+                x: 90.0,
+                y: 50.0,
+                w: 30.0,
+                h: 30.0,
+            },
+        ];
+        for r in regions {
+            for (w, h) in [(16, 16), (33, 20), (40, 40)] {
+                let a = sample(&img, r, w, h, [5.0, 6.0, 7.0]);
+                let b = direct(&img, r, w, h, [5.0, 6.0, 7.0]);
+                let worst = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(worst < 1e-3, "{r:?} → {w}×{h}: differs by {worst}");
+            }
+        }
     }
 
     #[test]

@@ -97,8 +97,10 @@ fn blink_video_series(testdata: &std::path::Path) -> Vec<(f64, Option<f32>)> {
         every_nth: 1,
         max_sampled: 1000,
         dense_every: None,
+        dense_fps: None,
         max_long_side: 640,
         decode_threads: 0,
+        dense_luma: false,
         // Inference runs inside the decode callback, so the wall-clock budget covers it too.
         limits: media::VideoLimits {
             time_budget: std::time::Duration::from_secs(600),
@@ -107,26 +109,46 @@ fn blink_video_series(testdata: &std::path::Path) -> Vec<(f64, Option<f32>)> {
     };
     const DETECT_EVERY: u64 = 6;
     let mut series = Vec::new();
+    let mut luma_gap = Vec::new();
     let mut face: Option<Face> = None;
     let (mut detect_time, mut iris_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     media::decode_video(&bytes, &plan, &mut |frame| {
         // A selfie barely moves between frames: detect every few frames, as a tracker would,
         // and measure the eyes on every frame.
+        let image = frame.image.rgb().unwrap();
         let t = std::time::Instant::now();
         if frame.index % DETECT_EVERY == 0 || face.is_none() {
-            face = detector.detect(&frame.image).unwrap().into_iter().next();
+            face = detector.detect(image).unwrap().into_iter().next();
         }
         detect_time += t.elapsed();
         let t = std::time::Instant::now();
         let value = face.as_ref().map(|face| {
-            let eyes = iris.openness(&frame.image, face).unwrap();
+            let eyes = iris.openness(image, face).unwrap();
             (eyes.left + eyes.right) / 2.0
         });
         iris_time += t.elapsed();
+        // The same eyes from grey chips (what the video path feeds the model).
+        if let (Some(face), Some(v)) = (&face, value) {
+            let grey = image::imageops::grayscale(image);
+            if let Some(chips) = iris.chips(&grey, face) {
+                let eyes = iris.chips_openness(&chips).unwrap();
+                luma_gap.push(((eyes.left + eyes.right) / 2.0 - v).abs());
+            }
+        }
         series.push((frame.time_s, value));
         std::ops::ControlFlow::Continue(())
     })
     .unwrap();
+    luma_gap.sort_by(f32::total_cmp);
+    let (median_gap, p95_gap) = (
+        luma_gap[luma_gap.len() / 2],
+        luma_gap[luma_gap.len() * 95 / 100],
+    );
+    eprintln!("grey vs colour chips: |EAR gap| median {median_gap:.4}, p95 {p95_gap:.4}");
+    assert!(
+        median_gap < 0.01 && p95_gap < 0.03,
+        "grey chips read eyes differently: median gap {median_gap}, p95 {p95_gap}"
+    );
     let n = series.len().max(1) as u32;
     eprintln!(
         "{} frames; per frame: detection {:?}, both eyes {:?}",

@@ -4,7 +4,7 @@
 //! Coordinates are pixel-index coordinates (pixel `i` has its centre at `i`), the convention the
 //! published alignment templates use.
 
-use image::{Rgb, RgbImage};
+use image::{GrayImage, RgbImage};
 
 use crate::face::Point;
 
@@ -94,17 +94,49 @@ pub fn similarity(src: &[Point], dst: &[Point]) -> Option<Affine> {
 /// Renders a `width`×`height` chip whose pixel `(u, v)` samples `image` at `chip_to_image(u, v)`
 /// bilinearly; outside the image is black.
 pub fn warp(image: &RgbImage, chip_to_image: &Affine, width: u32, height: u32) -> RgbImage {
-    let (iw, ih) = (image.width() as i64, image.height() as i64);
-    let raw = image.as_raw();
-    let px = |x: i64, y: i64| -> [f32; 3] {
+    let raw = warp_raw::<3>(
+        image.as_raw(),
+        image.dimensions(),
+        chip_to_image,
+        width,
+        height,
+    );
+    RgbImage::from_raw(width, height, raw).expect("chip buffer has width × height × 3 bytes")
+}
+
+/// [`warp`] for a luma image.
+pub fn warp_luma(image: &GrayImage, chip_to_image: &Affine, width: u32, height: u32) -> GrayImage {
+    let raw = warp_raw::<1>(
+        image.as_raw(),
+        image.dimensions(),
+        chip_to_image,
+        width,
+        height,
+    );
+    GrayImage::from_raw(width, height, raw).expect("chip buffer has width × height bytes")
+}
+
+fn warp_raw<const C: usize>(
+    raw: &[u8],
+    (iw, ih): (u32, u32),
+    chip_to_image: &Affine,
+    width: u32,
+    height: u32,
+) -> Vec<u8> {
+    let (iw, ih) = (iw as i64, ih as i64);
+    let px = |x: i64, y: i64| -> [f32; C] {
+        let mut p = [0.0; C];
         if x < 0 || y < 0 || x >= iw || y >= ih {
-            return [0.0; 3];
+            return p;
         }
-        let i = ((y * iw + x) * 3) as usize;
-        [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
+        let i = ((y * iw + x) as usize) * C;
+        for (k, v) in p.iter_mut().enumerate() {
+            *v = raw[i + k] as f32;
+        }
+        p
     };
     let [a, b, c, d, e, f] = chip_to_image.0;
-    let mut out = RgbImage::new(width, height);
+    let mut out = vec![0u8; width as usize * height as usize * C];
     for v in 0..height {
         for u in 0..width {
             let (uf, vf) = (u as f32, v as f32);
@@ -121,13 +153,12 @@ pub fn warp(image: &RgbImage, chip_to_image: &Affine, width: u32, height: u32) -
             let p10 = px(x0 + 1, y0);
             let p01 = px(x0, y0 + 1);
             let p11 = px(x0 + 1, y0 + 1);
-            let mut rgb = [0u8; 3];
-            for k in 0..3 {
+            let o = (v as usize * width as usize + u as usize) * C;
+            for k in 0..C {
                 let top = p00[k] + (p10[k] - p00[k]) * fx;
                 let bottom = p01[k] + (p11[k] - p01[k]) * fx;
-                rgb[k] = (top + (bottom - top) * fy).round().clamp(0.0, 255.0) as u8;
+                out[o + k] = (top + (bottom - top) * fy).round().clamp(0.0, 255.0) as u8;
             }
-            out.put_pixel(u, v, Rgb(rgb));
         }
     }
     out

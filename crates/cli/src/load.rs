@@ -41,6 +41,7 @@ pub fn analyzer_from(store: &ModelStore) -> anyhow::Result<Analyzer> {
         detector: v.detector,
         eyes: v.eyes,
         embedder: v.embedder,
+        mesh: v.mesh,
         pad: v.pad,
     }))
 }

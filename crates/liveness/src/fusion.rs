@@ -13,6 +13,7 @@
 //! - `overall_result` is `"True"` only when `result` is real and, with image+video, facematch
 //!   is `"True"`.
 
+use crate::planarity::PlanarityReport;
 use crate::policy;
 use serde::Serialize;
 
@@ -50,13 +51,17 @@ pub fn verdict_confidence(score: f32, real: bool) -> f32 {
     if real { score } else { 1.0 - score }
 }
 
-pub fn motion_score(median_residual: f32, pairs: usize) -> f32 {
-    if pairs == 0 {
-        return 0.0;
-    }
-    ((median_residual - policy::MOTION_RESIDUAL_LOW)
+/// The motion term: [`policy::MOTION_ABSENT_SCORE`] without evidence of depth, rising to 1 as
+/// the mesh's motion departs from any plane. One-sided on purpose: a live person who holds
+/// still moves like a photo, so planar motion says nothing against liveness.
+pub fn motion_score(report: &PlanarityReport) -> f32 {
+    let Some(residual) = report.residual else {
+        return policy::MOTION_ABSENT_SCORE;
+    };
+    let depth = ((residual as f32 - policy::MOTION_RESIDUAL_LOW)
         / (policy::MOTION_RESIDUAL_HIGH - policy::MOTION_RESIDUAL_LOW))
-        .clamp(0.0, 1.0)
+        .clamp(0.0, 1.0);
+    policy::MOTION_ABSENT_SCORE + (1.0 - policy::MOTION_ABSENT_SCORE) * depth
 }
 
 pub struct VideoSignals {

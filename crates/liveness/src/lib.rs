@@ -14,7 +14,6 @@ pub mod facematch;
 pub mod findings;
 pub mod fusion;
 pub mod models;
-pub mod motion;
 pub mod options;
 pub mod pad;
 pub mod planarity;

@@ -96,21 +96,20 @@ pub const IMAGE_REAL_THRESHOLD: f32 = 0.4;
 /// Per-frame PAD score at or above which a video frame counts in `real_video_frames`: the
 /// still-image operating point, as the same models score each frame.
 pub const FRAME_REAL_THRESHOLD: f32 = 0.4;
-/// Fused score at or above which a video's verdict is `real`. A frame PAD of exactly the still
-/// threshold and no blink fuses to 0.415; the live selfie videos of `videos/` fuse to
-/// 0.74-1.0 and the replays of `spoof/` to 0.08-0.23 (eval, 11 videos).
-pub const RESULT_REAL_THRESHOLD: f32 = 0.415;
+/// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
+/// threshold with neither a blink nor depth in the motion fuses to 0.75 × 0.4 + 0.15 × 0.5 +
+/// 0.1 × 0.5 = 0.425. The live selfie videos of `videos/` fuse to 0.74-1.0 and the replays of
+/// `spoof/` to 0.08-0.23 (eval).
+pub const RESULT_REAL_THRESHOLD: f32 = 0.425;
 
-/// Fusion weights for the video path: the mean per-frame PAD score dominates; blink is
-/// supporting evidence, never required on its own.
-pub const W_VIDEO_PAD: f32 = 0.85;
-/// Motion (affine-fit residual of the keypoints) is measured and reported, but carries no
-/// weight: on this data it measures detector jitter, not depth. Median residual / motion score:
-/// live selfie videos 0.008-0.021 / 0-0.34, their screen replays 0.008-0.026 / 0-0.48, and a
-/// still photo zoomed into a video 0.031 / 0.69 — it would reward exactly the attacks it was
-/// meant to catch. Give it weight again once a measure separates these.
-pub const W_MOTION: f32 = 0.0;
+/// Fusion weights for the video path: the mean per-frame PAD score dominates; blink and
+/// motion are supporting evidence, never required (a still, unblinking live person passes
+/// on PAD alone).
+pub const W_VIDEO_PAD: f32 = 0.75;
 pub const W_BLINK: f32 = 0.15;
+/// Depth in the face's motion (see [`MOTION_RESIDUAL_LOW`]): what a photo cannot show. It
+/// cannot tell a replayed video of a turning head from the head itself (PAD's job).
+pub const W_MOTION: f32 = 0.1;
 /// With a still as well as a video, the still's PAD score takes this share of the PAD part.
 pub const W_IMAGE_IN_VIDEO_MODE: f32 = 0.3;
 /// Without a blink, the blink term contributes this neutral value (a live person who does
@@ -135,11 +134,32 @@ pub const BLINK_REOPEN_RATIO: f32 = 0.85;
 /// Fewest anchored frames with an eye aspect ratio for an open-eye baseline.
 pub const BLINK_MIN_ANCHORS: usize = 2;
 
-/// Motion: residual of the best similarity fit of the face keypoints between frames, as a
-/// fraction of the inter-ocular distance. A print moved in front of the camera stays below
-/// the low end; talking, blinking, turning faces exceed the high end.
-pub const MOTION_RESIDUAL_LOW: f32 = 0.01;
-pub const MOTION_RESIDUAL_HIGH: f32 = 0.04;
+/// Motion: the face mesh (468 points) of every this-many-th sampled frame — 1 s apart at the
+/// default sampling of a 30 fps video — on the side thread (3.5 ms a frame).
+pub const MOTION_MESH_EVERY_SAMPLED: usize = 2;
+/// Which mesh pairs are compared and how they are summarised: frames 0.3-3 s apart; a pair
+/// counts as moving when the best similarity transform leaves ≥ 0.02 inter-ocular distances
+/// of residual; the summary is the 90th percentile of the moving pairs' homography residuals.
+pub fn motion_pairs() -> crate::planarity::PlanarityConfig {
+    crate::planarity::PlanarityConfig {
+        min_gap_s: 0.3,
+        max_gap_s: 3.0,
+        min_deformation: 0.02,
+        quantile: 0.9,
+    }
+}
+/// Motion evidence: the homography residual (inter-ocular units) of the mesh between frames
+/// starts counting at LOW and is full at HIGH. A plane moves by a homography whatever it does;
+/// a head that turns does not. Measured with the meshes 1 s apart
+/// (`cargo run --release -p liveness --example planarity_eval -- --crop detector --every 30`):
+/// 30 synthetic flat-photo videos (zoom, rotation, shift and both perspective tilts of 6
+/// photos) at most 0.059 (a blurred, upscaled 280-px photo; the others ≤ 0.030); live selfie
+/// turning its head 0.241, its screen replay 0.260, the cartoon 0.189; the still live selfies
+/// show no moving pair at all (no evidence either way).
+pub const MOTION_RESIDUAL_LOW: f32 = 0.08;
+pub const MOTION_RESIDUAL_HIGH: f32 = 0.16;
+/// Without depth in the motion, the motion term contributes this neutral value.
+pub const MOTION_ABSENT_SCORE: f32 = 0.5;
 
 /// Facematch: embedding distance below which two faces are the same person, on each
 /// embedder's own scale (see `vision::embedder` for the measured same/different distributions).

@@ -12,8 +12,8 @@ use crate::face_pick;
 use crate::findings::Finding;
 use crate::fusion::{self, VideoSignals};
 use crate::models::Models;
-use crate::motion::{self, MotionReport};
 use crate::pad;
+use crate::planarity::{self, PlanarityReport};
 use crate::policy;
 use crate::still::internal;
 use crate::{AnalysisError, MediaField};
@@ -23,7 +23,7 @@ use serde::Serialize;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Instant;
-use vision::{EyeChips, EyeOpenness, Face};
+use vision::{EyeChips, EyeOpenness, Face, Point};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameObservation {
@@ -50,7 +50,8 @@ pub struct VideoOutcome {
     /// `frames`, crop, the face in crop coordinates). Crops, not frames, bound the memory.
     pub kept: Vec<(usize, RgbImage, Face)>,
     pub blinks: BlinkReport,
-    pub motion: MotionReport,
+    /// Non-planar motion of the face mesh across the sampled frames.
+    pub motion: PlanarityReport,
     pub dense_frames: usize,
     pub timings: StageTimings,
 }
@@ -62,7 +63,7 @@ impl VideoOutcome {
         VideoSignals {
             frames_pad: (!pads.is_empty()).then(|| pads.iter().sum::<f32>() / pads.len() as f32),
             still_pad,
-            motion: fusion::motion_score(self.motion.median_residual, self.motion.pairs),
+            motion: fusion::motion_score(&self.motion),
             blink: self.blinks.detected(),
         }
     }
@@ -102,74 +103,94 @@ pub fn analyse(
                 Err(_) => ControlFlow::Break(()),
             })
         });
-        // PAD of the sampled frames runs beside the frame-by-frame work, which needs only
-        // its own results to go on: the three threads keep both cores busy.
-        let (pad_tx, pad_rx) = mpsc::channel::<PadJob>();
-        let pad_worker = scope.spawn(move || pad_jobs(models, pad_rx));
-        let consumed = consume(models, rx, work.pad_on_sampled.then_some(pad_tx));
+        // PAD and mesh of the sampled frames run beside the frame-by-frame work, which needs
+        // none of their results to go on: the three threads keep both cores busy.
+        let (side_tx, side_rx) = mpsc::channel::<SideJob>();
+        let side_worker = scope.spawn(move || side_jobs(models, side_rx));
+        let consumed = consume(models, rx, side_tx, work.pad_on_sampled);
         let decoded = decoder
             .join()
             .map_err(|_| AnalysisError::Internal("video decoder thread panicked".into()))?;
-        let pads = pad_worker
+        let side = side_worker
             .join()
             .map_err(|_| AnalysisError::Internal("video PAD thread panicked".into()))?;
         // A decode error explains an analysis that stopped early, so it is reported first.
         let info = decoded.map_err(media_err)?;
         let mut c = consumed?;
-        let (pads, pad_ms) = pads?;
-        for (slot, scores) in pads {
+        let side = side?;
+        for (slot, scores) in side.pads {
             if let Some(obs) = c.frames.get_mut(slot) {
                 obs.pad = Some(scores.fused);
                 obs.pad_per_model = scores.per_model;
             }
         }
-        c.timings.pad_ms = pad_ms;
+        c.timings.pad_ms = side.pad_ms;
+        c.timings.mesh_ms = side.mesh_ms;
+        let motion = planarity::measure_with(&side.meshes, &policy::motion_pairs());
         Ok(VideoOutcome {
             info,
             frames: c.frames,
             kept: c.kept,
             blinks: c.blinks,
-            motion: c.motion,
+            motion,
             dense_frames: c.dense_frames,
             timings: c.timings,
         })
     })
 }
 
-/// One sampled frame's face for the PAD thread; `slot` is its index in the sampled stream.
-struct PadJob {
+/// One sampled frame's face for the side thread; `slot` is its index in the sampled stream.
+struct SideJob {
     slot: usize,
+    time_s: f64,
     image: RgbImage,
     face: Face,
+    pad: bool,
+    mesh: bool,
 }
 
-/// Scores every job; with the time it took.
-#[allow(clippy::type_complexity)]
-fn pad_jobs(
-    models: &Models,
-    jobs: mpsc::Receiver<PadJob>,
-) -> Result<(Vec<(usize, pad::PadScores)>, f64), AnalysisError> {
-    let t = Instant::now();
-    let mut scored = Vec::new();
+/// What the side thread found.
+#[derive(Default)]
+struct SideResults {
+    pads: Vec<(usize, pad::PadScores)>,
+    meshes: Vec<(f64, Vec<Point>)>,
+    pad_ms: f64,
+    mesh_ms: f64,
+}
+
+/// PAD and face mesh of the sampled frames: per-frame work nothing else in the stream waits
+/// for, so it runs beside the frame-by-frame analysis.
+fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResults, AnalysisError> {
+    let mut out = SideResults::default();
     for job in jobs {
-        let s =
-            pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame).map_err(internal)?;
-        scored.push((job.slot, s));
+        if job.pad {
+            let t = Instant::now();
+            let s = pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame)
+                .map_err(internal)?;
+            out.pad_ms += ms(t);
+            out.pads.push((job.slot, s));
+        }
+        if let (true, Some(mesh)) = (job.mesh, &models.mesh) {
+            let t = Instant::now();
+            let points = mesh.landmarks(&job.image, &job.face).map_err(internal)?;
+            out.mesh_ms += ms(t);
+            out.meshes.push((job.time_s, points));
+        }
     }
-    Ok((scored, ms(t)))
+    Ok(out)
 }
 
 fn consume(
     models: &Models,
     rx: mpsc::Receiver<media::SampledFrame>,
-    pad_jobs: Option<mpsc::Sender<PadJob>>,
+    side_jobs: mpsc::Sender<SideJob>,
+    pad_on_sampled: bool,
 ) -> Result<Consumed, AnalysisError> {
     let mut frames = Vec::new();
     let mut kept = Vec::new();
     let mut dense = Vec::new();
     let mut dense_chips: Vec<Option<EyeChips>> = Vec::new();
     let mut eyes = Eyes::default();
-    let mut faces: Vec<(f64, Face)> = Vec::new();
     // The face of the latest sampled frame, to track from.
     let mut last: Option<(f64, Face)> = None;
     let mut timings = StageTimings::default();
@@ -232,17 +253,23 @@ fn consume(
                     let m = anchor_eyes(models, &luma, f, frame.time_s, &mut eyes, &mut timings)?;
                     obs.eyes = m.map(|m| m.openness);
                     obs.eyes_by_model = m.is_some_and(|m| m.by_model);
-                    faces.push((frame.time_s, f.clone()));
                     let (crop, face) = crop_around(rgb, f);
                     kept.push((frames.len(), crop, face));
-                    if let Some(jobs) = &pad_jobs {
-                        let job = PadJob {
+                    let mesh = models.mesh.is_some()
+                        && frames
+                            .len()
+                            .is_multiple_of(policy::MOTION_MESH_EVERY_SAMPLED);
+                    if pad_on_sampled || mesh {
+                        let job = SideJob {
                             slot: frames.len(),
+                            time_s: frame.time_s,
                             image: rgb.clone(),
                             face: f.clone(),
+                            pad: pad_on_sampled,
+                            mesh,
                         };
-                        // A closed channel means the PAD thread failed; its error is reported.
-                        if jobs.send(job).is_err() {
+                        // A closed channel means the side thread failed; its error is reported.
+                        if side_jobs.send(job).is_err() {
                             break;
                         }
                     }
@@ -304,12 +331,10 @@ fn consume(
     }
     timings.eyes_ms += ms(t);
     let blinks = blink::judge(&dense, &eyes.anchored_ears, &looked_at);
-    let motion = motion::measure(&faces, 1);
     Ok(Consumed {
         frames,
         kept,
         blinks,
-        motion,
         dense_frames: dense.len(),
         timings,
     })
@@ -387,6 +412,8 @@ pub struct StageTimings {
     pub follow_ms: f64,
     /// Face search on dense frames that anchor the eye track themselves.
     pub anchor_ms: f64,
+    /// Face mesh on sampled frames (for motion).
+    pub mesh_ms: f64,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -398,7 +425,6 @@ struct Consumed {
     frames: Vec<FrameObservation>,
     kept: Vec<(usize, RgbImage, Face)>,
     blinks: BlinkReport,
-    motion: MotionReport,
     dense_frames: usize,
 }
 

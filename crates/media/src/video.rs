@@ -729,10 +729,64 @@ impl Converter {
     }
 
     fn convert_luma(&mut self, frame: &ff::frame::Video) -> Result<GrayImage, MediaError> {
+        if let Some(img) = self.box_luma(frame) {
+            return Ok(self.rotate(img));
+        }
         let (w, h, bytes) = self.scale(frame, ff::format::Pixel::GRAY8, 1)?;
         let img = GrayImage::from_raw(w, h, bytes)
             .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
         Ok(self.rotate(img))
+    }
+
+    /// The Y plane averaged over k×k blocks, when the target size is the frame's divided by a
+    /// whole k (720p → 640 is k = 2, 1080p → k = 3) and the format is 8-bit planar YUV:
+    /// a quarter of swscale's cost for the same grey picture, limited range expanded to full.
+    fn box_luma(&self, frame: &ff::frame::Video) -> Option<GrayImage> {
+        use ff::format::Pixel as P;
+        let full_range = match frame.format() {
+            P::YUV420P | P::YUV422P | P::YUV444P | P::NV12 | P::NV21 => {
+                frame.color_range() == ff::color::Range::JPEG
+            }
+            P::YUVJ420P | P::YUVJ422P | P::YUVJ444P => true,
+            _ => return None,
+        };
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let target = (self.max_long_side > 0).then_some(self.max_long_side);
+        let (dw, dh) = fit_long_side(w as u32, h as u32, target);
+        let (dw, dh) = (dw as usize, dh as usize);
+        let k = w / dw.max(1);
+        if k == 0 || k > 4 || dw * k != w || dh * k != h {
+            return None;
+        }
+        let stride = frame.stride(0);
+        let plane = frame.data(0);
+        if plane.len() < stride * (h - 1) + w {
+            return None;
+        }
+        // Limited range (16-235) to full, as swscale does for RGB.
+        let lut: [u8; 256] = std::array::from_fn(|v| {
+            if full_range {
+                v as u8
+            } else {
+                ((v as f32 - 16.0) * 255.0 / 219.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            }
+        });
+        let area = (k * k) as u32;
+        let mut out = Vec::with_capacity(dw * dh);
+        let mut sums = vec![0u32; dw];
+        for oy in 0..dh {
+            sums.iter_mut().for_each(|s| *s = 0);
+            for row in 0..k {
+                let line = &plane[(oy * k + row) * stride..][..w];
+                for (s, block) in sums.iter_mut().zip(line.chunks_exact(k)) {
+                    *s += block.iter().map(|&v| v as u32).sum::<u32>();
+                }
+            }
+            out.extend(sums.iter().map(|&s| lut[((s + area / 2) / area) as usize]));
+        }
+        GrayImage::from_raw(dw as u32, dh as u32, out)
     }
 
     fn rotate<P: image::Pixel + 'static>(

@@ -216,29 +216,17 @@ fn sampling_cap_dense_stream_scaling_and_break() {
         dense_luma: true,
         ..rgb_plan
     };
-    let (_, rgb) = collect(&v, &rgb_plan).unwrap();
-    let (_, luma) = collect(&v, &luma_plan).unwrap();
-    assert_eq!(rgb.len(), luma.len());
-    for (a, b) in rgb.iter().zip(&luma) {
-        assert_eq!(a.index, b.index);
-        match &b.image {
-            FrameImage::Both { .. } => assert!(b.sampled, "frame {}", b.index),
-            FrameImage::Luma(_) => assert!(b.dense && !b.sampled, "frame {}", b.index),
-            FrameImage::Rgb(_) => panic!("frame {} has no luma", b.index),
-        }
-        let colour = a.image.rgb().unwrap();
-        let grey = b.image.luma();
-        assert_eq!(grey.dimensions(), colour.dimensions());
-        let diff = grey
-            .pixels()
-            .zip(colour.pixels())
-            .map(|(g, c)| {
-                let [r, gr, bl] = c.0.map(f64::from);
-                (g.0[0] as f64 - (0.299 * r + 0.587 * gr + 0.114 * bl)).abs()
-            })
-            .sum::<f64>()
-            / grey.len() as f64;
-        assert!(diff < 4.0, "frame {}: luma differs by {diff:.1}", b.index);
+    // Full size (the Y plane as it is) and halved (2×2 blocks of it).
+    for long_side in [0, 160] {
+        let rgb_plan = VideoPlan {
+            max_long_side: long_side,
+            ..rgb_plan
+        };
+        let luma_plan = VideoPlan {
+            max_long_side: long_side,
+            ..luma_plan
+        };
+        check_luma(&v, &rgb_plan, &luma_plan);
     }
 
     // Scaling to a long side.
@@ -579,4 +567,31 @@ fn edit_list_frames_before_the_start_are_not_counted() {
         "counted packets after the cap"
     );
     assert_eq!(probe_video(&cut).unwrap().total_frames, expected);
+}
+
+fn check_luma(v: &[u8], rgb_plan: &VideoPlan, luma_plan: &VideoPlan) {
+    let (_, rgb) = collect(v, rgb_plan).unwrap();
+    let (_, luma) = collect(v, luma_plan).unwrap();
+    assert_eq!(rgb.len(), luma.len());
+    for (a, b) in rgb.iter().zip(&luma) {
+        assert_eq!(a.index, b.index);
+        match &b.image {
+            FrameImage::Both { .. } => assert!(b.sampled, "frame {}", b.index),
+            FrameImage::Luma(_) => assert!(b.dense && !b.sampled, "frame {}", b.index),
+            FrameImage::Rgb(_) => panic!("frame {} has no luma", b.index),
+        }
+        let colour = a.image.rgb().unwrap();
+        let grey = b.image.luma();
+        assert_eq!(grey.dimensions(), colour.dimensions());
+        let diff = grey
+            .pixels()
+            .zip(colour.pixels())
+            .map(|(g, c)| {
+                let [r, gr, bl] = c.0.map(f64::from);
+                (g.0[0] as f64 - (0.299 * r + 0.587 * gr + 0.114 * bl)).abs()
+            })
+            .sum::<f64>()
+            / grey.len() as f64;
+        assert!(diff < 4.0, "frame {}: luma differs by {diff:.1}", b.index);
+    }
 }

@@ -120,6 +120,12 @@ pub trait EyeModel: Send + Sync {
     fn chips_openness(&self, chips: &EyeChips) -> Result<EyeOpenness, VisionError>;
 }
 
+/// Dense landmarks of a face (the 468-point mesh), in image pixels and a fixed order, so the
+/// same point can be followed from frame to frame.
+pub trait LandmarkModel: Send + Sync {
+    fn landmarks(&self, image: &RgbImage, face: &Face) -> Result<Vec<Point>, VisionError>;
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Embedding(pub Vec<f32>);
 

@@ -15,8 +15,8 @@ pub mod sampling;
 pub mod tflite;
 
 pub use face::{
-    BBox, Embedder, Embedding, EyeChips, EyeModel, EyeOpenness, Face, FaceDetector, PadModel,
-    Point, VisionError,
+    BBox, Embedder, Embedding, EyeChips, EyeModel, EyeOpenness, Face, FaceDetector, LandmarkModel,
+    PadModel, Point, VisionError,
 };
 pub use pipeline::{Vision, VisionOptions};
 pub use provision::{ModelId, ModelStore, ProvisionError};

@@ -12,7 +12,7 @@ use image::RgbImage;
 use ndarray::{Array4, ArrayD};
 
 use crate::embedder::align::{Affine, warp};
-use crate::face::{Face, Point, VisionError, kp};
+use crate::face::{Face, LandmarkModel, Point, VisionError, kp};
 use crate::provision::{ModelId, ModelStore};
 use crate::runtime::{OnnxModel, Runtime};
 
@@ -236,6 +236,14 @@ fn points(output: Option<&ArrayD<f32>>) -> Result<Vec<Point>, VisionError> {
         .chunks_exact(3)
         .map(|p| Point { x: p[0], y: p[1] })
         .collect())
+}
+
+impl LandmarkModel for FaceMesh {
+    /// One pass from the detector's box: across frames 1 s apart the box's jitter stays below
+    /// the geometry the motion measure looks for (see `liveness::policy::MOTION_RESIDUAL_LOW`).
+    fn landmarks(&self, image: &RgbImage, face: &Face) -> Result<Vec<Point>, VisionError> {
+        Ok(FaceMesh::landmarks(self, image, face)?.points)
+    }
 }
 
 #[cfg(test)]

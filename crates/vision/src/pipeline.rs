@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::blazeface::{BlazeFace, DetectorConfig};
 use crate::embedder::{self, EmbedderKind};
-use crate::face::{Embedder, EyeModel, FaceDetector, PadModel, VisionError};
+use crate::face::{Embedder, EyeModel, FaceDetector, LandmarkModel, PadModel, VisionError};
 use crate::iris::IrisEyes;
+use crate::mesh::FaceMesh;
 use crate::pad::minifasnet::Variant;
 use crate::pad::{FrLiveness, MiniFasNet};
 use crate::provision::ModelStore;
@@ -38,6 +39,8 @@ pub struct Vision {
     pub detector: Arc<dyn FaceDetector>,
     pub eyes: Arc<dyn EyeModel>,
     pub embedder: Arc<dyn Embedder>,
+    /// The face mesh, for motion geometry; `None` when it is not installed.
+    pub mesh: Option<Arc<dyn LandmarkModel>>,
     /// Every PAD model that loaded, Faceplugin first. Combine them with
     /// [`crate::pad::Ensemble`] and the policy's weights.
     pub pad: Vec<Arc<dyn PadModel>>,
@@ -82,13 +85,14 @@ impl Vision {
         let started = Instant::now();
         let runtime = Runtime::from_store(store)?;
         let rt = &*runtime;
-        let (detector, eyes, embedder, fr, v2, v1se) = std::thread::scope(|s| {
+        let (detector, eyes, embedder, fr, v2, v1se, mesh) = std::thread::scope(|s| {
             // The slowest (the dlib graph is built from its weights) goes first.
             let embedder = s.spawn(|| timed(|| options.embedder.load(rt, store)));
             let detector = s.spawn(|| {
                 timed(|| BlazeFace::load(rt, store).map(|d| d.with_config(options.detector)))
             });
             let eyes = s.spawn(|| timed(|| IrisEyes::load(rt, store)));
+            let mesh = s.spawn(|| timed(|| FaceMesh::load(rt, store)));
             let fr = timed(|| FrLiveness::load(rt, store));
             let v2 = timed(|| MiniFasNet::load(rt, store, Variant::V2));
             let v1se = timed(|| MiniFasNet::load(rt, store, Variant::V1Se));
@@ -99,6 +103,7 @@ impl Vision {
                 fr,
                 v2,
                 v1se,
+                join(mesh.join()),
             )
         });
         let mut load_times = Vec::new();
@@ -121,8 +126,19 @@ impl Vision {
                 Err(e) => tracing::info!("optional PAD model {} not used: {e}", variant.name()),
             }
         }
+        let mesh: Option<Arc<dyn LandmarkModel>> = match mesh {
+            Ok((m, t)) => {
+                load_times.push(("face_mesh", t));
+                Some(Arc::new(m))
+            }
+            Err(e) => {
+                tracing::info!("face mesh not used (no motion evidence): {e}");
+                None
+            }
+        };
         Ok(Vision {
             runtime,
+            mesh,
             detector: Arc::new(detector),
             eyes: Arc::new(eyes),
             embedder,

@@ -190,7 +190,7 @@ pub static CATALOG: &[CatalogEntry] = &[
         sha256: "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
         size: 2_439_440,
         licence: "Apache-2.0",
-        required: false,
+        required: true,
         convert: Some(tflite_to_onnx),
         description: "MediaPipe Face Mesh 468 landmarks",
     },

@@ -310,12 +310,39 @@ async fn the_blink_video_has_blinks_in_both_paths() {
     let video = "videos/blinkdetector_selfie_blinks.mp4";
     let a = liveness(&app, &data, None, Some(video), &[("details", "True")]).await;
     assert_eq!(a.json["blink_detection"], true, "{}", a.text);
-    // About 7 natural blinks (testdata README); long eye closures are not blinks.
+    // Natural blinks at about 0.5, 1.7, 3.5, 4.7, 9.3 and 10.0 s; the eyes are held shut at
+    // 5.8-8.1 s and 11.0-13.7 s, which are not blinks (per-frame eye aspect ratio of every
+    // frame, `cargo test -p vision --test eyes`).
     let blinks = a.json["details"]["video"]["blinks"]["blinks"]
         .as_array()
         .unwrap()
-        .len();
-    assert!((3..=10).contains(&blinks), "{blinks} blinks");
+        .clone();
+    assert!((5..=7).contains(&blinks.len()), "{blinks:?}");
+    for b in &blinks {
+        let (start, end) = (b["start_s"].as_f64().unwrap(), b["end_s"].as_f64().unwrap());
+        let within = |lo: f64, hi: f64| start > lo && end < hi;
+        assert!(
+            !within(5.7, 8.2) && !within(10.95, 13.8),
+            "a long closure counted as a blink: {b}"
+        );
+        assert!(end - start <= 0.7, "{b}");
+    }
+    for t in [0.5, 1.7, 3.5, 4.7, 9.3, 10.0] {
+        let near = blinks.iter().any(|b| {
+            b["start_s"].as_f64().unwrap() - 0.25 <= t && t <= b["end_s"].as_f64().unwrap() + 0.25
+        });
+        assert!(near, "the blink at {t} s was missed: {blinks:?}");
+    }
+    // The eye model ran only where the eyes changed, not on every dense frame.
+    let dense = a.json["details"]["video"]["dense_frames"].as_u64().unwrap();
+    let checked = a.json["details"]["video"]["blinks"]["checked"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    assert!(
+        dense >= 150 && checked <= 16,
+        "{dense} dense, {checked} checked"
+    );
     // Legacy path: still PAD plus the blink check; a genuine still and a blinking video pass
     // liveness, but they show different people, so facematch (and overall) fail.
     let a = liveness(
@@ -332,6 +359,87 @@ async fn the_blink_video_has_blinks_in_both_paths() {
     assert_eq!(a.json["result"], "real", "{}", a.text);
     assert_eq!(a.json["facematch_result"], "False", "{}", a.text);
     assert_eq!(a.json["overall_result"], "False", "{}", a.text);
+}
+
+/// The motion signal of a `details` answer: (its value in the fusion, the mesh residual).
+fn motion(a: &Answer) -> (f64, Option<f64>) {
+    let signals = a.json["details"]["fusion"]["signals"].as_array().unwrap();
+    let value = signals.iter().find(|s| s["name"] == "motion").unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    (
+        value,
+        a.json["details"]["video"]["motion"]["residual"].as_f64(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_in_the_motion_counts_only_when_a_head_turns() {
+    let Some((app, data)) = setup() else { return };
+    // A live selfie that turns its head: the mesh moves off any plane.
+    let a = liveness(
+        &app,
+        &data,
+        None,
+        Some("videos/tranvanluyt_real.mp4"),
+        &[("details", "1")],
+    )
+    .await;
+    let (value, residual) = motion(&a);
+    assert!(residual.is_some_and(|r| r > 0.16), "{residual:?}");
+    assert_eq!(value, 1.0);
+    // A live selfie that holds still: no evidence either way (neutral, not against).
+    let a = liveness(
+        &app,
+        &data,
+        None,
+        Some("videos/blinkdetector_selfie_blinks.mp4"),
+        &[("details", "1")],
+    )
+    .await;
+    assert_eq!(motion(&a).0, 0.5, "{:?}", motion(&a));
+    assert_eq!(a.json["result"], "real");
+    // A photo tilted in perspective in front of the camera moves as a plane.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("tilted_photo.mp4");
+    let photo = data.join("faces/fr_obama.jpg");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-loop", "1", "-framerate", "30", "-i"])
+        .arg(&photo)
+        .args([
+            "-t",
+            "6",
+            "-r",
+            "30",
+            "-vf",
+            // The photo on a grey card, turned about its vertical axis by up to ~15 % of
+            // its width in perspective, back and forth over 6 s.
+            concat!(
+                "scale=720:1280:force_original_aspect_ratio=decrease,",
+                "pad=720:1280:(ow-iw)/2:(oh-ih)/2:gray,setsar=1,",
+                "perspective=sense=destination:eval=frame:",
+                "x0='W*0.15*max(sin(in/30),0)':y0='H*0.12*max(sin(in/30),0)':",
+                "x2='W*0.15*max(sin(in/30),0)':y2='H-H*0.12*max(sin(in/30),0)':",
+                "x1='W-W*0.15*max(-sin(in/30),0)':y1='H*0.12*max(-sin(in/30),0)':",
+                "x3='W-W*0.15*max(-sin(in/30),0)':y3='H-H*0.12*max(-sin(in/30),0)',",
+                "format=yuv420p"
+            ),
+            "-c:v",
+            "libx264",
+        ])
+        .arg(&flat)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ffmpeg could not make the tilted-photo video");
+    let rel = flat.to_str().unwrap();
+    let a = liveness(&app, &data, None, Some(rel), &[("details", "1")]).await;
+    let (value, residual) = motion(&a);
+    let moving = a.json["details"]["video"]["motion"]["moving_pairs"]
+        .as_u64()
+        .unwrap();
+    assert!(moving > 0, "the photo did move");
+    assert!(residual.is_some_and(|r| r < 0.08), "{residual:?}");
+    assert_eq!(value, 0.5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -317,16 +317,22 @@ impl Analyzer {
             return Ok(FacematchOutcome::default());
         };
         let picks = facematch::spread(v.kept.len(), want as usize);
-        let mut probes = Vec::with_capacity(picks.len());
-        for i in picks {
-            let (_, crop, face) = &v.kept[i];
-            probes.push(
-                self.models
-                    .embedder
-                    .embed(crop, face)
-                    .map_err(still::internal)?,
-            );
-        }
+        // The last step before the answer, with the cores otherwise idle: embed the picked
+        // frames two at a time.
+        let embed = |i: &usize| {
+            let (_, crop, face) = &v.kept[*i];
+            self.models.embedder.embed(crop, face)
+        };
+        let half = picks.len().div_ceil(2);
+        let (first, second) = picks.split_at(half);
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| second.iter().map(embed).collect::<Result<Vec<_>, _>>());
+            let mine = first.iter().map(embed).collect::<Result<Vec<_>, _>>();
+            (mine, other.join())
+        });
+        let b = b.map_err(|_| AnalysisError::Internal("facematch thread panicked".into()))?;
+        let mut probes = a.map_err(still::internal)?;
+        probes.extend(b.map_err(still::internal)?);
         Ok(facematch::compare(
             self.models.embedder.as_ref(),
             reference,

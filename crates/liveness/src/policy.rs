@@ -98,8 +98,8 @@ pub const IMAGE_REAL_THRESHOLD: f32 = 0.4;
 pub const FRAME_REAL_THRESHOLD: f32 = 0.4;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
 /// threshold with neither a blink nor depth in the motion fuses to 0.75 × 0.4 + 0.15 × 0.5 +
-/// 0.1 × 0.5 = 0.425. The live selfie videos of `videos/` fuse to 0.74-1.0 and the replays of
-/// `spoof/` to 0.08-0.23 (eval).
+/// 0.1 × 0.5 = 0.425. The 5 live videos of the manifest fuse to 0.81-1.0, the 4 replays to
+/// 0.13-0.25 (`livegate eval`).
 pub const RESULT_REAL_THRESHOLD: f32 = 0.425;
 
 /// Fusion weights for the video path: the mean per-frame PAD score dominates; blink and

@@ -773,18 +773,34 @@ impl Converter {
                     .clamp(0.0, 255.0) as u8
             }
         });
-        let area = (k * k) as u32;
-        let mut out = Vec::with_capacity(dw * dh);
-        let mut sums = vec![0u32; dw];
-        for oy in 0..dh {
-            sums.iter_mut().for_each(|s| *s = 0);
+        // Rows summed into a u16 line (≤ 16 × 255), then k neighbours of it: both loops are
+        // plain slices the compiler vectorises.
+        let area = (k * k) as u16;
+        let half = area / 2;
+        let mut out = vec![0u8; dw * dh];
+        let mut acc = vec![0u16; w];
+        for (oy, out_row) in out.chunks_exact_mut(dw).enumerate() {
+            acc.fill(0);
             for row in 0..k {
                 let line = &plane[(oy * k + row) * stride..][..w];
-                for (s, block) in sums.iter_mut().zip(line.chunks_exact(k)) {
-                    *s += block.iter().map(|&v| v as u32).sum::<u32>();
+                for (a, &v) in acc.iter_mut().zip(line) {
+                    *a += v as u16;
                 }
             }
-            out.extend(sums.iter().map(|&s| lut[((s + area / 2) / area) as usize]));
+            match k {
+                1 => out_row
+                    .iter_mut()
+                    .zip(&acc)
+                    .for_each(|(o, &a)| *o = lut[a as usize]),
+                2 => out_row
+                    .iter_mut()
+                    .zip(acc.chunks_exact(2))
+                    .for_each(|(o, c)| *o = lut[((c[0] + c[1] + half) / area) as usize]),
+                _ => out_row
+                    .iter_mut()
+                    .zip(acc.chunks_exact(k))
+                    .for_each(|(o, c)| *o = lut[((c.iter().sum::<u16>() + half) / area) as usize]),
+            }
         }
         GrayImage::from_raw(dw as u32, dh as u32, out)
     }

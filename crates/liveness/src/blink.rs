@@ -71,6 +71,11 @@ impl BlinkReport {
 /// Excursions of the change signal, largest first, at most `limit`.
 pub fn excursions(samples: &[DenseSample], limit: usize) -> Vec<Excursion> {
     let excess = excess_over_local_level(samples);
+    let typical = {
+        let mut all: Vec<f32> = samples.iter().filter_map(|s| s.change).collect();
+        all.sort_by(f32::total_cmp);
+        all.get(all.len() / 2).copied().unwrap_or(0.0)
+    };
     let mut found = Vec::new();
     for i in 0..samples.len() {
         let Some(e) = excess[i] else { continue };
@@ -86,18 +91,34 @@ pub fn excursions(samples: &[DenseSample], limit: usize) -> Vec<Excursion> {
         // Back down to half the peak on both sides, through followed frames only: a rise that
         // runs into a lost face or the video's ends is not known to have come back.
         let half = e / 2.0;
-        let back = |range: &mut dyn Iterator<Item = usize>| {
+        let back = |range: &mut dyn Iterator<Item = usize>, below: &dyn Fn(usize) -> bool| {
             for j in range {
                 match excess[j] {
-                    Some(x) if x <= half => return Some(j),
+                    Some(x) if x <= half && below(j) => return Some(j),
                     Some(_) => continue,
                     None => return None,
                 }
             }
             None
         };
-        let (Some(start), Some(end)) = (back(&mut (0..i).rev()), back(&mut (i + 1..samples.len())))
-        else {
+        // The rise starts from eyes as open as usual in this video (not from a closure).
+        let usual = |j: usize| {
+            samples[j]
+                .change
+                .is_some_and(|c| c <= typical + policy::BLINK_MIN_CHANGE_EXCESS)
+        };
+        let Some(start) = back(&mut (0..i).rev(), &usual) else {
+            continue;
+        };
+        // Back down in absolute terms too, to halfway between the level before the rise and
+        // the peak: eyes that close and stay shut lift the local level until the peak no
+        // longer stands out, without ever reopening.
+        let (before, peak) = (samples[start].change, samples[i].change);
+        let reopened = |j: usize| match (samples[j].change, before, peak) {
+            (Some(c), Some(b), Some(p)) => c <= b + (p - b) / 2.0,
+            _ => false,
+        };
+        let Some(end) = back(&mut (i + 1..samples.len()), &reopened) else {
             continue;
         };
         let (start_s, end_s) = (samples[start].time_s, samples[end].time_s);
@@ -223,6 +244,22 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].peak, 11);
         assert!(found[0].start_s < 11.0 / 15.0 && found[0].end_s > 11.0 / 15.0);
+    }
+
+    #[test]
+    fn eyes_that_close_and_stay_shut_are_not_an_excursion() {
+        let mut v = steady(90);
+        // Shut for 1.3 s, with the jitter of a shut eye: the local level catches up with the
+        // closure and a wobble in it stands out, but the eyes do not reopen within 0.7 s.
+        for (k, x) in v.iter_mut().enumerate().skip(20).take(20) {
+            *x = Some(if k == 24 {
+                0.75
+            } else {
+                0.55 + 0.02 * (k % 2) as f32
+            });
+        }
+        let found = excursions(&series(&v), 10);
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

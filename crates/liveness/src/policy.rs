@@ -125,7 +125,7 @@ pub const BLINK_MAX_SECONDS: f64 = 0.7;
 /// The eye-change signal's local level is its median over this window.
 pub const BLINK_LEVEL_WINDOW_S: f64 = 1.4;
 /// An excursion must rise this far above the local level for the eye model to look at it.
-pub const BLINK_MIN_CHANGE_EXCESS: f32 = 0.1;
+pub const BLINK_MIN_CHANGE_EXCESS: f32 = 0.06;
 /// At most this many excursions per video go to the eye model (4.6 ms each): the largest.
 pub const BLINK_MAX_CHECKS: usize = 16;
 /// An anchor's eyes serve as the open-eye reference when their aspect ratio is at least this

@@ -17,6 +17,7 @@ mod heif;
 mod jpeg;
 mod orientation;
 mod resize;
+mod skip;
 mod sniff;
 mod still;
 mod video;

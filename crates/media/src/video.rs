@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::MediaError;
 use crate::resize::fit_long_side;
+use crate::skip::NonRefSkip;
 use crate::sniff::{Container, Kind, sniff};
 
 /// Hard limits for one video.
@@ -244,6 +245,8 @@ struct Session {
     coded: (u32, u32),
     limits: VideoLimits,
     deadline: Instant,
+    /// Leaves unwanted non-reference pictures out of the decoder (H.264 only).
+    skip: Option<NonRefSkip>,
 }
 
 impl Session {
@@ -323,6 +326,16 @@ impl Session {
             )));
         }
         let raw_profile = unsafe { (*params.as_ptr()).profile };
+        let extradata = unsafe {
+            let p = params.as_ptr();
+            match ((*p).extradata, usize::try_from((*p).extradata_size)) {
+                (data, Ok(len)) if !data.is_null() && len > 0 => {
+                    std::slice::from_raw_parts(data, len).to_vec()
+                }
+                _ => Vec::new(),
+            }
+        };
+        let skip = NonRefSkip::for_stream(id == Id::H264, &extradata);
         let profile = profile_name(id, raw_profile);
         if let Some(d) = stream_duration_s.or_else(|| container_duration(&input))
             && d > limits.max_duration_s
@@ -366,6 +379,7 @@ impl Session {
             coded,
             limits: *limits,
             deadline,
+            skip,
         })
     }
 
@@ -433,6 +447,24 @@ impl Session {
             if st.counting_only {
                 continue;
             }
+            // A non-reference picture no stream needs stays out of the decoder: not sampled,
+            // and the dense stream has a decoded frame within its step before it (so its
+            // frames stay at most two steps apart).
+            if let Some(skip) = self.skip.as_mut().filter(|_| !discard)
+                && let Some(index) = skip.note(packet.pts())
+            {
+                let dense_covered = st
+                    .dense_every
+                    .is_none_or(|d| skip.decoded_within(index, d.saturating_sub(1)));
+                if !st.wants_sampled(index)
+                    && dense_covered
+                    && skip.is_non_reference(packet.data().unwrap_or_default())
+                {
+                    skip.skipped += 1;
+                    continue;
+                }
+                skip.mark_decoded(index);
+            }
             if self.decoder.send_packet(&packet).is_err() {
                 st.decode_errors += 1;
             }
@@ -456,7 +488,13 @@ impl Session {
         while !st.counting_only && self.decoder.receive_frame(frame).is_ok() {
             self.check_deadline("decoding the video")?;
             check_frame_size(frame.width(), frame.height(), &self.limits)?;
-            let index = st.decoded;
+            // Skipped pictures keep their place in the numbering.
+            let index = match &self.skip {
+                Some(s) if s.skipped > 0 => {
+                    s.index_of(frame.pts()).unwrap_or(st.decoded + s.skipped)
+                }
+                _ => st.decoded,
+            };
             st.decoded += 1;
             st.first_size.get_or_insert((frame.width(), frame.height()));
             if st.decoded > self.limits.max_frames {
@@ -481,6 +519,9 @@ impl Session {
                 };
                 if sampled {
                     st.sampled += 1;
+                }
+                if dense {
+                    st.took_dense(index);
                 }
                 if on_frame(SampledFrame {
                     index,
@@ -538,7 +579,7 @@ impl Session {
         let total_frames = if st.counting_only {
             st.packets
         } else {
-            st.decoded
+            st.decoded + self.skip.as_ref().map_or(0, |s| s.skipped)
         };
         let measured_fps = match (st.min_pts, st.max_pts) {
             (Some(lo), Some(hi)) if hi > lo && st.packets >= 2 && self.time_base > 0.0 => {
@@ -622,6 +663,8 @@ struct Progress {
     every_nth: u64,
     max_sampled: u64,
     dense_every: Option<u64>,
+    /// The dense stream's next grid point (see [`Progress::wanted`]).
+    next_dense: u64,
     dense_luma: bool,
     /// Video packets demuxed, discarded ones included (to compare with the MP4 index).
     packets_all: u64,
@@ -645,6 +688,7 @@ impl Progress {
             every_nth: plan.every_nth.max(1) as u64,
             max_sampled: plan.max_sampled as u64,
             dense_every: plan.dense_every.map(|d| d.max(1) as u64),
+            next_dense: 0,
             dense_luma: plan.dense_luma,
             packets_all: 0,
             packets: 0,
@@ -673,14 +717,33 @@ impl Progress {
         }
     }
 
-    /// (in the sampled stream, in the dense stream)
+    /// (in the sampled stream, in the dense stream) for the frame at `index`, in display
+    /// order. The dense stream keeps to a grid of one frame every D: the first decoded frame
+    /// from D/2 before each grid point on. With every frame decoded that is every Dth frame;
+    /// where non-reference frames were left out it is the nearest decoded one, so the stream
+    /// keeps its rate.
     fn wanted(&self, index: u64) -> (bool, bool) {
         if self.stopped {
             return (false, false);
         }
-        let sampled = self.sampled < self.max_sampled && index.is_multiple_of(self.every_nth);
-        let dense = self.dense_every.is_some_and(|d| index.is_multiple_of(d));
+        let sampled = self.wants_sampled(index);
+        let dense = self
+            .dense_every
+            .is_some_and(|d| index + d / 2 >= self.next_dense);
         (sampled, dense)
+    }
+
+    /// Moves the dense grid past a frame the dense stream took.
+    fn took_dense(&mut self, index: u64) {
+        let d = self.dense_every.unwrap_or(1);
+        self.next_dense += d;
+        while self.next_dense - (d / 2).min(self.next_dense) <= index {
+            self.next_dense += d;
+        }
+    }
+
+    fn wants_sampled(&self, index: u64) -> bool {
+        !self.stopped && self.sampled < self.max_sampled && index.is_multiple_of(self.every_nth)
     }
 
     /// Once no stream can want another frame (and one frame proved the stream decodable),

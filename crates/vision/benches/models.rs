@@ -48,6 +48,11 @@ fn benches(c: &mut Criterion) {
         b.iter(|| ensemble.live_score(&image, &face).unwrap())
     });
 
+    let mesh = vision::mesh::FaceMesh::load(&rt, store).unwrap();
+    c.bench_function("face_mesh", |b| {
+        b.iter(|| mesh.landmarks(&image, &face).unwrap())
+    });
+
     c.bench_function("quality", |b| {
         b.iter(|| vision::quality::assess(&image, &face))
     });

@@ -64,13 +64,7 @@ impl std::fmt::Debug for IrisEyes {
 impl IrisEyes {
     /// Loads the converted model from the store (never fetches).
     pub fn load(runtime: &Runtime, store: &ModelStore) -> Result<Self, VisionError> {
-        let path = store
-            .path(ModelId::IrisLandmark)
-            .map_err(|e| VisionError::ModelMissing {
-                model: NAME.into(),
-                message: e.to_string(),
-            })?;
-        Self::from_path(runtime, &path)
+        Self::from_model(runtime.load_stored(NAME, store, ModelId::IrisLandmark)?)
     }
 
     /// Loads an ONNX file converted from `iris_landmark.tflite`.
@@ -79,18 +73,8 @@ impl IrisEyes {
     }
 
     pub fn from_model(model: OnnxModel) -> Result<Self, VisionError> {
-        let find = |name: &str| {
-            model
-                .output_names()
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| VisionError::ModelMissing {
-                    model: NAME.into(),
-                    message: format!("no output named {name}"),
-                })
-        };
-        let contour_output = find("output_eyes_contours_and_brows")?;
-        let iris_output = find("output_iris")?;
+        let contour_output = model.output_position("output_eyes_contours_and_brows")?;
+        let iris_output = model.output_position("output_iris")?;
         Ok(IrisEyes {
             model,
             contour_output,

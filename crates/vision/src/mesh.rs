@@ -88,13 +88,7 @@ impl std::fmt::Debug for FaceMesh {
 impl FaceMesh {
     /// Loads the converted model from the store (never fetches).
     pub fn load(runtime: &Runtime, store: &ModelStore) -> Result<Self, VisionError> {
-        let path = store
-            .path(ModelId::FaceLandmark)
-            .map_err(|e| VisionError::ModelMissing {
-                model: NAME.into(),
-                message: e.to_string(),
-            })?;
-        Self::from_path(runtime, &path)
+        Self::from_model(runtime.load_stored(NAME, store, ModelId::FaceLandmark)?)
     }
 
     /// Loads an ONNX file converted from `face_landmark.tflite`.
@@ -104,18 +98,8 @@ impl FaceMesh {
 
     pub fn from_model(model: OnnxModel) -> Result<Self, VisionError> {
         // The names are the Keras layer names the published .tflite keeps.
-        let find = |name: &str| {
-            model
-                .output_names()
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| VisionError::ModelMissing {
-                    model: NAME.into(),
-                    message: format!("no output named {name}"),
-                })
-        };
-        let points_output = find("conv2d_20")?;
-        let flag_output = find("conv2d_30")?;
+        let points_output = model.output_position("conv2d_20")?;
+        let flag_output = model.output_position("conv2d_30")?;
         Ok(FaceMesh {
             model,
             points_output,

@@ -114,6 +114,20 @@ impl Runtime {
         self.max_sessions
     }
 
+    /// Loads catalog model `id` from `store` (never fetches); `name` as in [`Runtime::load`].
+    pub fn load_stored(
+        &self,
+        name: &'static str,
+        store: &crate::provision::ModelStore,
+        id: crate::provision::ModelId,
+    ) -> Result<OnnxModel, VisionError> {
+        let path = store.path(id).map_err(|e| VisionError::ModelMissing {
+            model: name.into(),
+            message: e.to_string(),
+        })?;
+        self.load(name, &path)
+    }
+
     /// Loads an ONNX file. `name` is used in errors and logs.
     pub fn load(&self, name: &'static str, path: &Path) -> Result<OnnxModel, VisionError> {
         let bytes = std::fs::read(path).map_err(|e| VisionError::ModelMissing {
@@ -242,6 +256,17 @@ impl OnnxModel {
     /// Output names in the order [`OnnxModel::run`] returns them.
     pub fn output_names(&self) -> &[String] {
         &self.output_names
+    }
+
+    /// Where the output called `output` is among those [`OnnxModel::run`] returns.
+    pub fn output_position(&self, output: &str) -> Result<usize, VisionError> {
+        self.output_names
+            .iter()
+            .position(|n| n == output)
+            .ok_or_else(|| VisionError::ModelMissing {
+                model: self.name.into(),
+                message: format!("no output named {output}"),
+            })
     }
 
     fn inference_error(&self, message: impl std::fmt::Display) -> VisionError {

@@ -27,7 +27,6 @@ fn mesh_agrees_with_the_detector_on_portraits() {
         "skimage_astronaut.png",
         "lestari15_dataset_real_0.png",
     ];
-    let mut times = Vec::new();
     for name in photos {
         let image = common::load_rgb(&testdata.join("faces").join(name));
         let face = detector
@@ -36,9 +35,7 @@ fn mesh_agrees_with_the_detector_on_portraits() {
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("{name}: no face"));
-        let t = std::time::Instant::now();
         let m = mesh.landmarks(&image, &face).unwrap();
-        times.push(t.elapsed());
         assert_eq!(m.points.len(), LANDMARKS);
         // A second pass on the crop the mesh itself places lands on the same face.
         let refined = mesh.landmarks_from(&image, &m).unwrap();
@@ -93,35 +90,4 @@ fn mesh_agrees_with_the_detector_on_portraits() {
             "{name}: nose tip far from the detector's nose keypoint"
         );
     }
-    times.sort();
-    eprintln!("face mesh: median {:?} per face", times[times.len() / 2]);
-}
-
-#[test]
-fn mesh_latency() {
-    let Some(testdata) = common::testdata() else {
-        return;
-    };
-    let rt = common::runtime();
-    let store = common::store();
-    let detector = BlazeFace::load(&rt, store).unwrap();
-    let mesh = FaceMesh::load(&rt, store).unwrap();
-    let image = common::load_rgb(&testdata.join("faces/fr_obama.jpg"));
-    let face = detector.detect(&image).unwrap().remove(0);
-    mesh.landmarks(&image, &face).unwrap();
-    let mut times: Vec<_> = (0..60)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            mesh.landmarks(&image, &face).unwrap();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    eprintln!(
-        "face mesh over {} runs: median {:?}, min {:?}, max {:?}",
-        times.len(),
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1]
-    );
 }

@@ -47,13 +47,9 @@ impl std::fmt::Debug for FacepluginEmbedder {
 
 impl FacepluginEmbedder {
     pub fn load(runtime: &Runtime, store: &ModelStore) -> Result<Self, VisionError> {
-        let path = store
-            .path(ModelId::FrFeature)
-            .map_err(|e| VisionError::ModelMissing {
-                model: NAME.into(),
-                message: e.to_string(),
-            })?;
-        Self::from_path(runtime, &path)
+        Ok(FacepluginEmbedder {
+            model: runtime.load_stored(NAME, store, ModelId::FrFeature)?,
+        })
     }
 
     pub fn from_path(runtime: &Runtime, path: &Path) -> Result<Self, VisionError> {

@@ -16,13 +16,11 @@ impl FrLiveness {
     pub const SIZE: usize = 128;
 
     pub fn load(runtime: &Runtime, store: &ModelStore) -> Result<FrLiveness, VisionError> {
-        let path = store
-            .path(ModelId::FrLiveness)
-            .map_err(|e| VisionError::ModelMissing {
-                model: "fr_liveness".into(),
-                message: e.to_string(),
-            })?;
-        Ok(FrLiveness::new(runtime.load("fr_liveness", &path)?))
+        Ok(FrLiveness::new(runtime.load_stored(
+            "fr_liveness",
+            store,
+            ModelId::FrLiveness,
+        )?))
     }
 
     pub fn new(model: OnnxModel) -> FrLiveness {

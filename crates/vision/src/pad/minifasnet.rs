@@ -50,14 +50,8 @@ impl MiniFasNet {
         store: &ModelStore,
         variant: Variant,
     ) -> Result<MiniFasNet, VisionError> {
-        let path = store
-            .path(variant.model_id())
-            .map_err(|e| VisionError::ModelMissing {
-                model: variant.name().into(),
-                message: e.to_string(),
-            })?;
         Ok(MiniFasNet::new(
-            runtime.load(variant.name(), &path)?,
+            runtime.load_stored(variant.name(), store, variant.model_id())?,
             variant,
         ))
     }

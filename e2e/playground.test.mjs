@@ -97,6 +97,10 @@ test('Single mode: still + video with details shows verdicts, face box and timel
   // Per-frame timeline of PAD score and eye openness.
   assert.ok(body.details.video.frames.length > 0);
   assert.ok(await page.isVisible('#timeline'));
+  // This selfie turns its head: the motion line reports depth off the best plane.
+  const motion = await page.textContent('#motion');
+  assert.match(motion, /mesh residual off the best plane (\d\.\d+)/);
+  assert.equal(Number(motion.match(/plane (\d\.\d+)/)[1]), Number(body.details.video.motion.residual.toFixed(3)));
   assert.deepEqual(offsite, [], 'the page loaded nothing from elsewhere');
 });
 

@@ -84,7 +84,8 @@ function stillWithFace(url, still, id) {
   return canvas;
 }
 
-/** PAD score and eye openness per analysed frame over time, blinks shaded. */
+/** PAD score and eye openness per analysed frame over time, the dense stream's eye change,
+ *  blinks shaded, and the motion summary. */
 function timeline(video) {
   const frames = (video && video.frames) || [];
   if (!frames.length) return null;
@@ -92,7 +93,9 @@ function timeline(video) {
   const canvas = h('canvas', { id: 'timeline', width: W, height: H, 'aria-label': 'per-frame timeline' });
   const ctx = canvas.getContext('2d');
   const t0 = frames[0].time_s || 0;
-  const t1 = Math.max(frames[frames.length - 1].time_s || 0, t0 + 0.001);
+  const dense = (video.blinks && video.blinks.series) || [];
+  const lastDense = dense.length ? dense[dense.length - 1].time_s || 0 : 0;
+  const t1 = Math.max(frames[frames.length - 1].time_s || 0, lastDense, t0 + 0.001);
   const x = (t) => pad + ((t - t0) / (t1 - t0)) * (W - 2 * pad);
   const y = (v) => H - pad - Math.max(0, Math.min(1, v)) * (H - 2 * pad);
   ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, H);
@@ -107,25 +110,31 @@ function timeline(video) {
   }
   ctx.fillText(`${t0.toFixed(1)} s`, pad, H - 8);
   ctx.fillText(`${t1.toFixed(1)} s`, W - pad - 30, H - 8);
-  const series = (get, colour) => {
-    ctx.strokeStyle = colour; ctx.fillStyle = colour; ctx.lineWidth = 2; ctx.beginPath();
+  const series = (items, get, colour, dots) => {
+    ctx.strokeStyle = colour; ctx.fillStyle = colour; ctx.lineWidth = dots ? 2 : 1; ctx.beginPath();
     let started = false;
-    for (const f of frames) {
+    for (const f of items) {
       const v = get(f);
       if (typeof v !== 'number') { started = false; continue; }
       if (!started) { ctx.moveTo(x(f.time_s), y(v)); started = true; } else ctx.lineTo(x(f.time_s), y(v));
-      ctx.fillRect(x(f.time_s) - 2, y(v) - 2, 4, 4);
+      if (dots) ctx.fillRect(x(f.time_s) - 2, y(v) - 2, 4, 4);
     }
     ctx.stroke();
   };
-  series((f) => f.pad, '#12b76a');
-  series((f) => (f.eyes ? (f.eyes.left + f.eyes.right) / 2 : undefined), '#f79009');
+  series(dense, (s) => s.change, '#7a5af8', false);
+  series(frames, (f) => f.pad, '#12b76a', true);
+  series(frames, (f) => (f.eyes ? (f.eyes.left + f.eyes.right) / 2 : undefined), '#f79009', true);
   const legend = h('div', { class: 'legend' }, 'Per analysed frame:',
     h('i', { style: 'background:#12b76a' }), 'PAD live score',
     h('i', { style: 'background:#f79009' }), 'eye openness',
+    h('i', { style: 'background:#7a5af8' }), 'eye change (every dense frame)',
     h('i', { style: 'background:rgba(36,83,214,.3)' }), 'blink');
+  const m = video.motion;
+  const motion = m ? h('p', { id: 'motion' }, m.residual == null
+    ? `Motion: no depth to judge (${m.moving_pairs} of ${m.pairs} mesh pairs moved).`
+    : `Motion: mesh residual off the best plane ${m.residual.toFixed(3)} inter-ocular distances over ${m.moving_pairs} moving pairs (a photo stays under 0.08).`) : null;
   const findings = frames.filter((f) => f.finding).map((f) => `${(f.time_s || 0).toFixed(2)} s: ${findingText(f.finding)}`);
-  return h('div', {}, h('h3', {}, 'Timeline'), canvas, legend,
+  return h('div', {}, h('h3', {}, 'Timeline'), canvas, legend, motion,
     findings.length ? h('p', { class: 'findings' }, findings.slice(0, 12).join(' · ')) : null);
 }
 

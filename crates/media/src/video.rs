@@ -826,20 +826,19 @@ impl Converter {
         if plane.len() < stride * (h - 1) + w {
             return None;
         }
-        // Limited range (16-235) to full, as swscale does for RGB.
-        let lut: [u8; 256] = std::array::from_fn(|v| {
-            if full_range {
-                v as u8
-            } else {
-                ((v as f32 - 16.0) * 255.0 / 219.0)
-                    .round()
-                    .clamp(0.0, 255.0) as u8
-            }
-        });
-        // Rows summed into a u16 line (≤ 16 × 255), then k neighbours of it: both loops are
-        // plain slices the compiler vectorises.
-        let area = (k * k) as u16;
-        let half = area / 2;
+        // Block sum → 8-bit in fixed point (16 fractional bits): the mean of the k×k block,
+        // limited range (16-235) stretched to full as swscale does for RGB. Sums stay within
+        // 16 × 255 and the products within i32.
+        let area = (k * k) as f64;
+        let (scale, offset): (f64, f64) = if full_range {
+            (1.0, 0.0)
+        } else {
+            (255.0 / 219.0, -16.0 * 255.0 / 219.0)
+        };
+        let mul = (65536.0 * scale / area).round() as i32;
+        let add = (65536.0 * offset).round() as i32 + (1 << 15);
+        let to_u8 = |sum: u16| ((sum as i32 * mul + add) >> 16).clamp(0, 255) as u8;
+        // Rows summed into a u16 line, then k neighbours of it: plain slice loops.
         let mut out = vec![0u8; dw * dh];
         let mut acc = vec![0u16; w];
         for (oy, out_row) in out.chunks_exact_mut(dw).enumerate() {
@@ -854,15 +853,15 @@ impl Converter {
                 1 => out_row
                     .iter_mut()
                     .zip(&acc)
-                    .for_each(|(o, &a)| *o = lut[a as usize]),
+                    .for_each(|(o, &a)| *o = to_u8(a)),
                 2 => out_row
                     .iter_mut()
                     .zip(acc.chunks_exact(2))
-                    .for_each(|(o, c)| *o = lut[((c[0] + c[1] + half) / area) as usize]),
+                    .for_each(|(o, c)| *o = to_u8(c[0] + c[1])),
                 _ => out_row
                     .iter_mut()
                     .zip(acc.chunks_exact(k))
-                    .for_each(|(o, c)| *o = lut[((c.iter().sum::<u16>() + half) / area) as usize]),
+                    .for_each(|(o, c)| *o = to_u8(c.iter().sum())),
             }
         }
         GrayImage::from_raw(dw as u32, dh as u32, out)

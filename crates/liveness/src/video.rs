@@ -145,7 +145,6 @@ struct SideJob {
     time_s: f64,
     image: RgbImage,
     face: Face,
-    pad: bool,
     mesh: bool,
 }
 
@@ -163,13 +162,11 @@ struct SideResults {
 fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResults, AnalysisError> {
     let mut out = SideResults::default();
     for job in jobs {
-        if job.pad {
-            let t = Instant::now();
-            let s = pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame)
-                .map_err(internal)?;
-            out.pad_ms += ms(t);
-            out.pads.push((job.slot, s));
-        }
+        let t = Instant::now();
+        let s =
+            pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame).map_err(internal)?;
+        out.pad_ms += ms(t);
+        out.pads.push((job.slot, s));
         if let (true, Some(mesh)) = (job.mesh, &models.mesh) {
             let t = Instant::now();
             let points = mesh.landmarks(&job.image, &job.face).map_err(internal)?;
@@ -184,7 +181,7 @@ fn consume(
     models: &Models,
     rx: mpsc::Receiver<media::SampledFrame>,
     side_jobs: mpsc::Sender<SideJob>,
-    pad_on_sampled: bool,
+    enhanced: bool,
 ) -> Result<Consumed, AnalysisError> {
     let mut frames = Vec::new();
     let mut kept = Vec::new();
@@ -255,17 +252,17 @@ fn consume(
                     obs.eyes_by_model = m.is_some_and(|m| m.by_model);
                     let (crop, face) = crop_around(rgb, f);
                     kept.push((frames.len(), crop, face));
+                    // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
                     let mesh = models.mesh.is_some()
                         && frames
                             .len()
                             .is_multiple_of(policy::MOTION_MESH_EVERY_SAMPLED);
-                    if pad_on_sampled || mesh {
+                    if enhanced {
                         let job = SideJob {
                             slot: frames.len(),
                             time_s: frame.time_s,
                             image: rgb.clone(),
                             face: f.clone(),
-                            pad: pad_on_sampled,
                             mesh,
                         };
                         // A closed channel means the side thread failed; its error is reported.

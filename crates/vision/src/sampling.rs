@@ -38,9 +38,10 @@ impl Region {
 /// Samples `region` into `out_w × out_h` RGB pixels (0..255, row-major, interleaved).
 /// Points outside the image read as `fill`.
 ///
-/// Separable: each source row the taps touch is resampled horizontally once, then output rows
-/// blend those — the same average of bilinear taps as sampling every tap directly, at well under
-/// half the arithmetic when shrinking (each source row serves several output taps).
+/// Separable: the taps of each output column (and row) are merged into one weight per source
+/// pixel they touch; each source row the rows need is resampled horizontally once, then output
+/// rows blend those lines. The same average of bilinear taps as sampling every tap directly, at
+/// a fraction of the arithmetic when shrinking.
 pub fn sample(
     image: &RgbImage,
     region: Region,
@@ -58,64 +59,99 @@ pub fn sample(
     // Taps per output pixel along each axis: enough to cover the source footprint, bounded.
     let tx = (sx.ceil() as usize).clamp(1, 4);
     let ty = (sy.ceil() as usize).clamp(1, 4);
-    let cols = taps(region.x, sx, out_w, tx, iw);
-    let rows = taps(region.y, sy, out_h, ty, ih);
+    let cols = Kernel::new(&taps(region.x, sx, out_w, tx, iw), tx);
+    let rows = Kernel::new(&taps(region.y, sy, out_h, ty, ih), ty);
     let raw = image.as_raw();
     let stride = iw * 3;
     let line = out_w * 3;
 
-    // Horizontal pass over every source row some tap reads: `slot[row]` indexes `lines`.
+    // Horizontal pass over every source row the row kernel reads: `slot[row]` indexes `lines`.
     let mut slot = vec![usize::MAX; ih];
     let mut lines: Vec<f32> = Vec::new();
-    let wx = 1.0 / tx as f32;
-    let fill_x = fill.map(|v| v * wx);
-    for r in rows.iter().flatten().flat_map(|t| [t.i0, t.i1]) {
+    for &(r, _) in &rows.weights {
         if slot[r] != usize::MAX {
             continue;
         }
         slot[r] = lines.len() / line;
         let src = &raw[r * stride..(r + 1) * stride];
-        lines.resize(lines.len() + line, 0.0);
-        let dst_start = lines.len() - line;
-        let dst = &mut lines[dst_start..];
-        for (o, taps) in dst.chunks_exact_mut(3).zip(cols.chunks_exact(tx)) {
-            for col in taps {
-                match col {
-                    Some(c) => {
-                        let (a, b) = (c.i0 * 3, c.i1 * 3);
-                        for k in 0..3 {
-                            let (pa, pb) = (src[a + k] as f32, src[b + k] as f32);
-                            o[k] += (pa + (pb - pa) * c.f) * wx;
-                        }
-                    }
-                    None => o.iter_mut().zip(&fill_x).for_each(|(o, f)| *o += f),
+        let start = lines.len();
+        lines.resize(start + line, 0.0);
+        for (o, out_px) in lines[start..].chunks_exact_mut(3).enumerate() {
+            let mut acc = fill.map(|f| f * cols.fill[o]);
+            for &(c, w) in cols.of(o) {
+                let p = &src[c * 3..c * 3 + 3];
+                for k in 0..3 {
+                    acc[k] += w * p[k] as f32;
                 }
             }
+            out_px.copy_from_slice(&acc);
         }
     }
 
-    // Vertical pass: blend the two lines of each row tap.
-    let wy = 1.0 / ty as f32;
-    let fill_y = fill.map(|v| v * wy);
-    for (out_row, taps) in out.chunks_exact_mut(line).zip(rows.chunks_exact(ty)) {
-        for row in taps {
-            match row {
-                Some(t) => {
-                    let top = &lines[slot[t.i0] * line..(slot[t.i0] + 1) * line];
-                    let bottom = &lines[slot[t.i1] * line..(slot[t.i1] + 1) * line];
-                    for ((o, a), b) in out_row.iter_mut().zip(top).zip(bottom) {
-                        *o += (a + (b - a) * t.f) * wy;
-                    }
+    // Vertical pass: each output row blends the lines its kernel weighs.
+    for (oy, out_row) in out.chunks_exact_mut(line).enumerate() {
+        let f = rows.fill[oy];
+        if f > 0.0 {
+            for px in out_row.chunks_exact_mut(3) {
+                for k in 0..3 {
+                    px[k] = fill[k] * f;
                 }
-                None => {
-                    for o in out_row.chunks_exact_mut(3) {
-                        o.iter_mut().zip(&fill_y).for_each(|(o, f)| *o += f);
-                    }
-                }
+            }
+        }
+        for &(r, w) in rows.of(oy) {
+            let src = &lines[slot[r] * line..(slot[r] + 1) * line];
+            for (o, v) in out_row.iter_mut().zip(src) {
+                *o += w * v;
             }
         }
     }
     out
+}
+
+/// Per output index along one axis: the source indices its taps touch with their summed
+/// weights, and the weight of the taps that fall outside the image (they read the fill).
+struct Kernel {
+    weights: Vec<(usize, f32)>,
+    starts: Vec<usize>,
+    fill: Vec<f32>,
+}
+
+impl Kernel {
+    fn new(taps: &[Option<Tap>], per: usize) -> Kernel {
+        let share = 1.0 / per as f32;
+        let mut k = Kernel {
+            weights: Vec::with_capacity(taps.len() * 2),
+            starts: Vec::with_capacity(taps.len() / per + 1),
+            fill: Vec::with_capacity(taps.len() / per),
+        };
+        for group in taps.chunks_exact(per) {
+            let start = k.weights.len();
+            k.starts.push(start);
+            let mut fill = 0.0;
+            for tap in group {
+                let Some(t) = tap else {
+                    fill += share;
+                    continue;
+                };
+                for (i, w) in [(t.i0, (1.0 - t.f) * share), (t.i1, t.f * share)] {
+                    if w == 0.0 {
+                        continue;
+                    }
+                    match k.weights[start..].iter_mut().find(|(j, _)| *j == i) {
+                        Some(e) => e.1 += w,
+                        None => k.weights.push((i, w)),
+                    }
+                }
+            }
+            k.fill.push(fill);
+        }
+        k.starts.push(k.weights.len());
+        k
+    }
+
+    fn of(&self, o: usize) -> &[(usize, f32)] {
+        &self.weights[self.starts[o]..self.starts[o + 1]]
+    }
 }
 
 /// One bilinear tap along an axis: the two neighbouring source indices and the blend factor.

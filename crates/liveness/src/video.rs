@@ -202,10 +202,10 @@ fn consume(
         };
         if frame.sampled {
             eyes.last_search_s = Some(frame.time_s);
-            let rgb = colour.ok_or_else(|| {
+            let colour = colour.ok_or_else(|| {
                 AnalysisError::Internal("a sampled video frame came without colour".into())
             })?;
-            let rgb = &rgb;
+            let rgb = &colour;
             let recent = last
                 .as_ref()
                 .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S)
@@ -261,7 +261,8 @@ fn consume(
                         let job = SideJob {
                             slot: frames.len(),
                             time_s: frame.time_s,
-                            image: rgb.clone(),
+                            // The frame itself: nothing after this needs it.
+                            image: colour,
                             face: f.clone(),
                             mesh,
                         };

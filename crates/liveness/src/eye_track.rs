@@ -91,23 +91,12 @@ impl EyeTracker {
             return None;
         }
         anchor.offset = offset;
-        let face = shifted(&anchor.face, offset);
+        let face = anchor.face.translated(offset.0, offset.1);
         let chips = eyes.chips(luma, &face)?;
         let (reference, _) = self.reference.as_ref()?;
         let change = change(&chips, reference);
         Some(Followed { change, chips })
     }
-}
-
-fn shifted(face: &Face, (dx, dy): (f32, f32)) -> Face {
-    let mut f = face.clone();
-    f.bbox.x += dx;
-    f.bbox.y += dy;
-    for p in f.keypoints.iter_mut() {
-        p.x += dx;
-        p.y += dy;
-    }
-    f
 }
 
 /// Both eyes' [`chip_change`], averaged.

@@ -441,12 +441,6 @@ fn crop_around(image: &RgbImage, face: &Face) -> (RgbImage, Face) {
         (y1 - y0) as u32,
     )
     .to_image();
-    let mut shifted = face.clone();
-    shifted.bbox.x -= x0;
-    shifted.bbox.y -= y0;
-    for p in shifted.keypoints.iter_mut() {
-        p.x -= x0;
-        p.y -= y0;
-    }
+    let shifted = face.translated(-x0, -y0);
     (crop, shifted)
 }

@@ -37,6 +37,21 @@ pub struct Face {
     pub keypoints: [Point; 6],
 }
 
+impl Face {
+    /// The same face with every coordinate moved by `(dx, dy)`: into a crop's frame, out of
+    /// a window's, or after the face moved.
+    pub fn translated(&self, dx: f32, dy: f32) -> Face {
+        let mut f = self.clone();
+        f.bbox.x += dx;
+        f.bbox.y += dy;
+        for p in f.keypoints.iter_mut() {
+            p.x += dx;
+            p.y += dy;
+        }
+        f
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VisionError {
     #[error("model {model} is not available: {message}")]
@@ -82,15 +97,7 @@ pub trait FaceDetector: Send + Sync {
         Ok(found
             .into_iter()
             .min_by(|a, b| near(a).total_cmp(&near(b)))
-            .map(|mut f| {
-                f.bbox.x += x0;
-                f.bbox.y += y0;
-                for p in f.keypoints.iter_mut() {
-                    p.x += x0;
-                    p.y += y0;
-                }
-                f
-            }))
+            .map(|f| f.translated(x0, y0)))
     }
 }
 

@@ -72,6 +72,29 @@ pub(crate) fn aligned_chip(
     Ok(align::warp(image, &to_template, size, size))
 }
 
+/// An aligned `size`×`size` chip as the network's NCHW input; `value(rgb, channel)` is the
+/// embedder's own preprocessing of one pixel for one input plane.
+pub(crate) fn chip_input(
+    chip: &image::RgbImage,
+    size: u32,
+    model: &str,
+    value: impl Fn([u8; 3], usize) -> f32,
+) -> Result<ndarray::ArrayD<f32>, VisionError> {
+    if chip.dimensions() != (size, size) {
+        return Err(VisionError::Inference {
+            model: model.into(),
+            message: format!("chip must be {size}×{size}"),
+        });
+    }
+    let n = size as usize;
+    Ok(
+        ndarray::Array4::from_shape_fn((1, 3, n, n), |(_, c, y, x)| {
+            value(chip.get_pixel(x as u32, y as u32).0, c)
+        })
+        .into_dyn(),
+    )
+}
+
 pub(crate) fn l2_normalised(mut v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 && norm.is_finite() {

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use image::RgbImage;
-use ndarray::Array4;
 
 use crate::face::{Embedder, Embedding, Face, Point, VisionError};
 use crate::provision::{ModelId, ModelStore};
@@ -93,17 +92,10 @@ impl DlibEmbedder {
 
     /// Embeds an already aligned 150×150 chip (for instance one dlib itself cropped).
     pub fn embed_chip(&self, chip: &RgbImage) -> Result<Embedding, VisionError> {
-        if chip.dimensions() != (CHIP, CHIP) {
-            return Err(VisionError::Inference {
-                model: NAME.into(),
-                message: format!("chip must be {CHIP}×{CHIP}"),
-            });
-        }
-        let n = CHIP as usize;
-        let input = Array4::from_shape_fn((1, 3, n, n), |(_, c, y, x)| {
-            (chip.get_pixel(x as u32, y as u32).0[c] as f32 - MEAN_RGB[c]) / 256.0
-        });
-        let out = self.model.run_one(input.into_dyn())?;
+        let input = super::chip_input(chip, CHIP, NAME, |rgb, c| {
+            (rgb[c] as f32 - MEAN_RGB[c]) / 256.0
+        })?;
+        let out = self.model.run_one(input)?;
         let v: Vec<f32> = out
             .first()
             .map(|a| a.iter().copied().collect())

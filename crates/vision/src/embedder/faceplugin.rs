@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use image::RgbImage;
-use ndarray::Array4;
 
 use super::l2_normalised;
 use crate::face::{Embedder, Embedding, Face, Point, VisionError};
@@ -65,19 +64,11 @@ impl FacepluginEmbedder {
 
     /// Embeds an already aligned 112×112 chip.
     pub fn embed_chip(&self, chip: &RgbImage) -> Result<Embedding, VisionError> {
-        if chip.dimensions() != (CHIP, CHIP) {
-            return Err(VisionError::Inference {
-                model: NAME.into(),
-                message: format!("chip must be {CHIP}×{CHIP}"),
-            });
-        }
-        let n = CHIP as usize;
         // BGR planes, (x − 127)/128: the preprocessing the vendor's own JavaScript applies.
-        let input = Array4::from_shape_fn((1, 3, n, n), |(_, c, y, x)| {
-            let v = chip.get_pixel(x as u32, y as u32).0[2 - c] as f32;
-            (v - 127.0) / 128.0
-        });
-        let out = self.model.run_one(input.into_dyn())?;
+        let input = super::chip_input(chip, CHIP, NAME, |rgb, c| {
+            (rgb[2 - c] as f32 - 127.0) / 128.0
+        })?;
+        let out = self.model.run_one(input)?;
         let v: Vec<f32> = out
             .first()
             .map(|a| a.iter().copied().collect())

@@ -4,38 +4,19 @@
 //! The face is one of dlib's aligned 150×150 chips, whose keypoints sit at known places, so the
 //! numbers don't depend on the detector. Needs `../shared/testdata` and fetched models.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use vision::embedder::{DlibEmbedder, FacepluginEmbedder};
 use vision::iris::IrisEyes;
-use vision::{Embedder, EyeModel, Face, ModelId, ModelStore, Point, Runtime};
+use vision::{Embedder, EyeModel, ModelId, ModelStore, Runtime};
 
 fn testdata() -> Option<PathBuf> {
     testkit::for_bench()
-}
-
-/// A dlib chip with its eye, nose and mouth positions in dlib's chip layout.
-fn chip_face() -> Face {
-    let p = |x, y| Point { x, y };
-    Face {
-        bbox: vision::BBox {
-            x: 20.0,
-            y: 15.0,
-            w: 110.0,
-            h: 120.0,
-        },
-        score: 1.0,
-        keypoints: [
-            p(47.5, 46.6),
-            p(100.5, 46.6),
-            p(74.0, 76.6),
-            p(74.0, 105.4),
-            p(25.0, 60.0),
-            p(123.0, 60.0),
-        ],
-    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -57,7 +38,7 @@ fn benches(c: &mut Criterion) {
     let image = image::open(testdata.join("faces/dlib_johns/John_Simm_000288_00470387.jpg"))
         .expect("chip")
         .to_rgb8();
-    let face = chip_face();
+    let face = common::chip_face();
 
     let iris = IrisEyes::load(&rt, &store).expect("iris");
     c.bench_function("iris_two_eyes", |b| {

@@ -5,28 +5,6 @@ mod common;
 use vision::iris::IrisEyes;
 use vision::{EyeModel, Face, Point};
 
-/// A dlib 150×150 chip's keypoints: dlib's alignment puts the eyes, nose and mouth here.
-fn chip_face() -> Face {
-    let p = |x, y| Point { x, y };
-    Face {
-        bbox: vision::BBox {
-            x: 20.0,
-            y: 15.0,
-            w: 110.0,
-            h: 120.0,
-        },
-        score: 1.0,
-        keypoints: [
-            p(47.5, 46.6),
-            p(100.5, 46.6),
-            p(74.0, 76.6),
-            p(74.0, 105.4),
-            p(25.0, 60.0),
-            p(123.0, 60.0),
-        ],
-    }
-}
-
 #[test]
 fn open_eyes_in_portraits_read_as_open() {
     let Some(testdata) = common::testdata() else {
@@ -34,7 +12,7 @@ fn open_eyes_in_portraits_read_as_open() {
     };
     let rt = common::runtime();
     let iris = IrisEyes::load(&rt, common::store()).unwrap();
-    let face = chip_face();
+    let face = common::chip_face();
     let mut values = Vec::new();
     let mut times = Vec::new();
     for entry in std::fs::read_dir(testdata.join("faces/dlib_johns")).unwrap() {

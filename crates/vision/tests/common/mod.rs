@@ -44,3 +44,26 @@ pub fn load_rgb(path: &std::path::Path) -> image::RgbImage {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8()
 }
+
+/// A dlib 150×150 chip's keypoints: dlib's alignment puts the eyes, nose and mouth here, so a
+/// chip is a face at known places without a detector.
+pub fn chip_face() -> vision::Face {
+    let p = |x, y| vision::Point { x, y };
+    vision::Face {
+        bbox: vision::BBox {
+            x: 20.0,
+            y: 15.0,
+            w: 110.0,
+            h: 120.0,
+        },
+        score: 1.0,
+        keypoints: [
+            p(47.5, 46.6),
+            p(100.5, 46.6),
+            p(74.0, 76.6),
+            p(74.0, 105.4),
+            p(25.0, 60.0),
+            p(123.0, 60.0),
+        ],
+    }
+}

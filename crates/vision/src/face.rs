@@ -120,11 +120,21 @@ pub struct EyeChips {
 }
 
 pub trait EyeModel: Send + Sync {
-    fn openness(&self, image: &RgbImage, face: &Face) -> Result<EyeOpenness, VisionError>;
     /// The chips [`EyeModel::chips_openness`] reads, placed by the face's eye keypoints;
     /// `None` when the eyes are too close together to judge.
     fn chips(&self, luma: &GrayImage, face: &Face) -> Option<EyeChips>;
     fn chips_openness(&self, chips: &EyeChips) -> Result<EyeOpenness, VisionError>;
+
+    /// Both steps on a colour picture (stills; a video has its luma already).
+    fn openness(&self, image: &RgbImage, face: &Face) -> Result<EyeOpenness, VisionError> {
+        let chips = self
+            .chips(&image::imageops::grayscale(image), face)
+            .ok_or_else(|| VisionError::Inference {
+                model: "eyes".into(),
+                message: "eye keypoints too close together or not finite".into(),
+            })?;
+        self.chips_openness(&chips)
+    }
 }
 
 /// Dense landmarks of a face (the 468-point mesh), in image pixels and a fixed order, so the

@@ -136,14 +136,6 @@ impl IrisEyes {
 }
 
 impl EyeModel for IrisEyes {
-    fn openness(&self, image: &RgbImage, face: &Face) -> Result<EyeOpenness, VisionError> {
-        let eyes = self.eyes(image, face)?;
-        Ok(EyeOpenness {
-            left: eyes.left.openness,
-            right: eyes.right.openness,
-        })
-    }
-
     fn chips(&self, luma: &GrayImage, face: &Face) -> Option<EyeChips> {
         let [left, right] = eye_crops(face)?;
         Some(EyeChips {

@@ -101,8 +101,8 @@ fn blink_video_series(testdata: &std::path::Path) -> Vec<(f64, Option<f32>)> {
         detect_time += t.elapsed();
         let t = std::time::Instant::now();
         let value = face.as_ref().map(|face| {
-            let eyes = iris.openness(image, face).unwrap();
-            (eyes.left + eyes.right) / 2.0
+            let eyes = iris.eyes(image, face).unwrap();
+            (eyes.left.openness + eyes.right.openness) / 2.0
         });
         iris_time += t.elapsed();
         // The same eyes from grey chips (what the video path feeds the model).

@@ -8,6 +8,8 @@ if [[ -z "${CARGO_TARGET_DIR:-}" ]]; then
   fi
 fi
 mkdir -p "$CARGO_TARGET_DIR"
+# The training tools' Python environment (training/requirements.txt), kept beside the build.
+export LIVEGATE_TRAIN_VENV="${LIVEGATE_TRAIN_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv-train}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 if [[ -z "${LIVEGATE_TESTDATA:-}" && -d "$ROOT/../shared/testdata" ]]; then

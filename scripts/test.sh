@@ -15,14 +15,31 @@ BIN="$CARGO_TARGET_DIR/release/livegate"
 cargo test --release --locked --workspace --all-targets
 
 if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
-  # Floors held on the dev split today (README, "Evaluation"), re-measured when extra/ grew from
-  # five to nine sources (extra AUC 0.869, ACER 21.4 %; overall AUC 0.919, ACER 15.9 %).
+  # The training pipeline, end to end on every 10th still: it trains, exports fold models and a
+  # model, and the service loads and scores with the fold models (leave-one-source-out).
+  "$ROOT/training/train.sh" --smoke
+  SMOKE="$CARGO_TARGET_DIR/training-smoke"
+  "$BIN" eval --manifest "$LIVEGATE_TESTDATA/MANIFEST.tsv" --root "$LIVEGATE_TESTDATA" \
+    --out "$SMOKE/eval" --quiet --only extra/pourfard --only extra/viguardieiro \
+    --loso extra --loso-models "$SMOKE/out/folds"
+  # The service and the training code score the same crops alike with the shipped model.
+  "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/parity.py" \
+    --crops "$SMOKE/crops" --model "$ROOT/training/livegate_pad.onnx"
+  # The committed fold layers (training/folds.json) as models the service loads.
+  "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/export.py" \
+    --folds "$ROOT/training/folds.json" --out "$CARGO_TARGET_DIR/folds"
+
+  # Floors (README, "Evaluation"). Stills of extra/ and nuaa_train/ are scored by the fold
+  # model trained without their source, the operating point of each source is chosen on the
+  # others (LOSO); faces/, spoof/ and videos/ were never trained on.
   "$BIN" eval --manifest "$LIVEGATE_TESTDATA/MANIFEST.tsv" --root "$LIVEGATE_TESTDATA" \
     --out "$CARGO_TARGET_DIR/eval" --quiet \
-    --floor nuaa_train:roc_auc'>='0.995 --floor nuaa_train:acer'<='0.02 \
-    --floor extra:roc_auc'>='0.85 --floor extra:acer'<='0.23 \
+    --loso extra --loso nuaa_train --loso-models "$CARGO_TARGET_DIR/folds" \
+    --floor LOSO:acer'<='0.17 --floor LOSO:roc_auc'>='0.91 --floor LOSO:max_source_acer'<='0.40 \
+    --floor nuaa_train:roc_auc'>='0.985 --floor nuaa_train:acer'<='0.07 \
+    --floor extra:roc_auc'>='0.87 --floor extra:acer'<='0.20 --floor faces:bpcer'<='0.30 \
     --floor spoof:apcer'<='0.0 --floor videos:bpcer'<='0.0 \
-    --floor OVERALL:roc_auc'>='0.90 --floor OVERALL:acer'<='0.17
+    --floor OVERALL:roc_auc'>='0.89 --floor OVERALL:acer'<='0.18
 elif [[ "${CI:-}" == "true" ]]; then
   echo "testdata missing under CI" >&2
   exit 1

@@ -24,6 +24,15 @@ pub struct EvalArgs {
     /// e.g. `nuaa_train:roc_auc>=0.99` or `OVERALL:acer<=0.2` (repeatable).
     #[arg(long)]
     floor: Vec<String>,
+    /// Leave-one-source-out figures over the sources of these subsets (repeatable, e.g.
+    /// `--loso extra --loso nuaa_train`): each source judged at a threshold chosen on the
+    /// others. Floors name it `LOSO` (pooled, plus `max_source_acer`).
+    #[arg(long)]
+    loso: Vec<String>,
+    /// Folder of fold models `<source>.onnx` (from `training/train.py`): each source's items
+    /// are scored by the Livegate PAD model trained without that source.
+    #[arg(long, requires = "loso")]
+    loso_models: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -51,7 +60,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             .unwrap_or(2)
     });
     eprintln!("evaluating {} items with {workers} workers", items.len());
-    let outcomes = eval::runner::run(&analyzer, &items, workers, !args.quiet);
+    let folds = match &args.loso_models {
+        Some(dir) => fold_analyzers(&analyzer, dir, &items)?,
+        None => std::collections::HashMap::new(),
+    };
+    let pick = |item: &eval::Item| folds.get(&item.source).unwrap_or(&analyzer);
+    let outcomes = eval::runner::run(&pick, &items, workers, !args.quiet);
     let embedder = analyzer.models().embedder.clone();
     let report = eval::report::build(&outcomes, analyzer.facematch_max_distance(), |a, b| {
         embedder.distance(
@@ -60,9 +74,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )
     });
     print!("{}", eval::report::table(&report));
+    let loso_sources: Vec<String> = items
+        .iter()
+        .filter(|i| args.loso.contains(&i.subset))
+        .map(|i| i.source.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let loso = eval::loso::build(&outcomes, &loso_sources);
+    match &loso {
+        Some(l) => print!("{}", eval::loso::table(l)),
+        None if !args.loso.is_empty() => {
+            anyhow::bail!("--loso needs at least two sources with labelled items")
+        }
+        None => {}
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let json = serde_json::json!({ "report": report, "items": outcomes.iter().map(|o| serde_json::json!({
+    let json = serde_json::json!({ "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
         "pad_per_model": o.pad_per_model,
@@ -82,16 +111,27 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 
     let mut broken = Vec::new();
     for f in &floors {
-        let m = if f.subset == "OVERALL" {
-            Some(&report.overall)
-        } else {
-            report.subsets.get(&f.subset)
+        let m = match f.subset.as_str() {
+            "OVERALL" => Some(serde_json::to_value(&report.overall)?),
+            "LOSO" => match &loso {
+                Some(l) => {
+                    let mut v = serde_json::to_value(&l.pooled)?;
+                    v["max_source_acer"] = serde_json::json!(l.max_source_acer);
+                    Some(v)
+                }
+                None => None,
+            },
+            name => report
+                .subsets
+                .get(name)
+                .map(serde_json::to_value)
+                .transpose()?,
         };
         let Some(m) = m else {
             broken.push(format!("{}: no such subset", f.subset));
             continue;
         };
-        let v = serde_json::to_value(m)?[&f.metric].as_f64();
+        let v = m[&f.metric].as_f64();
         let Some(v) = v else {
             broken.push(format!("{}:{}: no such metric", f.subset, f.metric));
             continue;
@@ -118,6 +158,48 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         eprintln!("all {} floors hold", floors.len());
     }
     Ok(())
+}
+
+/// One analyzer per source that has a fold model in `dir`: the same models with the Livegate
+/// PAD model replaced by the one trained without that source.
+fn fold_analyzers(
+    base: &liveness::Analyzer,
+    dir: &std::path::Path,
+    items: &[eval::Item],
+) -> anyhow::Result<std::collections::HashMap<String, liveness::Analyzer>> {
+    let sources: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.source.as_str()).collect();
+    // The process's one runtime (already opened by the base analyzer).
+    let store = vision::ModelStore::open_default().context("cannot open the model store")?;
+    let runtime = vision::Runtime::from_store(&store)?;
+    let mut out = std::collections::HashMap::new();
+    for source in sources {
+        let path = dir.join(format!("{source}.onnx"));
+        if !path.is_file() {
+            continue;
+        }
+        let fold = vision::pad::LivegatePad::from_file(&runtime, &path)
+            .with_context(|| format!("cannot load the fold model {}", path.display()))?;
+        let mut models = base.models().clone();
+        let slot = models
+            .pad
+            .iter_mut()
+            .find(|m| m.name() == vision::pad::LivegatePad::NAME)
+            .context("the analyzer has no Livegate PAD model to replace")?;
+        *slot = std::sync::Arc::new(fold);
+        out.insert(source.to_string(), liveness::Analyzer::new(models));
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "no fold model in {} matches a source",
+        dir.display()
+    );
+    eprintln!(
+        "leave-one-source-out: {} fold models from {}",
+        out.len(),
+        dir.display()
+    );
+    Ok(out)
 }
 
 struct Floor {

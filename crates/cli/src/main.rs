@@ -1,7 +1,8 @@
-//! `livegate`: serve · check · batch · models · token · eval · probe.
+//! `livegate`: serve · check · batch · models · token · eval · crops · probe.
 
 mod batch;
 mod check;
+mod crops;
 mod eval;
 mod models;
 mod probe;
@@ -39,6 +40,8 @@ enum Command {
     Token(token::TokenArgs),
     /// ISO/IEC 30107-3 metrics of the analysis on a labelled manifest.
     Eval(eval::EvalArgs),
+    /// Write the PAD crops the service makes for every labelled still (training input).
+    Crops(crops::CropsArgs),
     /// Print what the media layer sees in a still or a video.
     Probe { file: std::path::PathBuf },
 }
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Models { action } => models::run(action),
         Command::Token(args) => token::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Crops(args) => crops::run(args),
         Command::Probe { file } => probe::run(&file),
     }
 }

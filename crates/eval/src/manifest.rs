@@ -23,6 +23,10 @@ pub struct Item {
     pub path: PathBuf,
     /// Top-level folder of `file`: the subset it is reported under.
     pub subset: String,
+    /// The capture source, the unit of leave-one-source-out evaluation: the manifest's `group`
+    /// column when it has one, else the second path component under a subset that collects
+    /// several sources (`extra/<source>/…`, see [`MULTI_SOURCE_SUBSETS`]), else the subset.
+    pub source: String,
     pub identity: String,
     pub label: String,
     /// `None` for labels that are neither bona fide nor attack (reported separately).
@@ -36,6 +40,24 @@ pub enum ManifestError {
     Io(PathBuf, std::io::Error),
     #[error("the manifest has no `{0}` column in its header")]
     MissingColumn(&'static str),
+}
+
+/// Subsets whose files sit in one folder per source (`extra/<source>/…`).
+pub const MULTI_SOURCE_SUBSETS: [&str; 1] = ["extra"];
+
+/// See [`Item::source`].
+pub fn source_of(file: &str, group: Option<&str>) -> String {
+    if let Some(g) = group.map(str::trim).filter(|g| !g.is_empty()) {
+        return g.to_string();
+    }
+    let mut parts = file.split('/');
+    let subset = parts.next().unwrap_or("");
+    match parts.next() {
+        Some(src) if MULTI_SOURCE_SUBSETS.contains(&subset) && parts.next().is_some() => {
+            src.to_string()
+        }
+        _ => subset.to_string(),
+    }
 }
 
 pub fn class_of(label: &str) -> Option<Class> {
@@ -77,6 +99,7 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
             .ok_or(ManifestError::MissingColumn(name))
     };
     let (fi, ii, li) = (col("file")?, col("identity")?, col("label")?);
+    let gi = col("group").ok();
     let mut items = Vec::new();
     for line in lines {
         if line.trim().is_empty() {
@@ -93,6 +116,7 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
             file: file.to_string(),
             path: root.join(file),
             subset: file.split('/').next().unwrap_or("").to_string(),
+            source: source_of(file, gi.and_then(|g| cols.get(g).copied())),
             identity: cols.get(ii).copied().unwrap_or("").trim().to_string(),
             class: class_of(&label),
             label,
@@ -120,7 +144,18 @@ mod tests {
         assert_eq!(items[1].kind, Kind::Video);
         assert_eq!(items[2].class, None);
         assert_eq!(items[0].subset, "faces");
+        assert_eq!(items[0].source, "faces");
         assert_eq!(items[0].path, Path::new("/r/faces/a.jpg"));
+    }
+
+    #[test]
+    fn sources_come_from_the_folder_under_extra_or_a_group_column() {
+        assert_eq!(source_of("extra/a+b/live/x.jpg", None), "a+b");
+        assert_eq!(source_of("extra/x.jpg", None), "extra");
+        assert_eq!(source_of("nuaa_train/live/x.jpg", None), "nuaa_train");
+        assert_eq!(source_of("nuaa_train/live/x.jpg", Some("lab 2")), "lab 2");
+        let t = "file\tidentity\tlabel\tgroup\nx/a.jpg\tA\tlive\tphone-1\n";
+        assert_eq!(parse(t, Path::new("/")).unwrap()[0].source, "phone-1");
     }
 
     #[test]

@@ -24,7 +24,37 @@ pub struct Outcome {
     pub pad_per_model: Vec<(String, f32)>,
 }
 
-pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) -> Vec<Outcome> {
+/// Analyses every item with the analyzer `analyzer_for` picks for it (the same one for every
+/// item, or for leave-one-source-out a model trained without the item's source).
+pub fn run<'a>(
+    analyzer_for: &(dyn Fn(&Item) -> &'a Analyzer + Sync),
+    items: &[Item],
+    workers: usize,
+    progress: bool,
+) -> Vec<Outcome> {
+    // Facematch statistics pair stills of an identity: only identities seen twice need an
+    // embedding, which costs a second decode and detection.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for i in items
+        .iter()
+        .filter(|i| i.kind == Kind::Still && !i.identity.is_empty())
+    {
+        *seen.entry(i.identity.as_str()).or_default() += 1;
+    }
+    par_map(items, workers, progress, |item| {
+        let paired = seen.get(item.identity.as_str()).is_some_and(|&n| n >= 2);
+        one(analyzer_for(item), item, paired)
+    })
+}
+
+/// `f` over every item on `workers` threads, with a progress bar when `progress`; the results
+/// in the items' order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    progress: bool,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let bar = if progress {
         let b = ProgressBar::new(items.len() as u64);
         b.set_style(
@@ -35,28 +65,18 @@ pub fn run(analyzer: &Analyzer, items: &[Item], workers: usize, progress: bool) 
     } else {
         ProgressBar::hidden()
     };
-    // Facematch statistics pair stills of an identity: only identities seen twice need an
-    // embedding, which costs a second decode and detection.
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for i in items
-        .iter()
-        .filter(|i| i.kind == Kind::Still && !i.identity.is_empty())
-    {
-        *seen.entry(i.identity.as_str()).or_default() += 1;
-    }
     let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; items.len()]);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers.max(1) {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
-                    let paired = seen.get(item.identity.as_str()).is_some_and(|&n| n >= 2);
-                    let o = one(analyzer, item, paired);
+                    let r = f(item);
                     bar.inc(1);
                     if let Ok(mut v) = out.lock() {
-                        v[i] = Some(o);
+                        v[i] = Some(r);
                     }
                 }
             });

@@ -61,46 +61,42 @@ pub const SECOND_FACE_AREA_RATIO: f32 = 0.35;
 /// Detector score below which a box is not treated as a face.
 pub const MIN_DETECTION_SCORE: f32 = 0.6;
 
-/// PAD ensemble weights by model name. Per-model ROC AUC measured with `livegate eval` on
-/// `extra/` (917 stills, mostly screen replays): fr_liveness 0.676, MiniFASNet V2 0.874,
-/// V1SE 0.876; all three 1.000 on `nuaa_train` prints. A grid over weights (steps of 0.1) and
-/// thresholds (0.3-0.7) minimising ACER on `extra/` with NUAA held at 0 % picked these with
-/// the threshold below: `extra/` APCER 14.8 %, BPCER 13.4 % (was 11.7 % / 23.3 % at
-/// 0.2/0.4/0.4 and 0.5). fr_liveness keeps a share because it is the one model that accepts
-/// the studio-lit press photos of `faces/` (2.6 % rejected vs 25-34 % for MiniFASNet).
+/// PAD weights by model name, for stills. Livegate's own model (`training/`, see its model
+/// card) alone decides: judged leave-one-source-out on the nine `extra/` sources and
+/// `nuaa_train` (each source scored by a model trained without it, at a threshold chosen on the
+/// others; `training/train.sh`, `livegate eval --loso`), it beats every stock network and the
+/// old three-model ensemble (README, "Evaluation"), which therefore no longer run. An installed
+/// MiniFASNet pair or `fr_liveness` costs nothing: models without a weight are not run.
 pub fn pad_weight(model: &str) -> f32 {
     match model {
-        "minifasnet_v2" => 0.5,
-        "minifasnet_v1se" => 0.2,
-        "fr_liveness" => 0.3,
+        "livegate_pad" => 1.0,
         _ => 0.0,
     }
 }
 
-/// PAD weights for video frames: the MiniFASNet pair only. Screen replays are the video
-/// attack, and there fr_liveness is the weak model (ROC AUC 0.676 on `extra/` against 0.87);
-/// on the 5 selfie/replay videos of `videos/` and `spoof/` its frame means (live 0.92-1.0,
-/// replays 0.00-0.004) add nothing the pair does not show (live 0.74-1.0, replays
-/// 0.00-0.002), and skipping it saves 5.9 of the 12.7 ms a frame costs
-/// (`livegate check --details`, `stage_ms`).
+/// PAD weights for video frames: the same model as stills (it was trained on frames cut from
+/// live and replayed videos among others).
 pub fn video_pad_weight(model: &str) -> f32 {
-    match model {
-        "minifasnet_v2" => 0.5,
-        "minifasnet_v1se" => 0.2,
-        _ => 0.0,
-    }
+    pad_weight(model)
 }
 
-/// Fused live score at or above which a still is `real` (see [`pad_weight`]).
-pub const IMAGE_REAL_THRESHOLD: f32 = 0.4;
+/// Live score at or above which a still is `real` (see [`pad_weight`]). Chosen by
+/// `training/train.py` on the model's out-of-fold scores (every item of the nine `extra/`
+/// sources and `nuaa_train` scored by a layer trained without its source) as the threshold with
+/// the lowest source-balanced ACER: 0.508. In `livegate eval --loso`, each held-out source's
+/// threshold is instead chosen the same way on the other sources alone; they land at
+/// 0.508-0.530 (`training/MODEL_CARD.md`), so this value travels between sources better than
+/// the old ensemble's did (0.08-0.53 for V2 alone).
+pub const IMAGE_REAL_THRESHOLD: f32 = 0.51;
 /// Per-frame PAD score at or above which a video frame counts in `real_video_frames`: the
-/// still-image operating point, as the same models score each frame.
-pub const FRAME_REAL_THRESHOLD: f32 = 0.4;
+/// still-image operating point, as the same model scores each frame.
+pub const FRAME_REAL_THRESHOLD: f32 = IMAGE_REAL_THRESHOLD;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
-/// threshold with neither a blink nor depth in the motion fuses to 0.75 × 0.4 + 0.15 × 0.5 +
-/// 0.1 × 0.5 = 0.425. The 5 live videos of the manifest fuse to 0.81-1.0, the 4 replays to
-/// 0.13-0.25 (`livegate eval`).
-pub const RESULT_REAL_THRESHOLD: f32 = 0.425;
+/// threshold with neither a blink nor depth in the motion fuses to
+/// 0.75 × 0.51 + 0.15 × 0.5 + 0.1 × 0.5 = 0.5075. See the README for the videos' fused scores.
+pub const RESULT_REAL_THRESHOLD: f32 = W_VIDEO_PAD * IMAGE_REAL_THRESHOLD
+    + W_BLINK * BLINK_ABSENT_SCORE
+    + W_MOTION * MOTION_ABSENT_SCORE;
 
 /// Fusion weights for the video path: the mean per-frame PAD score dominates; blink and
 /// motion are supporting evidence, never required (a still, unblinking live person passes

@@ -1,8 +1,9 @@
 //! [`Vision`]: every model the analysis uses, loaded once at start-up and shared.
 //!
 //! Required models (detector, eye landmarks, the default embedder, Faceplugin PAD) must be in the
-//! store or loading fails with the store's "run `livegate models fetch`" message. Optional ones
-//! (MiniFASNet, which is not in any package registry) are used when present. Models load on
+//! store or loading fails with the store's "run `livegate models fetch`" message. Livegate's own
+//! PAD model is compiled into the binary. Optional ones (MiniFASNet, which is not in any
+//! package registry) are used when present. Models load on
 //! scoped threads: session creation is CPU-bound and the machine usually has cores to spare at
 //! start-up.
 
@@ -15,7 +16,7 @@ use crate::face::{Embedder, EyeModel, FaceDetector, LandmarkModel, PadModel, Vis
 use crate::iris::IrisEyes;
 use crate::mesh::FaceMesh;
 use crate::pad::minifasnet::Variant;
-use crate::pad::{FrLiveness, MiniFasNet};
+use crate::pad::{FrLiveness, LivegatePad, MiniFasNet};
 use crate::provision::ModelStore;
 use crate::runtime::Runtime;
 
@@ -41,7 +42,7 @@ pub struct Vision {
     pub embedder: Arc<dyn Embedder>,
     /// The face mesh, for motion geometry; `None` when it is not installed.
     pub mesh: Option<Arc<dyn LandmarkModel>>,
-    /// Every PAD model that loaded, Faceplugin first. Combine them with
+    /// Every PAD model that loaded, Livegate's own first. Combine them with
     /// [`crate::pad::Ensemble`] and the policy's weights.
     pub pad: Vec<Arc<dyn PadModel>>,
     /// Wall time of [`Vision::load`].
@@ -85,7 +86,7 @@ impl Vision {
         let started = Instant::now();
         let runtime = Runtime::from_store(store)?;
         let rt = &*runtime;
-        let (detector, eyes, embedder, fr, v2, v1se, mesh) = std::thread::scope(|s| {
+        let (detector, eyes, embedder, own, fr, v2, v1se, mesh) = std::thread::scope(|s| {
             // The slowest (the dlib graph is built from its weights) goes first.
             let embedder = s.spawn(|| timed(|| options.embedder.load(rt, store)));
             let detector = s.spawn(|| {
@@ -93,6 +94,7 @@ impl Vision {
             });
             let eyes = s.spawn(|| timed(|| IrisEyes::load(rt, store)));
             let mesh = s.spawn(|| timed(|| FaceMesh::load(rt, store)));
+            let own = timed(|| LivegatePad::load(rt));
             let fr = timed(|| FrLiveness::load(rt, store));
             let v2 = timed(|| MiniFasNet::load(rt, store, Variant::V2));
             let v1se = timed(|| MiniFasNet::load(rt, store, Variant::V1Se));
@@ -100,6 +102,7 @@ impl Vision {
                 join(detector.join()),
                 join(eyes.join()),
                 join(embedder.join()),
+                own,
                 fr,
                 v2,
                 v1se,
@@ -114,9 +117,11 @@ impl Vision {
         let (embedder, t) = embedder?;
         let embedder: Arc<dyn Embedder> = Arc::from(embedder);
         load_times.push((embedder.name(), t));
+        let (own, t) = own?;
+        load_times.push((LivegatePad::NAME, t));
         let (fr, t) = fr?;
         load_times.push(("fr_liveness", t));
-        let mut pad: Vec<Arc<dyn PadModel>> = vec![Arc::new(fr)];
+        let mut pad: Vec<Arc<dyn PadModel>> = vec![Arc::new(own), Arc::new(fr)];
         for (variant, loaded) in [(Variant::V2, v2), (Variant::V1Se, v1se)] {
             match loaded {
                 Ok((model, t)) => {

@@ -25,8 +25,14 @@ fn loads_every_model_within_a_second_and_analyses_a_face() {
     );
     assert_eq!(
         vision.pad_names(),
-        ["fr_liveness", "minifasnet_v2", "minifasnet_v1se"]
+        [
+            "livegate_pad",
+            "fr_liveness",
+            "minifasnet_v2",
+            "minifasnet_v1se"
+        ]
     );
+    assert!(vision.pad_model("livegate_pad").is_some());
     assert!(vision.pad_model("minifasnet_v2").is_some());
 
     let image = common::load_rgb(&data.join("spoof/sfas_image_F2.jpg"));

@@ -1,15 +1,17 @@
 //! Presentation-attack detection (anti-spoofing) on single frames.
 //!
-//! Both model families descend from minivision's Silent-Face-Anti-Spoofing and expect its crop:
+//! Every model here descends from minivision's Silent-Face-Anti-Spoofing and expects its crop:
 //! the face box scaled about its centre, shifted (not clipped) to stay inside the image, then
 //! resized to the network input without keeping the aspect ratio.
 
 pub mod ensemble;
 pub mod fr_liveness;
+pub mod livegate;
 pub mod minifasnet;
 
 pub use ensemble::Ensemble;
 pub use fr_liveness::FrLiveness;
+pub use livegate::LivegatePad;
 pub use minifasnet::MiniFasNet;
 
 use image::RgbImage;
@@ -60,7 +62,7 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
-/// Crops, runs a 3-class Silent-Face-style classifier on 0..255 pixels and returns the softmax
+/// Crops, runs a Silent-Face-style classifier on 0..255 pixels and returns the softmax
 /// probability of class `live_index`.
 fn classify(
     model: &OnnxModel,
@@ -71,6 +73,20 @@ fn classify(
     bgr: bool,
     live_index: usize,
 ) -> Result<f32, VisionError> {
+    let input = crop_input(model, image, bbox, scale, size, bgr)?;
+    live_probability(model, &model.run_one(input)?, live_index)
+}
+
+/// The network input for the context crop of `bbox` at `scale`: NCHW `[1, 3, size, size]`,
+/// 0..255, BGR when `bgr`.
+fn crop_input(
+    model: &OnnxModel,
+    image: &RgbImage,
+    bbox: &BBox,
+    scale: f32,
+    size: usize,
+    bgr: bool,
+) -> Result<ndarray::ArrayD<f32>, VisionError> {
     if !(bbox.w > 0.0 && bbox.h > 0.0 && bbox.x.is_finite() && bbox.y.is_finite()) {
         return Err(VisionError::Inference {
             model: model.name().into(),
@@ -79,8 +95,15 @@ fn classify(
     }
     let region = context_crop(image.width(), image.height(), bbox, scale);
     let rgb = sample(image, region, size, size, [0.0; 3]);
-    let input = to_nchw(&rgb, size, size, bgr, 0.0, 1.0);
-    let outputs = model.run_one(input)?;
+    Ok(to_nchw(&rgb, size, size, bgr, 0.0, 1.0))
+}
+
+/// Softmax of the first output's logits, at `live_index`.
+fn live_probability(
+    model: &OnnxModel,
+    outputs: &[ndarray::ArrayD<f32>],
+    live_index: usize,
+) -> Result<f32, VisionError> {
     let logits: Vec<f32> = outputs
         .first()
         .map(|o| o.iter().copied().collect())

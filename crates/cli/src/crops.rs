@@ -1,0 +1,234 @@
+//! `livegate crops`: the PAD model inputs the service produces for every labelled still, for
+//! the training pipeline (`training/`).
+//!
+//! Training on the service's own crops (same decoder, same face detector, same face pick, same
+//! context crop and resampler) is what keeps the shipped model's inputs in training identical to
+//! the ones it sees in production. The crops go to one `.npy` per context scale (`uint8`,
+//! `N×80×80×3` RGB, rounded from the resampler's floats); `--exact N` also writes the first N
+//! items' crops unrounded (`float32`, `exact_s<scale>.npy`) with every installed PAD model's
+//! score on them, so the training code's forward pass can be checked against the service's.
+
+use anyhow::Context;
+use liveness::Models;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use vision::Face;
+use vision::pad::context_crop;
+use vision::sampling::sample;
+
+/// Context scales written: the two Livegate's model reads (2.7 as MiniFASNet V2, 4.0 as V1SE)
+/// and two neighbours of 2.7 for experiments with scale augmentation.
+pub const SCALES: [f32; 4] = [2.2, 2.7, 3.2, 4.0];
+const SIZE: usize = vision::pad::MiniFasNet::SIZE;
+
+#[derive(clap::Args)]
+pub struct CropsArgs {
+    /// TSV manifest with `file`, `identity`, `label` columns.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Folder the manifest's paths are relative to (default: the manifest's folder).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Output folder: `index.tsv`, `crops_s<scale>.npy`, and with `--exact` the float crops.
+    #[arg(long)]
+    out: PathBuf,
+    /// Only items whose path starts with one of these prefixes (repeatable).
+    #[arg(long)]
+    only: Vec<String>,
+    /// Keep every n-th item of each source (for a quick smoke run).
+    #[arg(long, default_value_t = 1)]
+    every: usize,
+    /// Also write the first N usable items' crops as float32 with each PAD model's score on
+    /// them (`exact_s<scale>.npy`, `exact.tsv`).
+    #[arg(long, default_value_t = 0)]
+    exact: usize,
+    /// Parallel workers (default: the number of cores).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+struct Row {
+    item: eval::Item,
+    face: Face,
+    image_w: u32,
+    image_h: u32,
+    crops: Vec<Vec<f32>>,
+    scores: Vec<(String, f32)>,
+}
+
+pub fn run(args: CropsArgs) -> anyhow::Result<()> {
+    let root = args
+        .root
+        .clone()
+        .or_else(|| args.manifest.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let mut items = eval::manifest::read(&args.manifest, &root)?;
+    items.retain(|i| i.kind == eval::Kind::Still && i.class.is_some());
+    if !args.only.is_empty() {
+        items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));
+    }
+    if args.every > 1 {
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        items.retain(|i| {
+            let n = seen.entry(i.source.clone()).or_default();
+            *n += 1;
+            (*n - 1).is_multiple_of(args.every)
+        });
+    }
+    anyhow::ensure!(!items.is_empty(), "no labelled stills selected");
+    let analyzer = livegate::load::analyzer()?;
+    let models = analyzer.models();
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let results = eval::runner::par_map(&items, workers, true, |item| {
+        one(models, item).map_err(|e| format!("{}: {e}", item.file))
+    });
+    let (mut rows, mut skipped) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(row) => rows.push(row),
+            Err(e) => skipped.push(e),
+        }
+    }
+    write(&args.out, &rows, args.exact)?;
+    eprintln!(
+        "wrote {} crops per scale to {} ({} items without a usable face skipped)",
+        rows.len(),
+        args.out.display(),
+        skipped.len()
+    );
+    for s in skipped.iter().take(20) {
+        eprintln!("  skipped {s}");
+    }
+    Ok(())
+}
+
+/// The still exactly as the API decodes it, its dominant usable face, and the crops.
+fn one(models: &Models, item: &eval::Item) -> anyhow::Result<Row> {
+    let bytes = std::fs::read(&item.path)
+        .with_context(|| format!("cannot read {}", item.path.display()))?;
+    let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
+    let picked = liveness::face_pick::pick(models.detector.detect(&still.image)?);
+    let face = match (picked.face, picked.unusable) {
+        (Some(f), None) => f,
+        (_, Some(why)) => anyhow::bail!("{why:?}"),
+        (None, None) => anyhow::bail!("no face"),
+    };
+    let image = &still.image;
+    let crops = SCALES
+        .iter()
+        .map(|&s| {
+            let region = context_crop(image.width(), image.height(), &face.bbox, s);
+            sample(image, region, SIZE, SIZE, [0.0; 3])
+        })
+        .collect();
+    let scores = models
+        .pad
+        .iter()
+        .map(|m| Ok((m.name().to_string(), m.live_score(image, &face)?)))
+        .collect::<Result<Vec<_>, vision::VisionError>>()?;
+    Ok(Row {
+        item: item.clone(),
+        face,
+        image_w: image.width(),
+        image_h: image.height(),
+        crops,
+        scores,
+    })
+}
+
+fn write(out: &Path, rows: &[Row], exact: usize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let models: Vec<String> = rows
+        .first()
+        .map(|r| r.scores.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut index = String::from(
+        "file\tsubset\tsource\tlabel\tclass\tface_x\tface_y\tface_w\tface_h\timage_w\timage_h",
+    );
+    for m in &models {
+        index.push('\t');
+        index.push_str(m);
+    }
+    index.push('\n');
+    for r in rows {
+        let b = &r.face.bbox;
+        index.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{:.2}\t{:.2}\t{:.2}\t{:.2}\t{}\t{}",
+            r.item.file,
+            r.item.subset,
+            r.item.source,
+            r.item.label,
+            match r.item.class {
+                Some(eval::Class::BonaFide) => "bona_fide",
+                _ => "attack",
+            },
+            b.x,
+            b.y,
+            b.w,
+            b.h,
+            r.image_w,
+            r.image_h
+        ));
+        for (_, s) in &r.scores {
+            index.push_str(&format!("\t{s:.6}"));
+        }
+        index.push('\n');
+    }
+    std::fs::write(out.join("index.tsv"), index)?;
+    let shape = [rows.len(), SIZE, SIZE, 3];
+    for (k, scale) in SCALES.iter().enumerate() {
+        let bytes: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.crops[k].iter().map(|v| v.round().clamp(0.0, 255.0) as u8))
+            .collect();
+        let name = format!("crops_s{}.npy", (scale * 10.0).round() as u32);
+        npy(&out.join(name), "|u1", &shape, &bytes)?;
+    }
+    if exact > 0 {
+        let n = exact.min(rows.len());
+        for (k, scale) in SCALES.iter().enumerate() {
+            let bytes: Vec<u8> = rows[..n]
+                .iter()
+                .flat_map(|r| r.crops[k].iter().flat_map(|v| v.to_le_bytes()))
+                .collect();
+            let name = format!("exact_s{}.npy", (scale * 10.0).round() as u32);
+            npy(&out.join(name), "<f4", &[n, SIZE, SIZE, 3], &bytes)?;
+        }
+        let mut t = format!("file\t{}\n", models.join("\t"));
+        for r in &rows[..n] {
+            t.push_str(&r.item.file);
+            for (_, s) in &r.scores {
+                t.push_str(&format!("\t{s:.7}"));
+            }
+            t.push('\n');
+        }
+        std::fs::write(out.join("exact.tsv"), t)?;
+    }
+    Ok(())
+}
+
+/// A NumPy `.npy` file (format 1.0): magic, a header dict padded to 64 bytes, raw data.
+fn npy(path: &Path, dtype: &str, shape: &[usize], data: &[u8]) -> anyhow::Result<()> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '{dtype}', 'fortran_order': False, 'shape': ({}{}), }}",
+        dims.join(", "),
+        if shape.len() == 1 { "," } else { "" }
+    );
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    f.write_all(b"\x93NUMPY\x01\x00")?;
+    f.write_all(&(header.len() as u16).to_le_bytes())?;
+    f.write_all(header.as_bytes())?;
+    f.write_all(data)?;
+    f.flush()?;
+    Ok(())
+}

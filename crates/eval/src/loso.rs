@@ -1,0 +1,259 @@
+//! Leave-one-source-out (LOSO) figures: what a source the product was never calibrated on sees.
+//!
+//! For each held-out source, the operating point is chosen on the *other* sources' scores (the
+//! threshold that minimises their source-balanced ACER, see [`balanced_threshold`]) and that
+//! source's APCER, BPCER and ACER are measured there. With `livegate eval --loso-models`, each
+//! source's items are also scored by a model trained without that source, so neither the
+//! network nor the threshold has seen what is reported. `training/metrics.py` computes the
+//! same figures for model selection; keep the two in step.
+
+use crate::manifest::Class;
+use crate::metrics;
+use crate::runner::Outcome;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceMetrics {
+    pub bona_fide: usize,
+    pub attacks: usize,
+    /// Chosen on the other sources; `None` for the pooled row.
+    pub threshold: Option<f32>,
+    pub apcer: f32,
+    pub bpcer: f32,
+    pub acer: f32,
+    pub bpcer_at_apcer_5: f32,
+    pub roc_auc: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LosoReport {
+    pub sources: BTreeMap<String, SourceMetrics>,
+    /// Every source's items with its own held-out decision.
+    pub pooled: SourceMetrics,
+    /// The worst source's ACER.
+    pub max_source_acer: f32,
+}
+
+/// One labelled score: (source, bona fide?, live score).
+type Scored<'a> = (&'a str, bool, f32);
+
+/// The threshold minimising the source-balanced ACER over `scored`: the mean over sources of
+/// each one's APCER and of each one's BPCER, so that a large source does not decide where every
+/// other source's faces land.
+pub fn balanced_threshold(scored: &[Scored<'_>]) -> f32 {
+    let mut by_source: BTreeMap<&str, (Vec<f32>, Vec<f32>)> = BTreeMap::new();
+    for &(s, live, score) in scored {
+        let e = by_source.entry(s).or_default();
+        if live {
+            e.0.push(score)
+        } else {
+            e.1.push(score)
+        }
+    }
+    let mut cands: Vec<f32> = scored.iter().map(|x| x.2).chain([0.0, 1.0]).collect();
+    cands.sort_by(f32::total_cmp);
+    cands.dedup();
+    let (mut best, mut best_t) = (f32::INFINITY, 0.5);
+    for t in cands {
+        let (mut ap, mut na, mut bp, mut nb) = (0.0, 0, 0.0, 0);
+        for (bona, attack) in by_source.values() {
+            if !attack.is_empty() {
+                ap += metrics::apcer(attack, t);
+                na += 1;
+            }
+            if !bona.is_empty() {
+                bp += metrics::bpcer(bona, t);
+                nb += 1;
+            }
+        }
+        let acer = (ap / na.max(1) as f32 + bp / nb.max(1) as f32) / 2.0;
+        if acer < best - 1e-9 {
+            best = acer;
+            best_t = t;
+        }
+    }
+    best_t
+}
+
+/// LOSO over the items of `outcomes` whose source is one of `sources` (at least two).
+/// Errors and non-responses keep the score the report gives them (0: rejected).
+pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
+    let scored: Vec<Scored<'_>> = outcomes
+        .iter()
+        .filter(|o| o.error.is_none() && sources.contains(&o.item.source))
+        .filter_map(|o| {
+            let live = o.item.class? == Class::BonaFide;
+            Some((o.item.source.as_str(), live, o.score.unwrap_or(0.0)))
+        })
+        .collect();
+    let names: std::collections::BTreeSet<&str> = scored.iter().map(|x| x.0).collect();
+    if names.len() < 2 {
+        return None;
+    }
+    let mut rows = BTreeMap::new();
+    let (mut pooled_bona_ok, mut pooled_att_ok) = (Vec::new(), Vec::new());
+    for name in names {
+        let others: Vec<Scored<'_>> = scored.iter().copied().filter(|x| x.0 != name).collect();
+        let t = balanced_threshold(&others);
+        let held = scored.iter().filter(|x| x.0 == name);
+        let bona: Vec<f32> = held.clone().filter(|x| x.1).map(|x| x.2).collect();
+        let attack: Vec<f32> = held.filter(|x| !x.1).map(|x| x.2).collect();
+        pooled_bona_ok.extend(bona.iter().map(|&s| s >= t));
+        pooled_att_ok.extend(attack.iter().map(|&s| s >= t));
+        let (apcer, bpcer) = (metrics::apcer(&attack, t), metrics::bpcer(&bona, t));
+        rows.insert(
+            name.to_string(),
+            SourceMetrics {
+                bona_fide: bona.len(),
+                attacks: attack.len(),
+                threshold: Some(t),
+                apcer,
+                bpcer,
+                acer: mean_defined(apcer, bpcer),
+                bpcer_at_apcer_5: metrics::bpcer_at_apcer(&bona, &attack, 0.05),
+                roc_auc: metrics::roc_auc(&bona, &attack),
+            },
+        );
+    }
+    let share = |v: &[bool], want: bool| {
+        if v.is_empty() {
+            f32::NAN
+        } else {
+            v.iter().filter(|&&x| x == want).count() as f32 / v.len() as f32
+        }
+    };
+    let (apcer, bpcer) = (share(&pooled_att_ok, true), share(&pooled_bona_ok, false));
+    let all_bona: Vec<f32> = scored.iter().filter(|x| x.1).map(|x| x.2).collect();
+    let all_attack: Vec<f32> = scored.iter().filter(|x| !x.1).map(|x| x.2).collect();
+    let max_source_acer = rows
+        .values()
+        .map(|r| r.acer)
+        .filter(|a| !a.is_nan())
+        .fold(0.0, f32::max);
+    Some(LosoReport {
+        sources: rows,
+        pooled: SourceMetrics {
+            bona_fide: all_bona.len(),
+            attacks: all_attack.len(),
+            threshold: None,
+            apcer,
+            bpcer,
+            acer: (apcer + bpcer) / 2.0,
+            bpcer_at_apcer_5: metrics::bpcer_at_apcer(&all_bona, &all_attack, 0.05),
+            roc_auc: metrics::roc_auc(&all_bona, &all_attack),
+        },
+        max_source_acer,
+    })
+}
+
+/// ACER of a source with only one class is that class's error rate.
+fn mean_defined(a: f32, b: f32) -> f32 {
+    match (a.is_nan(), b.is_nan()) {
+        (false, false) => (a + b) / 2.0,
+        (true, false) => b,
+        (false, true) => a,
+        (true, true) => f32::NAN,
+    }
+}
+
+fn pct(x: f32) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else {
+        format!("{:.1}%", 100.0 * x)
+    }
+}
+
+/// The LOSO table printed after the in-sample one.
+pub fn table(r: &LosoReport) -> String {
+    let mut s = String::from("\nleave-one-source-out (threshold chosen on the other sources):\n");
+    s.push_str(&format!(
+        "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>9} {:>6}\n",
+        "source", "bona", "att", "thr", "APCER", "BPCER", "ACER", "BP@AP5%", "AUC"
+    ));
+    let rows = r.sources.iter().map(|(n, m)| (n.as_str(), m));
+    for (name, m) in rows.chain([("POOLED", &r.pooled)]) {
+        s.push_str(&format!(
+            "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>9} {:>6}\n",
+            name.chars().take(44).collect::<String>(),
+            m.bona_fide,
+            m.attacks,
+            m.threshold.map_or("-".into(), |t| format!("{t:.3}")),
+            pct(m.apcer),
+            pct(m.bpcer),
+            pct(m.acer),
+            pct(m.bpcer_at_apcer_5),
+            if m.roc_auc.is_nan() {
+                "-".into()
+            } else {
+                format!("{:.3}", m.roc_auc)
+            },
+        ));
+    }
+    s.push_str(&format!("worst source ACER {}\n", pct(r.max_source_acer)));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_threshold_balances_sources_not_items() {
+        // Source a (many items) separates at 0.5, sources b and c (two items each) at 0.8: an
+        // item-pooled ACER would sit at a's threshold, the source-balanced one sides with the
+        // two sources against the one.
+        let mut v: Vec<Scored<'_>> = Vec::new();
+        for _ in 0..50 {
+            v.push(("a", true, 0.6));
+            v.push(("a", false, 0.4));
+        }
+        for s in ["b", "c"] {
+            v.push((s, true, 0.9));
+            v.push((s, false, 0.7));
+        }
+        let t = balanced_threshold(&v);
+        assert!(t > 0.7 && t <= 0.9, "{t}");
+    }
+
+    #[test]
+    fn each_source_is_judged_at_the_others_threshold() {
+        let item = |source: &str, label: &str, score: f32| {
+            let file = format!("extra/{source}/x.jpg");
+            Outcome {
+                item: crate::manifest::parse(
+                    &format!("file\tidentity\tlabel\n{file}\tX\t{label}\n"),
+                    std::path::Path::new("/"),
+                )
+                .unwrap()
+                .remove(0),
+                score: Some(score),
+                accepted: false,
+                non_response: false,
+                blinks: None,
+                latency_ms: 0.0,
+                error: None,
+                embedding: None,
+                pad_per_model: vec![],
+            }
+        };
+        // Sources a and b separate between 0.2 and 0.8; c's scores all sit higher (its live at
+        // 0.95, its attacks at 0.85): the threshold from a and b accepts every attack of c.
+        let mut o = Vec::new();
+        for s in ["a", "b"] {
+            o.push(item(s, "live", 0.8));
+            o.push(item(s, "spoof", 0.2));
+        }
+        o.push(item("c", "live", 0.95));
+        o.push(item("c", "spoof", 0.85));
+        let r = build(&o, &["a".into(), "b".into(), "c".into()]).unwrap();
+        let c = &r.sources["c"];
+        assert_eq!(c.apcer, 1.0);
+        assert_eq!(c.bpcer, 0.0);
+        assert_eq!(c.roc_auc, 1.0);
+        assert_eq!(r.sources["a"].acer, 0.0);
+        assert!((r.pooled.apcer - 1.0 / 3.0).abs() < 1e-6);
+        assert_eq!(r.max_source_acer, 0.5);
+    }
+}

@@ -1,0 +1,98 @@
+"""ISO/IEC 30107-3 figures and the leave-one-source-out threshold, as `livegate eval` computes
+them (crates/eval/src/metrics.rs and loso.rs); keep the two in step."""
+
+import numpy as np
+
+
+def roc_auc(bona, attack):
+    bona, attack = np.asarray(bona, float), np.asarray(attack, float)
+    if len(bona) == 0 or len(attack) == 0:
+        return float("nan")
+    allv = np.concatenate([bona, attack])
+    order = np.argsort(allv, kind="mergesort")
+    ranks = np.empty(len(allv))
+    sorted_v = allv[order]
+    i = 0
+    while i < len(allv):
+        j = i
+        while j < len(allv) and sorted_v[j] == sorted_v[i]:
+            j += 1
+        ranks[order[i:j]] = (i + 1 + j) / 2.0
+        i = j
+    nb, na = len(bona), len(attack)
+    return float((ranks[:nb].sum() - nb * (nb + 1) / 2) / (nb * na))
+
+
+def rates(bona, attack, t):
+    apcer = float(np.mean(np.asarray(attack) >= t)) if len(attack) else float("nan")
+    bpcer = float(np.mean(np.asarray(bona) < t)) if len(bona) else float("nan")
+    return apcer, bpcer
+
+
+def bpcer_at_apcer(bona, attack, target):
+    if len(bona) == 0 or len(attack) == 0:
+        return float("nan")
+    for t in sorted(set(np.concatenate([attack, bona]).tolist()) | {float("inf")}):
+        a, b = rates(bona, attack, t)
+        if a <= target:
+            return b
+    return 1.0
+
+
+def balanced_threshold(scores, live, groups):
+    """The threshold minimising the source-balanced ACER: the mean over sources of each one's
+    APCER and BPCER, so a large source does not decide where every other source's faces
+    land."""
+    scores, live, groups = map(np.asarray, (scores, live, groups))
+    cands = np.unique(np.concatenate([scores, [0.0, 1.0]]))
+    best, best_t = None, 0.5
+    names = np.unique(groups)
+    for t in cands:
+        ap, bp = [], []
+        for g in names:
+            m = groups == g
+            a, b = rates(scores[m & live], scores[m & ~live], t)
+            if not np.isnan(a):
+                ap.append(a)
+            if not np.isnan(b):
+                bp.append(b)
+        acer = (np.mean(ap) + np.mean(bp)) / 2
+        if best is None or acer < best - 1e-12:
+            best, best_t = acer, float(t)
+    return best_t
+
+
+def loso_table(scores, live, groups):
+    """Per held-out source: the threshold chosen on the other sources, and that source's
+    APCER, BPCER, ACER, BPCER@APCER=5 % and AUC; then the pooled figures."""
+    scores, live, groups = map(np.asarray, (scores, live, groups))
+    rows, dec_live, dec_acc = {}, [], []
+    for g in np.unique(groups):
+        held = groups == g
+        t = balanced_threshold(scores[~held], live[~held], groups[~held])
+        b, a = scores[held & live], scores[held & ~live]
+        apcer, bpcer = rates(b, a, t)
+        rows[str(g)] = dict(bona_fide=int(len(b)), attacks=int(len(a)), threshold=t,
+                            apcer=apcer, bpcer=bpcer, acer=(apcer + bpcer) / 2,
+                            bpcer_at_apcer_5=bpcer_at_apcer(b, a, 0.05), roc_auc=roc_auc(b, a))
+        dec_live.append(live[held])
+        dec_acc.append(scores[held] >= t)
+    lv, acc = np.concatenate(dec_live), np.concatenate(dec_acc)
+    apcer, bpcer = float(np.mean(acc[~lv])), float(np.mean(~acc[lv]))
+    pooled = dict(bona_fide=int(lv.sum()), attacks=int((~lv).sum()), apcer=apcer, bpcer=bpcer,
+                  acer=(apcer + bpcer) / 2,
+                  bpcer_at_apcer_5=bpcer_at_apcer(scores[live], scores[~live], 0.05),
+                  roc_auc=roc_auc(scores[live], scores[~live]))
+    return rows, pooled
+
+
+def format_table(rows, pooled, title):
+    out = [title, f"{'source':<44} {'bona':>5} {'att':>5} {'thr':>6} {'APCER':>7} {'BPCER':>7}"
+                  f" {'ACER':>7} {'BP@AP5':>7} {'AUC':>6}"]
+    pct = lambda v: "-" if np.isnan(v) else f"{100 * v:.1f}%"
+    for name, r in list(rows.items()) + [("POOLED", pooled)]:
+        out.append(f"{name[:44]:<44} {r['bona_fide']:>5} {r['attacks']:>5} "
+                   f"{r.get('threshold', float('nan')):>6.3f} {pct(r['apcer']):>7} "
+                   f"{pct(r['bpcer']):>7} {pct(r['acer']):>7} {pct(r['bpcer_at_apcer_5']):>7} "
+                   f"{r['roc_auc']:>6.3f}")
+    return "\n".join(out)

@@ -1,0 +1,160 @@
+"""Trains Livegate's presentation-attack model and judges it leave-one-source-out.
+
+    python training/train.py --crops CROPS_DIR --out OUT_DIR [--l2 3]
+
+The model: the two Silent-Face networks (Apache-2.0) as they ship — MiniFASNet V2 on the face
+box scaled 2.7×, V1SE on it scaled 4.0× — read as feature extractors (each one's 128-d
+embedding before its own classifier), and one logistic layer over both embeddings trained here
+on the service's own crops (`livegate crops`). Every sample is weighted so that each source
+counts the same and, within it, live and attack count the same: a source with many images must
+not decide where the others' scores land. Chosen by leave-one-source-out figures over fine-tuning
+V2's last stage and over fusing the stock networks' scores (README and MODEL_CARD.md).
+
+Writes to OUT_DIR:
+- `livegate_pad.onnx`: both networks and the layer trained on every trainable source, one graph
+  with inputs `crop_27` and `crop_40` (N×3×80×80, BGR 0..255) and output `logits` (N×2;
+  softmax index 1 is live);
+- `folds.json`: for each source, the layer trained without it (`export.py` turns them into fold
+  models for `livegate eval --loso-models`);
+- `loso.json` + the printed table: out-of-fold scores and per-source figures, with the stock
+  networks and the service's previous ensemble judged the same way for reference;
+- `threshold.txt`: the operating point chosen on the out-of-fold scores (source-balanced ACER).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from data import TRAIN_SUBSETS, Crops, to_input  # noqa: E402
+from export import BACKBONES, EMBEDDING, Head, write_model  # noqa: E402
+from metrics import balanced_threshold, format_table, loso_table  # noqa: E402
+from onnx_graph import Graph  # noqa: E402
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--crops", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--models", default=os.environ.get("LIVEGATE_BASE_MODELS", ""),
+                   help="folder with MiniFASNetV2.onnx and MiniFASNetV1SE.onnx "
+                        "(default: ../shared/models or the model cache)")
+    p.add_argument("--l2", type=float, default=3.0,
+                   help="ridge penalty of the logistic layer (standardised features)")
+    p.add_argument("--subsets", default=",".join(TRAIN_SUBSETS),
+                   help="comma-separated subsets to train on (each source one LOSO fold)")
+    p.add_argument("--no-folds", action="store_true", help="skip leave-one-source-out")
+    return p.parse_args()
+
+
+def find_models(arg):
+    here = os.path.dirname(os.path.abspath(__file__))
+    cache = os.environ.get("LIVEGATE_MODEL_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "livegate", "models")
+    for d in [arg, os.path.join(here, "..", "..", "shared", "models"), cache]:
+        if d and all(os.path.isfile(os.path.join(d, f)) for f, _ in BACKBONES.values()):
+            return os.path.abspath(d)
+    sys.exit("MiniFASNetV2.onnx / MiniFASNetV1SE.onnx not found; pass --models "
+             "(`livegate models fetch --all` puts them in the model cache)")
+
+
+def embeddings(models_dir, crops, idx):
+    """Both networks' embeddings of items `idx`, side by side (N × 256)."""
+    parts = []
+    for name, (file, scale) in BACKBONES.items():
+        g = Graph(os.path.join(models_dir, file))
+        sess = g.session([EMBEDDING])
+        x = to_input(crops.by_scale[scale][idx])
+        out = [sess.run([EMBEDDING], {g.input: b})[0] for b in np.array_split(x, max(1, len(x) // 256))]
+        parts.append(np.concatenate(out))
+    return np.concatenate(parts, axis=1).astype(np.float64)
+
+
+def sample_weights(live, source):
+    w = np.zeros(len(live))
+    for s in np.unique(source):
+        for c in (True, False):
+            m = (source == s) & (live == c)
+            if m.any():
+                w[m] = 1.0 / m.sum()
+    return w / w.mean()
+
+
+def fit(x, live, source, l2, iterations=25):
+    """Weighted logistic regression by Newton's method on standardised features."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    y, w = live.astype(float), sample_weights(live, source)
+    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
+    beta = np.zeros(z.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-z @ beta))
+        grad = z.T @ (w * (p - y)) + ridge @ beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
+        beta -= np.linalg.solve(hess, grad)
+    return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
+
+
+def main():
+    args = parse()
+    t0 = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    models_dir = find_models(args.models)
+    crops = Crops(args.crops, args.subsets.split(","))
+    idx = np.flatnonzero(crops.trainable)
+    if len(np.unique(crops.source[idx])) < 2:
+        sys.exit("need trainable items (extra/, nuaa_train/) from at least two sources")
+    live, source = crops.live[idx], crops.source[idx]
+    x = embeddings(models_dir, crops, idx)
+    print(f"{len(idx)} trainable crops from {len(np.unique(source))} sources, "
+          f"embedded in {time.time() - t0:.0f} s", flush=True)
+    report = {"args": vars(args), "sources": sorted(set(source.tolist()))}
+
+    if not args.no_folds:
+        oof = np.zeros(len(idx))
+        folds = {}
+        for s in report["sources"]:
+            held = source == s
+            head = fit(x[~held], live[~held], source[~held], args.l2)
+            oof[held] = head.score(x[held])
+            folds[s] = head.to_json()
+        with open(os.path.join(args.out, "folds.json"), "w") as f:
+            json.dump(folds, f)
+        rows, pooled = loso_table(oof, live, source)
+        print(format_table(rows, pooled, "\nLivegate PAD, leave-one-source-out:"))
+        report["loso"] = {"sources": rows, "pooled": pooled}
+        for name in ("minifasnet_v2", "minifasnet_v1se", "fr_liveness"):
+            if name in crops.rows[0]:
+                ref = np.array([float(crops.rows[i][name]) for i in idx])
+                r, pl = loso_table(ref, live, source)
+                print(format_table(r, pl, f"\n{name} (stock), threshold chosen the same way:"))
+                report[f"reference_{name}"] = {"sources": r, "pooled": pl}
+        threshold = balanced_threshold(oof, live, source)
+        report["threshold"] = threshold
+        report["oof"] = {crops.rows[i]["file"]: float(s) for i, s in zip(idx, oof)}
+        with open(os.path.join(args.out, "threshold.txt"), "w") as f:
+            f.write(f"{threshold:.4f}\n")
+        print(f"\noperating point on the out-of-fold scores: {threshold:.4f}")
+
+    final = fit(x, live, source, args.l2)
+    path = os.path.join(args.out, "livegate_pad.onnx")
+    write_model(models_dir, final, path)
+    with open(os.path.join(args.out, "head.json"), "w") as f:
+        json.dump(final.to_json(), f)
+    other = np.flatnonzero(~crops.trainable)
+    if len(other):
+        sc = final.score(embeddings(models_dir, crops, other))
+        report["held_out_subsets"] = {crops.rows[i]["file"]: float(s) for i, s in zip(other, sc)}
+    with open(os.path.join(args.out, "loso.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes) in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

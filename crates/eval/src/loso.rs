@@ -9,6 +9,7 @@
 
 use crate::manifest::Class;
 use crate::metrics;
+use crate::report::pct;
 use crate::runner::Outcome;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -157,14 +158,6 @@ fn mean_defined(a: f32, b: f32) -> f32 {
     }
 }
 
-fn pct(x: f32) -> String {
-    if x.is_nan() {
-        "-".into()
-    } else {
-        format!("{:.1}%", 100.0 * x)
-    }
-}
-
 /// The LOSO table printed after the in-sample one.
 pub fn table(r: &LosoReport) -> String {
     let mut s = String::from("\nleave-one-source-out (threshold chosen on the other sources):\n");
@@ -221,22 +214,16 @@ mod tests {
     fn each_source_is_judged_at_the_others_threshold() {
         let item = |source: &str, label: &str, score: f32| {
             let file = format!("extra/{source}/x.jpg");
-            Outcome {
-                item: crate::manifest::parse(
+            let mut o = Outcome::unanalysed(
+                crate::manifest::parse(
                     &format!("file\tidentity\tlabel\n{file}\tX\t{label}\n"),
                     std::path::Path::new("/"),
                 )
                 .unwrap()
                 .remove(0),
-                score: Some(score),
-                accepted: false,
-                non_response: false,
-                blinks: None,
-                latency_ms: 0.0,
-                error: None,
-                embedding: None,
-                pad_per_model: vec![],
-            }
+            );
+            o.score = Some(score);
+            o
         };
         // Sources a and b separate between 0.2 and 0.8; c's scores all sit higher (its live at
         // 0.95, its attacks at 0.85): the threshold from a and b accepts every attack of c.

@@ -227,7 +227,8 @@ fn facematch<'a>(
     })
 }
 
-fn pct(x: f32) -> String {
+/// A rate as a percentage with one decimal, `-` when undefined.
+pub(crate) fn pct(x: f32) -> String {
     if x.is_nan() {
         "-".into()
     } else {

@@ -24,6 +24,23 @@ pub struct Outcome {
     pub pad_per_model: Vec<(String, f32)>,
 }
 
+impl Outcome {
+    /// An item before (or without) its analysis.
+    pub fn unanalysed(item: Item) -> Outcome {
+        Outcome {
+            item,
+            score: None,
+            accepted: false,
+            non_response: false,
+            blinks: None,
+            latency_ms: 0.0,
+            error: None,
+            embedding: None,
+            pad_per_model: Vec::new(),
+        }
+    }
+}
+
 /// Analyses every item with the analyzer `analyzer_for` picks for it (the same one for every
 /// item, or for leave-one-source-out a model trained without the item's source).
 pub fn run<'a>(
@@ -92,17 +109,7 @@ pub fn par_map<T: Sync, R: Send>(
 
 fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
     let t = Instant::now();
-    let mut o = Outcome {
-        item: item.clone(),
-        score: None,
-        accepted: false,
-        non_response: false,
-        blinks: None,
-        latency_ms: 0.0,
-        error: None,
-        embedding: None,
-        pad_per_model: Vec::new(),
-    };
+    let mut o = Outcome::unanalysed(item.clone());
     let bytes = match std::fs::read(&item.path) {
         Ok(b) => b,
         Err(e) => {

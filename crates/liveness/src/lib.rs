@@ -2,7 +2,7 @@
 //!
 //! Every entry point (HTTP server, CLI `check`, batch runner, evaluation harness) calls
 //! [`Analyse::analyse`], so they cannot drift apart. Data flows one way:
-//! bytes → media → faces → signals ([`pad`], [`blink`], [`motion`], [`facematch`]) →
+//! bytes → media → faces → signals ([`pad`], [`blink`], [`planarity`], [`facematch`]) →
 //! [`fusion`] → [`LivenessReport`].
 
 pub mod analyse;

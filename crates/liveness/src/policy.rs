@@ -164,7 +164,7 @@ pub const MOTION_ABSENT_SCORE: f32 = 0.5;
 /// embedder's own scale (see `vision::embedder` for the measured same/different distributions).
 pub fn facematch_max_distance(embedder: &str) -> f32 {
     match embedder {
-        // dlib's own threshold for its Euclidean distance; models.md measured same-person
+        // dlib's own threshold for its Euclidean distance; the shared models.md measured same-person
         // max 0.518 and different-person min 0.700 on 15 faces of 6 people.
         "dlib_resnet" => 0.6,
         // Cosine distance (1 - cosine similarity) of the 512-d Faceplugin model, the default.

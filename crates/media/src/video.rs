@@ -1,7 +1,7 @@
 //! Videos through FFmpeg (Debian's libav* 5.1 via `ffmpeg-next`): MP4/MOV (H.264, HEVC),
 //! WebM/Matroska (VP8, VP9, AV1), AVI (MPEG-4 part 2).
 //!
-//! Shape of the work, as measured (see `docs/stack-notes.md` of the project): decode every
+//! Shape of the work, as measured (see the team's shared `stack-notes.md`): decode every
 //! frame straight through with frame threads (seeking to every Nth frame is slower unless GOPs
 //! are tiny, and frames must be counted anyway), and colour-convert + scale only the frames a
 //! stream asks for. Once no stream needs more frames, stop decoding and count the remaining
@@ -325,7 +325,11 @@ impl Session {
                 id.name()
             )));
         }
+        // SAFETY: `params` borrows the stream's codec parameters, which `input` owns and keeps
+        // alive for this whole function; the field reads copy plain integers.
         let raw_profile = unsafe { (*params.as_ptr()).profile };
+        // SAFETY: as above; FFmpeg guarantees `extradata` points to `extradata_size` readable
+        // bytes when non-null, and the slice is copied before `params` goes away.
         let extradata = unsafe {
             let p = params.as_ptr();
             match ((*p).extradata, usize::try_from((*p).extradata_size)) {
@@ -437,6 +441,8 @@ impl Session {
                 continue;
             }
             // `Packet::flags()` truncates to the flags ffmpeg-next names; DISCARD is not one.
+            // SAFETY: `packet` is a live, owned AVPacket for this loop iteration; reading its
+            // integer `flags` field has no other requirement.
             let discard = unsafe { (*ff::packet::Ref::as_ptr(&packet)).flags }
                 & ff::ffi::AV_PKT_FLAG_DISCARD
                 != 0;
@@ -968,6 +974,8 @@ fn set_colorspace(ctx: &mut ff::software::scaling::Context, key: &ScalerKey) {
             | ff::format::Pixel::YUVJ440P
     );
     let src_full = (key.range == Range::JPEG || full_range_format) as i32;
+    // SAFETY: `ctx` is a valid, exclusively borrowed SwsContext; `sws_getCoefficients` returns
+    // a pointer to a static table FFmpeg owns, valid for the call.
     unsafe {
         let table = ffi::sws_getCoefficients(cs);
         // Returns -1 for RGB sources, where there is nothing to set: ignored.
@@ -1032,6 +1040,7 @@ fn display_rotation(stream: &ff::format::stream::Stream) -> i32 {
         for (i, c) in sd.data()[..36].chunks_exact(4).enumerate() {
             m[i] = i32::from_ne_bytes([c[0], c[1], c[2], c[3]]);
         }
+        // SAFETY: `m` is a local array of the 9 i32 the function reads.
         let theta = unsafe { ff::ffi::av_display_rotation_get(m.as_ptr()) };
         if !theta.is_finite() {
             return 0;
@@ -1051,11 +1060,13 @@ fn profile_name(id: Id, profile: i32) -> Option<String> {
     if profile < 0 {
         return None;
     }
+    // SAFETY: a pure lookup by value; it returns null or a pointer to a static C string.
     let p = unsafe { ff::ffi::avcodec_profile_name(id.into(), profile) };
     if p.is_null() {
         return None;
     }
     Some(
+        // SAFETY: `p` is non-null (checked above) and points to a static NUL-terminated string.
         unsafe { std::ffi::CStr::from_ptr(p) }
             .to_string_lossy()
             .into_owned(),

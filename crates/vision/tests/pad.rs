@@ -33,7 +33,7 @@ fn models() -> &'static Models {
 }
 
 /// Weights for the test ensemble: MiniFASNet carries more, as it is the stronger on replays
-/// (models.md); the product's weights are policy and live in the liveness crate.
+/// (the shared docs' models.md); the product's weights are policy and live in the liveness crate.
 fn ensemble() -> Ensemble {
     let m = &models().members;
     Ensemble::new(vec![
@@ -254,7 +254,7 @@ fn extra_replay_attacks_measured() {
         + missed;
     assert!(missed * 100 <= total, "no face in {missed} of {total}");
     // Measured with BlazeFace boxes: fr_liveness 0.679, V2 0.868, V1SE 0.873, ensemble
-    // (0.2/0.4/0.4) 0.917 (models.md, with other boxes: 0.645 and 0.913 for V2+V1SE).
+    // (0.2/0.4/0.4) 0.917 (the shared models.md, with other boxes: 0.645 and 0.913 for V2+V1SE).
     let floors = [0.65, 0.85, 0.85, 0.90];
     for (i, floor) in floors.iter().enumerate() {
         assert!(

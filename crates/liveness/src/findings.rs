@@ -11,5 +11,4 @@ pub enum Finding {
     Blur,
     Underexposed,
     Overexposed,
-    LowDetectionScore,
 }

@@ -3,6 +3,7 @@
 mod batch;
 mod check;
 mod crops;
+mod duration;
 mod eval;
 mod models;
 mod probe;

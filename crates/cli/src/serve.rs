@@ -61,9 +61,22 @@ pub struct ServeArgs {
     /// Accepted `aud`; when given, tokens must carry one of them.
     #[arg(long = "jwt-audience")]
     pub jwt_audiences: Vec<String>,
-    /// Clock skew tolerated on `exp`/`nbf`, seconds.
+    /// Clock skew tolerated on `exp`/`nbf`/`iat`, seconds.
     #[arg(long, default_value_t = 30)]
     pub jwt_leeway_secs: u64,
+    /// Longest token lifetime accepted (`exp` − `iat`): seconds or 30m, 24h, 7d.
+    #[arg(long, env = "LIVEGATE_JWT_MAX_LIFETIME", default_value = "24h", value_parser = crate::duration::parse)]
+    pub jwt_max_lifetime: Duration,
+    /// Claim holding the client's tenant; stored batches are then separated per tenant too.
+    #[arg(long, env = "LIVEGATE_JWT_TENANT_CLAIM")]
+    pub jwt_tenant_claim: Option<String>,
+    /// Scope (in `scope` or `scp`) that may list, read and erase every client's batches.
+    /// Off unless given.
+    #[arg(long, env = "LIVEGATE_ADMIN_SCOPE")]
+    pub admin_scope: Option<String>,
+    /// Failed authentications per minute per peer address before 429; 0 = unlimited.
+    #[arg(long, env = "LIVEGATE_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
     /// Accept every request without a token. Local development only.
     #[arg(long)]
     pub no_auth: bool,
@@ -73,12 +86,42 @@ pub struct ServeArgs {
     /// Requests a client may burst above the rate (default: the per-minute rate).
     #[arg(long, requires = "rate_limit_per_minute")]
     pub rate_limit_burst: Option<u32>,
+    /// Analyses one client may have queued, uploading or running at once (default: half of
+    /// workers + queue depth).
+    #[arg(long, env = "LIVEGATE_CLIENT_SHARE")]
+    pub client_share: Option<usize>,
+    /// Seconds a connection gets to send its request headers, and to sit idle between
+    /// requests, before it is closed.
+    #[arg(long, env = "LIVEGATE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Connections served at once; more wait in the accept backlog.
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Serve `/metrics` only on this address (e.g. 127.0.0.1:9090), not on --bind.
+    #[arg(long, env = "LIVEGATE_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Where batch jobs, their uploads and results are kept (SQLite); jobs survive restarts.
     #[arg(long, env = "LIVEGATE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Batch items analysed at once, beside the API's own workers.
     #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1)]
     pub batch_workers: usize,
+    /// How long batch results are kept after the batch ends (s/m/h/d); 0 erases a batch as
+    /// soon as its archive has been downloaded.
+    #[arg(long, env = "LIVEGATE_RETENTION", default_value = "7d", value_parser = crate::duration::parse_or_zero)]
+    pub retention: Duration,
+    /// Seconds a client gets to upload a batch archive; slower gets 408.
+    #[arg(long, env = "LIVEGATE_BATCH_UPLOAD_TIMEOUT_SECS", default_value_t = 600)]
+    pub batch_upload_timeout_secs: u64,
+    /// Batches one client may have queued or running at once.
+    #[arg(long, env = "LIVEGATE_BATCH_QUOTA_JOBS", default_value_t = 4)]
+    pub batch_quota_jobs: u64,
+    /// MiB of uploaded archives one client's unfinished batches may hold.
+    #[arg(long, env = "LIVEGATE_BATCH_QUOTA_MB", default_value_t = 2048)]
+    pub batch_quota_mb: u64,
+    /// Batch uploads one client may have in progress at once.
+    #[arg(long, env = "LIVEGATE_BATCH_QUOTA_UPLOADS", default_value_t = 2)]
+    pub batch_quota_uploads: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/ctrl-c.
     #[arg(long, default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -107,6 +150,27 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     );
     cfg.upload_timeout = Duration::from_secs(args.upload_timeout_secs);
     cfg.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+    if let Some(share) = args.client_share {
+        anyhow::ensure!(share > 0, "--client-share must be at least 1");
+        cfg.client_share = share;
+    }
+    anyhow::ensure!(
+        args.header_timeout_secs > 0,
+        "--header-timeout-secs must be at least 1"
+    );
+    cfg.header_timeout = Duration::from_secs(args.header_timeout_secs);
+    anyhow::ensure!(args.max_connections > 0, "--max-connections must be at least 1");
+    cfg.max_connections = args.max_connections;
+    anyhow::ensure!(
+        args.batch_upload_timeout_secs > 0,
+        "--batch-upload-timeout-secs must be at least 1"
+    );
+    cfg.batch_upload_timeout = Duration::from_secs(args.batch_upload_timeout_secs);
+    cfg.metrics_bind = args.metrics_bind;
+    cfg.auth_failures = (args.auth_failures_per_minute > 0).then_some(RateLimit {
+        per_minute: args.auth_failures_per_minute,
+        burst: args.auth_failures_per_minute,
+    });
     if let Some(per_minute) = args.rate_limit_per_minute {
         anyhow::ensure!(per_minute > 0, "--rate-limit-per-minute must be at least 1");
         cfg.rate_limit = Some(RateLimit {
@@ -139,6 +203,13 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
     for aud in &args.jwt_audiences {
         v.require_audience(aud.clone());
     }
+    v.max_lifetime(args.jwt_max_lifetime);
+    if let Some(claim) = &args.jwt_tenant_claim {
+        v.tenant_claim(claim.clone());
+    }
+    if let Some(scope) = &args.admin_scope {
+        v.admin_scope(scope.clone());
+    }
     match (v.has_keys(), args.no_auth) {
         (true, true) => anyhow::bail!("--no-auth conflicts with the JWT keys given"),
         (true, false) => Ok(Auth::Jwt(Arc::new(v))),
@@ -168,14 +239,21 @@ pub fn run(
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let mut jobs_cfg = jobs::JobsConfig::new(&data_dir);
     jobs_cfg.workers = args.batch_workers.max(1);
+    jobs_cfg.retention = args.retention;
+    jobs_cfg.quota = jobs::Quota {
+        active_jobs: args.batch_quota_jobs.max(1),
+        bytes: args.batch_quota_mb.max(1).saturating_mul(1024 * 1024),
+        uploads: args.batch_quota_uploads.max(1),
+    };
     runtime.block_on(async move {
         let service = jobs::JobService::open(jobs_cfg, analyzer.clone())
             .with_context(|| format!("opening the batch store in {}", data_dir.display()))?;
         // Unfinished jobs from before a restart are picked up here.
         service.spawn_runners();
+        service.spawn_sweeper();
         let ext = server::Extensions {
             public: playground::router(),
-            protected: jobs::router(service),
+            jobs: Some(service),
         };
         server::serve_with(cfg, analyzer, ext).await
     })

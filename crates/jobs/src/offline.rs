@@ -44,7 +44,9 @@ pub fn run_offline(
     let name = zip
         .file_name()
         .map_or_else(|| "batch.zip".into(), |n| n.to_string_lossy().into_owned());
-    let job = svc.submit(&upload, &name, settings)?;
+    let owner = crate::owner::Owner::local();
+    let access = crate::owner::Access::Owner(owner.clone());
+    let job = svc.submit(&owner, &upload, &name, settings)?;
     on_progress(&job);
 
     let failure: std::sync::Mutex<Option<crate::store::StoreError>> = Default::default();
@@ -54,7 +56,7 @@ pub fn run_offline(
                 loop {
                     match svc.run_one() {
                         Ok(true) => {
-                            if let Ok(Some(j)) = svc.job(&job.id) {
+                            if let Ok(Some(j)) = svc.job(&job.id, &access) {
                                 on_progress(&j);
                             }
                         }
@@ -72,11 +74,11 @@ pub fn run_offline(
         return Err(e.into());
     }
     let bytes = svc
-        .archive(&job.id)?
+        .archive(&job.id, &access)?
         .ok_or_else(|| crate::store::StoreError::Corrupt("job vanished".into()))?;
     std::fs::write(out, bytes).map_err(|e| io(out, e))?;
     let done = svc
-        .job(&job.id)?
+        .job(&job.id, &access)?
         .ok_or_else(|| crate::store::StoreError::Corrupt("job vanished".into()))?;
     Ok(done)
 }

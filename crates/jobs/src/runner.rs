@@ -3,7 +3,7 @@
 //! an analysis failure or even a panic in the analysis becomes that item's error row, and the
 //! batch goes on.
 
-use crate::envelope::{analysis_error, field_error, plain_error};
+use crate::envelope::{analysis_error, field_error, internal_error};
 use crate::pairing::Task;
 use crate::store::{Outcome, Pending};
 use liveness::{Analyse, AnalysisRequest};
@@ -19,10 +19,7 @@ pub fn execute(analyser: &dyn Analyse, item: &Pending, max_entry_bytes: u64) -> 
         Ok(Err(body)) => (false, body),
         Err(_) => {
             tracing::error!(job = %item.job_id, stem = %item.stem, "analysis panicked");
-            (
-                false,
-                plain_error("internal error: the analysis failed on this item"),
-            )
+            (false, internal_error())
         }
     };
     Outcome {
@@ -44,7 +41,10 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
     fn to_json<T: serde::Serialize>(v: &T) -> Result<Body, Body> {
         serde_json::to_string(v)
             .and_then(|s| serde_json::from_str(&s))
-            .map_err(|e| plain_error(&format!("internal error: {e}")))
+            .map_err(|e| {
+                tracing::error!(error = %e, "serialising a batch result");
+                internal_error()
+            })
     }
     match &item.task {
         Task::Liveness { image, video } => {

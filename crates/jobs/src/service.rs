@@ -1,14 +1,41 @@
 //! The batch service: what the HTTP routes and the CLI call. It owns the store, the data
-//! directory holding each job's ZIP, and the runner loops.
+//! directory holding each job's ZIP, the runner loops and the retention sweep.
+//!
+//! Privacy posture, enforced here: the data directory is private to the service's user (0700,
+//! files 0600); an uploaded archive lives only until its batch finishes; results live until the
+//! retention period after the batch ended (or until downloaded, with a retention of zero); and
+//! an erase removes the archive and every row at once.
 
 use crate::intake::{self, IntakeError, Limits};
+use crate::owner::{Access, Owner};
 use crate::pairing;
-use crate::store::{ItemState, JobRecord, JobStatus, Store, StoreError};
+use crate::store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage};
 use liveness::{Analyse, AnalysisOptions};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// What one client may hold at once, so that no client can fill the disk or the batch queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// Batches queued or running.
+    pub active_jobs: u64,
+    /// Bytes of uploaded archives held by those batches.
+    pub bytes: u64,
+    /// Uploads in progress.
+    pub uploads: usize,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Self {
+            active_jobs: 4,
+            bytes: 2 * 1024 * 1024 * 1024,
+            uploads: 2,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct JobsConfig {
@@ -18,6 +45,12 @@ pub struct JobsConfig {
     /// Items analysed at once across all batches. Batches share the machine with interactive
     /// requests, so the default is one.
     pub workers: usize,
+    /// How long results are kept after their batch ended; zero erases a batch as soon as its
+    /// archive has been downloaded.
+    pub retention: Duration,
+    /// How often the retention sweep looks for expired batches.
+    pub sweep_every: Duration,
+    pub quota: Quota,
 }
 
 impl JobsConfig {
@@ -26,6 +59,9 @@ impl JobsConfig {
             data_dir: data_dir.into(),
             limits: Limits::default(),
             workers: 1,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            sweep_every: Duration::from_secs(60),
+            quota: Quota::default(),
         }
     }
 }
@@ -38,11 +74,25 @@ pub enum ServiceError {
     DataDir { path: PathBuf, message: String },
 }
 
+/// A client over its share.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaError {
+    #[error("{max} batches are already queued or running for this client; wait for one to finish")]
+    ActiveJobs { max: u64 },
+    #[error("{max} batch uploads are already in progress for this client")]
+    Uploads { max: usize },
+    #[error("this client's unfinished batches would hold more than {max} bytes")]
+    Bytes { max: u64 },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// The client's archive is unacceptable (400).
     #[error(transparent)]
     Intake(#[from] IntakeError),
+    /// The client is over its quota (429 / 413).
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
     /// Ours (500).
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -61,6 +111,65 @@ pub struct JobService {
     /// Items a runner is working on right now; they are still "pending" in the store, which
     /// is exactly what makes a crash re-run them.
     claimed: Mutex<HashSet<(String, u64)>>,
+    /// Uploads in progress per client, for [`Quota::uploads`].
+    uploads: Arc<Mutex<HashMap<Owner, usize>>>,
+}
+
+/// A client's place among the uploads in progress; dropping it gives the place back.
+pub struct UploadSlot {
+    owner: Owner,
+    uploads: Arc<Mutex<HashMap<Owner, usize>>>,
+    /// Bytes this upload may still bring without taking the client over its quota.
+    pub allowance: u64,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.owner);
+            }
+        }
+    }
+}
+
+/// Creates `dir` (and parents) readable by the service's user only, and tightens it if it
+/// already existed: biometric data must not be readable by other local accounts.
+fn private_dir(dir: &Path) -> Result<(), ServiceError> {
+    let err = |e: std::io::Error| ServiceError::DataDir {
+        path: dir.to_owned(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Creates (or truncates) a file only the service's user can read.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+/// Removes a file that may already be gone.
+fn remove(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::error!(path = %path.display(), error = %e, "could not remove a stored file"),
+    }
 }
 
 impl JobService {
@@ -70,18 +179,28 @@ impl JobService {
             config.data_dir.join("batches"),
             config.data_dir.join("uploads"),
         ] {
-            std::fs::create_dir_all(&dir).map_err(|e| ServiceError::DataDir {
-                path: dir.clone(),
-                message: e.to_string(),
-            })?;
+            private_dir(&dir)?;
         }
         // Uploads that were cut off by a crash never became jobs.
         if let Ok(rd) = std::fs::read_dir(config.data_dir.join("uploads")) {
             for e in rd.flatten() {
-                let _ = std::fs::remove_file(e.path());
+                remove(&e.path());
             }
         }
-        let store = Store::open(&config.data_dir.join("jobs.sqlite3"))?;
+        let db = config.data_dir.join("jobs.sqlite3");
+        // SQLite gives its WAL and shared-memory files the database file's mode, so creating
+        // the database 0600 up front keeps all three private.
+        if !db.exists() {
+            private_file(&db).map_err(|e| ServiceError::DataDir {
+                path: db.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let store = Store::open(&db)?;
+        // A crash between a batch finishing and its archive being removed leaves the file.
+        for zip in store.finished_archives()? {
+            remove(&zip);
+        }
         let unfinished = store.unfinished_jobs()?;
         if !unfinished.is_empty() {
             tracing::info!(jobs = unfinished.len(), "resuming unfinished batch jobs");
@@ -92,11 +211,38 @@ impl JobService {
             analyser,
             wake: tokio::sync::Notify::new(),
             claimed: Mutex::new(HashSet::new()),
+            uploads: Arc::new(Mutex::new(HashMap::new())),
         }))
     }
 
     pub fn limits(&self) -> &Limits {
         &self.config.limits
+    }
+
+    pub fn config(&self) -> &JobsConfig {
+        &self.config
+    }
+
+    /// Admits one more upload for `owner`, or says which share it is over. Checked before a
+    /// byte of the archive is read.
+    pub fn begin_upload(&self, owner: &Owner) -> Result<UploadSlot, SubmitError> {
+        let quota = &self.config.quota;
+        let usage = self.store.usage(owner).map_err(ServiceError::from)?;
+        check_quota(quota, usage, 0)?;
+        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(owner.clone()).or_insert(0);
+        if *n >= quota.uploads {
+            return Err(QuotaError::Uploads { max: quota.uploads }.into());
+        }
+        *n += 1;
+        Ok(UploadSlot {
+            owner: owner.clone(),
+            uploads: Arc::clone(&self.uploads),
+            allowance: quota
+                .bytes
+                .saturating_sub(usage.bytes)
+                .min(self.config.limits.max_zip_bytes),
+        })
     }
 
     /// Where an upload in progress is written before it becomes a job.
@@ -107,20 +253,29 @@ impl JobService {
             .join(format!("{}.part", uuid::Uuid::new_v4().simple()))
     }
 
-    /// Checks the ZIP at `upload`, pairs its files and records the job; the file is moved into
-    /// the data directory (or removed when refused). Blocking: it decompresses the archive.
+    /// Checks the ZIP at `upload`, pairs its files and records the job for `owner`; the file is
+    /// moved into the data directory (or removed when refused). Blocking: it decompresses the
+    /// archive.
     pub fn submit(
         &self,
+        owner: &Owner,
         upload: &Path,
         zip_name: &str,
         settings: AnalysisOptions,
     ) -> Result<JobRecord, SubmitError> {
+        let refuse = |e: SubmitError| {
+            remove(upload);
+            Err(e)
+        };
+        let zip_bytes = std::fs::metadata(upload).map_or(0, |m| m.len());
+        // Concurrent uploads were admitted against the same usage; the last word is here.
+        let usage = self.store.usage(owner).map_err(ServiceError::from)?;
+        if let Err(e) = check_quota(&self.config.quota, usage, zip_bytes) {
+            return refuse(e.into());
+        }
         let entries = match intake::inspect(upload, &self.config.limits) {
             Ok(e) => e,
-            Err(e) => {
-                let _ = std::fs::remove_file(upload);
-                return Err(e.into());
-            }
+            Err(e) => return refuse(e.into()),
         };
         let pairing = pairing::pair(entries.iter().map(|e| e.name.as_str()));
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -133,39 +288,85 @@ impl JobService {
             path: zip_path.clone(),
             message: e.to_string(),
         };
-        if std::fs::rename(upload, &zip_path).is_err() {
-            std::fs::copy(upload, &zip_path).map_err(data_dir_err)?;
-            let _ = std::fs::remove_file(upload);
+        if std::fs::rename(upload, &zip_path).is_ok() {
+            // Whoever wrote the upload, the stored copy is private.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&zip_path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(data_dir_err)?;
+            }
+        } else {
+            let mut out = private_file(&zip_path).map_err(data_dir_err)?;
+            let mut input = std::fs::File::open(upload).map_err(data_dir_err)?;
+            std::io::copy(&mut input, &mut out).map_err(data_dir_err)?;
+            remove(upload);
         }
         let name: String = zip_name.chars().take(255).collect();
         self.store
-            .insert_job(&id, &name, &zip_path, &settings, &pairing)
+            .insert_job(
+                &id, owner, &name, &zip_path, zip_bytes, &settings, &pairing,
+            )
             .map_err(ServiceError::from)?;
         tracing::info!(job = %id, items = pairing.items.len(), skipped = pairing.skipped.len(), "batch accepted");
-        self.wake.notify_waiters();
-        let job = self.store.job(&id).map_err(ServiceError::from)?;
-        job.ok_or_else(|| {
+        let job = self.store.job(&id, &Access::Admin).map_err(ServiceError::from)?;
+        let job = job.ok_or_else(|| {
             SubmitError::Service(ServiceError::Store(StoreError::Corrupt(
                 "job vanished after insert".into(),
             )))
-        })
+        })?;
+        if job.status.is_finished() {
+            // Nothing to run: the archive is not needed beyond this point.
+            remove(&zip_path);
+        }
+        self.wake.notify_waiters();
+        Ok(job)
     }
 
-    pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.store.job(id)
+    pub fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
+        self.store.job(id, access)
     }
 
-    pub fn items(&self, id: &str) -> Result<Vec<ItemState>, StoreError> {
+    /// The items of a job `access` reaches (empty otherwise).
+    pub fn items(&self, id: &str, access: &Access) -> Result<Vec<ItemState>, StoreError> {
+        if self.store.job(id, access)?.is_none() {
+            return Ok(Vec::new());
+        }
         self.store.items(id)
     }
 
-    pub fn cancel(&self, id: &str) -> Result<Option<JobStatus>, StoreError> {
-        self.store.cancel(id)
+    pub fn list(
+        &self,
+        access: &Access,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        self.store.list(access, after, limit)
+    }
+
+    pub fn cancel(&self, id: &str, access: &Access) -> Result<Option<JobStatus>, StoreError> {
+        let status = self.store.cancel(id, access)?;
+        if status.is_some_and(JobStatus::is_finished) {
+            self.release_archive(id);
+        }
+        Ok(status)
+    }
+
+    /// Erases a job `access` reaches: its archive, items and results. Returns false when there
+    /// was no such job for this caller.
+    pub fn erase(&self, id: &str, access: &Access) -> Result<bool, StoreError> {
+        match self.store.erase(id, access)? {
+            Some(zip) => {
+                remove(&zip);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// The output archive of a job, as bytes.
-    pub fn archive(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(job) = self.store.job(id)? else {
+    pub fn archive(&self, id: &str, access: &Access) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(job) = self.store.job(id, access)? else {
             return Ok(None);
         };
         let items = self.store.items(id)?;
@@ -173,6 +374,44 @@ impl JobService {
         crate::archive::write_archive(&job, &items, &mut buf)
             .map_err(|e| StoreError::Corrupt(format!("writing the archive: {e}")))?;
         Ok(Some(buf.into_inner()))
+    }
+
+    /// Called once an archive has been handed to its client: with a retention of zero, that
+    /// was the last look anyone gets.
+    pub fn downloaded(&self, id: &str, access: &Access) -> Result<bool, StoreError> {
+        if self.config.retention.is_zero() {
+            return self.erase(id, access);
+        }
+        Ok(false)
+    }
+
+    /// What `owner` holds in unfinished batches.
+    pub fn usage(&self, owner: &Owner) -> Result<Usage, StoreError> {
+        self.store.usage(owner)
+    }
+
+    /// Erases every batch that ended more than the retention period ago; returns their ids.
+    pub fn sweep(&self) -> Result<Vec<String>, StoreError> {
+        if self.config.retention.is_zero() {
+            return Ok(Vec::new());
+        }
+        let cutoff = crate::store::now_ms()
+            .saturating_sub(u64::try_from(self.config.retention.as_millis()).unwrap_or(u64::MAX));
+        let mut erased = Vec::new();
+        for id in self.store.finished_before(cutoff)? {
+            if self.erase(&id, &Access::Admin)? {
+                tracing::info!(target: "audit", sub = "", job = %id, action = "expire", outcome = "erased", "retention period over");
+                erased.push(id);
+            }
+        }
+        Ok(erased)
+    }
+
+    /// The uploaded archive of a finished job is no longer needed: results are in the store.
+    fn release_archive(&self, id: &str) {
+        if let Ok(Some(job)) = self.store.job(id, &Access::Admin) {
+            remove(&job.zip_path);
+        }
     }
 
     /// Claims one pending item, analyses it and records the outcome. Blocking. Returns false
@@ -195,7 +434,10 @@ impl JobService {
         let key = (item.job_id.clone(), item.index);
         let result = (|| {
             self.store.mark_running(&item.job_id)?;
-            let earlier = self.store.begin_attempt(&item.job_id, item.index)?;
+            let Some(earlier) = self.store.begin_attempt(&item.job_id, item.index)? else {
+                // Erased since it was claimed.
+                return Ok(true);
+            };
             let outcome = if earlier >= MAX_ATTEMPTS {
                 tracing::error!(job = %item.job_id, stem = %item.stem, attempts = earlier, "batch item given up: the process died during each run");
                 crate::store::Outcome {
@@ -215,6 +457,7 @@ impl JobService {
             tracing::debug!(job = %item.job_id, stem = %item.stem, ok = outcome.ok, ms = outcome.elapsed_ms, "batch item done");
             if self.store.record(&item.job_id, item.index, &outcome)? {
                 tracing::info!(job = %item.job_id, "batch done");
+                self.release_archive(&item.job_id);
             }
             Ok(true)
         })();
@@ -223,6 +466,23 @@ impl JobService {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&key);
         result
+    }
+
+    /// Starts the retention sweep on the current tokio runtime.
+    pub fn spawn_sweeper(self: &Arc<Self>) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(this.config.sweep_every);
+            loop {
+                tick.tick().await;
+                let worker = Arc::clone(&this);
+                match tokio::task::spawn_blocking(move || worker.sweep()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "retention sweep"),
+                    Err(e) => tracing::error!(error = %e, "retention sweep task"),
+                }
+            }
+        });
     }
 
     /// Starts the runner loops on the current tokio runtime. Unfinished jobs from a previous
@@ -247,4 +507,16 @@ impl JobService {
             });
         }
     }
+}
+
+fn check_quota(quota: &Quota, usage: Usage, incoming: u64) -> Result<(), QuotaError> {
+    if usage.active_jobs >= quota.active_jobs {
+        return Err(QuotaError::ActiveJobs {
+            max: quota.active_jobs,
+        });
+    }
+    if usage.bytes.saturating_add(incoming) > quota.bytes {
+        return Err(QuotaError::Bytes { max: quota.bytes });
+    }
+    Ok(())
 }

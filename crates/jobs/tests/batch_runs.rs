@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ByteAnalyser, testdata, zip_of};
-use jobs::{JobService, JobStatus, JobsConfig};
+use jobs::{Access, JobService, JobStatus, JobsConfig, Owner};
 use liveness::AnalysisOptions;
 use std::io::Read;
 use std::sync::Arc;
@@ -13,7 +13,9 @@ use std::time::Duration;
 fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
     let path = svc.new_upload_path();
     std::fs::write(&path, bytes).unwrap();
-    svc.submit(&path, "in.zip", opts).unwrap().id
+    svc.submit(&Owner::local(), &path, "in.zip", opts)
+        .unwrap()
+        .id
 }
 
 fn run_all(svc: &JobService) -> usize {
@@ -57,13 +59,13 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
         ..AnalysisOptions::default()
     };
     let id = submit(&svc, &bytes, opts);
-    assert_eq!(svc.job(&id).unwrap().unwrap().status, JobStatus::Queued);
+    assert_eq!(svc.job(&id, &Access::Admin).unwrap().unwrap().status, JobStatus::Queued);
     assert_eq!(run_all(&svc), 5);
-    let job = svc.job(&id).unwrap().unwrap();
+    let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!((job.total, job.done, job.ok, job.error), (5, 5, 3, 2));
 
-    let files = unzip(&svc.archive(&id).unwrap().unwrap());
+    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
     let names: Vec<_> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -124,7 +126,7 @@ fn a_restart_resumes_without_rerunning_or_losing_items() {
         let id = submit(&svc, &zip_of(&entries), AnalysisOptions::default());
         assert!(svc.run_one().unwrap());
         assert!(svc.run_one().unwrap());
-        let job = svc.job(&id).unwrap().unwrap();
+        let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
         assert_eq!((job.status, job.done), (JobStatus::Running, 2));
         id
         // Dropped here without any shutdown step, as a killed process would.
@@ -133,7 +135,7 @@ fn a_restart_resumes_without_rerunning_or_losing_items() {
     let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
     assert_eq!(run_all(&svc), 4);
     assert_eq!(an.calls(), 4, "items done before the restart ran again");
-    let job = svc.job(&id).unwrap().unwrap();
+    let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
     assert_eq!((job.status, job.done, job.ok), (JobStatus::Done, 6, 6));
 }
 
@@ -155,7 +157,7 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
         let id = submit(&svc, &zip_of(&entries), AnalysisOptions::default());
         let t0 = std::time::Instant::now();
         loop {
-            let job = svc.job(&id).unwrap().unwrap();
+            let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
             if job.done >= 3 {
                 break;
             }
@@ -165,12 +167,12 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(svc.cancel(&id).unwrap(), Some(JobStatus::Cancelled));
+        assert_eq!(svc.cancel(&id, &Access::Admin).unwrap(), Some(JobStatus::Cancelled));
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let job = svc.job(&id).unwrap().unwrap();
+        let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Cancelled);
         assert!(job.done < 10, "kept running after cancel: {}", job.done);
-        let files = unzip(&svc.archive(&id).unwrap().unwrap());
+        let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
         assert!(files["results.csv"].contains(",not_run,"));
     });
 }
@@ -190,7 +192,7 @@ fn real_files_reach_the_analysis_byte_for_byte() {
     let svc = JobService::open(JobsConfig::new(dir.path()), an).unwrap();
     let id = submit(&svc, &bytes, AnalysisOptions::default());
     assert_eq!(run_all(&svc), 2);
-    let items = svc.items(&id).unwrap();
+    let items = svc.items(&id, &Access::Admin).unwrap();
     let body = &items[0].outcome.as_ref().unwrap().body;
     assert_eq!(
         body["image_confidence"].as_f64().unwrap() as usize,
@@ -272,7 +274,7 @@ fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
     }
     assert_eq!(run_all(&svc), 2);
     assert_eq!(an.calls(), 1, "the poison item ran again");
-    let items = svc.items(&id).unwrap();
+    let items = svc.items(&id, &Access::Admin).unwrap();
     let first = items[0].outcome.as_ref().unwrap();
     assert!(!first.ok);
     assert!(

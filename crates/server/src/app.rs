@@ -3,15 +3,18 @@
 use crate::config::{Auth, Config};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::listener::{self, ConnLimits};
 use crate::rate_limit::RateLimiter;
 use crate::request_id;
-use crate::routes::{facematch, health, liveness, v2};
+use crate::routes::{batches, facematch, health, liveness, v2};
 use crate::workers::WorkerPool;
 use ::liveness::Analyse;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use jobs::{JobService, Owner};
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,58 +25,62 @@ pub struct AppState {
     pub(crate) analyzer: Arc<dyn Analyse>,
     pub(crate) pool: Arc<WorkerPool>,
     pub(crate) auth: Auth,
-    pub(crate) limiter: Option<Arc<RateLimiter>>,
+    pub(crate) limiter: Option<Arc<RateLimiter<Owner>>>,
+    pub(crate) auth_failures: Option<Arc<RateLimiter<IpAddr>>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) body_limit: usize,
     pub(crate) upload_timeout: Duration,
+    pub(crate) batch_upload_timeout: Duration,
     pub(crate) retry_after: Duration,
+    /// The batch service, when batches are served.
+    pub(crate) jobs: Option<Arc<JobService>>,
 }
 
 impl AppState {
     pub fn new(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Self {
         Self {
             analyzer,
-            pool: Arc::new(WorkerPool::new(cfg.workers, cfg.queue_depth, cfg.deadline)),
+            pool: Arc::new(WorkerPool::new(
+                cfg.workers,
+                cfg.queue_depth,
+                cfg.client_share,
+                cfg.deadline,
+            )),
             auth: cfg.auth.clone(),
             limiter: cfg.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
+            auth_failures: cfg.auth_failures.map(|l| Arc::new(RateLimiter::new(l))),
             metrics: Arc::new(Metrics::default()),
             body_limit: cfg.body_limit,
             upload_timeout: cfg.upload_timeout,
+            batch_upload_timeout: cfg.batch_upload_timeout,
             retry_after: cfg.retry_after,
+            jobs: None,
         }
     }
 }
 
-/// Routes served beside the API: `public` ones (the Playground page) as they are, `protected`
-/// ones (batch jobs) behind the same Bearer check as the API.
+/// What is served beside the analysis API.
 #[derive(Default)]
 pub struct Extensions {
+    /// Routes served as they are, without a token (the Playground page).
     pub public: Router,
-    pub protected: Router,
+    /// The batch service behind `/v1/batches`; no batch routes without it.
+    pub jobs: Option<Arc<JobService>>,
 }
 
 /// The whole HTTP API around `analyzer`, whose models must already be loaded.
 pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Router {
-    router_with_state(AppState::new(cfg, analyzer))
+    router_with(cfg, analyzer, Extensions::default())
 }
 
 /// [`router`] plus the Playground and batch routes.
 pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
-    let state = AppState::new(cfg, analyzer);
-    // axum refuses a route layer on a router without routes.
-    let protected = if ext.protected.has_routes() {
-        ext.protected
-            .route_layer(axum::middleware::from_extractor_with_state::<
-                crate::auth::Caller,
-                AppState,
-            >(state.clone()))
-    } else {
-        ext.protected
-    };
-    api_routes(state.clone())
+    let mut state = AppState::new(cfg, analyzer);
+    state.jobs = ext.jobs;
+    let metrics_here = cfg.metrics_bind.is_none();
+    api_routes(state.clone(), metrics_here)
         .merge(ext.public)
-        .merge(protected)
-        // Outermost, so that batch and Playground responses carry an X-Request-Id too.
+        // Outermost, so that Playground responses carry an X-Request-Id too.
         .layer(axum::middleware::from_fn_with_state(
             state,
             request_id::middleware,
@@ -81,22 +88,27 @@ pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) ->
 }
 
 pub fn router_with_state(state: AppState) -> Router {
-    api_routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+    api_routes(state.clone(), true).layer(axum::middleware::from_fn_with_state(
         state,
         request_id::middleware,
     ))
 }
 
-fn api_routes(state: AppState) -> Router {
-    Router::new()
+fn api_routes(state: AppState, with_metrics: bool) -> Router {
+    let mut r = Router::new()
         .route("/liveness", post(liveness::liveness))
         .route("/v2/liveness", post(v2::liveness_v2))
         .route("/facematch", post(facematch::facematch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/openapi.json", get(health::openapi))
-        .fallback(|| async { ApiError::not_found() })
+        .route("/openapi.json", get(health::openapi));
+    if with_metrics {
+        r = r.route("/metrics", get(health::metrics));
+    }
+    if let Some(jobs) = &state.jobs {
+        r = r.merge(batches::routes(jobs.limits().max_zip_bytes));
+    }
+    r.fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         // The only body limit: tower-http's RequestBodyLimitLayer on top of it turns an oversized
         // chunked body into a 500 instead of a 413.
@@ -141,32 +153,61 @@ pub async fn serve_on_with(
     if matches!(cfg.auth, Auth::Disabled) {
         tracing::warn!("authentication is disabled: every caller is accepted");
     }
-    let app = router_with(&cfg, analyzer, ext);
+    let mut state = AppState::new(&cfg, analyzer);
+    state.jobs = ext.jobs;
+    let app = api_routes(state.clone(), cfg.metrics_bind.is_none())
+        .merge(ext.public)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::middleware,
+        ));
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = cfg.workers,
         queue_depth = cfg.queue_depth,
         body_limit = cfg.body_limit,
+        max_connections = cfg.max_connections,
+        header_timeout_s = cfg.header_timeout.as_secs(),
         "listening"
     );
+    let limits = ConnLimits {
+        max_connections: cfg.max_connections,
+        header_timeout: cfg.header_timeout,
+        grace: cfg.shutdown_grace,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let graceful = async move {
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let metrics_server = match cfg.metrics_bind {
+        Some(addr) => {
+            let metrics_listener = TcpListener::bind(addr).await?;
+            tracing::info!(addr = %metrics_listener.local_addr()?, "metrics listening");
+            let metrics_app = Router::new()
+                .route("/metrics", get(health::metrics))
+                .with_state(state);
+            Some(tokio::spawn(listener::serve(
+                metrics_listener,
+                metrics_app,
+                limits.clone(),
+                stopped(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
+    let main = listener::serve(listener, app, limits, stopped(stop_rx));
+    let trigger = async move {
         shutdown.await;
-        // The listener stops accepting now; requests already read run to completion.
         tracing::info!("shutdown requested; finishing in-flight requests");
         let _ = stop_tx.send(true);
-    };
-    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
-    let grace = cfg.shutdown_grace;
-    let deadline = async move {
-        let mut rx = stop_rx;
-        // Resolves once shutdown started (or the sender is gone), then waits out the grace.
-        let _ = rx.wait_for(|stop| *stop).await;
-        tokio::time::sleep(grace).await;
+        std::future::pending::<()>().await
     };
     tokio::select! {
-        r = server => r?,
-        () = deadline => tracing::warn!(grace_s = grace.as_secs(), "grace period over; dropping remaining connections"),
+        r = main => r?,
+        () = trigger => {}
+    }
+    if let Some(m) = metrics_server {
+        m.abort();
     }
     tracing::info!("server stopped");
     Ok(())

@@ -1,44 +1,83 @@
 //! The extractor that admits a caller: a valid bearer token, then the caller's rate limit.
 //! Both run on headers alone, before a byte of the (possibly large) body is read.
+//!
+//! Failed authentications are rate-limited per peer address: past the budget the answer is a
+//! cheap 429 without a log line, so a token-guessing loop can neither flood the log nor keep a
+//! core busy verifying signatures.
 
 use crate::app::AppState;
 use crate::config::Auth;
 use crate::error::ApiError;
 use crate::jwt::AuthError;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use jobs::{Access, Owner};
+use std::net::SocketAddr;
 
-/// Proof that the caller was admitted; its `sub` is recorded on the request span.
+/// An admitted caller: who it is (the owner of what it stores) and whether it holds the admin
+/// scope. Its `sub` is recorded on the request span.
 #[derive(Debug, Clone)]
-pub struct Caller;
+pub struct Caller {
+    pub owner: Owner,
+    pub admin: bool,
+}
+
+impl Caller {
+    /// What this caller reaches among stored jobs.
+    pub fn access(&self) -> Access {
+        if self.admin {
+            Access::Admin
+        } else {
+            Access::Owner(self.owner.clone())
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let sub = match &state.auth {
-            Auth::Disabled => String::new(),
+        let caller = match &state.auth {
+            Auth::Disabled => Caller {
+                owner: Owner::new("", ""),
+                admin: false,
+            },
             Auth::Jwt(verifier) => {
-                let token = bearer(parts).map_err(|e| ApiError::unauthorized(&e))?;
-                match verifier.verify(token) {
-                    Ok(p) => p.sub,
-                    Err(e) => {
-                        tracing::info!(reason = %e, "token refused");
-                        return Err(ApiError::unauthorized(&e));
-                    }
+                match bearer(parts).and_then(|token| verifier.verify(token)) {
+                    Ok(p) => Caller {
+                        owner: Owner::new(p.tenant, p.sub),
+                        admin: p.admin,
+                    },
+                    Err(e) => return Err(refused(parts, state, &e)),
                 }
             }
         };
+        let sub = caller.owner.sub.as_str();
         if let Some(limiter) = &state.limiter
-            && let Err(wait) = limiter.check(&sub)
+            && let Err(wait) = limiter.check(&caller.owner)
         {
             tracing::info!(sub = %sub, "rate limited");
             return Err(ApiError::rate_limited(wait));
         }
-        tracing::Span::current().record("sub", sub.as_str());
-        Ok(Caller)
+        tracing::Span::current().record("sub", sub);
+        Ok(caller)
     }
+}
+
+/// 401, or 429 once the peer is past its budget of failed authentications.
+fn refused(parts: &Parts, state: &AppState, err: &AuthError) -> ApiError {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(ip), Some(limiter)) = (peer, &state.auth_failures)
+        && let Err(wait) = limiter.check(&ip)
+    {
+        return ApiError::auth_rate_limited(wait);
+    }
+    tracing::info!(reason = %err, "token refused");
+    ApiError::unauthorized(err)
 }
 
 fn bearer(parts: &Parts) -> Result<&str, AuthError> {

@@ -41,6 +41,21 @@ pub struct Config {
     pub auth: Auth,
     /// `None`: no rate limiting.
     pub rate_limit: Option<RateLimit>,
+    /// Failed authentications allowed per peer address; past it, 429. `None`: unlimited.
+    pub auth_failures: Option<RateLimit>,
+    /// Places in the analysis queue (running, waiting or uploading) one client may hold at
+    /// once; 0 means half of `workers + queue_depth`.
+    pub client_share: usize,
+    /// Time a connection gets to send a request's headers, and to sit idle between requests
+    /// (hyper runs one timer for both); then it is closed.
+    pub header_timeout: Duration,
+    /// Connections open at once; more wait in the kernel's accept backlog.
+    pub max_connections: usize,
+    /// Time a client gets to upload a whole batch archive.
+    pub batch_upload_timeout: Duration,
+    /// When set, `/metrics` is served only on this address (e.g. a private interface) and not
+    /// on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
     /// How long in-flight requests may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
 }
@@ -61,6 +76,15 @@ impl Config {
             retry_after: Duration::from_secs(2),
             auth,
             rate_limit: None,
+            auth_failures: Some(RateLimit {
+                per_minute: 30,
+                burst: 30,
+            }),
+            client_share: 0,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            batch_upload_timeout: Duration::from_secs(600),
+            metrics_bind: None,
             shutdown_grace: Duration::from_secs(30),
         }
     }

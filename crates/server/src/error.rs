@@ -101,6 +101,66 @@ impl ApiError {
         e
     }
 
+    /// 429 for a peer past its budget of failed authentications.
+    pub fn auth_rate_limited(retry_after: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed authentications from this address",
+        )
+        .with_field("header", "authorization", "too many failed attempts");
+        e.retry_after = Some(retry_after);
+        e.challenge = true;
+        e
+    }
+
+    /// 429: this client already holds its share of the analysis queue.
+    pub fn client_share(share: usize, retry_after: Duration) -> Self {
+        let msg = format!("this client already has {share} analyses queued or running");
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
+            .with_field("server", "queue", msg);
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// A batch client over its quota: 413 for bytes, 429 (retry later) for counts.
+    pub fn quota(err: &jobs::QuotaError, retry_after: Duration) -> Self {
+        let msg = err.to_string();
+        match err {
+            jobs::QuotaError::Bytes { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, msg.clone()).with_field(BODY, "file", msg)
+            }
+            jobs::QuotaError::ActiveJobs { .. } | jobs::QuotaError::Uploads { .. } => {
+                let mut e =
+                    Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone()).with_field("server", "quota", msg);
+                e.retry_after = Some(retry_after);
+                e
+            }
+        }
+    }
+
+    /// `status` with one message for a form field (location `body`).
+    pub fn field(status: StatusCode, field: &str, msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        Self::new(status, format!("{field}: {msg}")).with_field(BODY, field, msg)
+    }
+
+    /// 404 for a stored object the caller does not reach: the same answer whether it exists
+    /// for someone else or not at all.
+    pub fn no_such(kind: &str, id: &str) -> Self {
+        let shown: String = id.chars().take(64).collect();
+        Self::new(StatusCode::NOT_FOUND, format!("no {kind} {shown:?}")).with_field(
+            "path",
+            "id",
+            format!("no such {kind}"),
+        )
+    }
+
+    /// 400 for a bad query parameter.
+    pub fn bad_query(field: &str, msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        Self::new(StatusCode::BAD_REQUEST, format!("{field}: {msg}")).with_field("query", field, msg)
+    }
+
     pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
         let message = message.into();
         let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message.clone())
@@ -138,6 +198,7 @@ impl ApiError {
     pub fn from_pool(err: PoolError, retry_after: Duration) -> Self {
         match err {
             PoolError::Full => Self::busy("analysis queue is full", retry_after),
+            PoolError::ClientShare(share) => Self::client_share(share, retry_after),
             PoolError::TimedOut(d) => Self::busy(
                 format!("analysis did not finish within {} s", d.as_secs()),
                 retry_after,

@@ -34,19 +34,35 @@ pub enum AuthError {
     Audience,
     #[error("token lacks required claim {0}")]
     MissingClaim(String),
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    #[error("token lifetime exceeds the accepted maximum")]
+    LifetimeTooLong,
+    #[error("token names a critical header extension this server does not understand")]
+    UnknownCritical,
 }
 
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The token's `sub`, or "" when it has none.
+    /// The token's `sub`; never empty.
     pub sub: String,
+    /// The configured tenant claim's value, "" when none is configured or the token has none.
+    pub tenant: String,
+    /// The token carries the configured admin scope.
+    pub admin: bool,
 }
 
 #[derive(Deserialize)]
 struct VerifiedClaims {
     #[serde(default)]
     sub: Option<String>,
+    #[serde(default)]
+    iat: Option<u64>,
+    exp: u64,
+    /// Everything else, for the configurable tenant claim and scopes.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 struct Key {
@@ -62,7 +78,13 @@ pub struct Verifier {
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: u64,
+    max_lifetime: u64,
+    tenant_claim: Option<String>,
+    admin_scope: Option<String>,
 }
+
+/// A token valid longer than this is a credential nobody can revoke in practice.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for Verifier {
     fn default() -> Self {
@@ -80,7 +102,28 @@ impl Verifier {
             issuers: Vec::new(),
             audiences: Vec::new(),
             leeway: leeway.as_secs(),
+            max_lifetime: DEFAULT_MAX_LIFETIME.as_secs(),
+            tenant_claim: None,
+            admin_scope: None,
         }
+    }
+
+    /// Refuse tokens whose `exp` lies more than this after their `iat` (or after now, for a
+    /// token without `iat`).
+    pub fn max_lifetime(&mut self, max: Duration) {
+        self.max_lifetime = max.as_secs();
+    }
+
+    /// Read the owner's tenant from this claim (a string); stored jobs are then separated by
+    /// tenant as well as by `sub`.
+    pub fn tenant_claim(&mut self, claim: impl Into<String>) {
+        self.tenant_claim = Some(claim.into());
+    }
+
+    /// Tokens whose `scope` (space-separated) or `scp` (array) holds this value may list and
+    /// erase every client's stored jobs. Off unless configured.
+    pub fn admin_scope(&mut self, scope: impl Into<String>) {
+        self.admin_scope = Some(scope.into());
     }
 
     pub fn add_hs256_secret(&mut self, secret: &[u8]) -> anyhow::Result<()> {
@@ -142,6 +185,11 @@ impl Verifier {
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        // RFC 7515 §4.1.11: a recipient must reject a token whose `crit` names an extension it
+        // does not implement, and this server implements none.
+        if header.crit.is_some() {
+            return Err(AuthError::UnknownCritical);
+        }
         let keys = match header.alg {
             Algorithm::HS256 => &self.hs256,
             Algorithm::RS256 => &self.rs256,
@@ -161,11 +209,7 @@ impl Verifier {
                 continue;
             }
             match jsonwebtoken::decode::<VerifiedClaims>(token, &k.key, &validation) {
-                Ok(data) => {
-                    return Ok(Principal {
-                        sub: data.claims.sub.unwrap_or_default(),
-                    });
-                }
+                Ok(data) => return self.principal(data.claims),
                 Err(e) => {
                     last = map_error(e.kind());
                     // Only a signature mismatch means "try the next key"; anything else was
@@ -179,11 +223,50 @@ impl Verifier {
         Err(last)
     }
 
+    /// The profile checks that follow a valid signature.
+    fn principal(&self, claims: VerifiedClaims) -> Result<Principal, AuthError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let sub = claims
+            .sub
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
+        if claims.iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        let start = claims.iat.unwrap_or(now).min(now);
+        if claims.exp.saturating_sub(start) > self.max_lifetime.saturating_add(self.leeway) {
+            return Err(AuthError::LifetimeTooLong);
+        }
+        let tenant = self
+            .tenant_claim
+            .as_ref()
+            .and_then(|c| claims.other.get(c))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let admin = self.admin_scope.as_ref().is_some_and(|want| {
+            let in_scope = claims
+                .other
+                .get("scope")
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| s.split_whitespace().any(|x| x == want));
+            let in_scp = claims
+                .other
+                .get("scp")
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(want)));
+            in_scope || in_scp
+        });
+        Ok(Principal { sub, tenant, admin })
+    }
+
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = self.leeway;
         v.validate_nbf = true;
-        let mut required = vec!["exp"];
+        let mut required = vec!["exp", "sub"];
         if self.issuers.is_empty() {
             v.iss = None;
         } else {
@@ -260,6 +343,7 @@ struct MintedClaims<'a> {
 
 /// A token for `opts.sub`, valid from now for `opts.ttl`.
 pub fn mint(key: &SigningKey, opts: &MintOptions) -> anyhow::Result<String> {
+    anyhow::ensure!(!opts.sub.trim().is_empty(), "a token needs a non-empty sub");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let (alg, enc) = match key {
         SigningKey::Hs256(secret) => {

@@ -5,10 +5,12 @@
 //! a verdict is reached (that is the `liveness` crate behind [`liveness::Analyse`]).
 
 mod app;
+mod audit;
 mod auth;
 pub mod config;
 pub mod error;
 pub mod jwt;
+mod listener;
 mod metrics;
 mod multipart;
 pub mod openapi;

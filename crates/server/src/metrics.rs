@@ -13,8 +13,9 @@ const BUCKETS: [f64; 13] = [
 ];
 
 /// The routes we label by name; anything else is "other", so a scanner cannot grow the series.
-const ROUTES: [&str; 9] = [
+const ROUTES: [&str; 10] = [
     "/liveness",
+    "/v1/batches",
     "/v2/liveness",
     "/facematch",
     "/healthz",
@@ -26,6 +27,10 @@ const ROUTES: [&str; 9] = [
 ];
 
 pub fn route_label(path: &str) -> &'static str {
+    // Every batch path is one series: ids must not grow the label set.
+    if path.starts_with("/v1/batches") {
+        return "/v1/batches";
+    }
     ROUTES
         .iter()
         .find(|r| **r == path)

@@ -167,6 +167,78 @@ pub struct ErrorEnvelope {
     pub message: String,
 }
 
+/// `POST /v1/batches`: one ZIP plus the liveness tuning fields, applied to every item.
+#[derive(Serialize, ToSchema)]
+pub struct BatchUploadForm {
+    /// The archive: `<stem>_image.<ext>` / `<stem>_video.<ext>` pairs for liveness,
+    /// `<stem>_image1.<ext>` / `<stem>_image2.<ext>` for facematch.
+    #[schema(content_media_type = "application/zip")]
+    pub file: String,
+    #[serde(default)]
+    pub enhanced_detection: String,
+    #[serde(default)]
+    pub facematch_frames: String,
+    #[serde(default)]
+    pub facematch_threshold: String,
+    #[serde(default)]
+    pub frame_sampling_rate: String,
+    #[serde(default)]
+    pub max_frames_to_analyze: String,
+    #[serde(default)]
+    pub details: String,
+}
+
+/// One batch item as the progress body shows it.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItem {
+    pub index: u64,
+    pub stem: String,
+    /// `liveness` or `facematch`.
+    pub kind: String,
+    pub files: Vec<String>,
+    /// `pending`, `ok`, `error` or `not_run` (the batch was cancelled first).
+    pub status: String,
+    pub elapsed_ms: Option<u64>,
+    /// The answer `POST /liveness` or `/facematch` would have given (without `details`), or
+    /// its error envelope.
+    #[schema(value_type = Option<Object>)]
+    pub response: Option<serde_json::Value>,
+}
+
+/// A batch and its progress.
+#[derive(Serialize, ToSchema)]
+pub struct BatchJob {
+    pub id: String,
+    /// `queued`, `running`, `done` or `cancelled`.
+    pub status: String,
+    pub zip_name: String,
+    pub total: u64,
+    pub done: u64,
+    pub ok: u64,
+    pub error: u64,
+    pub progress: f64,
+    pub created_unix_ms: u64,
+    pub started_unix_ms: Option<u64>,
+    pub finished_unix_ms: Option<u64>,
+    /// Files that matched no pattern, with the reason.
+    #[schema(value_type = Vec<Object>)]
+    pub skipped: Vec<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    /// Set once the batch finished.
+    pub archive_url: Option<String>,
+    pub items: Vec<BatchItem>,
+}
+
+/// A page of the caller's batches (items omitted).
+#[derive(Serialize, ToSchema)]
+pub struct BatchList {
+    #[schema(value_type = Vec<Object>)]
+    pub batches: Vec<serde_json::Value>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -188,6 +260,12 @@ impl Modify for BearerAuth {
         crate::routes::liveness::liveness,
         crate::routes::v2::liveness_v2,
         crate::routes::facematch::facematch,
+        crate::routes::batches::submit,
+        crate::routes::batches::list,
+        crate::routes::batches::status,
+        crate::routes::batches::cancel,
+        crate::routes::batches::erase,
+        crate::routes::batches::archive,
     ),
     components(schemas(
         LivenessMultipartRequest,
@@ -199,6 +277,10 @@ impl Modify for BearerAuth {
         FacematchResponse,
         ErrorEnvelope,
         crate::routes::v2::LivenessV2,
+        BatchUploadForm,
+        BatchItem,
+        BatchJob,
+        BatchList,
     )),
     modifiers(&BearerAuth)
 )]

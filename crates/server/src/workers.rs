@@ -4,8 +4,14 @@
 //! may wait, so a burst turns into quick 503s instead of an unbounded queue. Both the permit and
 //! the admission slot travel into the blocking task: an analysis that overran its deadline still
 //! occupies its worker until it really ends, and the pool never over-commits the CPU.
+//!
+//! Each client may hold at most its share of those places (running, waiting or still uploading),
+//! so one client with many slow uploads cannot take every slot and starve the others.
 
+use jobs::Owner;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +22,8 @@ use tracing::Span;
 pub enum PoolError {
     /// Every worker is busy and the queue is at its limit.
     Full,
+    /// This client already holds its share of the places (the share is given).
+    ClientShare(usize),
     /// The job did not finish (queueing included) within the deadline.
     TimedOut(Duration),
     /// The job panicked; the message is for the log.
@@ -25,17 +33,31 @@ pub enum PoolError {
 pub struct WorkerPool {
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
+    per_client: Arc<Mutex<HashMap<Owner, usize>>>,
     workers: usize,
     capacity: usize,
+    client_share: usize,
     deadline: Duration,
 }
 
-/// Releases an admission slot however the job ends.
-struct Admission(Arc<AtomicUsize>);
+/// Releases an admission slot (and the client's share of it) however the job ends.
+struct Admission {
+    admitted: Arc<AtomicUsize>,
+    client: Option<(Owner, Arc<Mutex<HashMap<Owner, usize>>>)>,
+}
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.admitted.fetch_sub(1, Ordering::SeqCst);
+        if let Some((owner, map)) = self.client.take() {
+            let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = map.get_mut(&owner) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(&owner);
+                }
+            }
+        }
     }
 }
 
@@ -47,13 +69,22 @@ pub struct JobTimes {
 }
 
 impl WorkerPool {
-    pub fn new(workers: usize, queue_depth: usize, deadline: Duration) -> Self {
+    /// `client_share`: places one client may hold at once (0: half the capacity, at least 1).
+    pub fn new(workers: usize, queue_depth: usize, client_share: usize, deadline: Duration) -> Self {
         let workers = workers.max(1);
+        let capacity = workers + queue_depth;
+        let client_share = if client_share == 0 {
+            capacity.div_ceil(2)
+        } else {
+            client_share
+        };
         Self {
             permits: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(AtomicUsize::new(0)),
+            per_client: Arc::new(Mutex::new(HashMap::new())),
             workers,
-            capacity: workers + queue_depth,
+            capacity,
+            client_share: client_share.max(1),
             deadline,
         }
     }
@@ -72,9 +103,20 @@ impl WorkerPool {
 
     /// Reserves a place in the queue, or refuses at once when it is full. Handlers take the
     /// ticket before reading the body, so a burst is refused before it is buffered in memory.
-    pub fn admit(&self) -> Result<Ticket, PoolError> {
+    pub fn admit(&self, client: &Owner) -> Result<Ticket, PoolError> {
+        {
+            let mut map = self.per_client.lock().unwrap_or_else(|p| p.into_inner());
+            let held = map.entry(client.clone()).or_insert(0);
+            if *held >= self.client_share {
+                return Err(PoolError::ClientShare(self.client_share));
+            }
+            *held += 1;
+        }
         let before = self.admitted.fetch_add(1, Ordering::SeqCst);
-        let admission = Admission(self.admitted.clone());
+        let admission = Admission {
+            admitted: self.admitted.clone(),
+            client: Some((client.clone(), self.per_client.clone())),
+        };
         if before >= self.capacity {
             return Err(PoolError::Full);
         }
@@ -92,7 +134,7 @@ impl WorkerPool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        self.admit()?.run(job).await
+        self.admit(&Owner::local())?.run(job).await
     }
 }
 
@@ -157,7 +199,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn full_pool_refuses_and_recovers() {
-        let pool = Arc::new(WorkerPool::new(1, 1, Duration::from_secs(5)));
+        let pool = Arc::new(WorkerPool::new(1, 1, 2, Duration::from_secs(5)));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let mut held = Vec::new();
@@ -190,20 +232,35 @@ mod tests {
 
     #[tokio::test]
     async fn tickets_hold_their_place_until_dropped() {
-        let pool = WorkerPool::new(1, 1, Duration::from_secs(5));
-        let a = pool.admit().unwrap();
-        let b = pool.admit().unwrap();
-        assert_eq!(pool.admit().err(), Some(PoolError::Full));
+        let pool = WorkerPool::new(1, 1, 2, Duration::from_secs(5));
+        let me = Owner::local();
+        let a = pool.admit(&me).unwrap();
+        let b = pool.admit(&me).unwrap();
+        assert_eq!(pool.admit(&me).err(), Some(PoolError::Full));
         drop(a);
-        let c = pool.admit().unwrap();
+        let c = pool.admit(&me).unwrap();
         assert_eq!(b.run(|| 1).await.unwrap().0, 1);
         assert_eq!(c.run(|| 2).await.unwrap().0, 2);
         assert_eq!((pool.busy(), pool.queued()), (0, 0));
     }
 
+    #[test]
+    fn one_client_holds_at_most_its_share() {
+        let pool = WorkerPool::new(2, 4, 0, Duration::from_secs(5));
+        let (a, b) = (Owner::new("", "a"), Owner::new("", "b"));
+        let held: Vec<Ticket> = (0..3).map(|_| pool.admit(&a).unwrap()).collect();
+        assert_eq!(pool.admit(&a).err(), Some(PoolError::ClientShare(3)));
+        // Another client still gets in, up to the pool's capacity.
+        let others: Vec<Ticket> = (0..3).map(|_| pool.admit(&b).unwrap()).collect();
+        assert_eq!(pool.admit(&Owner::new("", "c")).err(), Some(PoolError::Full));
+        drop(held);
+        assert!(pool.admit(&a).is_ok());
+        drop(others);
+    }
+
     #[tokio::test]
     async fn panic_is_reported_not_propagated() {
-        let pool = WorkerPool::new(1, 0, Duration::from_secs(5));
+        let pool = WorkerPool::new(1, 0, 0, Duration::from_secs(5));
         let err = pool.run(|| panic!("boom")).await.unwrap_err();
         assert_eq!(err, PoolError::Panicked("boom".into()));
         assert_eq!(pool.run(|| 1).await.unwrap().0, 1);
@@ -211,7 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn overrunning_job_times_out_but_keeps_its_worker() {
-        let pool = WorkerPool::new(1, 0, Duration::from_millis(100));
+        let pool = WorkerPool::new(1, 0, 0, Duration::from_millis(100));
         let err = pool
             .run(|| std::thread::sleep(Duration::from_millis(400)))
             .await

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
         (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
-        (status = 429, description = "Client over its rate limit", body = ErrorEnvelope),
+        (status = 429, description = "Client over its rate limit or its share of the queue", body = ErrorEnvelope),
         (status = 503, description = "Analysis queue full", body = ErrorEnvelope),
         (status = 500, description = "Internal error", body = ErrorEnvelope),
     ),
@@ -31,17 +31,22 @@ use std::time::{Duration, Instant};
 pub async fn liveness(
     State(st): State<AppState>,
     Extension(rid): Extension<RequestId>,
-    _caller: Caller,
+    caller: Caller,
     req: Request,
 ) -> Result<Json<LivenessReport>, ApiError> {
-    Ok(Json(run(&st, &rid, req).await?))
+    Ok(Json(run(&st, &rid, &caller, req).await?))
 }
 
 /// The flow shared by `/liveness` and `/v2/liveness`.
-pub async fn run(st: &AppState, rid: &RequestId, req: Request) -> Result<LivenessReport, ApiError> {
+pub async fn run(
+    st: &AppState,
+    rid: &RequestId,
+    caller: &Caller,
+    req: Request,
+) -> Result<LivenessReport, ApiError> {
     let ticket = st
         .pool
-        .admit()
+        .admit(&caller.owner)
         .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
     let t = Instant::now();
     let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;

@@ -169,7 +169,7 @@ fn video_verdict(r: &LivenessReport) -> (String, f32) {
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
         (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
-        (status = 429, description = "Client over its rate limit", body = ErrorEnvelope),
+        (status = 429, description = "Client over its rate limit or its share of the queue", body = ErrorEnvelope),
         (status = 503, description = "Analysis queue full", body = ErrorEnvelope),
         (status = 500, description = "Internal error", body = ErrorEnvelope),
     ),
@@ -178,10 +178,10 @@ fn video_verdict(r: &LivenessReport) -> (String, f32) {
 pub async fn liveness_v2(
     State(st): State<AppState>,
     Extension(rid): Extension<RequestId>,
-    _caller: Caller,
+    caller: Caller,
     req: Request,
 ) -> Result<Json<LivenessV2>, ApiError> {
-    let report = super::liveness::run(&st, &rid, req).await?;
+    let report = super::liveness::run(&st, &rid, &caller, req).await?;
     Ok(Json(report.into()))
 }
 

@@ -1,0 +1,49 @@
+//! Who a stored batch belongs to, and who may reach it.
+//!
+//! Every job carries its owner from the moment it is accepted; every read, download, cancel and
+//! erase is filtered by it in the store's own queries, so a lookup by someone else's id finds
+//! nothing at all (the HTTP edge answers 404, never 403: no existence oracle).
+
+use serde::Serialize;
+
+/// The client a job belongs to: the token's `sub`, within an optional tenant (a configurable
+/// claim). Two clients with the same `sub` in different tenants are different owners.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Owner {
+    /// Empty when the server reads no tenant claim.
+    pub tenant: String,
+    pub sub: String,
+}
+
+impl Owner {
+    pub fn new(tenant: impl Into<String>, sub: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            sub: sub.into(),
+        }
+    }
+
+    /// The owner of work that never crossed HTTP (`livegate batch`, tests).
+    pub fn local() -> Self {
+        Self::new("", "local")
+    }
+}
+
+/// The reach of one caller over stored jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Only the caller's own jobs.
+    Owner(Owner),
+    /// Every client's jobs: the operator's admin scope (off unless configured).
+    Admin,
+}
+
+impl Access {
+    /// The owner to filter by, or `None` for an admin.
+    pub fn owner(&self) -> Option<&Owner> {
+        match self {
+            Access::Owner(o) => Some(o),
+            Access::Admin => None,
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! What the store keeps and for how long: the uploaded archive goes when its batch finishes,
+//! an erase leaves nothing readable on disk (not in the database file, not in its WAL), the
+//! retention sweep removes expired batches, files are private to the service's user, owners do
+//! not see each other's jobs, and quotas hold.
+
+mod common;
+
+use common::{ByteAnalyser, testdata, zip_of};
+use jobs::{Access, JobService, JobStatus, JobsConfig, Owner, QuotaError, SubmitError};
+use liveness::AnalysisOptions;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn submit_as(svc: &JobService, owner: &Owner, bytes: &[u8]) -> Result<String, SubmitError> {
+    let path = svc.new_upload_path();
+    std::fs::write(&path, bytes).unwrap();
+    svc.submit(owner, &path, "in.zip", AnalysisOptions::default())
+        .map(|j| j.id)
+}
+
+fn run_all(svc: &JobService) {
+    while svc.run_one().unwrap() {}
+}
+
+/// Every byte the store has on disk: the database and its write-ahead log.
+fn store_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["jobs.sqlite3", "jobs.sqlite3-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A real selfie under a stem no other test uses, so its traces can be searched for on disk.
+fn real_zip(stem: &str) -> Vec<u8> {
+    let still = match testdata() {
+        Some(td) => std::fs::read(td.join("faces/fr_obama.jpg")).unwrap(),
+        None => b"REAL".to_vec(),
+    };
+    zip_of(&[(&format!("{stem}_image.jpg"), &still)])
+}
+
+#[test]
+fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(
+        JobsConfig::new(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let me = Owner::new("", "alice");
+    let stem = "zq7marker4stem";
+    let id = submit_as(&svc, &me, &real_zip(stem)).unwrap();
+    let zip = dir.path().join("batches").join(format!("{id}.zip"));
+    assert!(zip.exists(), "the archive is kept while the batch runs");
+    run_all(&svc);
+    let access = Access::Owner(me.clone());
+    assert_eq!(svc.job(&id, &access).unwrap().unwrap().status, JobStatus::Done);
+    assert!(!zip.exists(), "the uploaded archive outlived its batch");
+    assert!(contains(&store_bytes(dir.path()), stem), "the result is stored");
+
+    assert!(svc.erase(&id, &access).unwrap());
+    assert!(svc.job(&id, &access).unwrap().is_none());
+    assert!(svc.archive(&id, &access).unwrap().is_none());
+    let disk = store_bytes(dir.path());
+    assert!(!contains(&disk, stem), "the erased stem is still readable on disk");
+    assert!(!contains(&disk, &id), "the erased job id is still readable on disk");
+    assert!(!svc.erase(&id, &access).unwrap(), "erasing twice finds nothing");
+}
+
+#[test]
+fn owners_see_only_their_own_jobs_and_an_admin_sees_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(
+        JobsConfig::new(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let (a, b) = (Owner::new("", "a"), Owner::new("", "b"));
+    // The same sub in another tenant is another client.
+    let b_other_tenant = Owner::new("t2", "a");
+    let ja = submit_as(&svc, &a, &zip_of(&[("x_image.jpg", b"REAL")])).unwrap();
+    let jb = submit_as(&svc, &b, &zip_of(&[("y_image.jpg", b"REAL")])).unwrap();
+    for stranger in [&b, &b_other_tenant] {
+        let acc = Access::Owner(stranger.clone());
+        assert!(svc.job(&ja, &acc).unwrap().is_none());
+        assert!(svc.items(&ja, &acc).unwrap().is_empty());
+        assert!(svc.archive(&ja, &acc).unwrap().is_none());
+        assert!(svc.cancel(&ja, &acc).unwrap().is_none());
+        assert!(!svc.erase(&ja, &acc).unwrap());
+    }
+    let mine = svc.list(&Access::Owner(a.clone()), None, 10).unwrap();
+    assert_eq!(mine.iter().map(|j| &j.id).collect::<Vec<_>>(), [&ja]);
+    assert_eq!(svc.list(&Access::Admin, None, 10).unwrap().len(), 2);
+    assert!(svc.job(&jb, &Access::Admin).unwrap().is_some());
+    // A's job is untouched by everything B tried.
+    assert_eq!(
+        svc.job(&ja, &Access::Owner(a)).unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+}
+
+#[test]
+fn listing_pages_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(
+        JobsConfig::new(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let me = Owner::new("", "pager");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = submit_as(&svc, &me, &zip_of(&[(&format!("s{i}_image.jpg"), b"REAL")])).unwrap();
+        ids.push(id);
+        run_all(&svc); // keeps the owner under its active-jobs quota
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let acc = Access::Owner(me);
+    let first = svc.list(&acc, None, 2).unwrap();
+    let cursor = jobs::Cursor {
+        created_ms: first[1].created_unix_ms,
+        id: first[1].id.clone(),
+    };
+    let rest = svc.list(&acc, Some(&cursor), 10).unwrap();
+    let seen: Vec<&String> = first.iter().chain(rest.iter()).map(|j| &j.id).collect();
+    ids.reverse();
+    assert_eq!(seen, ids.iter().collect::<Vec<_>>());
+    assert_eq!(jobs::Cursor::decode(&cursor.encode()), Some(cursor));
+    assert_eq!(jobs::Cursor::decode("12.not-hex"), None);
+}
+
+#[test]
+fn the_retention_sweep_erases_expired_batches_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.retention = Duration::from_millis(300);
+    let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let me = Owner::new("", "r");
+    let old = submit_as(&svc, &me, &zip_of(&[("old_image.jpg", b"REAL")])).unwrap();
+    run_all(&svc);
+    std::thread::sleep(Duration::from_millis(400));
+    let fresh = submit_as(&svc, &me, &zip_of(&[("new_image.jpg", b"REAL")])).unwrap();
+    run_all(&svc);
+    let running = submit_as(&svc, &me, &zip_of(&[("run_image.jpg", b"REAL")])).unwrap();
+    assert_eq!(svc.sweep().unwrap(), [old.clone()]);
+    assert!(svc.job(&old, &Access::Admin).unwrap().is_none());
+    assert!(svc.job(&fresh, &Access::Admin).unwrap().is_some());
+    assert!(svc.job(&running, &Access::Admin).unwrap().is_some(), "an unfinished batch expired");
+    assert!(!contains(&store_bytes(dir.path()), "old_image.jpg"));
+}
+
+#[test]
+fn retention_zero_erases_on_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.retention = Duration::ZERO;
+    let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let me = Access::Owner(Owner::local());
+    let id = submit_as(&svc, &Owner::local(), &zip_of(&[("z_image.jpg", b"REAL")])).unwrap();
+    run_all(&svc);
+    assert!(svc.sweep().unwrap().is_empty(), "zero retention keeps until downloaded");
+    assert!(svc.archive(&id, &me).unwrap().is_some());
+    assert!(svc.downloaded(&id, &me).unwrap());
+    assert!(svc.job(&id, &me).unwrap().is_none());
+}
+
+#[test]
+fn quotas_hold_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = JobsConfig::new(dir.path());
+    cfg.quota = jobs::Quota {
+        active_jobs: 2,
+        bytes: 10_000,
+        uploads: 1,
+    };
+    let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let (a, b) = (Owner::new("", "a"), Owner::new("", "b"));
+    let small = zip_of(&[("q_image.jpg", b"REAL")]);
+    submit_as(&svc, &a, &small).unwrap();
+    submit_as(&svc, &a, &small).unwrap();
+    assert!(matches!(
+        submit_as(&svc, &a, &small),
+        Err(SubmitError::Quota(QuotaError::ActiveJobs { max: 2 }))
+    ));
+    assert!(matches!(
+        svc.begin_upload(&a),
+        Err(SubmitError::Quota(QuotaError::ActiveJobs { .. }))
+    ));
+    // Another client is not affected, up to its own limits.
+    let slot = svc.begin_upload(&b).unwrap();
+    assert!(slot.allowance <= 10_000);
+    assert!(matches!(
+        svc.begin_upload(&b),
+        Err(SubmitError::Quota(QuotaError::Uploads { max: 1 }))
+    ));
+    drop(slot);
+    // xorshift noise: deflate cannot shrink it below the quota.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let incompressible = zip_of(&[("n_image.jpg", &noise)]);
+    assert!(matches!(
+        submit_as(&svc, &b, &incompressible),
+        Err(SubmitError::Quota(QuotaError::Bytes { max: 10_000 }))
+    ));
+    // A refused upload leaves nothing behind.
+    assert_eq!(std::fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let svc = JobService::open(
+        JobsConfig::new(&data),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let id = submit_as(&svc, &Owner::local(), &zip_of(&[("p_image.jpg", b"REAL")])).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for d in [data.clone(), data.join("batches"), data.join("uploads")] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    assert_eq!(mode(&data.join("jobs.sqlite3")), 0o600);
+    assert_eq!(mode(&data.join("batches").join(format!("{id}.zip"))), 0o600);
+    if data.join("jobs.sqlite3-wal").exists() {
+        assert_eq!(mode(&data.join("jobs.sqlite3-wal")), 0o600);
+    }
+}
+
+#[test]
+fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("jobs.sqlite3")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, zip_name TEXT NOT NULL,
+                zip_path TEXT NOT NULL, settings TEXT NOT NULL, skipped TEXT NOT NULL,
+                created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO jobs VALUES ('0123abcd', 'done', 'old.zip', '/nonexistent.zip', ?1, '[]', 1, 1, 2)",
+            [serde_json::to_string(&AnalysisOptions::default()).unwrap()],
+        )
+        .unwrap();
+    }
+    let svc = JobService::open(
+        JobsConfig::new(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    assert!(svc.job("0123abcd", &Access::Owner(Owner::local())).unwrap().is_none());
+    assert!(svc.job("0123abcd", &Access::Admin).unwrap().is_some());
+    // Expired long ago: the first sweep takes it.
+    assert_eq!(svc.sweep().unwrap(), ["0123abcd".to_owned()]);
+}

@@ -1,0 +1,551 @@
+//! `/v1/batches`: submit a ZIP (202 + id), list the caller's batches, poll one with its results
+//! so far, download the output archive, cancel, erase.
+//!
+//! Every route goes through the same [`Caller`] extractor as `/liveness` and every lookup is by
+//! (id, caller): a batch that belongs to someone else answers exactly like one that does not
+//! exist (404). Each access to stored data leaves one audit line.
+
+use crate::app::AppState;
+use crate::audit::{self, Action, Outcome};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::openapi::{BatchJob, BatchList, BatchUploadForm, ErrorEnvelope};
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jobs::{Access, Cursor, ItemState, JobRecord, JobService, SubmitError};
+use liveness::AnalysisOptions;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+
+/// Form fields other than the archive are short strings; anything longer is not a tuning value.
+const MAX_TEXT_FIELD: usize = 1024;
+const MAX_FIELDS: usize = 32;
+/// Page size of `GET /v1/batches` when the client does not say, and the most it may ask for.
+const DEFAULT_PAGE: usize = 20;
+const MAX_PAGE: usize = 100;
+
+pub fn routes(max_zip_bytes: u64) -> axum::Router<AppState> {
+    // Multipart overhead on top of the archive itself.
+    let body_limit = max_zip_bytes.saturating_add(1024 * 1024);
+    axum::Router::new()
+        .route(
+            "/v1/batches",
+            post(submit)
+                .layer(DefaultBodyLimit::max(
+                    usize::try_from(body_limit).unwrap_or(usize::MAX),
+                ))
+                .get(list),
+        )
+        .route("/v1/batches/{id}", get(status).delete(erase))
+        .route("/v1/batches/{id}/cancel", post(cancel))
+        .route("/v1/batches/{id}/archive", get(archive))
+}
+
+fn service(st: &AppState) -> Result<&Arc<JobService>, ApiError> {
+    // The routes are only mounted with a service; this is a wiring bug if it ever fires.
+    st.jobs.as_ref().ok_or_else(|| {
+        tracing::error!("batch route without a batch service");
+        ApiError::internal()
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "batch route");
+    ApiError::internal()
+}
+
+/// Runs blocking store work off the reactor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, jobs::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    tag = "batches",
+    request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob),
+        (status = 400, description = "Not a usable ZIP, or no `file` part", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 408, description = "The archive did not arrive within the batch upload timeout", body = ErrorEnvelope),
+        (status = 413, description = "Archive over the size limit or the client's byte quota", body = ErrorEnvelope),
+        (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
+        (status = 429, description = "Client over its rate limit, its batch or upload quota", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn submit(
+    State(st): State<AppState>,
+    caller: Caller,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let refused = |e: ApiError| {
+        audit::record(&caller, "", Action::Submit, Outcome::Refused);
+        e
+    };
+    let slot = svc
+        .begin_upload(&caller.owner)
+        .map_err(|e| refused(submit_error(e, &st)))?;
+    let mut upload = Upload::default();
+    let read = tokio::time::timeout(
+        st.batch_upload_timeout,
+        read_form(&svc, &mut form, &mut upload, slot.allowance),
+    )
+    .await;
+    let read = match read {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::upload_timeout(st.batch_upload_timeout)),
+    };
+    if let Err(e) = read {
+        upload.discard().await;
+        return Err(refused(e));
+    }
+    let Some((path, zip_name)) = upload.file.take() else {
+        return Err(refused(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "file",
+            "a .zip file part named \"file\" is required",
+        )));
+    };
+    let fields = std::mem::take(&mut upload.fields);
+    let settings = match AnalysisOptions::from_fields(|k| fields.get(k).map(String::as_str)) {
+        Ok(s) => s,
+        Err(errors) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(refused(ApiError::invalid_fields(&errors)));
+        }
+    };
+    let owner = caller.owner.clone();
+    let worker = Arc::clone(&svc);
+    let job = tokio::task::spawn_blocking(move || {
+        let job = worker.submit(&owner, &path, &zip_name, settings);
+        drop(slot);
+        job
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| refused(submit_error(e, &st)))?;
+    audit::record(&caller, &job.id, Action::Submit, Outcome::Ok);
+    let access = caller.access();
+    let id = job.id.clone();
+    let items = blocking(move || svc.items(&id, &access)).await?;
+    let location = format!("/v1/batches/{}", job.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(job_json(&job, &items)),
+    )
+        .into_response())
+}
+
+fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
+    match e {
+        SubmitError::Intake(e) => ApiError::field(StatusCode::BAD_REQUEST, "file", e.to_string()),
+        SubmitError::Quota(q) => ApiError::quota(&q, st.retry_after),
+        SubmitError::Service(e) => internal(e),
+    }
+}
+
+/// What an upload in progress has produced so far.
+#[derive(Default)]
+struct Upload {
+    fields: HashMap<String, String>,
+    file: Option<(PathBuf, String)>,
+}
+
+impl Upload {
+    /// Removes a partial archive after a refusal.
+    async fn discard(&mut self) {
+        if let Some((path, _)) = self.file.take() {
+            let _ = tokio::fs::remove_file(path).await;
+        }
+    }
+}
+
+async fn read_form(
+    service: &JobService,
+    form: &mut Multipart,
+    upload: &mut Upload,
+    allowance: u64,
+) -> Result<(), ApiError> {
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::field(status, "file", "the upload is larger than the limit")
+        } else {
+            ApiError::bad_form(e.body_text())
+        }
+    };
+    let max_zip = service.limits().max_zip_bytes;
+    let max = max_zip.min(allowance);
+    let mut count = 0;
+    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+        count += 1;
+        if count > MAX_FIELDS {
+            return Err(ApiError::bad_form("too many form fields"));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" || name == "zip" {
+            if upload.file.is_some() {
+                return Err(ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "file",
+                    "give exactly one archive per batch",
+                ));
+            }
+            let zip_name = field.file_name().unwrap_or("batch.zip").to_owned();
+            let path = service.new_upload_path();
+            let mut out = private_file(&path).await.map_err(internal)?;
+            upload.file = Some((path, zip_name));
+            let mut written: u64 = 0;
+            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                written += chunk.len() as u64;
+                if written > max {
+                    let why = if max < max_zip {
+                        format!("the archive would take this client over its quota of unfinished batch bytes ({max} bytes left)")
+                    } else {
+                        format!("the archive is larger than {max} bytes")
+                    };
+                    return Err(ApiError::field(StatusCode::PAYLOAD_TOO_LARGE, "file", why));
+                }
+                out.write_all(&chunk).await.map_err(internal)?;
+            }
+            out.flush().await.map_err(internal)?;
+            if written == 0 {
+                return Err(ApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "file",
+                    "the archive is empty",
+                ));
+            }
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                text.extend_from_slice(&chunk);
+                if text.len() > MAX_TEXT_FIELD {
+                    return Err(ApiError::field(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &name,
+                        "value too long",
+                    ));
+                }
+            }
+            let text = String::from_utf8(text).map_err(|_| {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &name, "not UTF-8 text")
+            })?;
+            upload.fields.insert(name, text);
+        }
+    }
+    Ok(())
+}
+
+/// A new upload file only the service's user can read.
+async fn private_file(path: &std::path::Path) -> std::io::Result<tokio::fs::File> {
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path).await
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/batches",
+    tag = "batches",
+    params(
+        ("limit" = Option<usize>, Query, description = "Batches per page, 1..=100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "The caller's own batches, newest first", body = BatchList),
+        (status = 400, description = "Bad `limit` or `cursor`", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let limit = match q.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_query("limit", format!("an integer from 1 to {MAX_PAGE}"))
+            })?,
+    };
+    let cursor = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            Cursor::decode(text)
+                .ok_or_else(|| ApiError::bad_query("cursor", "not a cursor this server issued"))?,
+        ),
+    };
+    let access = caller.access();
+    // One more than the page tells whether a next page exists.
+    let mut jobs = blocking(move || svc.list(&access, cursor.as_ref(), limit + 1)).await?;
+    let next = if jobs.len() > limit {
+        jobs.truncate(limit);
+        jobs.last().map(|j| {
+            Cursor {
+                created_ms: j.created_unix_ms,
+                id: j.id.clone(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    audit::record(&caller, "*", Action::List, Outcome::Ok);
+    Ok(Json(json!({
+        "batches": jobs.iter().map(job_summary).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+/// Looks up a job for the caller, auditing a miss.
+async fn find(
+    svc: &Arc<JobService>,
+    caller: &Caller,
+    id: &str,
+    action: Action,
+) -> Result<(JobRecord, Access), ApiError> {
+    let access = caller.access();
+    let (s, i, a) = (Arc::clone(svc), id.to_owned(), access.clone());
+    match blocking(move || s.job(&i, &a)).await? {
+        Some(job) => Ok((job, access)),
+        None => {
+            audit::record(caller, id, action, Outcome::NotFound);
+            Err(ApiError::no_such("batch", id))
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}",
+    tag = "batches",
+    params(("id" = String, Path, description = "The batch id from the 202 answer")),
+    responses(
+        (status = 200, description = "Progress and every item's verdict so far", body = BatchJob),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn status(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let (job, access) = find(&svc, &caller, &id, Action::Read).await?;
+    let items = blocking(move || svc.items(&id, &access)).await?;
+    audit::record(&caller, &job.id, Action::Read, Outcome::Ok);
+    Ok(Json(job_json(&job, &items)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/cancel",
+    tag = "batches",
+    params(("id" = String, Path, description = "The batch id")),
+    responses(
+        (status = 200, description = "Stopped: items done keep their results, the rest never run", body = BatchJob),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let access = caller.access();
+    let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
+    if blocking(move || s.cancel(&i, &a)).await?.is_none() {
+        audit::record(&caller, &id, Action::Cancel, Outcome::NotFound);
+        return Err(ApiError::no_such("batch", &id));
+    }
+    let (job, access) = find(&svc, &caller, &id, Action::Cancel).await?;
+    let items = blocking(move || svc.items(&id, &access)).await?;
+    audit::record(&caller, &job.id, Action::Cancel, Outcome::Ok);
+    Ok(Json(job_json(&job, &items)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/batches/{id}",
+    tag = "batches",
+    params(("id" = String, Path, description = "The batch id")),
+    responses(
+        (status = 204, description = "Erased: the uploaded archive, every item and result are gone"),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn erase(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let access = caller.access();
+    let i = id.clone();
+    if blocking(move || svc.erase(&i, &access)).await? {
+        audit::record(&caller, &id, Action::Erase, Outcome::Ok);
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        audit::record(&caller, &id, Action::Erase, Outcome::NotFound);
+        Err(ApiError::no_such("batch", &id))
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}/archive",
+    tag = "batches",
+    params(("id" = String, Path, description = "The batch id")),
+    responses(
+        (status = 200, description = "results.csv, json/<stem>.json, summary.json", content_type = "application/zip"),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
+        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+        (status = 409, description = "The batch is still running", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn archive(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let svc = Arc::clone(service(&st)?);
+    let (job, access) = find(&svc, &caller, &id, Action::Download).await?;
+    if !job.status.is_finished() {
+        audit::record(&caller, &id, Action::Download, Outcome::Refused);
+        return Err(ApiError::field(
+            StatusCode::CONFLICT,
+            "id",
+            format!(
+                "the batch is still running ({} of {} done)",
+                job.done, job.total
+            ),
+        ));
+    }
+    let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
+    let Some(bytes) = blocking(move || s.archive(&i, &a)).await? else {
+        audit::record(&caller, &id, Action::Download, Outcome::NotFound);
+        return Err(ApiError::no_such("batch", &id));
+    };
+    audit::record(&caller, &id, Action::Download, Outcome::Ok);
+    let i = id.clone();
+    if blocking(move || svc.downloaded(&i, &access)).await? {
+        // Retention zero: the download was the last look.
+        audit::record(&caller, &id, Action::Erase, Outcome::Ok);
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"livegate-batch-{id}.zip\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A job without its items: the listing's row.
+fn job_summary(job: &JobRecord) -> Value {
+    json!({
+        "id": job.id,
+        "status": job.status,
+        "zip_name": job.zip_name,
+        "total": job.total,
+        "done": job.done,
+        "ok": job.ok,
+        "error": job.error,
+        "progress": if job.total == 0 { 1.0 } else { job.done as f64 / job.total as f64 },
+        "created_unix_ms": job.created_unix_ms,
+        "started_unix_ms": job.started_unix_ms,
+        "finished_unix_ms": job.finished_unix_ms,
+        "url": format!("/v1/batches/{}", job.id),
+    })
+}
+
+/// The progress body: the job, its counts, and every item with its response once it ran.
+pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let mut v = json!({
+                "index": i.index,
+                "stem": i.stem,
+                "kind": i.task.kind(),
+                "files": i.task.files(),
+                "status": match &i.outcome {
+                    None if job.status.is_finished() => "not_run",
+                    None => "pending",
+                    Some(o) if o.ok => "ok",
+                    Some(_) => "error",
+                },
+            });
+            if let (Some(o), Value::Object(m)) = (&i.outcome, &mut v) {
+                m.insert("elapsed_ms".into(), json!(o.elapsed_ms));
+                // Progress is polled every second; the evidence can be large and is in the
+                // archive's json/<stem>.json, so the poll carries the verdicts only.
+                let mut response = o.body.clone();
+                if let Value::Object(r) = &mut response {
+                    r.remove("details");
+                }
+                m.insert("response".into(), response);
+            }
+            v
+        })
+        .collect();
+    let mut v = job_summary(job);
+    if let Value::Object(m) = &mut v {
+        m.remove("url");
+        m.insert("skipped".into(), json!(job.skipped));
+        m.insert("settings".into(), json!(job.settings));
+        m.insert(
+            "archive_url".into(),
+            json!(
+                job.status
+                    .is_finished()
+                    .then(|| format!("/v1/batches/{}/archive", job.id))
+            ),
+        );
+        m.insert("items".into(), Value::Array(items));
+    }
+    v
+}

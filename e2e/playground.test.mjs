@@ -203,6 +203,17 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.equal(summary.counts.ok + summary.counts.error, 5);
   assert.equal(summary.counts.skipped_files, 3);
   assert.equal(summary.settings.max_frames_to_analyze, 10);
+
+  // "Erase from server" deletes the batch: the server then answers 404 for it.
+  const jobId = (await page.url()).split('#job=')[1];
+  await page.click('#erase');
+  await page.waitForSelector('#bulk-status[data-status="erased"]');
+  const after = await page.evaluate(async (id) => {
+    const token = document.getElementById('token').value.trim();
+    const res = await fetch(`/v1/batches/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.status;
+  }, jobId);
+  assert.equal(after, 404);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
 });
 

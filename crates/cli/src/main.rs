@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (and the Playground at /).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Analyse local files and print the API's JSON, without a server.
     Check(check::CheckArgs),
     /// Bulk mode offline: a ZIP of stems in, the results archive out.
@@ -50,7 +50,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args, || {
+        Command::Serve(args) => serve::run(*args, || {
             let a: Arc<dyn liveness::Analyse> = Arc::new(livegate::load::analyzer()?);
             Ok(a)
         }),

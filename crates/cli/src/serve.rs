@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the accept backlog.
     #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+    /// MiB that still-image decoding may hold across all workers; a large still waits for
+    /// memory instead of multiplying the resident set.
+    #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024)]
+    pub decode_memory_mb: u64,
     /// Serve `/metrics` only on this address (e.g. 127.0.0.1:9090), not on --bind.
     #[arg(long, env = "LIVEGATE_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
@@ -111,7 +115,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_RETENTION", default_value = "7d", value_parser = crate::duration::parse_or_zero)]
     pub retention: Duration,
     /// Seconds a client gets to upload a batch archive; slower gets 408.
-    #[arg(long, env = "LIVEGATE_BATCH_UPLOAD_TIMEOUT_SECS", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "LIVEGATE_BATCH_UPLOAD_TIMEOUT_SECS",
+        default_value_t = 600
+    )]
     pub batch_upload_timeout_secs: u64,
     /// Batches one client may have queued or running at once.
     #[arg(long, env = "LIVEGATE_BATCH_QUOTA_JOBS", default_value_t = 4)]
@@ -159,7 +167,10 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         "--header-timeout-secs must be at least 1"
     );
     cfg.header_timeout = Duration::from_secs(args.header_timeout_secs);
-    anyhow::ensure!(args.max_connections > 0, "--max-connections must be at least 1");
+    anyhow::ensure!(
+        args.max_connections > 0,
+        "--max-connections must be at least 1"
+    );
     cfg.max_connections = args.max_connections;
     anyhow::ensure!(
         args.batch_upload_timeout_secs > 0,
@@ -228,6 +239,11 @@ pub fn run(
 ) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let cfg = config(&args)?;
+    anyhow::ensure!(
+        args.decode_memory_mb > 0,
+        "--decode-memory-mb must be at least 1"
+    );
+    media::set_decode_budget(args.decode_memory_mb.saturating_mul(1024 * 1024));
     let analyzer = load().context("loading the analysis models")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,5 +20,7 @@ pub use intake::{Entry, IntakeError, Limits};
 pub use offline::{OfflineError, run_offline};
 pub use owner::{Access, Owner};
 pub use pairing::{Item, Pairing, Skipped, Task};
-pub use service::{JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot};
+pub use service::{
+    JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,
+};
 pub use store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage};

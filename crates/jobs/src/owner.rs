@@ -5,6 +5,8 @@
 //! nothing at all (the HTTP edge answers 404, never 403: no existence oracle).
 
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The client a job belongs to: the token's `sub`, within an optional tenant (a configurable
 /// claim). Two clients with the same `sub` in different tenants are different owners.
@@ -44,6 +46,46 @@ impl Access {
         match self {
             Access::Owner(o) => Some(o),
             Access::Admin => None,
+        }
+    }
+}
+
+/// How many places each owner holds in some bounded resource (queue places, uploads in
+/// progress), so that no single client can take all of them.
+#[derive(Debug, Clone, Default)]
+pub struct Holdings(Arc<Mutex<HashMap<Owner, usize>>>);
+
+impl Holdings {
+    /// Takes one place for `owner`, unless it already holds `max`.
+    pub fn take(&self, owner: &Owner, max: usize) -> Option<Held> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(owner.clone()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Held {
+            owner: owner.clone(),
+            holdings: self.clone(),
+        })
+    }
+}
+
+/// One place held by an owner; dropping it gives the place back.
+#[derive(Debug)]
+pub struct Held {
+    owner: Owner,
+    holdings: Holdings,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut map = self.holdings.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.owner);
+            }
         }
     }
 }

@@ -7,11 +7,11 @@
 //! an erase removes the archive and every row at once.
 
 use crate::intake::{self, IntakeError, Limits};
-use crate::owner::{Access, Owner};
+use crate::owner::{Access, Held, Holdings, Owner};
 use crate::pairing;
 use crate::store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage};
 use liveness::{Analyse, AnalysisOptions};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,27 +112,14 @@ pub struct JobService {
     /// is exactly what makes a crash re-run them.
     claimed: Mutex<HashSet<(String, u64)>>,
     /// Uploads in progress per client, for [`Quota::uploads`].
-    uploads: Arc<Mutex<HashMap<Owner, usize>>>,
+    uploads: Holdings,
 }
 
 /// A client's place among the uploads in progress; dropping it gives the place back.
 pub struct UploadSlot {
-    owner: Owner,
-    uploads: Arc<Mutex<HashMap<Owner, usize>>>,
+    _held: Held,
     /// Bytes this upload may still bring without taking the client over its quota.
     pub allowance: u64,
-}
-
-impl Drop for UploadSlot {
-    fn drop(&mut self) {
-        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.owner) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&self.owner);
-            }
-        }
-    }
 }
 
 /// Creates `dir` (and parents) readable by the service's user only, and tightens it if it
@@ -168,7 +155,9 @@ fn remove(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::error!(path = %path.display(), error = %e, "could not remove a stored file"),
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "could not remove a stored file")
+        }
     }
 }
 
@@ -211,7 +200,7 @@ impl JobService {
             analyser,
             wake: tokio::sync::Notify::new(),
             claimed: Mutex::new(HashSet::new()),
-            uploads: Arc::new(Mutex::new(HashMap::new())),
+            uploads: Holdings::default(),
         }))
     }
 
@@ -229,15 +218,12 @@ impl JobService {
         let quota = &self.config.quota;
         let usage = self.store.usage(owner).map_err(ServiceError::from)?;
         check_quota(quota, usage, 0)?;
-        let mut map = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(owner.clone()).or_insert(0);
-        if *n >= quota.uploads {
-            return Err(QuotaError::Uploads { max: quota.uploads }.into());
-        }
-        *n += 1;
+        let held = self
+            .uploads
+            .take(owner, quota.uploads)
+            .ok_or(QuotaError::Uploads { max: quota.uploads })?;
         Ok(UploadSlot {
-            owner: owner.clone(),
-            uploads: Arc::clone(&self.uploads),
+            _held: held,
             allowance: quota
                 .bytes
                 .saturating_sub(usage.bytes)
@@ -304,12 +290,13 @@ impl JobService {
         }
         let name: String = zip_name.chars().take(255).collect();
         self.store
-            .insert_job(
-                &id, owner, &name, &zip_path, zip_bytes, &settings, &pairing,
-            )
+            .insert_job(&id, owner, &name, &zip_path, zip_bytes, &settings, &pairing)
             .map_err(ServiceError::from)?;
         tracing::info!(job = %id, items = pairing.items.len(), skipped = pairing.skipped.len(), "batch accepted");
-        let job = self.store.job(&id, &Access::Admin).map_err(ServiceError::from)?;
+        let job = self
+            .store
+            .job(&id, &Access::Admin)
+            .map_err(ServiceError::from)?;
         let job = job.ok_or_else(|| {
             SubmitError::Service(ServiceError::Store(StoreError::Corrupt(
                 "job vanished after insert".into(),

@@ -59,7 +59,10 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
         ..AnalysisOptions::default()
     };
     let id = submit(&svc, &bytes, opts);
-    assert_eq!(svc.job(&id, &Access::Admin).unwrap().unwrap().status, JobStatus::Queued);
+    assert_eq!(
+        svc.job(&id, &Access::Admin).unwrap().unwrap().status,
+        JobStatus::Queued
+    );
     assert_eq!(run_all(&svc), 5);
     let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Done);
@@ -167,7 +170,10 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(svc.cancel(&id, &Access::Admin).unwrap(), Some(JobStatus::Cancelled));
+        assert_eq!(
+            svc.cancel(&id, &Access::Admin).unwrap(),
+            Some(JobStatus::Cancelled)
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Cancelled);

@@ -64,17 +64,32 @@ fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
     assert!(zip.exists(), "the archive is kept while the batch runs");
     run_all(&svc);
     let access = Access::Owner(me.clone());
-    assert_eq!(svc.job(&id, &access).unwrap().unwrap().status, JobStatus::Done);
+    assert_eq!(
+        svc.job(&id, &access).unwrap().unwrap().status,
+        JobStatus::Done
+    );
     assert!(!zip.exists(), "the uploaded archive outlived its batch");
-    assert!(contains(&store_bytes(dir.path()), stem), "the result is stored");
+    assert!(
+        contains(&store_bytes(dir.path()), stem),
+        "the result is stored"
+    );
 
     assert!(svc.erase(&id, &access).unwrap());
     assert!(svc.job(&id, &access).unwrap().is_none());
     assert!(svc.archive(&id, &access).unwrap().is_none());
     let disk = store_bytes(dir.path());
-    assert!(!contains(&disk, stem), "the erased stem is still readable on disk");
-    assert!(!contains(&disk, &id), "the erased job id is still readable on disk");
-    assert!(!svc.erase(&id, &access).unwrap(), "erasing twice finds nothing");
+    assert!(
+        !contains(&disk, stem),
+        "the erased stem is still readable on disk"
+    );
+    assert!(
+        !contains(&disk, &id),
+        "the erased job id is still readable on disk"
+    );
+    assert!(
+        !svc.erase(&id, &access).unwrap(),
+        "erasing twice finds nothing"
+    );
 }
 
 #[test]
@@ -152,10 +167,13 @@ fn the_retention_sweep_erases_expired_batches_only() {
     let fresh = submit_as(&svc, &me, &zip_of(&[("new_image.jpg", b"REAL")])).unwrap();
     run_all(&svc);
     let running = submit_as(&svc, &me, &zip_of(&[("run_image.jpg", b"REAL")])).unwrap();
-    assert_eq!(svc.sweep().unwrap(), [old.clone()]);
+    assert_eq!(svc.sweep().unwrap(), std::slice::from_ref(&old));
     assert!(svc.job(&old, &Access::Admin).unwrap().is_none());
     assert!(svc.job(&fresh, &Access::Admin).unwrap().is_some());
-    assert!(svc.job(&running, &Access::Admin).unwrap().is_some(), "an unfinished batch expired");
+    assert!(
+        svc.job(&running, &Access::Admin).unwrap().is_some(),
+        "an unfinished batch expired"
+    );
     assert!(!contains(&store_bytes(dir.path()), "old_image.jpg"));
 }
 
@@ -168,7 +186,10 @@ fn retention_zero_erases_on_download() {
     let me = Access::Owner(Owner::local());
     let id = submit_as(&svc, &Owner::local(), &zip_of(&[("z_image.jpg", b"REAL")])).unwrap();
     run_all(&svc);
-    assert!(svc.sweep().unwrap().is_empty(), "zero retention keeps until downloaded");
+    assert!(
+        svc.sweep().unwrap().is_empty(),
+        "zero retention keeps until downloaded"
+    );
     assert!(svc.archive(&id, &me).unwrap().is_some());
     assert!(svc.downloaded(&id, &me).unwrap());
     assert!(svc.job(&id, &me).unwrap().is_none());
@@ -220,7 +241,12 @@ fn quotas_hold_per_client() {
         Err(SubmitError::Quota(QuotaError::Bytes { max: 10_000 }))
     ));
     // A refused upload leaves nothing behind.
-    assert_eq!(std::fs::read_dir(dir.path().join("uploads")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[cfg(unix)]
@@ -270,7 +296,11 @@ fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
         Arc::new(ByteAnalyser::new(Duration::ZERO)),
     )
     .unwrap();
-    assert!(svc.job("0123abcd", &Access::Owner(Owner::local())).unwrap().is_none());
+    assert!(
+        svc.job("0123abcd", &Access::Owner(Owner::local()))
+            .unwrap()
+            .is_none()
+    );
     assert!(svc.job("0123abcd", &Access::Admin).unwrap().is_some());
     // Expired long ago: the first sweep takes it.
     assert_eq!(svc.sweep().unwrap(), ["0123abcd".to_owned()]);

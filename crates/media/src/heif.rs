@@ -27,6 +27,8 @@ pub(crate) fn decode(
     let (w, h) = (handle.width(), handle.height());
     check_dimensions(w, h, &opts.limits)?;
     let had_alpha = handle.has_alpha_channel();
+    // libheif's YCbCr planes plus the RGB plane it converts them into.
+    let _memory = crate::budget::reserve(u64::from(w) * u64::from(h) * (3 + 3));
     let img = handle
         .decode(ColorSpace::Rgb(RgbChroma::Rgb), None)
         .map_err(|e| classify(e, format, (w, h), opts))?;

@@ -49,6 +49,7 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
     d.set_scaling_factor(factor)
         .map_err(|e| MediaError::Internal(format!("libjpeg-turbo scaling: {e}")))?;
     let scaled = header.scaled(factor);
+    let _memory = crate::budget::reserve((scaled.width * scaled.height * 3) as u64);
     let mut out = turbojpeg::Image {
         pixels: vec![0u8; scaled.width * scaled.height * 3],
         width: scaled.width,

@@ -12,6 +12,7 @@
 //! Everything here is synchronous and CPU-bound: call it from a blocking worker, never on an
 //! async reactor.
 
+mod budget;
 mod error;
 mod heif;
 mod jpeg;
@@ -22,6 +23,7 @@ mod sniff;
 mod still;
 mod video;
 
+pub use budget::{DEFAULT_DECODE_BUDGET, decode_budget_in_use, set_decode_budget};
 pub use error::MediaError;
 pub use orientation::{apply_orientation, read_exif_orientation};
 pub use sniff::{Container, Kind, StillFormat, sniff};

@@ -217,6 +217,14 @@ pub(crate) fn decode_with_image(
     let (w, h) = decoder.dimensions();
     check_dimensions(w, h, lim)?;
     let had_alpha = decoder.color_type().has_alpha();
+    // The decoder's buffer plus the RGB8 copy `into_rgb8` makes of anything that is not RGB8.
+    let native = u64::from(decoder.color_type().bytes_per_pixel());
+    let copy = if decoder.color_type() == image::ColorType::Rgb8 {
+        0
+    } else {
+        3
+    };
+    let _memory = crate::budget::reserve(u64::from(w) * u64::from(h) * (native + copy));
     let img =
         DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, format, lim, (w, h)))?;
     let rgb = img.into_rgb8();

@@ -2,8 +2,8 @@
 
 use crate::config::{Auth, Config};
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::listener::{self, ConnLimits};
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::request_id;
 use crate::routes::{batches, facematch, health, liveness, v2};

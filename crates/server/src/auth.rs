@@ -43,15 +43,13 @@ impl FromRequestParts<AppState> for Caller {
                 owner: Owner::new("", ""),
                 admin: false,
             },
-            Auth::Jwt(verifier) => {
-                match bearer(parts).and_then(|token| verifier.verify(token)) {
-                    Ok(p) => Caller {
-                        owner: Owner::new(p.tenant, p.sub),
-                        admin: p.admin,
-                    },
-                    Err(e) => return Err(refused(parts, state, &e)),
-                }
-            }
+            Auth::Jwt(verifier) => match bearer(parts).and_then(|token| verifier.verify(token)) {
+                Ok(p) => Caller {
+                    owner: Owner::new(p.tenant, p.sub),
+                    admin: p.admin,
+                },
+                Err(e) => return Err(refused(parts, state, &e)),
+            },
         };
         let sub = caller.owner.sub.as_str();
         if let Some(limiter) = &state.limiter

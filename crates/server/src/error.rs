@@ -130,8 +130,8 @@ impl ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, msg.clone()).with_field(BODY, "file", msg)
             }
             jobs::QuotaError::ActiveJobs { .. } | jobs::QuotaError::Uploads { .. } => {
-                let mut e =
-                    Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone()).with_field("server", "quota", msg);
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
+                    .with_field("server", "quota", msg);
                 e.retry_after = Some(retry_after);
                 e
             }
@@ -158,7 +158,8 @@ impl ApiError {
     /// 400 for a bad query parameter.
     pub fn bad_query(field: &str, msg: impl Into<String>) -> Self {
         let msg = msg.into();
-        Self::new(StatusCode::BAD_REQUEST, format!("{field}: {msg}")).with_field("query", field, msg)
+        Self::new(StatusCode::BAD_REQUEST, format!("{field}: {msg}"))
+            .with_field("query", field, msg)
     }
 
     pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {

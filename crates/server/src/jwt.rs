@@ -232,7 +232,10 @@ impl Verifier {
             .sub
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
-        if claims.iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(self.leeway))
+        {
             return Err(AuthError::IssuedInFuture);
         }
         let start = claims.iat.unwrap_or(now).min(now);

@@ -9,9 +9,8 @@
 //! so one client with many slow uploads cannot take every slot and starve the others.
 
 use jobs::Owner;
-use std::collections::HashMap;
+use jobs::owner::{Held, Holdings};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +32,7 @@ pub enum PoolError {
 pub struct WorkerPool {
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
-    per_client: Arc<Mutex<HashMap<Owner, usize>>>,
+    per_client: Holdings,
     workers: usize,
     capacity: usize,
     client_share: usize,
@@ -43,21 +42,12 @@ pub struct WorkerPool {
 /// Releases an admission slot (and the client's share of it) however the job ends.
 struct Admission {
     admitted: Arc<AtomicUsize>,
-    client: Option<(Owner, Arc<Mutex<HashMap<Owner, usize>>>)>,
+    _client: Held,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         self.admitted.fetch_sub(1, Ordering::SeqCst);
-        if let Some((owner, map)) = self.client.take() {
-            let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = map.get_mut(&owner) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    map.remove(&owner);
-                }
-            }
-        }
     }
 }
 
@@ -70,7 +60,12 @@ pub struct JobTimes {
 
 impl WorkerPool {
     /// `client_share`: places one client may hold at once (0: half the capacity, at least 1).
-    pub fn new(workers: usize, queue_depth: usize, client_share: usize, deadline: Duration) -> Self {
+    pub fn new(
+        workers: usize,
+        queue_depth: usize,
+        client_share: usize,
+        deadline: Duration,
+    ) -> Self {
         let workers = workers.max(1);
         let capacity = workers + queue_depth;
         let client_share = if client_share == 0 {
@@ -81,7 +76,7 @@ impl WorkerPool {
         Self {
             permits: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(AtomicUsize::new(0)),
-            per_client: Arc::new(Mutex::new(HashMap::new())),
+            per_client: Holdings::default(),
             workers,
             capacity,
             client_share: client_share.max(1),
@@ -104,18 +99,14 @@ impl WorkerPool {
     /// Reserves a place in the queue, or refuses at once when it is full. Handlers take the
     /// ticket before reading the body, so a burst is refused before it is buffered in memory.
     pub fn admit(&self, client: &Owner) -> Result<Ticket, PoolError> {
-        {
-            let mut map = self.per_client.lock().unwrap_or_else(|p| p.into_inner());
-            let held = map.entry(client.clone()).or_insert(0);
-            if *held >= self.client_share {
-                return Err(PoolError::ClientShare(self.client_share));
-            }
-            *held += 1;
-        }
+        let held = self
+            .per_client
+            .take(client, self.client_share)
+            .ok_or(PoolError::ClientShare(self.client_share))?;
         let before = self.admitted.fetch_add(1, Ordering::SeqCst);
         let admission = Admission {
             admitted: self.admitted.clone(),
-            client: Some((client.clone(), self.per_client.clone())),
+            _client: held,
         };
         if before >= self.capacity {
             return Err(PoolError::Full);
@@ -252,7 +243,10 @@ mod tests {
         assert_eq!(pool.admit(&a).err(), Some(PoolError::ClientShare(3)));
         // Another client still gets in, up to the pool's capacity.
         let others: Vec<Ticket> = (0..3).map(|_| pool.admit(&b).unwrap()).collect();
-        assert_eq!(pool.admit(&Owner::new("", "c")).err(), Some(PoolError::Full));
+        assert_eq!(
+            pool.admit(&Owner::new("", "c")).err(),
+            Some(PoolError::Full)
+        );
         drop(held);
         assert!(pool.admit(&a).is_ok());
         drop(others);

@@ -355,3 +355,107 @@ async fn auth_disabled_admits_everyone() {
     );
     assert_admitted(&call(&app, None).await, "no auth");
 }
+
+#[tokio::test]
+async fn token_profile_sub_iat_crit_and_lifetime() {
+    let app = app(hs_verifier());
+    let n = now();
+    let refused = [
+        (json!({"exp": n + 600}), "no sub"),
+        (json!({"sub": "", "exp": n + 600}), "empty sub"),
+        (
+            json!({"sub": "c", "iat": n + 3600, "exp": n + 7200}),
+            "iat in the future",
+        ),
+        (
+            json!({"sub": "c", "iat": n, "exp": n + 100 * 365 * 86_400}),
+            "valid for 100 years",
+        ),
+        (
+            json!({"sub": "c", "exp": n + 2 * 86_400}),
+            "no iat, two days left",
+        ),
+    ];
+    for (claims, why) in refused {
+        assert_refused(&with_token(&app, &hs_token(claims)).await, why);
+    }
+    let admitted = [
+        (
+            json!({"sub": "c", "iat": n + 10, "exp": n + 600}),
+            "iat within the leeway",
+        ),
+        (
+            json!({"sub": "c", "iat": n, "exp": n + 86_400}),
+            "exactly the maximum",
+        ),
+    ];
+    for (claims, why) in admitted {
+        assert_admitted(&with_token(&app, &hs_token(claims)).await, why);
+    }
+    // RFC 7515 `crit`: an extension this server does not implement must be refused.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.crit = Some(vec!["urn:example:unknown".into()]);
+    let t = jsonwebtoken::encode(
+        &header,
+        &json!({"sub": "c", "iat": n, "exp": n + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    assert_refused(&with_token(&app, &t).await, "unknown crit");
+}
+
+#[tokio::test]
+async fn a_longer_maximum_lifetime_is_configurable() {
+    let mut v = hs_verifier();
+    v.max_lifetime(Duration::from_secs(7 * 86_400));
+    let app = app(v);
+    let n = now();
+    let t = hs_token(json!({"sub": "c", "iat": n, "exp": n + 3 * 86_400}));
+    assert_admitted(
+        &with_token(&app, &t).await,
+        "three days under a seven-day maximum",
+    );
+}
+
+#[tokio::test]
+async fn failed_authentications_are_rate_limited_per_peer() {
+    let mut cfg = hs_config();
+    cfg.auth_failures = Some(server::RateLimit {
+        per_minute: 3,
+        burst: 3,
+    });
+    let app = server::router(
+        &cfg,
+        Arc::new(Refuse {
+            pause: Duration::ZERO,
+        }),
+    );
+    let from = |peer: [u8; 4], token: &str| {
+        let mut req = Form::new().request("/liveness", Some(token));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                peer, 40_000,
+            ))));
+        req
+    };
+    let attacker = [10, 0, 0, 7];
+    for i in 0..3 {
+        assert_refused(
+            &send(&app, from(attacker, "guess")).await,
+            &format!("guess {i}"),
+        );
+    }
+    let limited = send(&app, from(attacker, "guess")).await;
+    assert_eq!(limited.status, 429, "{}", limited.text);
+    assert!(limited.headers.contains_key("retry-after"));
+    assert!(limited.json["message"].is_string());
+    // Another address has its own budget, and a valid token still gets through.
+    assert_refused(
+        &send(&app, from([10, 0, 0, 8], "guess")).await,
+        "other peer",
+    );
+    assert_admitted(
+        &send(&app, from(attacker, &good_token("c"))).await,
+        "valid token from a throttled peer",
+    );
+}

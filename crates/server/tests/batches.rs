@@ -1,217 +1,433 @@
-//! The `/v1/batches` routes over a real axum router (no network): 202 + progress + archive,
-//! the error envelope for bad archives and bad fields, 404 and 409.
+//! `/v1/batches` through the server's own router: 202 + progress + archive on real files, the
+//! error envelope for bad archives and fields, and the attack list of the trust review —
+//! another client's batch is a 404 for every verb, an erase leaves nothing on disk, each access
+//! leaves an audit line, one client's quota does not touch another's.
 
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::{ByteAnalyser, zip_of};
-use http_body_util::BodyExt;
+use axum::http::Request;
+use common::*;
 use jobs::{JobService, JobsConfig};
+use liveness::Analyse;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt;
 
-const BOUNDARY: &str = "XbatchX";
-
-fn form(zip: Option<&[u8]>, fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (k, v) in fields {
-        b.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
     }
-    if let Some(z) = zip {
-        b.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.zip\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes(),
-        );
-        b.extend_from_slice(z);
-        b.extend_from_slice(b"\r\n");
-    }
-    b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    b
+    w.finish().unwrap().into_inner()
 }
 
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    (status, body)
+struct Setup {
+    app: axum::Router,
+    svc: Arc<JobService>,
+    dir: tempfile::TempDir,
 }
 
-fn post(body: Vec<u8>) -> Request<Body> {
-    Request::post("/v1/batches")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(body))
+fn setup_with(analyser: Arc<dyn Analyse>, tune: impl FnOnce(&mut JobsConfig)) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs_cfg = JobsConfig::new(dir.path().join("data"));
+    tune(&mut jobs_cfg);
+    let svc = JobService::open(jobs_cfg, Arc::clone(&analyser)).unwrap();
+    let mut cfg = hs_config();
+    cfg.body_limit = 32 * 1024 * 1024;
+    cfg.workers = 2;
+    cfg.queue_depth = 4;
+    cfg.deadline = Duration::from_secs(120);
+    let mut v = hs_verifier();
+    v.admin_scope("livegate:admin");
+    cfg.auth = server::Auth::Jwt(Arc::new(v));
+    let app = server::router_with(
+        &cfg,
+        analyser,
+        server::Extensions {
+            public: axum::Router::new(),
+            jobs: Some(Arc::clone(&svc)),
+        },
+    );
+    Setup { app, svc, dir }
+}
+
+fn refusing() -> Arc<dyn Analyse> {
+    Arc::new(Refuse {
+        pause: Duration::from_millis(5),
+    })
+}
+
+fn get(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
         .unwrap()
 }
 
-fn json(b: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(b).unwrap()
+fn verb(method: &str, path: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn upload(zip: &[u8], fields: &[(&str, &str)], token: &str) -> Request<Body> {
+    let mut form = Form::new();
+    for (k, v) in fields {
+        form = form.text(k, v);
+    }
+    form.file("file", "in.zip", zip)
+        .request("/v1/batches", Some(token))
+}
+
+async fn wait_done(app: &axum::Router, id: &str, token: &str) -> Value {
+    let t0 = std::time::Instant::now();
+    loop {
+        let a = send(app, get(&format!("/v1/batches/{id}"), token)).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        if a.json["status"] == "done" {
+            return a.json;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "batch never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..a.len() {
+        let mut f = a.by_index(i).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        out.insert(f.name().unwrap().to_string(), s);
+    }
+    out
+}
+
+/// Every byte under `dir`, recursively: what an attacker with the disk would read.
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_bytes(&p));
+        } else {
+            out.extend(std::fs::read(&p).unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn submit_poll_download() {
-    let dir = tempfile::tempdir().unwrap();
-    let an = Arc::new(ByteAnalyser::new(Duration::from_millis(50)));
-    let svc = JobService::open(JobsConfig::new(dir.path()), an).unwrap();
-    let app = jobs::router(Arc::clone(&svc));
-
-    let zip = zip_of(&[
-        ("a_image.jpg", b"REAL"),
-        ("b_video.mp4", b"v"),
-        ("junk.bin", b"?"),
-    ]);
-    let (status, body) = call(
-        &app,
-        post(form(Some(&zip), &[("max_frames_to_analyze", "5")])),
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let v = json(&body);
-    let id = v["id"].as_str().unwrap().to_owned();
-    assert_eq!(v["total"], 2);
-    assert_eq!(v["skipped"][0]["name"], "junk.bin");
-
-    // Archive before completion: 409.
-    let (status, _) = call(
-        &app,
-        Request::get(format!("/v1/batches/{id}/archive"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-
-    svc.spawn_runners();
-    let t0 = std::time::Instant::now();
-    let v = loop {
-        let (status, body) = call(
-            &app,
-            Request::get(format!("/v1/batches/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        let v = json(&body);
-        if v["status"] == "done" {
-            break v;
+async fn real_files_run_and_the_archive_has_every_stem() {
+    let Some(td) = testdata() else { return };
+    let analyser: Arc<dyn Analyse> = match livegate::load::analyzer() {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "models missing: {e:#}"
+            );
+            eprintln!("SKIPPED: models missing: {e:#}");
+            return;
         }
-        assert!(t0.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(30)).await;
     };
-    assert_eq!(v["items"][0]["status"], "ok");
-    assert_eq!(v["items"][0]["response"]["result"], "real");
-    assert_eq!(v["items"][0]["response"]["max_frames_analyzed"], 5);
-    assert_eq!(v["progress"], 1.0);
-
-    let res = app
-        .clone()
-        .oneshot(
-            Request::get(format!("/v1/batches/{id}/archive"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()["content-type"], "application/zip");
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut names: Vec<String> = a.file_names().map(|n| n.unwrap().to_string()).collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["json/a.json", "json/b.json", "results.csv", "summary.json"]
-    );
-
-    let (status, body) = call(
-        &app,
-        Request::delete(format!("/v1/batches/{id}"))
-            .body(Body::empty())
-            .unwrap(),
+    let s = setup_with(analyser, |_| {});
+    s.svc.spawn_runners();
+    let live = std::fs::read(td.join("faces/fr_biden.jpg")).unwrap();
+    let screen = std::fs::read(td.join("spoof/sfas_image_F2.jpg")).unwrap();
+    let zip = zip_of(&[
+        ("biden_image.jpg", &live),
+        ("screen_image.jpg", &screen),
+        ("notes.txt", b"not media"),
+    ]);
+    let token = good_token("alice");
+    let a = send(
+        &s.app,
+        upload(&zip, &[("max_frames_to_analyze", "5")], &token),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.headers["location"], format!("/v1/batches/{id}"));
+    assert_eq!(a.json["total"], 2);
+    assert_eq!(a.json["skipped"][0]["name"], "notes.txt");
+    let done = wait_done(&s.app, &id, &token).await;
+    let by_stem = |stem: &str| {
+        done["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["stem"] == stem)
+            .unwrap()
+            .clone()
+    };
+    // The same verdicts the single-request API gives for these files (README quick start).
+    assert_eq!(by_stem("biden")["response"]["result"], "real", "{done}");
+    assert_eq!(by_stem("screen")["response"]["result"], "fake", "{done}");
+    assert_eq!(by_stem("biden")["response"]["max_frames_analyzed"], 5);
+    let zip_path = s.dir.path().join("data/batches").join(format!("{id}.zip"));
+    assert!(!zip_path.exists(), "the upload outlived its finished batch");
+
+    let resp = tower::ServiceExt::oneshot(
+        s.app.clone(),
+        get(&format!("/v1/batches/{id}/archive"), &token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/zip");
+    let raw = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let files = unzip(&raw);
     assert_eq!(
-        json(&body)["status"],
-        "done",
-        "cancel must not undo a finished job"
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "json/biden.json",
+            "json/screen.json",
+            "results.csv",
+            "summary.json"
+        ]
     );
+    assert!(files["results.csv"].contains(",skipped,notes.txt,"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_batch_is_404_for_every_verb() {
+    let s = setup_with(refusing(), |_| {});
+    let (alice, bob) = (good_token("alice"), good_token("bob"));
+    let zip = zip_of(&[("a_image.jpg", b"x"), ("b_image.jpg", b"y")]);
+    let a = send(&s.app, upload(&zip, &[], &alice)).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+
+    let nobody = "0123456789abcdef0123456789abcdef";
+    for (method, path) in [
+        ("GET", format!("/v1/batches/{id}")),
+        ("GET", format!("/v1/batches/{id}/archive")),
+        ("POST", format!("/v1/batches/{id}/cancel")),
+        ("DELETE", format!("/v1/batches/{id}")),
+    ] {
+        let theirs = send(&s.app, verb(method, &path, &bob)).await;
+        assert_eq!(theirs.status, 404, "{method} {path}: {}", theirs.text);
+        // Exactly the answer for an id that exists for nobody: no existence oracle.
+        let missing = send(&s.app, verb(method, &path.replace(&id, nobody), &bob)).await;
+        assert_eq!(missing.status, 404);
+        assert_eq!(
+            theirs.json["detail"], missing.json["detail"],
+            "{method} {path}"
+        );
+        assert_eq!(
+            theirs.json["message"]
+                .as_str()
+                .unwrap()
+                .replace(&id, nobody),
+            missing.json["message"].as_str().unwrap(),
+        );
+    }
+    // Bob's listing is empty; Alice's batch is untouched by all of it.
+    let list = send(&s.app, get("/v1/batches", &bob)).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json["batches"], serde_json::json!([]));
+    let mine = send(&s.app, get(&format!("/v1/batches/{id}"), &alice)).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.json["status"], "queued");
+    // The same sub in another tenant is someone else once a tenant claim is configured; here
+    // the admin scope reaches every client's batches.
+    let admin = hs_token(
+        serde_json::json!({"sub": "ops", "exp": now() + 600, "scope": "read livegate:admin"}),
+    );
+    let seen = send(&s.app, get(&format!("/v1/batches/{id}"), &admin)).await;
+    assert_eq!(seen.status, 200);
+    let all = send(&s.app, get("/v1/batches", &admin)).await;
+    assert_eq!(all.json["batches"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_erases_every_trace_from_disk() {
+    let s = setup_with(refusing(), |_| {});
+    s.svc.spawn_runners();
+    let token = good_token("carol");
+    let stem = "erasemarker81x";
+    let payload = match testdata() {
+        Some(td) => std::fs::read(td.join("faces/fr_obama.jpg")).unwrap(),
+        None => b"pixels".to_vec(),
+    };
+    let zip = zip_of(&[(&format!("{stem}_image.jpg"), &payload)]);
+    let a = send(&s.app, upload(&zip, &[], &token)).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    wait_done(&s.app, &id, &token).await;
+    let data = s.dir.path().join("data");
+    assert!(
+        contains(&all_bytes(&data), stem),
+        "results are stored until erased"
+    );
+
+    let gone = send(&s.app, verb("DELETE", &format!("/v1/batches/{id}"), &token)).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    for path in [
+        format!("/v1/batches/{id}"),
+        format!("/v1/batches/{id}/archive"),
+    ] {
+        assert_eq!(send(&s.app, get(&path, &token)).await.status, 404, "{path}");
+    }
+    let disk = all_bytes(&data);
+    assert!(!contains(&disk, stem), "the stem is still readable on disk");
+    assert!(
+        !contains(&disk, &id),
+        "the job id is still readable on disk"
+    );
+    let stored: Vec<_> = std::fs::read_dir(data.join("batches"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(stored.is_empty(), "{stored:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_pages_through_the_callers_batches() {
+    let s = setup_with(refusing(), |c| c.quota.active_jobs = 10);
+    let token = good_token("dave");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let name = format!("s{i}_image.jpg");
+        let a = send(&s.app, upload(&zip_of(&[(&name, b"x")]), &[], &token)).await;
+        assert_eq!(a.status, 202);
+        ids.push(a.json["id"].as_str().unwrap().to_owned());
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let first = send(&s.app, get("/v1/batches?limit=2", &token)).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let page: Vec<&str> = first.json["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, [ids[2].as_str(), ids[1].as_str()]);
+    let cursor = first.json["next_cursor"].as_str().unwrap();
+    let rest = send(
+        &s.app,
+        get(&format!("/v1/batches?limit=2&cursor={cursor}"), &token),
+    )
+    .await;
+    assert_eq!(rest.json["batches"][0]["id"], ids[0].as_str());
+    assert!(rest.json["next_cursor"].is_null());
+    for bad in [
+        "/v1/batches?limit=0",
+        "/v1/batches?limit=x",
+        "/v1/batches?cursor=zz",
+    ] {
+        let a = send(&s.app, get(bad, &token)).await;
+        assert_eq!(a.status, 400, "{bad}");
+        assert!(a.json["detail"]["query"].is_object(), "{bad}: {}", a.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_are_per_client_and_answer_429_with_retry_after() {
+    let s = setup_with(refusing(), |c| c.quota.active_jobs = 2);
+    let (erin, frank) = (good_token("erin"), good_token("frank"));
+    let zip = zip_of(&[("q_image.jpg", b"x")]);
+    for _ in 0..2 {
+        assert_eq!(send(&s.app, upload(&zip, &[], &erin)).await.status, 202);
+    }
+    let over = send(&s.app, upload(&zip, &[], &erin)).await;
+    assert_eq!(over.status, 429, "{}", over.text);
+    assert!(over.headers.contains_key("retry-after"));
+    assert!(
+        over.json["detail"]["server"]["quota"][0].is_string(),
+        "{}",
+        over.text
+    );
+    assert_eq!(send(&s.app, upload(&zip, &[], &frank)).await.status, 202);
 }
 
 #[tokio::test]
-async fn bad_uploads_get_the_envelope() {
-    let dir = tempfile::tempdir().unwrap();
-    let svc = JobService::open(
-        JobsConfig::new(dir.path()),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+async fn bad_uploads_get_the_envelope_and_leave_nothing_behind() {
+    let s = setup_with(refusing(), |_| {});
+    let token = good_token("gina");
+    let a = send(
+        &s.app,
+        Form::new()
+            .text("details", "True")
+            .request("/v1/batches", Some(&token)),
     )
-    .unwrap();
-    let app = jobs::router(svc);
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(body_field(&a.json, "file").is_some(), "{}", a.text);
 
-    let (status, body) = call(&app, post(form(None, &[]))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(json(&body)["detail"]["body"]["file"][0].is_string());
-
-    let (status, body) = call(&app, post(form(Some(b"not a zip"), &[]))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let v = json(&body);
+    let a = send(&s.app, upload(b"not a zip", &[], &token)).await;
+    assert_eq!(a.status, 400);
     assert!(
-        v["detail"]["body"]["file"][0]
+        body_field(&a.json, "file").unwrap()[0]
             .as_str()
             .unwrap()
-            .contains("ZIP"),
-        "{v}"
+            .contains("ZIP")
     );
-    assert!(v["message"].is_string());
 
     let zip = zip_of(&[("a_image.jpg", b"x")]);
-    let (status, body) = call(
-        &app,
-        post(form(
-            Some(&zip),
+    let a = send(
+        &s.app,
+        upload(
+            &zip,
             &[("facematch_threshold", "2"), ("frame_sampling_rate", "x")],
-        )),
+            &token,
+        ),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let v = json(&body);
+    assert_eq!(a.status, 422);
     assert!(
-        v["detail"]["body"]["facematch_threshold"][0].is_string(),
-        "{v}"
+        body_field(&a.json, "facematch_threshold").is_some(),
+        "{}",
+        a.text
     );
     assert!(
-        v["detail"]["body"]["frame_sampling_rate"][0].is_string(),
-        "{v}"
+        body_field(&a.json, "frame_sampling_rate").is_some(),
+        "{}",
+        a.text
     );
 
-    let (status, body) = call(
-        &app,
-        Request::get("/v1/batches/nope")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(json(&body)["message"].is_string());
+    let a = send(&s.app, upload(&zip, &[], "not-a-token")).await;
+    assert_eq!(a.status, 401);
 
-    // Refused uploads leave nothing behind.
-    let left = std::fs::read_dir(dir.path().join("uploads"))
-        .unwrap()
-        .count()
-        + std::fs::read_dir(dir.path().join("batches"))
-            .unwrap()
-            .count();
+    let data = s.dir.path().join("data");
+    let left = std::fs::read_dir(data.join("uploads")).unwrap().count()
+        + std::fs::read_dir(data.join("batches")).unwrap().count();
     assert_eq!(left, 0);
+}
+
+#[test]
+fn every_batch_route_is_in_the_openapi_document() {
+    let doc = server::openapi::document();
+    for (path, method) in [
+        ("/v1/batches", "post"),
+        ("/v1/batches", "get"),
+        ("/v1/batches/{id}", "get"),
+        ("/v1/batches/{id}", "delete"),
+        ("/v1/batches/{id}/cancel", "post"),
+        ("/v1/batches/{id}/archive", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
 }

@@ -2,7 +2,7 @@
 // Because the job lives server-side, its id is kept in the URL (#job=<id>): a reload or a new
 // tab picks the same job up again.
 
-import { del, getBlob, getJson, upload } from './api.js';
+import { del, getBlob, getJson, postForm, upload } from './api.js';
 import { h } from './render.js';
 import { tuningFields } from './single.js';
 
@@ -97,11 +97,33 @@ function update(job) {
   const finished = job.status === 'done' || job.status === 'cancelled';
   $('download').disabled = !finished;
   $('cancel').disabled = finished;
+  $('erase').disabled = false;
 }
 
 export async function cancel(onError) {
   if (!current) return;
-  try { update(await del(`/v1/batches/${encodeURIComponent(current)}`)); } catch (e) { onError(e); }
+  try { update(await postForm(`/v1/batches/${encodeURIComponent(current)}/cancel`)); } catch (e) { onError(e); }
+}
+
+/** Erases the batch on the server (uploaded files and results) and clears the view. */
+export async function erase(onError) {
+  const id = current || $('job-id').value.trim();
+  if (!id) return;
+  try {
+    await del(`/v1/batches/${encodeURIComponent(id)}`);
+    stop();
+    history.replaceState(null, '', location.pathname);
+    $('job-id').value = '';
+    $('bulk-id').textContent = `${id} (erased)`;
+    $('bulk-status').textContent = 'erased';
+    $('bulk-status').dataset.status = 'erased';
+    $('bulk-table').querySelector('tbody').replaceChildren();
+    $('download').disabled = true;
+    $('cancel').disabled = true;
+    $('erase').disabled = true;
+  } catch (e) {
+    onError(e);
+  }
 }
 
 export async function download(onError) {

@@ -77,6 +77,7 @@ function init() {
   $('form').addEventListener('submit', run);
   $('cancel').addEventListener('click', () => bulk.cancel(showError));
   $('download').addEventListener('click', () => bulk.download(showError));
+  $('erase').addEventListener('click', () => bulk.erase(showError));
   const m = /^#job=([A-Za-z0-9_-]+)$/.exec(location.hash);
   if (m) {
     state.mode = 'bulk';

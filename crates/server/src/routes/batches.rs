@@ -216,7 +216,9 @@ async fn read_form(
                 written += chunk.len() as u64;
                 if written > max {
                     let why = if max < max_zip {
-                        format!("the archive would take this client over its quota of unfinished batch bytes ({max} bytes left)")
+                        format!(
+                            "the archive would take this client over its quota of unfinished batch bytes ({max} bytes left)"
+                        )
                     } else {
                         format!("the archive is larger than {max} bytes")
                     };

@@ -115,7 +115,9 @@ impl ApiError {
 
     /// 429: this client already holds its share of the analysis queue.
     pub fn client_share(share: usize, retry_after: Duration) -> Self {
-        let msg = format!("this client already has {share} analyses queued or running");
+        let msg = format!(
+            "this client already holds its share of the analysis queue ({share} places: uploading, waiting or running)"
+        );
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
             .with_field("server", "queue", msg);
         e.retry_after = Some(retry_after);

@@ -190,7 +190,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn full_pool_refuses_and_recovers() {
-        let pool = Arc::new(WorkerPool::new(1, 1, 2, Duration::from_secs(5)));
+        let pool = Arc::new(WorkerPool::new(1, 1, 10, Duration::from_secs(5)));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let mut held = Vec::new();
@@ -223,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn tickets_hold_their_place_until_dropped() {
-        let pool = WorkerPool::new(1, 1, 2, Duration::from_secs(5));
+        let pool = WorkerPool::new(1, 1, 10, Duration::from_secs(5));
         let me = Owner::local();
         let a = pool.admit(&me).unwrap();
         let b = pool.admit(&me).unwrap();
@@ -254,7 +254,7 @@ mod tests {
 
     #[tokio::test]
     async fn panic_is_reported_not_propagated() {
-        let pool = WorkerPool::new(1, 0, 0, Duration::from_secs(5));
+        let pool = WorkerPool::new(1, 0, 10, Duration::from_secs(5));
         let err = pool.run(|| panic!("boom")).await.unwrap_err();
         assert_eq!(err, PoolError::Panicked("boom".into()));
         assert_eq!(pool.run(|| 1).await.unwrap().0, 1);
@@ -262,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn overrunning_job_times_out_but_keeps_its_worker() {
-        let pool = WorkerPool::new(1, 0, 0, Duration::from_millis(100));
+        let pool = WorkerPool::new(1, 0, 10, Duration::from_millis(100));
         let err = pool
             .run(|| std::thread::sleep(Duration::from_millis(400)))
             .await

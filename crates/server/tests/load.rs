@@ -1,7 +1,9 @@
 //! Measurements of the server's own machinery on a real listener (run on demand):
 //! `cargo test -p server --test load -- --ignored --nocapture`.
-//! The analysis is a fixed-length CPU burn standing in for a model, so the numbers describe
-//! auth, upload parsing, queueing and back-pressure, not the models.
+//! `burst_against_a_two_worker_pool` uses a fixed-length CPU burn standing in for a model, so
+//! its numbers describe auth, upload parsing, queueing and back-pressure, not the models;
+//! `sixteen_clients_for_a_minute` is the README's reliability run: the real models on a real
+//! selfie, 16 clients with their own tokens, loopback only.
 
 mod common;
 
@@ -99,8 +101,10 @@ async fn burst_against_a_two_worker_pool() {
     for round in 0..3 {
         let t = Instant::now();
         let jobs: Vec<_> = (0..24)
-            .map(|_| {
-                let (body, token) = (body.clone(), token.clone());
+            .map(|i| {
+                // Clients of their own: one client would be held to its share of the queue.
+                let token = good_token(&format!("burst-{i}"));
+                let body = body.clone();
                 tokio::spawn(async move { post(addr, &body, &token).await })
             })
             .collect();
@@ -171,4 +175,96 @@ async fn burst_against_a_two_worker_pool() {
         pct(&mut lat, 0.5),
         pct(&mut lat, 0.99)
     );
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with(field))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement (60 s); run with --ignored --nocapture"]
+async fn sixteen_clients_for_a_minute() {
+    let Some(td) = testdata() else { return };
+    let analyzer: Arc<dyn liveness::Analyse> =
+        Arc::new(livegate::load::analyzer().expect("models installed"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The server's defaults on this machine: workers = cores, queue = 4 × workers.
+    let cfg = hs_config();
+    let defaults = server::Config::new(cfg.auth.clone());
+    let mut cfg = cfg;
+    cfg.workers = defaults.workers;
+    cfg.queue_depth = defaults.queue_depth;
+    cfg.body_limit = 8 * 1024 * 1024;
+    cfg.deadline = Duration::from_secs(60);
+    let (_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve_on(
+        listener,
+        cfg.clone(),
+        analyzer,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let body = Arc::new(
+        Form::new()
+            .file(
+                "image",
+                "selfie.jpg",
+                &std::fs::read(td.join("faces/fr_biden.jpg")).unwrap(),
+            )
+            .body(),
+    );
+    let clients = 16;
+    let run_for = Duration::from_secs(60);
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let (body, token) = (body.clone(), good_token(&format!("load-{i}")));
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                while t0.elapsed() < run_for {
+                    let (status, took) = post(addr, &body, &token).await;
+                    out.push((status, took));
+                    if status != 200 {
+                        // What a well-behaved client does with Retry-After, shortened.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+                out
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let mut ok: Vec<Duration> = all
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, d)| *d)
+        .collect();
+    let count = |code: u16| all.iter().filter(|(s, _)| *s == code).count();
+    let other = all.len() - ok.len() - count(503) - count(429);
+    println!(
+        "| {clients} clients × {:.0} s, {} workers + {} queued | {:.1} req/s | p50 {:.0} ms / p99 {:.0} ms | 503 {:.1} % · 429 {:.1} % · other {other} | peak RSS {} MiB |",
+        secs,
+        cfg.workers,
+        cfg.queue_depth,
+        ok.len() as f64 / secs,
+        pct(&mut ok, 0.5),
+        pct(&mut ok, 0.99),
+        100.0 * count(503) as f64 / all.len() as f64,
+        100.0 * count(429) as f64 / all.len() as f64,
+        status_kb("VmHWM:") / 1024,
+    );
+    assert_eq!(other, 0, "answers other than 200/429/503");
+    assert!(!ok.is_empty());
 }

@@ -548,7 +548,8 @@ async fn concurrent_requests_all_get_their_own_answer() {
                 let form = Form::new()
                     .file("image", "x", &read(&data, file))
                     .text("unique_id", &id);
-                let a = send(&app, form.request("/liveness", Some(&good_token("c")))).await;
+                // One client per file: a single client would be held to its share of the queue.
+                let a = send(&app, form.request("/liveness", Some(&good_token(file)))).await;
                 (file, want, id, a)
             }));
         }

@@ -22,7 +22,17 @@ fi
 # stale library can look fresh. Our own crates are therefore always rebuilt (dependencies,
 # the slow part, stay cached).
 fresh_workspace() {
+  # Once per run: a script that calls another (test.sh → quickstart-test.sh → serve.sh) must
+  # not throw away the build it just made.
+  [[ -n "${LIVEGATE_FRESH_DONE:-}" ]] && return 0
+  export LIVEGATE_FRESH_DONE=1
   local pkgs=(-p media -p vision -p liveness -p server -p eval -p jobs -p playground -p testkit -p livegate)
   cargo clean --quiet --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
   cargo clean --quiet --release --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
+}
+
+# Where `livegate serve` keeps batch jobs and serve.sh its generated token secret; the same
+# default as the binary's --data-dir.
+livegate_data_dir() {
+  echo "${LIVEGATE_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/livegate}"
 }

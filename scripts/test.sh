@@ -47,5 +47,8 @@ else
   echo "SKIPPED: evaluation floors (testdata missing)" >&2
 fi
 
+# The README's quick start, line by line, against the binary built above.
+"$ROOT/scripts/quickstart-test.sh"
+
 npm ci --prefix e2e --no-audit --no-fund
 LIVEGATE_BIN="$BIN" node --test --test-concurrency=1 e2e/

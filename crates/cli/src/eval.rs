@@ -184,7 +184,7 @@ fn fold_analyzers(
         let slot = models
             .pad
             .iter_mut()
-            .find(|m| m.name() == vision::pad::LivegatePad::NAME)
+            .find(|m| m.id() == vision::PadId::LivegatePad)
             .context("the analyzer has no Livegate PAD model to replace")?;
         *slot = std::sync::Arc::new(fold);
         out.insert(source.to_string(), liveness::Analyzer::new(models));

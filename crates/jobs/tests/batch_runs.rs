@@ -3,10 +3,9 @@
 
 mod common;
 
-use common::{ByteAnalyser, testdata, zip_of};
+use common::{ByteAnalyser, testdata, unzip, zip_of};
 use jobs::{Access, JobService, JobStatus, JobsConfig, Owner};
 use liveness::AnalysisOptions;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,18 +23,6 @@ fn run_all(svc: &JobService) -> usize {
         n += 1;
     }
     n
-}
-
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
-    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..a.len() {
-        let mut f = a.by_index(i).unwrap();
-        let mut s = String::new();
-        f.read_to_string(&mut s).unwrap();
-        out.insert(f.name().unwrap().to_string(), s);
-    }
-    out
 }
 
 #[test]

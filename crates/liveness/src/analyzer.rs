@@ -1,7 +1,7 @@
 //! [`Analyzer`]: the one implementation of [`Analyse`], wiring the stages together.
 
+use crate::decide::{FacematchMeasure, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
-use crate::fusion::{self, Fused};
 use crate::models::Models;
 use crate::policy;
 use crate::still::{self, StillOutcome, Want};
@@ -109,45 +109,19 @@ impl Analyse for Analyzer {
         };
         let facematch_ms = ms(t_fm);
 
-        let image_verdict = still.as_ref().map(|s| match s.live_score() {
-            Some(score) => {
-                let real = score >= policy::IMAGE_REAL_THRESHOLD;
-                (real, fusion::verdict_confidence(score, real))
-            }
-            None => (false, 1.0),
-        });
-
-        let fused: Option<Fused> = match (&still, &video) {
-            (Some(s), Some(v)) if legacy => {
-                Some(fusion::legacy(s.live_score(), v.blinks.detected()))
-            }
-            (s, Some(v)) => Some(fusion::enhanced(
-                &v.signals(s.as_ref().map(|s| s.live_score())),
-            )),
-            _ => None,
-        };
-
-        let (result_real, confidence) = match (&fused, image_verdict) {
-            (Some(f), _) => (f.real, f.confidence()),
-            (None, Some(iv)) => iv,
-            (None, None) => (false, 1.0),
-        };
-        let fm_true = facematch
-            .as_ref()
-            .is_some_and(|f| f.tested > 0 && f.fraction >= opts.facematch_threshold);
-        let fm_conf = facematch.as_ref().map_or(0.0, |f| f.fraction);
-        let overall_true = result_real && (!both || fm_true);
-        let overall_confidence = if overall_true {
-            if both {
-                confidence.min(fm_conf)
-            } else {
-                confidence
-            }
-        } else if !result_real {
-            confidence
-        } else {
-            1.0 - fm_conf
-        };
+        let decision = decide(
+            &Signals {
+                still_pad: still.as_ref().map(|s| s.live_score()),
+                video: video.as_ref().map(|v| v.measures()),
+                legacy,
+                facematch: facematch.as_ref().map(|f| FacematchMeasure {
+                    tested: f.tested,
+                    fraction: f.fraction,
+                }),
+            },
+            opts.facematch_threshold,
+        );
+        let fused = &decision.fused;
 
         let (frames_analyzed, real_frames) = match (&video, legacy) {
             (Some(v), false) => (
@@ -162,15 +136,6 @@ impl Analyse for Analyzer {
             (None, _) => (0, 0),
         };
 
-        // The video judged on its own, for clients that show it apart from the still.
-        let video_verdict = video.as_ref().map(|v| {
-            if legacy {
-                (v.blinks.detected(), 1.0)
-            } else {
-                let alone = fusion::enhanced(&v.signals(None));
-                (alone.real, round3(alone.confidence()))
-            }
-        });
         let total_ms = ms(t0);
         let details = opts.details.then(|| {
             json!({
@@ -186,7 +151,7 @@ impl Analyse for Analyzer {
                 "facematch": facematch,
                 "fusion": fused,
                 "mode": if video.is_none() { "image" } else if legacy { "legacy" } else { "enhanced" },
-                "face_rule": "dominant face = largest box with detector score >= 0.6; unusable when none (no_face), another face >= 35% of its area (multiple_faces), or narrower than 40 px (face_too_small)",
+                "face_rule": policy::face_rule(),
                 "timings_ms": {
                     "image": still_ms,
                     "video": video_ms,
@@ -197,22 +162,21 @@ impl Analyse for Analyzer {
         });
 
         Ok(LivenessReport {
-            result: if result_real { "real" } else { "fake" }.into(),
-            confidence: round3(confidence),
+            result: decision.result.as_str().into(),
+            confidence: round3(decision.confidence),
             blink_detection: video.as_ref().is_some_and(|v| v.blinks.detected()),
             image_input: image.is_some(),
             video_input: video.is_some(),
-            facematch_result: tf(both && fm_true),
-            facematch_confidence: round3(fm_conf),
+            facematch_result: tf(decision.facematch),
+            facematch_confidence: round3(decision.facematch_confidence),
             facematch_frames_tested: facematch.as_ref().map_or(0, |f| f.tested),
-            overall_result: tf(overall_true),
-            overall_confidence: round3(overall_confidence),
-            image_result: match image_verdict {
-                Some((true, _)) => "real".into(),
-                Some((false, _)) => "fake".into(),
-                None => "N/A".into(),
-            },
-            image_confidence: round3(image_verdict.map_or(0.0, |(_, c)| c)),
+            overall_result: tf(decision.overall),
+            overall_confidence: round3(decision.overall_confidence),
+            image_result: decision
+                .image
+                .map_or("N/A", |(verdict, _)| verdict.as_str())
+                .into(),
+            image_confidence: round3(decision.image.map_or(0.0, |(_, c)| c)),
             video_frames_analyzed: frames_analyzed,
             real_video_frames: real_frames,
             total_video_frames: video.as_ref().map_or(0, |v| v.info.total_frames),
@@ -221,7 +185,9 @@ impl Analyse for Analyzer {
             max_frames_analyzed: opts.max_frames_to_analyze,
             details,
             internal: ReportInternals {
-                video_verdict,
+                video_verdict: decision
+                    .video_alone
+                    .map(|(verdict, c)| (verdict.is_real(), round3(c))),
                 timings_ms: vec![
                     ("image", still_ms),
                     ("video", video_ms),
@@ -261,7 +227,7 @@ impl Analyse for Analyzer {
         };
         let embedder = self.models.embedder.as_ref();
         let d = embedder.distance(ea, eb);
-        let max_d = policy::facematch_max_distance(embedder.name());
+        let max_d = policy::facematch_max_distance(embedder.id());
         let same = d < max_d;
         Ok(FacematchReport {
             confidence_score: round3(policy::facematch_confidence(d, max_d)),
@@ -282,7 +248,7 @@ impl Analyzer {
 
     /// Distance below which two embeddings are the same person, for the installed embedder.
     pub fn facematch_max_distance(&self) -> f32 {
-        policy::facematch_max_distance(self.models.embedder.name())
+        policy::facematch_max_distance(self.models.embedder.id())
     }
 
     fn face_embedding(

@@ -35,7 +35,7 @@ pub fn compare(
     reference: &Embedding,
     probes: &[Embedding],
 ) -> FacematchOutcome {
-    let max_distance = policy::facematch_max_distance(embedder.name());
+    let max_distance = policy::facematch_max_distance(embedder.id());
     let distances: Vec<f32> = probes
         .iter()
         .map(|p| embedder.distance(reference, p))

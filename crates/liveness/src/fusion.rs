@@ -138,7 +138,7 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
 pub fn legacy(still_pad: Option<f32>, blink: bool) -> Fused {
     let b = if blink { 1.0 } else { 0.0 };
     let i = still_pad.unwrap_or(0.0);
-    let score = 0.5 * i + 0.5 * b;
+    let score = policy::W_LEGACY_IMAGE_PAD * i + policy::W_LEGACY_BLINK * b;
     let veto = if still_pad.is_none() {
         Some("no_usable_face_in_image")
     } else if !blink {
@@ -155,12 +155,12 @@ pub fn legacy(still_pad: Option<f32>, blink: bool) -> Fused {
             Signal {
                 name: "image_pad",
                 value: i,
-                weight: 0.5,
+                weight: policy::W_LEGACY_IMAGE_PAD,
             },
             Signal {
                 name: "blink",
                 value: b,
-                weight: 0.5,
+                weight: policy::W_LEGACY_BLINK,
             },
         ],
         veto,

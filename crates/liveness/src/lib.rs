@@ -3,11 +3,12 @@
 //! Every entry point (HTTP server, CLI `check`, batch runner, evaluation harness) calls
 //! [`Analyse::analyse`], so they cannot drift apart. Data flows one way:
 //! bytes → media → faces → signals ([`pad`], [`blink`], [`planarity`], [`facematch`]) →
-//! [`fusion`] → [`LivenessReport`].
+//! [`fusion`] → [`decide::decide`] → [`LivenessReport`].
 
 pub mod analyse;
 pub mod analyzer;
 pub mod blink;
+pub mod decide;
 pub mod eye_track;
 pub mod face_pick;
 pub mod facematch;
@@ -25,6 +26,7 @@ pub mod video;
 
 pub use analyse::{Analyse, AnalysisError, FacematchReport};
 pub use analyzer::Analyzer;
+pub use decide::{Decision, Signals, Verdict, decide};
 pub use models::Models;
 pub use options::{AnalysisOptions, ImageType, OptionError};
 pub use report::{LivenessReport, ReportInternals};

@@ -1,10 +1,13 @@
-//! The PAD ensemble: a weighted mean of the installed models' live scores.
+//! The PAD score of a face: the policy's weights over the installed models, combined by
+//! vision's ensemble.
 
 use crate::models::Models;
 use crate::policy;
 use image::RgbImage;
 use serde::Serialize;
-use vision::{Face, VisionError};
+use std::sync::Arc;
+use vision::pad::Ensemble;
+use vision::{Face, PadId, VisionError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PadScores {
@@ -22,32 +25,32 @@ pub enum Medium {
     VideoFrame,
 }
 
-/// Runs every installed model with a weight for `medium` (models without one are not run).
-/// An installation whose models all lack a weight gets a plain mean of all of them rather than
-/// no score at all.
+/// Runs every installed model with a weight for `medium` through vision's one [`Ensemble`]
+/// (models without a weight are not run). An installation whose models all lack a weight gets
+/// a plain mean of all of them rather than no score at all.
 pub fn score(
     models: &Models,
     image: &RgbImage,
     face: &Face,
     medium: Medium,
 ) -> Result<PadScores, VisionError> {
-    let weight = |name: &str| match medium {
-        Medium::Still => policy::pad_weight(name),
-        Medium::VideoFrame => policy::video_pad_weight(name),
+    let weight = |id: PadId| match medium {
+        Medium::Still => policy::pad_weight(id),
+        Medium::VideoFrame => policy::video_pad_weight(id),
     };
-    let weighted = models.pad.iter().any(|m| weight(m.name()) > 0.0);
-    let mut per_model = Vec::with_capacity(models.pad.len());
-    let (mut sum, mut wsum) = (0.0f32, 0.0f32);
-    for m in &models.pad {
-        let w = if weighted { weight(m.name()) } else { 1.0 };
-        if w <= 0.0 {
-            continue;
-        }
-        let s = m.live_score(image, face)?;
-        sum += w * s;
-        wsum += w;
-        per_model.push((m.name().to_string(), s));
-    }
-    let fused = if wsum > 0.0 { sum / wsum } else { 0.0 };
-    Ok(PadScores { fused, per_model })
+    let weighted = models.pad.iter().any(|m| weight(m.id()) > 0.0);
+    let members = models
+        .pad
+        .iter()
+        .map(|m| (Arc::clone(m), if weighted { weight(m.id()) } else { 1.0 }))
+        .collect();
+    let scored = Ensemble::new(members)?.score(image, face)?;
+    Ok(PadScores {
+        fused: scored.combined,
+        per_model: scored
+            .members
+            .into_iter()
+            .map(|(name, s)| (name.to_owned(), s))
+            .collect(),
+    })
 }

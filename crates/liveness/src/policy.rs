@@ -4,6 +4,8 @@
 //! `../shared/testdata/MANIFEST.tsv` (see the README's evaluation section for the numbers);
 //! re-measure and update the comment whenever a model or a stage changes.
 
+use vision::{EmbedderId, PadId};
+
 /// Still decode: the analysis needs about this many pixels on the long side. Faces in selfies
 /// are then 300-600 px wide, far above what the 128-px detector and 80-128-px PAD crops use.
 pub const STILL_LONG_SIDE: u32 = 1280;
@@ -61,22 +63,34 @@ pub const SECOND_FACE_AREA_RATIO: f32 = 0.35;
 /// Detector score below which a box is not treated as a face.
 pub const MIN_DETECTION_SCORE: f32 = 0.6;
 
-/// PAD weights by model name, for stills. Livegate's own model (`training/`, see its model
+/// The rule that picks the face a still is judged on, in words, for the evidence: built from
+/// the values above so the text cannot drift from what the code does.
+pub fn face_rule() -> String {
+    format!(
+        "dominant face = largest box with detector score >= {MIN_DETECTION_SCORE}; unusable when \
+         none (no_face), another face >= {:.0}% of its area (multiple_faces), or narrower than \
+         {MIN_FACE_PX} px (face_too_small)",
+        SECOND_FACE_AREA_RATIO * 100.0
+    )
+}
+
+/// PAD weights by model, for stills. Livegate's own model (`training/`, see its model
 /// card) alone decides: judged leave-one-source-out on the nine `extra/` sources and
 /// `nuaa_train` (each source scored by a model trained without it, at a threshold chosen on the
 /// others; `training/train.sh`, `livegate eval --loso`), it beats every stock network and the
 /// old three-model ensemble (README, "Evaluation"), which therefore no longer run. An installed
 /// MiniFASNet pair or `fr_liveness` costs nothing: models without a weight are not run.
-pub fn pad_weight(model: &str) -> f32 {
+/// Exhaustive on purpose: a new model does not compile until it is given a weight here.
+pub fn pad_weight(model: PadId) -> f32 {
     match model {
-        "livegate_pad" => 1.0,
-        _ => 0.0,
+        PadId::LivegatePad => 1.0,
+        PadId::MinifasnetV2 | PadId::MinifasnetV1se | PadId::FrLiveness => 0.0,
     }
 }
 
 /// PAD weights for video frames: the same model as stills (it was trained on frames cut from
 /// live and replayed videos among others).
-pub fn video_pad_weight(model: &str) -> f32 {
+pub fn video_pad_weight(model: PadId) -> f32 {
     pad_weight(model)
 }
 
@@ -110,6 +124,12 @@ pub const W_BLINK: f32 = 0.15;
 pub const W_MOTION: f32 = 0.1;
 /// With a still as well as a video, the still's PAD score takes this share of the PAD part.
 pub const W_IMAGE_IN_VIDEO_MODE: f32 = 0.3;
+/// Legacy mode (`enhanced_detection=False` with a video): the vendor's rule is "the still is
+/// real AND the video shows a blink", so both are required and neither can make up for the
+/// other; the reported score is their plain mean (equal weights: the contract gives no other).
+pub const W_LEGACY_IMAGE_PAD: f32 = 0.5;
+pub const W_LEGACY_BLINK: f32 = 0.5;
+
 /// Without a blink, the blink term contributes this neutral value (a live person who does
 /// not blink can still pass on PAD and motion).
 pub const BLINK_ABSENT_SCORE: f32 = 0.5;
@@ -164,17 +184,16 @@ pub const MOTION_ABSENT_SCORE: f32 = 0.5;
 
 /// Facematch: embedding distance below which two faces are the same person, on each
 /// embedder's own scale (see `vision::embedder` for the measured same/different distributions).
-pub fn facematch_max_distance(embedder: &str) -> f32 {
+pub fn facematch_max_distance(embedder: EmbedderId) -> f32 {
     match embedder {
         // dlib's own threshold for its Euclidean distance; the shared models.md measured same-person
         // max 0.518 and different-person min 0.700 on 15 faces of 6 people.
-        "dlib_resnet" => 0.6,
+        EmbedderId::DlibResnet => 0.6,
         // Cosine distance (1 - cosine similarity) of the 512-d Faceplugin model, the default.
         // vision/tests/embedder.rs over 78 faces of 14 people in `faces/` (319 same-person,
         // 2684 different-person pairs): same-person max 0.503, different-person min 0.667;
         // the threshold sits between them.
-        "faceplugin_fr_feature" => 0.58,
-        _ => 0.6,
+        EmbedderId::FacepluginFrFeature => 0.58,
     }
 }
 

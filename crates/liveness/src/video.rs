@@ -10,7 +10,7 @@ use crate::blink::{self, BlinkReport, DenseSample};
 use crate::eye_track::EyeTracker;
 use crate::face_pick;
 use crate::findings::Finding;
-use crate::fusion::{self, VideoSignals};
+use crate::fusion;
 use crate::models::Models;
 use crate::pad;
 use crate::planarity::{self, PlanarityReport};
@@ -58,11 +58,11 @@ pub struct VideoOutcome {
 
 impl VideoOutcome {
     /// The fusion's inputs from this video; `still_pad` as [`VideoSignals::still_pad`].
-    pub fn signals(&self, still_pad: Option<Option<f32>>) -> VideoSignals {
+    /// What the video measured, for [`crate::decide::decide`].
+    pub fn measures(&self) -> crate::decide::VideoMeasures {
         let pads: Vec<f32> = self.frames.iter().filter_map(|f| f.pad).collect();
-        VideoSignals {
+        crate::decide::VideoMeasures {
             frames_pad: (!pads.is_empty()).then(|| pads.iter().sum::<f32>() / pads.len() as f32),
-            still_pad,
             motion: fusion::motion_score(&self.motion),
             blink: self.blinks.detected(),
         }

@@ -525,4 +525,10 @@ fn mutated_images_never_panic() {
             .or_default() += 1;
     }
     eprintln!("image mutations: {outcomes:?}");
+    // Both paths were exercised (a mutator that breaks everything, or nothing, tests little),
+    // and every refusal is the client's fault in words a client can act on: no mutation may
+    // surface as an internal error (a 500).
+    let ok = outcomes.get("ok").copied().unwrap_or(0);
+    assert!(ok > 0 && ok < 200, "{outcomes:?}");
+    assert!(!outcomes.contains_key("internal"), "{outcomes:?}");
 }

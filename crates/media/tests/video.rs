@@ -557,6 +557,12 @@ fn mutated_videos_never_panic_or_hang() {
             .or_default() += 1;
     }
     eprintln!("video mutations in {:?}: {outcomes:?}", started.elapsed());
+    // Both paths were exercised (a mutator that breaks everything, or nothing, tests little),
+    // and every refusal is the client's fault in words a client can act on: no mutation may
+    // surface as an internal error (a 500).
+    let ok = outcomes.get("ok").copied().unwrap_or(0);
+    assert!(ok > 0 && ok < 200, "{outcomes:?}");
+    assert!(!outcomes.contains_key("internal"), "{outcomes:?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use crate::request_id;
 use crate::routes::{batches, facematch, health, liveness, v2};
 use crate::workers::WorkerPool;
 use ::liveness::Analyse;
+use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -128,7 +129,9 @@ pub async fn serve_with(
     analyzer: Arc<dyn Analyse>,
     ext: Extensions,
 ) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(cfg.bind).await?;
+    let listener = TcpListener::bind(cfg.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
     serve_on_with(listener, cfg, analyzer, ext, shutdown_signal()).await
 }
 
@@ -181,7 +184,9 @@ pub async fn serve_on_with(
     };
     let metrics_server = match cfg.metrics_bind {
         Some(addr) => {
-            let metrics_listener = TcpListener::bind(addr).await?;
+            let metrics_listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-bind)"))?;
             tracing::info!(addr = %metrics_listener.local_addr()?, "metrics listening");
             let metrics_app = Router::new()
                 .route("/metrics", get(health::metrics))

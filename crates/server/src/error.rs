@@ -63,6 +63,25 @@ impl ApiError {
             .with_field(BODY, "form", msg)
     }
 
+    /// 415: the body is neither multipart nor URL-encoded.
+    pub fn unsupported_body(content_type: &str) -> Self {
+        let shown: String = content_type.chars().take(100).collect();
+        let got = if shown.is_empty() {
+            "no Content-Type".to_owned()
+        } else {
+            shown
+        };
+        let msg = format!(
+            "expected multipart/form-data (files, or base64 with image_type=base64) or \
+             application/x-www-form-urlencoded (base64 media), got {got}"
+        );
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg.clone()).with_field(
+            "header",
+            "content-type",
+            msg,
+        )
+    }
+
     /// 422 listing every bad tuning field at once.
     pub fn invalid_fields(errors: &[OptionError]) -> Self {
         let names: Vec<&str> = errors.iter().map(|e| e.field).collect();

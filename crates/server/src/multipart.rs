@@ -8,7 +8,7 @@ use crate::request_id::MAX_ID_LEN;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use base64::Engine;
 use liveness::{AnalysisOptions, AnalysisRequest, ImageType, OptionError};
 use std::collections::HashMap;
@@ -42,6 +42,18 @@ async fn read_all(req: Request, limit: usize) -> Result<Form, ApiError> {
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::too_large(limit));
+    }
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return read_urlencoded(req, limit).await;
+    }
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(ApiError::unsupported_body(&content_type));
     }
     let mut mp = Multipart::from_request(req, &())
         .await
@@ -93,6 +105,47 @@ async fn read_all(req: Request, limit: usize) -> Result<Form, ApiError> {
             ),
         );
     }
+    Ok(form)
+}
+
+/// A URL-encoded form: what HTML forms and some HTTP clients send when no file is attached.
+/// Media can only travel as text there, so `image_type` defaults to `base64`.
+async fn read_urlencoded(req: Request, limit: usize) -> Result<Form, ApiError> {
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
+    let mut form = Form::default();
+    for (name, value) in form_urlencoded::parse(&body) {
+        let duplicate = if let Some(media) = MEDIA_FIELDS.iter().find(|m| **m == name) {
+            form.media
+                .insert(media, value.as_bytes().to_vec())
+                .is_some()
+        } else if let Some(known) = known_text_field(&name) {
+            if value.len() > MAX_TEXT_FIELD {
+                return Err(ApiError::invalid_fields(&[OptionError {
+                    field: known,
+                    message: format!("longer than {MAX_TEXT_FIELD} bytes"),
+                }]));
+            }
+            form.text
+                .insert(known.to_owned(), value.into_owned())
+                .is_some()
+        } else {
+            false
+        };
+        if duplicate {
+            return Err(
+                ApiError::bad_form(format!("field {name:?} sent more than once")).with_field(
+                    BODY,
+                    &name,
+                    "sent more than once",
+                ),
+            );
+        }
+    }
+    form.text
+        .entry("image_type".to_owned())
+        .or_insert_with(|| "base64".to_owned());
     Ok(form)
 }
 

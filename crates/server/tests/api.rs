@@ -202,6 +202,55 @@ async fn base64_image_is_decoded_at_the_edge() {
 }
 
 #[tokio::test]
+async fn a_url_encoded_form_carries_base64_media_and_other_bodies_get_415() {
+    use base64::Engine;
+    let bytes = b"\xff\xd8\xff\xe0 a still".to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("image", &b64)
+        .append_pair("details", "True")
+        .finish();
+    let cap = Arc::new(Capture::default());
+    let app = app_with(cap.clone());
+    let req = Request::post("/liveness")
+        .header("authorization", format!("Bearer {}", good_token("c")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let a = send(&app, req).await;
+    assert_eq!(a.status, 400, "the capture analyser's answer: {}", a.text);
+    let seen = cap
+        .seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("analyser was called");
+    assert_eq!(
+        seen.image.as_deref(),
+        Some(&bytes[..]),
+        "base64 is the default here"
+    );
+    assert!(seen.options.details);
+
+    for content_type in ["application/json", "text/plain"] {
+        let req = Request::post("/liveness")
+            .header("authorization", format!("Bearer {}", good_token("c")))
+            .header("content-type", content_type)
+            .body(Body::from("{}"))
+            .unwrap();
+        let a = send(&app_with(refuse()), req).await;
+        assert_eq!(a.status, 415, "{content_type}: {}", a.text);
+        assert!(
+            a.json["message"]
+                .as_str()
+                .unwrap()
+                .contains("multipart/form-data")
+        );
+        assert!(a.json["detail"]["header"]["content-type"].is_array());
+    }
+}
+
+#[tokio::test]
 async fn oversized_body_is_413_with_or_without_content_length() {
     let app = app_with(refuse());
     let t = good_token("c");

@@ -11,20 +11,10 @@ use common::*;
 use jobs::{JobService, JobsConfig};
 use liveness::Analyse;
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    for (name, bytes) in entries {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(bytes).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
+use testkit::{unzip, zip_of};
 
 struct Setup {
     app: axum::Router,
@@ -103,18 +93,6 @@ async fn wait_done(app: &axum::Router, id: &str, token: &str) -> Value {
     }
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
-    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..a.len() {
-        let mut f = a.by_index(i).unwrap();
-        let mut s = String::new();
-        f.read_to_string(&mut s).unwrap();
-        out.insert(f.name().unwrap().to_string(), s);
-    }
-    out
-}
-
 /// Every byte under `dir`, recursively: what an attacker with the disk would read.
 fn all_bytes(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -138,16 +116,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_files_run_and_the_archive_has_every_stem() {
     let Some(td) = testdata() else { return };
-    let analyser: Arc<dyn Analyse> = match livegate::load::analyzer() {
-        Ok(a) => Arc::new(a),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "models missing: {e:#}"
-            );
-            eprintln!("SKIPPED: models missing: {e:#}");
-            return;
-        }
+    let Some(analyser) = real_analyzer() else {
+        return;
     };
     let s = setup_with(analyser, |_| {});
     s.svc.spawn_runners();

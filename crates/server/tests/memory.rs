@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn status_kb(field: &str) -> Option<u64> {
@@ -33,16 +32,8 @@ async fn four_huge_stills_queue_for_memory_instead_of_multiplying_it() {
         eprintln!("SKIPPED: no /proc/self/clear_refs on this system");
         return;
     }
-    let analyzer: Arc<dyn liveness::Analyse> = match livegate::load::analyzer() {
-        Ok(a) => Arc::new(a),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "models missing: {e:#}"
-            );
-            eprintln!("SKIPPED: models missing: {e:#}");
-            return;
-        }
+    let Some(analyzer) = real_analyzer() else {
+        return;
     };
     const BUDGET: u64 = 400 * 1024 * 1024;
     media::set_decode_budget(BUDGET);

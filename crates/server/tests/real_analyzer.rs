@@ -6,28 +6,14 @@ mod common;
 
 use base64::Engine;
 use common::*;
-use liveness::Analyse;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 
 /// The production analyser over the installed models, loaded once for the whole file; `None`
 /// (loudly, or a panic under CI) without testdata or models.
 fn setup() -> Option<(axum::Router, PathBuf)> {
-    static ANALYZER: OnceLock<Option<Arc<dyn Analyse>>> = OnceLock::new();
     let data = testdata()?;
-    let analyzer = ANALYZER
-        .get_or_init(|| match livegate::load::analyzer() {
-            Ok(a) => Some(Arc::new(a) as Arc<dyn Analyse>),
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("models missing: {e:#}");
-                }
-                eprintln!("SKIPPED: models missing: {e:#}");
-                None
-            }
-        })
-        .clone()?;
+    let analyzer = real_analyzer()?;
     let mut cfg = hs_config();
     cfg.workers = 2;
     cfg.queue_depth = 8;

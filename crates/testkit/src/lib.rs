@@ -44,3 +44,30 @@ pub fn for_bench() -> Option<PathBuf> {
         None
     }
 }
+
+/// A ZIP built in memory from (name, bytes) pairs, as a Bulk-mode client would upload it.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(bytes).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+/// Every entry of a ZIP of text files (an output archive), by name.
+pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP archive");
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..a.len() {
+        let mut f = a.by_index(i).expect("zip entry");
+        let mut s = String::new();
+        f.read_to_string(&mut s).expect("a text entry");
+        out.insert(f.name().expect("entry name").to_string(), s);
+    }
+    out
+}

@@ -46,7 +46,7 @@ fn benches(c: &mut Criterion) {
     // The three-network ensemble the service ran before its own model, for comparison.
     let ensemble = Ensemble::new(vec![(fr, 0.3), (v2, 0.5), (v1se, 0.2)]).unwrap();
     c.bench_function("pad_ensemble", |b| {
-        b.iter(|| ensemble.live_score(&image, &face).unwrap())
+        b.iter(|| ensemble.score(&image, &face).unwrap().combined)
     });
     let own = vision::pad::LivegatePad::load(&rt).unwrap();
     c.bench_function("livegate_pad", |b| {
@@ -71,7 +71,7 @@ fn benches(c: &mut Criterion) {
             let face = &faces[0];
             vision.eyes.openness(&image, face).unwrap();
             vision.embedder.embed(&image, face).unwrap();
-            ensemble.live_score(&image, face).unwrap()
+            ensemble.score(&image, face).unwrap().combined
         })
     });
 }

@@ -58,6 +58,9 @@ pub enum VisionError {
     ModelMissing { model: String, message: String },
     #[error("inference failed in {model}: {message}")]
     Inference { model: String, message: String },
+    /// The weights were found but could not be converted or loaded into a network.
+    #[error("model {model} could not be converted: {message}")]
+    Conversion { model: String, message: String },
 }
 
 pub trait FaceDetector: Send + Sync {
@@ -147,14 +150,20 @@ pub trait LandmarkModel: Send + Sync {
 pub struct Embedding(pub Vec<f32>);
 
 pub trait Embedder: Send + Sync {
-    fn name(&self) -> &'static str;
+    fn id(&self) -> crate::identity::EmbedderId;
+    fn name(&self) -> &'static str {
+        self.id().name()
+    }
     fn embed(&self, image: &RgbImage, face: &Face) -> Result<Embedding, VisionError>;
     /// Smaller is more alike; the scale is the embedder's own.
     fn distance(&self, a: &Embedding, b: &Embedding) -> f32;
 }
 
 pub trait PadModel: Send + Sync {
-    fn name(&self) -> &'static str;
+    fn id(&self) -> crate::identity::PadId;
+    fn name(&self) -> &'static str {
+        self.id().name()
+    }
     /// Probability-like score that the face is a live presentation, 0..1.
     fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError>;
 }

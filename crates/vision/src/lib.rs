@@ -4,6 +4,7 @@
 pub mod blazeface;
 pub mod embedder;
 pub mod face;
+pub mod identity;
 pub mod iris;
 pub mod mesh;
 pub mod pad;
@@ -18,6 +19,7 @@ pub use face::{
     BBox, Embedder, Embedding, EyeChips, EyeModel, EyeOpenness, Face, FaceDetector, LandmarkModel,
     PadModel, Point, VisionError,
 };
+pub use identity::{EmbedderId, PadId};
 pub use pipeline::{Vision, VisionOptions};
 pub use provision::{ModelId, ModelStore, ProvisionError};
 pub use runtime::{OnnxModel, Runtime};

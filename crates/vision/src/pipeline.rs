@@ -118,7 +118,7 @@ impl Vision {
         let embedder: Arc<dyn Embedder> = Arc::from(embedder);
         load_times.push((embedder.name(), t));
         let (own, t) = own?;
-        load_times.push((LivegatePad::NAME, t));
+        load_times.push((crate::identity::PadId::LivegatePad.name(), t));
         let (fr, t) = fr?;
         load_times.push(("fr_liveness", t));
         let mut pad: Vec<Arc<dyn PadModel>> = vec![Arc::new(own), Arc::new(fr)];

@@ -29,7 +29,9 @@ pub enum ConvertError {
 
 impl From<ConvertError> for VisionError {
     fn from(e: ConvertError) -> Self {
-        VisionError::ModelMissing {
+        // The file is there; it could not be turned into a network. Reporting it as missing
+        // would send an operator to re-fetch a file that is fine.
+        VisionError::Conversion {
             model: "tflite".into(),
             message: e.to_string(),
         }

@@ -4,24 +4,11 @@
 use liveness::{
     Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
 };
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use zip::write::SimpleFileOptions;
 
 #[allow(unused_imports)]
-pub use testkit::testdata;
-
-/// Builds a ZIP in memory from (name, bytes) pairs.
-pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in entries {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(bytes).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
+pub use testkit::{testdata, unzip, zip_of};
 
 /// A stand-in for the real analysis that exercises the batch machinery: it answers from the
 /// bytes it is handed (so a test can check that the right entry reached the right role),

@@ -17,7 +17,7 @@ use crate::provision::{ModelId, ModelStore};
 use crate::runtime::{OnnxModel, Runtime};
 use crate::tflite::onnx::{Attr, GraphBuilder};
 
-const NAME: &str = "dlib_resnet";
+const NAME: &str = crate::identity::EmbedderId::DlibResnet.name();
 pub const CHIP: u32 = 150;
 const MEAN_RGB: [f32; 3] = [122.782, 117.001, 104.298];
 /// Largest weights file accepted (the real one is 6.4 MB).
@@ -111,8 +111,8 @@ impl DlibEmbedder {
 }
 
 impl Embedder for DlibEmbedder {
-    fn name(&self) -> &'static str {
-        NAME
+    fn id(&self) -> crate::identity::EmbedderId {
+        crate::identity::EmbedderId::DlibResnet
     }
 
     fn embed(&self, image: &RgbImage, face: &Face) -> Result<Embedding, VisionError> {

@@ -10,7 +10,7 @@ use crate::face::{Embedder, Embedding, Face, Point, VisionError};
 use crate::provision::{ModelId, ModelStore};
 use crate::runtime::{OnnxModel, Runtime};
 
-const NAME: &str = "faceplugin_fr_feature";
+const NAME: &str = crate::identity::EmbedderId::FacepluginFrFeature.name();
 pub const CHIP: u32 = 112;
 
 /// The ArcFace 112×112 template (eyes, nose tip; the mouth is the midpoint of its two corners),
@@ -84,8 +84,8 @@ impl FacepluginEmbedder {
 }
 
 impl Embedder for FacepluginEmbedder {
-    fn name(&self) -> &'static str {
-        NAME
+    fn id(&self) -> crate::identity::EmbedderId {
+        crate::identity::EmbedderId::FacepluginFrFeature
     }
 
     fn embed(&self, image: &RgbImage, face: &Face) -> Result<Embedding, VisionError> {

@@ -1,5 +1,6 @@
-//! A weighted combination of PAD models. The weights are policy (measured, owned by the
-//! liveness crate), so they are given, not chosen here.
+//! The one weighted combination of PAD models, used by the analysis (with the policy's
+//! weights) and by the benches. The weights are policy (measured, owned by the liveness crate),
+//! so they are given, not chosen here.
 
 use std::sync::Arc;
 
@@ -53,15 +54,5 @@ impl Ensemble {
             combined: total / weights,
             members,
         })
-    }
-}
-
-impl PadModel for Ensemble {
-    fn name(&self) -> &'static str {
-        "ensemble"
-    }
-
-    fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError> {
-        Ok(self.score(image, face)?.combined)
     }
 }

@@ -29,8 +29,8 @@ impl FrLiveness {
 }
 
 impl PadModel for FrLiveness {
-    fn name(&self) -> &'static str {
-        "fr_liveness"
+    fn id(&self) -> crate::identity::PadId {
+        crate::identity::PadId::FrLiveness
     }
 
     fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError> {

@@ -23,7 +23,7 @@ pub struct LivegatePad {
 }
 
 impl LivegatePad {
-    pub const NAME: &'static str = "livegate_pad";
+    pub const NAME: &'static str = crate::identity::PadId::LivegatePad.name();
     /// Context scales of the graph's inputs, in input order (`crop_27`, `crop_40`).
     pub const SCALES: [f32; 2] = [2.7, 4.0];
     pub const SIZE: usize = 80;
@@ -61,8 +61,8 @@ impl LivegatePad {
 }
 
 impl PadModel for LivegatePad {
-    fn name(&self) -> &'static str {
-        Self::NAME
+    fn id(&self) -> crate::identity::PadId {
+        crate::identity::PadId::LivegatePad
     }
 
     fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError> {

@@ -22,11 +22,15 @@ impl Variant {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn id(self) -> crate::identity::PadId {
         match self {
-            Variant::V2 => "minifasnet_v2",
-            Variant::V1Se => "minifasnet_v1se",
+            Variant::V2 => crate::identity::PadId::MinifasnetV2,
+            Variant::V1Se => crate::identity::PadId::MinifasnetV1se,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.id().name()
     }
 
     pub fn model_id(self) -> ModelId {
@@ -66,8 +70,8 @@ impl MiniFasNet {
 }
 
 impl PadModel for MiniFasNet {
-    fn name(&self) -> &'static str {
-        self.variant.name()
+    fn id(&self) -> crate::identity::PadId {
+        self.variant.id()
     }
 
     fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError> {

@@ -1,0 +1,280 @@
+//! The decision as one pure function: measured signals in, every verdict of the response out.
+//!
+//! Nothing here runs a model or reads a file, so each rule of the policy can be checked by a
+//! unit test on hand-made signals (see the tests below), and the analyser's job reduces to
+//! three steps: run the stages, [`decide`], build the response.
+
+use crate::fusion::{self, Fused, VideoSignals};
+use crate::policy;
+use serde::Serialize;
+
+/// A presentation verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Real,
+    Fake,
+}
+
+impl Verdict {
+    pub fn real(is_real: bool) -> Self {
+        if is_real {
+            Verdict::Real
+        } else {
+            Verdict::Fake
+        }
+    }
+
+    pub fn is_real(self) -> bool {
+        self == Verdict::Real
+    }
+
+    /// The contract's spelling: `"real"` / `"fake"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Real => "real",
+            Verdict::Fake => "fake",
+        }
+    }
+}
+
+/// What the video measured, before it is fused with anything.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoMeasures {
+    /// Mean PAD over analysed frames with a usable face; `None` when there were none.
+    pub frames_pad: Option<f32>,
+    /// The motion term (see [`fusion::motion_score`]).
+    pub motion: f32,
+    pub blink: bool,
+}
+
+/// Facematch of the still against the video's frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FacematchMeasure {
+    pub tested: u32,
+    /// Fraction of the tested frames that match the still.
+    pub fraction: f32,
+}
+
+/// Everything the verdicts depend on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signals {
+    /// `None`: no still was sent. `Some(None)`: a still without a usable face. `Some(Some(s))`:
+    /// its PAD live score.
+    pub still_pad: Option<Option<f32>>,
+    pub video: Option<VideoMeasures>,
+    /// `enhanced_detection=False` with both inputs: still verdict AND blink.
+    pub legacy: bool,
+    /// Still against video, when both were sent.
+    pub facematch: Option<FacematchMeasure>,
+}
+
+/// Every verdict of a liveness response, with its confidence (in the verdict given).
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub result: Verdict,
+    pub confidence: f32,
+    /// The still judged alone, when one was sent.
+    pub image: Option<(Verdict, f32)>,
+    /// The video judged alone (without the still), when one was sent.
+    pub video_alone: Option<(Verdict, f32)>,
+    /// The fusion behind `result` when a video was sent.
+    pub fused: Option<Fused>,
+    pub facematch: bool,
+    pub facematch_confidence: f32,
+    pub overall: bool,
+    pub overall_confidence: f32,
+}
+
+pub fn decide(s: &Signals, facematch_threshold: f32) -> Decision {
+    let image = s.still_pad.map(|pad| match pad {
+        Some(score) => {
+            let real = score >= policy::IMAGE_REAL_THRESHOLD;
+            (Verdict::real(real), fusion::verdict_confidence(score, real))
+        }
+        // No usable face: there is no live person to vouch for.
+        None => (Verdict::Fake, 1.0),
+    });
+    let video_signals = |v: &VideoMeasures, still_pad| VideoSignals {
+        frames_pad: v.frames_pad,
+        still_pad,
+        motion: v.motion,
+        blink: v.blink,
+    };
+    let fused = match (&s.video, s.still_pad) {
+        (Some(v), Some(still)) if s.legacy => Some(fusion::legacy(still, v.blink)),
+        (Some(v), still) => Some(fusion::enhanced(&video_signals(v, still))),
+        (None, _) => None,
+    };
+    let video_alone = s.video.as_ref().map(|v| {
+        if s.legacy {
+            (Verdict::real(v.blink), 1.0)
+        } else {
+            let alone = fusion::enhanced(&video_signals(v, None));
+            (Verdict::real(alone.real), alone.confidence())
+        }
+    });
+    let (result, confidence) = match (&fused, image) {
+        (Some(f), _) => (Verdict::real(f.real), f.confidence()),
+        (None, Some(iv)) => iv,
+        (None, None) => (Verdict::Fake, 1.0),
+    };
+    let both = s.still_pad.is_some() && s.video.is_some();
+    let facematch = both
+        && s.facematch
+            .is_some_and(|f| f.tested > 0 && f.fraction >= facematch_threshold);
+    let facematch_confidence = s.facematch.map_or(0.0, |f| f.fraction);
+    let overall = result.is_real() && (!both || facematch);
+    let overall_confidence = if overall {
+        if both {
+            confidence.min(facematch_confidence)
+        } else {
+            confidence
+        }
+    } else if !result.is_real() {
+        confidence
+    } else {
+        1.0 - facematch_confidence
+    };
+    Decision {
+        result,
+        confidence,
+        image,
+        video_alone,
+        fused,
+        facematch,
+        facematch_confidence,
+        overall,
+        overall_confidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(frames_pad: f32, blink: bool) -> Option<VideoMeasures> {
+        Some(VideoMeasures {
+            frames_pad: Some(frames_pad),
+            motion: policy::MOTION_ABSENT_SCORE,
+            blink,
+        })
+    }
+
+    #[test]
+    fn image_only_follows_the_still_threshold() {
+        let at = |pad| {
+            decide(
+                &Signals {
+                    still_pad: Some(Some(pad)),
+                    video: None,
+                    legacy: false,
+                    facematch: None,
+                },
+                0.6,
+            )
+        };
+        assert_eq!(at(policy::IMAGE_REAL_THRESHOLD).result, Verdict::Real);
+        assert_eq!(
+            at(policy::IMAGE_REAL_THRESHOLD - 0.01).result,
+            Verdict::Fake
+        );
+        let d = at(0.9);
+        assert!(d.overall && (d.overall_confidence - 0.9).abs() < 1e-6);
+        assert!(!d.facematch, "no facematch without a video");
+    }
+
+    #[test]
+    fn a_still_without_a_face_is_fake_with_full_confidence() {
+        let d = decide(
+            &Signals {
+                still_pad: Some(None),
+                video: video(0.95, true),
+                legacy: false,
+                facematch: Some(FacematchMeasure {
+                    tested: 3,
+                    fraction: 1.0,
+                }),
+            },
+            0.6,
+        );
+        assert_eq!(d.image, Some((Verdict::Fake, 1.0)));
+        assert_eq!((d.result, d.confidence), (Verdict::Fake, 1.0));
+        assert!(!d.overall);
+        // The video alone would have passed: the veto is the still's.
+        assert_eq!(d.video_alone.map(|v| v.0), Some(Verdict::Real));
+    }
+
+    #[test]
+    fn a_real_result_fails_overall_when_the_faces_do_not_match() {
+        let signals = |fraction| Signals {
+            still_pad: Some(Some(0.9)),
+            video: video(0.9, false),
+            legacy: false,
+            facematch: Some(FacematchMeasure {
+                tested: 3,
+                fraction,
+            }),
+        };
+        let matched = decide(&signals(1.0), 0.6);
+        assert!(matched.result.is_real() && matched.facematch && matched.overall);
+        let other_person = decide(&signals(0.0), 0.6);
+        assert!(other_person.result.is_real());
+        assert!(!other_person.facematch && !other_person.overall);
+        assert!((other_person.overall_confidence - 1.0).abs() < 1e-6);
+        // The client's threshold decides: 2 of 3 frames pass at 0.6, not at 0.7.
+        assert!(decide(&signals(2.0 / 3.0), 0.6).facematch);
+        assert!(!decide(&signals(2.0 / 3.0), 0.7).facematch);
+    }
+
+    #[test]
+    fn legacy_mode_needs_both_a_real_still_and_a_blink() {
+        let legacy = |pad, blink| {
+            decide(
+                &Signals {
+                    still_pad: Some(Some(pad)),
+                    video: video(0.1, blink),
+                    legacy: true,
+                    facematch: Some(FacematchMeasure {
+                        tested: 3,
+                        fraction: 1.0,
+                    }),
+                },
+                0.6,
+            )
+        };
+        assert!(legacy(0.9, true).result.is_real());
+        assert!(!legacy(0.9, false).result.is_real(), "no blink");
+        assert!(!legacy(0.2, true).result.is_real(), "fake still");
+        // Legacy ignores the frames' PAD (0.1 here): only the still and the blink count.
+        assert_eq!(legacy(0.9, true).video_alone, Some((Verdict::Real, 1.0)));
+    }
+
+    #[test]
+    fn the_video_weight_dominates_blink_and_motion() {
+        // Even with a blink and full depth, frames scored as attacks stay fake; a live face
+        // that neither blinks nor moves passes on PAD alone.
+        let mut strong_attack = video(0.05, true).unwrap();
+        strong_attack.motion = 1.0;
+        let attack = decide(
+            &Signals {
+                still_pad: None,
+                video: Some(strong_attack),
+                legacy: false,
+                facematch: None,
+            },
+            0.6,
+        );
+        assert_eq!(attack.result, Verdict::Fake);
+        let still_live = decide(
+            &Signals {
+                still_pad: None,
+                video: video(0.95, false),
+                legacy: false,
+                facematch: None,
+            },
+            0.6,
+        );
+        assert_eq!(still_live.result, Verdict::Real);
+    }
+}

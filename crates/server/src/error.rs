@@ -63,7 +63,7 @@ impl ApiError {
             .with_field(BODY, "form", msg)
     }
 
-    /// 415: the body is neither multipart nor URL-encoded.
+    /// 400 (the contract has no 415): the body is neither multipart nor URL-encoded.
     pub fn unsupported_body(content_type: &str) -> Self {
         let shown: String = content_type.chars().take(100).collect();
         let got = if shown.is_empty() {
@@ -71,15 +71,10 @@ impl ApiError {
         } else {
             shown
         };
-        let msg = format!(
+        Self::bad_form(format!(
             "expected multipart/form-data (files, or base64 with image_type=base64) or \
              application/x-www-form-urlencoded (base64 media), got {got}"
-        );
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg.clone()).with_field(
-            "header",
-            "content-type",
-            msg,
-        )
+        ))
     }
 
     /// 422 listing every bad tuning field at once.

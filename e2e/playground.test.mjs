@@ -104,6 +104,17 @@ test('Single mode: still + video with details shows verdicts, face box and timel
   assert.deepEqual(offsite, [], 'the page loaded nothing from elsewhere');
 });
 
+test('Single mode: a photo without a face says why it is fake, without details', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await openPlayground(t);
+  await page.setInputFiles('#image', join(td, 'negative/dlib_dog_noface.jpg'));
+  await page.click('#run');
+  await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+  assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
+  assert.equal(await page.getAttribute('#verdict-result', 'data-value'), 'fake');
+  assert.match(await page.textContent('#verdict-reason'), /no face was found/);
+});
+
 test('Single mode: facematch of the same person and of two people', async (t) => {
   if (!ready(t)) return;
   const { page } = await openPlayground(t);
@@ -158,6 +169,7 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
     ['mixed_image1.jpg', join(td, 'faces/fr_obama.jpg')],
     ['mixed_image2.jpg', join(td, 'faces/fr_biden.jpg')],
     ['broken_image.jpg', join(td, 'negative/pillow/truncated_jpeg.jpg')],
+    ['dog_image.jpg', join(td, 'negative/dlib_dog_noface.jpg')],
     ['README.txt', 'text:these files are for the e2e test'],
   ]);
   const { page, errors } = await openPlayground(t);
@@ -170,7 +182,9 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
   const rows = await page.$$eval('#bulk-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.stem, tr.className]));
   // "obama" is both a liveness stem and a facematch stem: the facematch files are skipped.
-  assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'mixed', 'obama', 'replay', 'tranvanluyt']);
+  assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'dog', 'mixed', 'obama', 'replay', 'tranvanluyt']);
+  // The no-face verdict says why in the table, without details.
+  assert.match(await page.textContent('#bulk-table tr[data-stem="dog"]'), /fake \(no_face\)/);
   assert.equal(await page.textContent('#bulk-skipped-count'), '3');
   assert.match(await page.url(), /#job=[0-9a-f]{32}$/);
 
@@ -179,7 +193,7 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   await download.saveAs(saved);
   const files = readZip(saved);
   assert.deepEqual(Object.keys(files).sort(), [
-    'json/broken.json', 'json/mixed.json', 'json/obama.json', 'json/replay.json', 'json/tranvanluyt.json',
+    'json/broken.json', 'json/dog.json', 'json/mixed.json', 'json/obama.json', 'json/replay.json', 'json/tranvanluyt.json',
     'results.csv', 'summary.json',
   ]);
   const csv = parseCsv(files['results.csv']);
@@ -194,13 +208,16 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
     assert.equal(byStem[s].result, full.result);
     assert.equal(full.max_frames_analyzed, 10, 'the tuning field reached the batch');
   }
+  assert.equal(byStem.dog.result, 'fake');
+  assert.equal(byStem.dog.reason, 'no_face');
+  assert.equal(byStem.obama.reason, '', 'a verdict the scores decided has no reason');
   assert.equal(byStem.mixed.kind, 'facematch');
   assert.equal(byStem.mixed.facematch_result, 'False');
   const skipped = csv.filter((r) => r.status === 'skipped').map((r) => r.files).sort();
   assert.deepEqual(skipped, ['README.txt', 'pair/obama_image1.jpg', 'pair/obama_image2.jpg']);
   const summary = JSON.parse(files['summary.json']);
-  assert.equal(summary.counts.stems, 5);
-  assert.equal(summary.counts.ok + summary.counts.error, 5);
+  assert.equal(summary.counts.stems, 6);
+  assert.equal(summary.counts.ok + summary.counts.error, 6);
   assert.equal(summary.counts.skipped_files, 3);
   assert.equal(summary.settings.max_frames_to_analyze, 10);
 

@@ -10,7 +10,7 @@ use zip::write::SimpleFileOptions;
 
 /// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
 /// not apply to a row's kind is left empty.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "stem",
     "kind",
     "status",
@@ -28,6 +28,9 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "confidence_score",
     "elapsed_ms",
     "error",
+    // Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
+    // decided it; the API's `X-Livegate-Reason`.
+    "reason",
 ];
 
 pub fn write_archive<W: Write + Seek>(
@@ -108,6 +111,7 @@ pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
                     ] {
                         row[col] = scalar(o.body.get(key));
                     }
+                    row[17] = o.reason.clone().unwrap_or_default();
                 } else {
                     row[16] = error_text(&o.body);
                 }

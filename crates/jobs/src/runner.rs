@@ -14,24 +14,30 @@ pub fn execute(analyser: &dyn Analyse, item: &Pending, max_entry_bytes: u64) -> 
     let t0 = Instant::now();
     let result =
         std::panic::catch_unwind(AssertUnwindSafe(|| run(analyser, item, max_entry_bytes)));
-    let (ok, body) = match result {
-        Ok(Ok(body)) => (true, body),
-        Ok(Err(body)) => (false, body),
+    let (ok, (body, reason)) = match result {
+        Ok(Ok(answer)) => (true, answer),
+        Ok(Err(body)) => (false, (body, None)),
         Err(_) => {
             tracing::error!(job = %item.job_id, stem = %item.stem, "analysis panicked");
-            (false, internal_error())
+            (false, (internal_error(), None))
         }
     };
     Outcome {
         ok,
         body,
         elapsed_ms: t0.elapsed().as_millis() as u64,
+        reason: reason.map(str::to_owned),
     }
 }
 
 type Body = serde_json::Value;
 
-fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
+/// The item's body and, for a liveness verdict a rule decided, why.
+fn run(
+    analyser: &dyn Analyse,
+    item: &Pending,
+    max: u64,
+) -> Result<(Body, Option<&'static str>), Body> {
     let read = |field: &str, name: &str| {
         crate::intake::read_entry(&item.zip_path, name, max)
             .map_err(|e| field_error(field, &e.to_string()))
@@ -54,7 +60,7 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
                 options: item.settings.clone(),
             };
             match analyser.analyse(&request) {
-                Ok(report) => to_json(&report),
+                Ok(report) => Ok((to_json(&report)?, report.internal.reason)),
                 Err(e) => Err(analysis_error(&e)),
             }
         }
@@ -62,7 +68,7 @@ fn run(analyser: &dyn Analyse, item: &Pending, max: u64) -> Result<Body, Body> {
             let a = read("image1", image1)?;
             let b = read("image2", image2)?;
             match analyser.facematch(&a, &b, item.settings.details) {
-                Ok(report) => to_json(&report),
+                Ok(report) => Ok((to_json(&report)?, None)),
                 Err(e) => Err(analysis_error(&e)),
             }
         }

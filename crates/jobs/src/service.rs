@@ -433,6 +433,7 @@ impl JobService {
                         "internal error: the server stopped during each of {earlier} attempts on this item; it was not retried again"
                     )),
                     elapsed_ms: 0,
+                    reason: None,
                 }
             } else {
                 crate::runner::execute(

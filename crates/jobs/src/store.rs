@@ -98,6 +98,9 @@ pub struct Outcome {
     /// The contract's 200 body, or its error envelope.
     pub body: serde_json::Value,
     pub elapsed_ms: u64,
+    /// Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
+    /// decided it: the API's `X-Livegate-Reason`.
+    pub reason: Option<String>,
 }
 
 /// Work the runner can claim.
@@ -117,7 +120,7 @@ pub struct Store {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -159,6 +162,8 @@ ALTER TABLE jobs ADD COLUMN owner_sub TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN zip_bytes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner_tenant, owner_sub, created_ms);
 ",
+    // Why a verdict is fake regardless of scores, for the results' `reason` column.
+    "ALTER TABLE results ADD COLUMN reason TEXT;",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -334,7 +339,7 @@ impl Store {
     pub fn items(&self, job_id: &str) -> Result<Vec<ItemState>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms
+            "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason
              FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
              WHERE i.job_id = ?1 ORDER BY i.idx",
         )?;
@@ -346,16 +351,18 @@ impl Store {
                 r.get::<_, Option<i64>>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (idx, stem, task, ok, body, elapsed) = row?;
+            let (idx, stem, task, ok, body, elapsed, reason) = row?;
             let outcome = match (ok, body) {
                 (Some(ok), Some(body)) => Some(Outcome {
                     ok: ok != 0,
                     body: serde_json::from_str(&body).map_err(corrupt)?,
                     elapsed_ms: elapsed.unwrap_or(0) as u64,
+                    reason,
                 }),
                 _ => None,
             };
@@ -449,8 +456,8 @@ impl Store {
         let now = now_ms() as i64;
         // A job erased while its item ran has no item row left to attach the result to.
         tx.execute(
-            "INSERT OR IGNORE INTO results (job_id, idx, ok, body, elapsed_ms, finished_ms)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6
+            "INSERT OR IGNORE INTO results (job_id, idx, ok, body, elapsed_ms, finished_ms, reason)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
              WHERE EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND idx = ?2)",
             params![
                 job_id,
@@ -458,7 +465,8 @@ impl Store {
                 outcome.ok as i64,
                 outcome.body.to_string(),
                 outcome.elapsed_ms as i64,
-                now
+                now,
+                outcome.reason,
             ],
         )?;
         let remaining: i64 = tx.query_row(

@@ -122,6 +122,11 @@ impl Analyse for Analyzer {
             opts.facematch_threshold,
         );
         let fused = &decision.fused;
+        let reason = still
+            .as_ref()
+            .and_then(|s| s.unusable)
+            .map(|f| f.as_str())
+            .or_else(|| fused.as_ref().and_then(|f| f.veto));
 
         let (frames_analyzed, real_frames) = match (&video, legacy) {
             (Some(v), false) => (
@@ -188,6 +193,7 @@ impl Analyse for Analyzer {
                 video_verdict: decision
                     .video_alone
                     .map(|(verdict, c)| (verdict.is_real(), round3(c))),
+                reason,
                 timings_ms: vec![
                     ("image", still_ms),
                     ("video", video_ms),

@@ -12,3 +12,17 @@ pub enum Finding {
     Underexposed,
     Overexposed,
 }
+
+impl Finding {
+    /// The snake_case code, as in `details` and the `X-Livegate-Reason` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::NoFace => "no_face",
+            Finding::MultipleFaces => "multiple_faces",
+            Finding::FaceTooSmall => "face_too_small",
+            Finding::Blur => "blur",
+            Finding::Underexposed => "underexposed",
+            Finding::Overexposed => "overexposed",
+        }
+    }
+}

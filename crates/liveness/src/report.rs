@@ -41,4 +41,9 @@ pub struct ReportInternals {
     pub video_verdict: Option<(bool, f32)>,
     /// Wall time per stage in ms, whether or not `details` was asked for (metrics).
     pub timings_ms: Vec<(&'static str, f64)>,
+    /// Why the verdict is `fake` regardless of any score, when a rule decided it: the still's
+    /// `no_face`, `multiple_faces` or `face_too_small`, or the fusion's veto
+    /// (`no_usable_face_in_video`, `no_blink` in legacy mode). The 18 contract keys cannot say
+    /// it; the edge puts it in a header, `/v2` and the batch results.
+    pub reason: Option<&'static str>,
 }

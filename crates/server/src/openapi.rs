@@ -199,6 +199,9 @@ pub struct BatchItem {
     /// `pending`, `ok`, `error` or `not_run` (the batch was cancelled first).
     pub status: String,
     pub elapsed_ms: Option<u64>,
+    /// Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
+    /// decided it; `null` otherwise.
+    pub reason: Option<String>,
     /// The answer `POST /liveness` or `/facematch` would have given (without `details`), or
     /// its error envelope.
     #[schema(value_type = Option<Object>)]

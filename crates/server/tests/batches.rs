@@ -275,6 +275,39 @@ async fn delete_erases_every_trace_from_disk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_sweep_erases_finished_batches_on_its_own() {
+    let s = setup_with(refusing(), |c| {
+        c.retention = Duration::from_millis(400);
+        c.sweep_every = Duration::from_millis(100);
+    });
+    s.svc.spawn_runners();
+    s.svc.spawn_sweeper();
+    let token = good_token("henry");
+    let a = send(
+        &s.app,
+        upload(&zip_of(&[("r_image.jpg", b"x")]), &[], &token),
+    )
+    .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    wait_done(&s.app, &id, &token).await;
+    let t0 = std::time::Instant::now();
+    loop {
+        let a = send(&s.app, get(&format!("/v1/batches/{id}"), &token)).await;
+        if a.status == 404 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "not swept: {}",
+            a.text
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!contains(&all_bytes(&s.dir.path().join("data")), &id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_pages_through_the_callers_batches() {
     let s = setup_with(refusing(), |c| c.quota.active_jobs = 10);
     let token = good_token("dave");

@@ -500,6 +500,21 @@ async fn a_still_without_a_face_is_a_200_fake_with_the_reason() {
     assert_eq!(a.json["image_result"], "fake");
     let findings = a.json["details"]["image"]["findings"].as_array().unwrap();
     assert!(findings.contains(&Value::from("no_face")), "{findings:?}");
+    // Without `details` too: a header, since the contract's 18 keys have no room for it.
+    let plain = liveness(&app, &data, Some("negative/dlib_dog_noface.jpg"), None, &[]).await;
+    assert_eq!(plain.headers["x-livegate-reason"], "no_face");
+    assert!(plain.json.get("details").is_none());
+    // And in the /v2 body.
+    let form = Form::new().file(
+        "image",
+        "dog.jpg",
+        &read(&data, "negative/dlib_dog_noface.jpg"),
+    );
+    let v2 = send(&app, form.request("/v2/liveness", Some(&good_token("c")))).await;
+    assert_eq!(v2.json["overall"]["reason"], "no_face", "{}", v2.text);
+    // A verdict the scores decided has no reason.
+    let real = liveness(&app, &data, Some("faces/fr_biden.jpg"), None, &[]).await;
+    assert!(real.headers.get("x-livegate-reason").is_none());
     let a = liveness(
         &app,
         &data,
@@ -514,6 +529,7 @@ async fn a_still_without_a_face_is_a_200_fake_with_the_reason() {
         findings.contains(&Value::from("multiple_faces")),
         "{findings:?}"
     );
+    assert_eq!(a.headers["x-livegate-reason"], "multiple_faces");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,18 @@ async function send(method, path, body) {
 }
 
 export const postForm = (path, form) => send('POST', path, form);
+
+/** POST returning the body and the `X-Livegate-Reason` header (why a rule made it fake). */
+export async function postFormWithReason(path, form) {
+  let res;
+  try {
+    res = await fetch(path, { method: 'POST', headers: authHeaders(), body: form });
+  } catch (e) {
+    throw new ApiError(0, { detail: {}, message: `network error: ${e.message}` });
+  }
+  const body = await parse(res);
+  return { body, reason: res.headers.get('x-livegate-reason') };
+}
 export const getJson = (path) => send('GET', path);
 export const del = (path) => send('DELETE', path);
 

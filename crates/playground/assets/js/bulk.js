@@ -3,7 +3,7 @@
 // tab picks the same job up again.
 
 import { del, getBlob, getJson, postForm, upload } from './api.js';
-import { h } from './render.js';
+import { h, reasonText } from './render.js';
 import { tuningFields } from './single.js';
 
 const POLL_MS = 1000;
@@ -79,7 +79,9 @@ function row(item) {
   const err = item.status === 'error' ? (r.message || JSON.stringify(r.detail || r)) : '';
   return h('tr', { class: item.status, 'data-stem': item.stem },
     cell(item.stem), cell(item.kind), cell(item.status),
-    cell(isFm ? r.facematch_result : r.result),
+    item.reason
+      ? h('td', { title: reasonText(item.reason) }, `${r.result} (${item.reason})`)
+      : cell(isFm ? r.facematch_result : r.result),
     cell(typeof conf === 'number' ? conf.toFixed(3) : ''),
     cell(isFm ? '' : [r.overall_result, r.image_input && r.video_input ? `match ${r.facematch_result}` : ''].filter(Boolean).join(' / ')),
     cell(isFm || !r.video_input ? '' : r.blink_detection),

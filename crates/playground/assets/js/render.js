@@ -47,6 +47,19 @@ function rawJson(body) {
   return h('details', { class: 'raw' }, h('summary', { id: 'raw-toggle' }, 'Raw JSON'), copy, h('pre', { id: 'raw-json' }, text));
 }
 
+/** Plain words for the server's `X-Livegate-Reason` codes. */
+export function reasonText(code) {
+  const words = {
+    no_face: 'no face was found in the image',
+    multiple_faces: 'more than one person is in the image',
+    face_too_small: 'the face in the image is too small to judge',
+    no_usable_face_in_image: 'the image has no usable face',
+    no_usable_face_in_video: 'no analysed video frame has a usable face',
+    no_blink: 'no blink in the video (the legacy mode requires one)',
+  };
+  return words[code] || code;
+}
+
 function findingText(f) {
   if (typeof f === 'string') return f;
   if (f && typeof f === 'object') return f.kind || f.code || f.reason || JSON.stringify(f);
@@ -148,7 +161,11 @@ export function renderLiveness(el, body, media) {
     both ? badge('facematch', body.facematch_result, body.facematch_result === 'True', 'verdict-facematch') : null,
     body.video_input ? badge('blink', body.blink_detection ? 'seen' : 'none', body.blink_detection, 'verdict-blink') : null,
   );
+  const why = media.reason
+    ? h('p', { class: 'reason', id: 'verdict-reason' }, `Why ${body.result}: ${reasonText(media.reason)}`)
+    : null;
   const confs = h('div', {},
+    why,
     bar('confidence', body.confidence),
     bar('overall_confidence', body.overall_confidence),
     body.image_input ? bar('image_confidence', body.image_confidence) : null,

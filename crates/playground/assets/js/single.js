@@ -1,6 +1,6 @@
 // Single mode: one `POST /liveness` or `POST /facematch` built from the form, rendered for people.
 
-import { postForm } from './api.js';
+import { postForm, postFormWithReason } from './api.js';
 import { renderFacematch, renderLiveness } from './render.js';
 
 const TUNING = ['enhanced_detection', 'facematch_frames', 'facematch_threshold', 'frame_sampling_rate', 'max_frames_to_analyze'];
@@ -45,8 +45,8 @@ export async function runLiveness(form, resultEl, previews) {
   const uid = form.elements.namedItem('unique_id').value.trim();
   if (uid) fd.append('unique_id', uid);
   // Sent even without media so the server's own 400 envelope is what the user sees.
-  const body = await postForm('/liveness', fd);
-  renderLiveness(resultEl, body, { imageUrl: image ? previews.image : null });
+  const { body, reason } = await postFormWithReason('/liveness', fd);
+  renderLiveness(resultEl, body, { imageUrl: image ? previews.image : null, reason });
   return body;
 }
 

@@ -8,6 +8,7 @@ use crate::openapi::{ErrorEnvelope, LivenessMultipartRequest, LivenessResponse};
 use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
+use axum::response::{IntoResponse, Response};
 use liveness::LivenessReport;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
     tag = "liveness",
     request_body(content = LivenessMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Verdict; every key always present", body = LivenessResponse),
+        (status = 200, description = "Verdict; every key always present. `X-Livegate-Reason` (no_face, multiple_faces, face_too_small, no_usable_face_in_video, no_blink) says why when a rule, not a score, made it fake", body = LivenessResponse),
         (status = 400, description = "Missing, empty or undecodable media", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
@@ -33,8 +34,22 @@ pub async fn liveness(
     Extension(rid): Extension<RequestId>,
     caller: Caller,
     req: Request,
-) -> Result<Json<LivenessReport>, ApiError> {
-    Ok(Json(run(&st, &rid, &caller, req).await?))
+) -> Result<Response, ApiError> {
+    let report = run(&st, &rid, &caller, req).await?;
+    let reason = report.internal.reason;
+    Ok(with_reason(Json(report).into_response(), reason))
+}
+
+/// The header that says why a verdict is `fake` regardless of any score (`no_face`, …): the
+/// contract's 18 keys have no room for it, and without it a client sees only "fake, 1.0".
+pub const REASON_HEADER: &str = "x-livegate-reason";
+
+pub fn with_reason(mut resp: Response, reason: Option<&'static str>) -> Response {
+    if let Some(r) = reason {
+        resp.headers_mut()
+            .insert(REASON_HEADER, axum::http::HeaderValue::from_static(r));
+    }
+    resp
 }
 
 /// The flow shared by `/liveness` and `/v2/liveness`.

@@ -9,6 +9,7 @@ use crate::openapi::{ErrorEnvelope, LivenessMultipartRequest};
 use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
+use axum::response::{IntoResponse, Response};
 use liveness::LivenessReport;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -63,6 +64,10 @@ pub struct OverallBlock {
     /// "real" | "fake": the liveness verdict over all media given.
     pub liveness_result: String,
     pub liveness_confidence: f32,
+    /// Why the verdict is fake regardless of any score, when a rule decided it: `no_face`,
+    /// `multiple_faces`, `face_too_small` (the still), `no_usable_face_in_video`, `no_blink`
+    /// (legacy mode). `null` when the scores decided.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -124,6 +129,7 @@ impl From<LivenessReport> for LivenessV2 {
                 confidence: r.overall_confidence,
                 liveness_result: r.result.clone(),
                 liveness_confidence: r.confidence,
+                reason: r.internal.reason.map(str::to_owned),
             },
             details: r.details,
         }
@@ -180,9 +186,14 @@ pub async fn liveness_v2(
     Extension(rid): Extension<RequestId>,
     caller: Caller,
     req: Request,
-) -> Result<Json<LivenessV2>, ApiError> {
+) -> Result<Response, ApiError> {
     let report = super::liveness::run(&st, &rid, &caller, req).await?;
-    Ok(Json(report.into()))
+    let reason = report.internal.reason;
+    let body: LivenessV2 = report.into();
+    Ok(super::liveness::with_reason(
+        Json(body).into_response(),
+        reason,
+    ))
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! Every access to stored batch data leaves one structured `audit` line — who, which job, what,
+//! how it ended — and no line carries a token or the uploaded bytes. Alone in its test binary
+//! because it installs the process's log subscriber.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use jobs::{JobService, JobsConfig};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn call(method: &str, path: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_access_to_stored_data_is_audited_without_secrets() {
+    let buf = Buffer::default();
+    let writer = buf.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .init();
+
+    let dir = tempfile::tempdir().unwrap();
+    let analyser: Arc<dyn liveness::Analyse> = Arc::new(Refuse {
+        pause: Duration::ZERO,
+    });
+    let svc = JobService::open(JobsConfig::new(dir.path()), Arc::clone(&analyser)).unwrap();
+    let app = server::router_with(
+        &hs_config(),
+        analyser,
+        server::Extensions {
+            public: axum::Router::new(),
+            jobs: Some(svc),
+        },
+    );
+    let (owner, other) = (good_token("auditee"), good_token("snoop"));
+    let secret_bytes = b"SECRET-PIXELS-7f3a";
+    let zip = testkit::zip_of(&[("p_image.jpg", secret_bytes)]);
+    let a = send(
+        &app,
+        Form::new()
+            .file("file", "in.zip", &zip)
+            .request("/v1/batches", Some(&owner)),
+    )
+    .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/batches/{id}");
+    assert_eq!(send(&app, call("GET", &path, &owner)).await.status, 200);
+    assert_eq!(send(&app, call("GET", &path, &other)).await.status, 404);
+    assert_eq!(
+        send(&app, call("GET", "/v1/batches", &owner)).await.status,
+        200
+    );
+    assert_eq!(send(&app, call("DELETE", &path, &owner)).await.status, 204);
+
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let audit: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    let seen: Vec<(String, String, String, String)> = audit
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("sub"), s("job"), s("action"), s("outcome"))
+        })
+        .collect();
+    let want = |sub: &str, job: &str, action: &str, outcome: &str| {
+        (
+            sub.to_owned(),
+            job.to_owned(),
+            action.to_owned(),
+            outcome.to_owned(),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            want("auditee", &id, "submit", "ok"),
+            want("auditee", &id, "read", "ok"),
+            want("snoop", &id, "read", "not_found"),
+            want("auditee", "*", "list", "ok"),
+            want("auditee", &id, "erase", "ok"),
+        ],
+        "{text}"
+    );
+    assert!(
+        !text.contains(&owner) && !text.contains(&other),
+        "a token was logged"
+    );
+    assert!(
+        !text.contains("SECRET-PIXELS"),
+        "uploaded bytes were logged"
+    );
+}

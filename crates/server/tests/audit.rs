@@ -4,39 +4,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::Request;
 use common::*;
 use jobs::{JobService, JobsConfig};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn call(method: &str, path: &str, token: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_access_to_stored_data_is_audited_without_secrets() {
-    let buf = Buffer::default();
+    let buf = LogBuffer::default();
     let writer = buf.clone();
     tracing_subscriber::fmt()
         .json()
@@ -69,15 +44,20 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
     assert_eq!(a.status, 202, "{}", a.text);
     let id = a.json["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/batches/{id}");
-    assert_eq!(send(&app, call("GET", &path, &owner)).await.status, 200);
-    assert_eq!(send(&app, call("GET", &path, &other)).await.status, 404);
+    assert_eq!(send(&app, bodiless("GET", &path, &owner)).await.status, 200);
+    assert_eq!(send(&app, bodiless("GET", &path, &other)).await.status, 404);
     assert_eq!(
-        send(&app, call("GET", "/v1/batches", &owner)).await.status,
+        send(&app, bodiless("GET", "/v1/batches", &owner))
+            .await
+            .status,
         200
     );
-    assert_eq!(send(&app, call("DELETE", &path, &owner)).await.status, 204);
+    assert_eq!(
+        send(&app, bodiless("DELETE", &path, &owner)).await.status,
+        204
+    );
 
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let audit: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

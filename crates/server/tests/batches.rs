@@ -59,15 +59,6 @@ fn get(path: &str, token: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn verb(method: &str, path: &str, token: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
 fn upload(zip: &[u8], fields: &[(&str, &str)], token: &str) -> Request<Body> {
     let mut form = Form::new();
     for (k, v) in fields {
@@ -182,7 +173,7 @@ async fn real_files_run_and_the_archive_has_every_stem() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_clients_batch_is_404_for_every_verb() {
+async fn another_clients_batch_is_404_for_every_bodiless() {
     let s = setup_with(refusing(), |_| {});
     let (alice, bob) = (good_token("alice"), good_token("bob"));
     let zip = zip_of(&[("a_image.jpg", b"x"), ("b_image.jpg", b"y")]);
@@ -197,10 +188,10 @@ async fn another_clients_batch_is_404_for_every_verb() {
         ("POST", format!("/v1/batches/{id}/cancel")),
         ("DELETE", format!("/v1/batches/{id}")),
     ] {
-        let theirs = send(&s.app, verb(method, &path, &bob)).await;
+        let theirs = send(&s.app, bodiless(method, &path, &bob)).await;
         assert_eq!(theirs.status, 404, "{method} {path}: {}", theirs.text);
         // Exactly the answer for an id that exists for nobody: no existence oracle.
-        let missing = send(&s.app, verb(method, &path.replace(&id, nobody), &bob)).await;
+        let missing = send(&s.app, bodiless(method, &path.replace(&id, nobody), &bob)).await;
         assert_eq!(missing.status, 404);
         assert_eq!(
             theirs.json["detail"], missing.json["detail"],
@@ -253,7 +244,11 @@ async fn delete_erases_every_trace_from_disk() {
         "results are stored until erased"
     );
 
-    let gone = send(&s.app, verb("DELETE", &format!("/v1/batches/{id}"), &token)).await;
+    let gone = send(
+        &s.app,
+        bodiless("DELETE", &format!("/v1/batches/{id}"), &token),
+    )
+    .await;
     assert_eq!(gone.status, 204, "{}", gone.text);
     for path in [
         format!("/v1/batches/{id}"),

@@ -4,26 +4,12 @@
 mod common;
 
 use common::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_id_is_in_every_log_line_of_the_request() {
-    let buf = Buffer::default();
+    let buf = LogBuffer::default();
     let writer = buf.clone();
     tracing_subscriber::fmt()
         .json()
@@ -44,7 +30,7 @@ async fn unique_id_is_in_every_log_line_of_the_request() {
     let a = send(&app, form.request("/liveness", Some(&good_token("c")))).await;
     assert_eq!(a.status, 400);
 
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

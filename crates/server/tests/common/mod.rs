@@ -223,6 +223,36 @@ pub fn real_analyzer() -> Option<Arc<dyn Analyse>> {
         .clone()
 }
 
+/// A request without a body (GET, DELETE, a POST that only names its target) with a token.
+pub fn bodiless(method: &str, path: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Where a test's log subscriber writes, to read the lines back.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 /// The envelope's messages for `field` at `body`.
 pub fn body_field<'a>(json: &'a Value, field: &str) -> Option<&'a Vec<Value>> {
     json.get("detail")?.get("body")?.get(field)?.as_array()

@@ -87,6 +87,13 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         "{} is not a file",
         args.input.display()
     );
+    // Refuse an output that cannot be written before minutes of analysis, not after.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&args.output)
+        .with_context(|| format!("cannot write the output {}", args.output.display()))?;
     let scratch = Scratch::new().context("creating a scratch directory")?;
     let mut config = JobsConfig::new(&scratch.0);
     config.workers = args.jobs;
@@ -132,6 +139,12 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     for s in &job.skipped {
         eprintln!("  skipped {}: {}", s.name, s.reason);
     }
+    anyhow::ensure!(
+        job.total > 0,
+        "no stems in {}: name files <stem>_image.<ext> / <stem>_video.<ext> (liveness) or \
+         <stem>_image1.<ext> / <stem>_image2.<ext> (facematch)",
+        args.input.display()
+    );
     Ok(())
 }
 

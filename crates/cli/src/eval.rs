@@ -53,6 +53,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .iter()
         .map(|f| parse_floor(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!items.is_empty(), "the manifest selects no items");
+    // A wrong --root (or none, when the files are not beside the manifest) would otherwise
+    // be measured as a table of zeros; every listed file must be there before anything runs.
+    let missing: Vec<&eval::Item> = items.iter().filter(|i| !i.path.is_file()).collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|i| format!("  {}", i.path.display()))
+            .collect();
+        anyhow::bail!(
+            "{} of {} manifest files cannot be read, e.g.:\n{}\nis --root {} the folder the \
+             manifest's paths are relative to?",
+            missing.len(),
+            items.len(),
+            shown.join("\n"),
+            root.display()
+        );
+    }
     let analyzer = livegate::load::analyzer()?;
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -74,6 +93,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         )
     });
     print!("{}", eval::report::table(&report));
+    // Items the analysis could not judge (no usable face, undecodable): named, not just counted.
+    let unjudged: Vec<&eval::runner::Outcome> = outcomes
+        .iter()
+        .filter(|o| o.non_response || o.error.is_some())
+        .collect();
+    if !unjudged.is_empty() && !args.quiet {
+        eprintln!("{} item(s) without a judgement:", unjudged.len());
+        for o in unjudged.iter().take(50) {
+            let why = o.error.as_deref().unwrap_or("no usable face");
+            eprintln!("  {}: {why}", o.item.file);
+        }
+        if unjudged.len() > 50 {
+            eprintln!("  … and {} more (report.json has all)", unjudged.len() - 50);
+        }
+    }
     let loso_sources: Vec<String> = items
         .iter()
         .filter(|i| args.loso.contains(&i.subset))

@@ -206,7 +206,7 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
             "skipped_files": job.skipped.len(),
         },
         "skipped": job.skipped,
-        "settings": job.settings,
+        "settings": crate::exact_json(&job.settings).unwrap_or_default(),
         "timings": {
             "created_unix_ms": job.created_unix_ms,
             "started_unix_ms": job.started_unix_ms,

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod envelope;
+pub mod exact_json;
 pub mod intake;
 pub mod offline;
 pub mod owner;
@@ -16,6 +17,7 @@ pub mod service;
 pub mod store;
 
 pub use archive::write_archive;
+pub use exact_json::exact_json;
 pub use intake::{Entry, IntakeError, Limits};
 pub use offline::{OfflineError, run_offline};
 pub use owner::{Access, Owner};

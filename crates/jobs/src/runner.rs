@@ -42,15 +42,11 @@ fn run(
         crate::intake::read_entry(&item.zip_path, name, max)
             .map_err(|e| field_error(field, &e.to_string()))
     };
-    // Through text rather than `to_value`: the latter widens f32 to f64 and stores
-    // 0.7739999890327454 where the API answers 0.774; the archive must read like the API.
     fn to_json<T: serde::Serialize>(v: &T) -> Result<Body, Body> {
-        serde_json::to_string(v)
-            .and_then(|s| serde_json::from_str(&s))
-            .map_err(|e| {
-                tracing::error!(error = %e, "serialising a batch result");
-                internal_error()
-            })
+        crate::exact_json(v).map_err(|e| {
+            tracing::error!(error = %e, "serialising a batch result");
+            internal_error()
+        })
     }
     match &item.task {
         Task::Liveness { image, video } => {

@@ -130,6 +130,9 @@ async fn real_files_run_and_the_archive_has_every_stem() {
     assert_eq!(a.headers["location"], format!("/v1/batches/{id}"));
     assert_eq!(a.json["total"], 2);
     assert_eq!(a.json["skipped"][0]["name"], "notes.txt");
+    // Floats read as the API writes them, not widened to f64 noise.
+    assert!(a.text.contains("\"facematch_threshold\":0.6"), "{}", a.text);
+    assert!(!a.text.contains("0.6000000"), "{}", a.text);
     let done = wait_done(&s.app, &id, &token).await;
     let by_stem = |stem: &str| {
         done["items"]

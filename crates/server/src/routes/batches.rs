@@ -539,7 +539,10 @@ pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
     if let Value::Object(m) = &mut v {
         m.remove("url");
         m.insert("skipped".into(), json!(job.skipped));
-        m.insert("settings".into(), json!(job.settings));
+        m.insert(
+            "settings".into(),
+            jobs::exact_json(&job.settings).unwrap_or_default(),
+        );
         m.insert(
             "archive_url".into(),
             json!(

@@ -1,0 +1,78 @@
+//! The `livegate` command fails early and loudly where a newcomer's mistake would otherwise
+//! cost minutes or read as a result: an evaluation whose files are not where the manifest says,
+//! a batch whose output cannot be written, a ZIP with nothing to analyse.
+
+use std::process::Command;
+
+fn livegate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_livegate"))
+}
+
+#[test]
+fn eval_refuses_a_manifest_whose_files_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("MANIFEST.tsv");
+    std::fs::write(
+        &manifest,
+        "file\tcategory\tidentity\tlabel\nfaces/nobody.jpg\tfaces\tnobody\tlive\n",
+    )
+    .unwrap();
+    let out = livegate()
+        .args(["eval", "--manifest"])
+        .arg(&manifest)
+        .args(["--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "exit 0 on unreadable files");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot be read") && err.contains("--root"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out/report.json").exists(),
+        "a report of nothing was written"
+    );
+}
+
+#[test]
+fn batch_refuses_an_unwritable_output_before_analysing() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("in.zip");
+    std::fs::write(&zip, testkit::zip_of(&[("a_image.jpg", b"x")])).unwrap();
+    let t = std::time::Instant::now();
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .arg("-o")
+        .arg(dir.path().join("no/such/dir/out.zip"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the output"), "{err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn batch_of_a_zip_without_stems_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("in.zip");
+    std::fs::write(
+        &zip,
+        testkit::zip_of(&[("notes.txt", b"nothing to analyse")]),
+    )
+    .unwrap();
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .arg("-o")
+        .arg(dir.path().join("out.zip"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exit 0 for an empty batch: {err}");
+    assert!(err.contains("no stems"), "{err}");
+    assert!(err.contains("skipped notes.txt"), "{err}");
+}

@@ -108,6 +108,10 @@ test('Single mode: a photo without a face says why it is fake, without details',
   if (!ready(t)) return;
   const { page } = await openPlayground(t);
   await page.setInputFiles('#image', join(td, 'negative/dlib_dog_noface.jpg'));
+  // details is on by default (face boxes and timeline on the first run); the reason must show
+  // without it.
+  assert.ok(await page.isChecked('#details'), 'details on by default');
+  await page.uncheck('#details');
   await page.click('#run');
   await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
   assert.ok(await page.isHidden('#error'), await page.textContent('#error'));

@@ -18,12 +18,16 @@ pub struct CheckArgs {
     /// `False` for the legacy path (still PAD + blink).
     #[arg(long, default_value = "True")]
     enhanced_detection: String,
+    /// Image+video: video frames compared with the still (1..=50).
     #[arg(long, default_value = "3")]
     facematch_frames: String,
+    /// Image+video: fraction of the compared frames that must match the still (0..=1).
     #[arg(long, default_value = "0.6")]
     facematch_threshold: String,
+    /// Enhanced video: analyse every Nth frame (1..=1000).
     #[arg(long, default_value = "15")]
     frame_sampling_rate: String,
+    /// Enhanced video: at most this many frames analysed (1..=300).
     #[arg(long, default_value = "20")]
     max_frames_to_analyze: String,
 }

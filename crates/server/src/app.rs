@@ -78,10 +78,15 @@ pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Router {
 pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
     let mut state = AppState::new(cfg, analyzer);
     state.jobs = ext.jobs;
-    let metrics_here = cfg.metrics_bind.is_none();
-    api_routes(state.clone(), metrics_here)
-        .merge(ext.public)
-        // Outermost, so that Playground responses carry an X-Request-Id too.
+    app(state, cfg, ext.public)
+}
+
+/// The one composition of the served router: the API (with `/metrics` unless it has its own
+/// address), the extra public routes, and the request-id layer outermost, so that Playground
+/// responses carry an X-Request-Id too.
+fn app(state: AppState, cfg: &Config, public: Router) -> Router {
+    api_routes(state.clone(), cfg.metrics_bind.is_none())
+        .merge(public)
         .layer(axum::middleware::from_fn_with_state(
             state,
             request_id::middleware,
@@ -158,12 +163,7 @@ pub async fn serve_on_with(
     }
     let mut state = AppState::new(&cfg, analyzer);
     state.jobs = ext.jobs;
-    let app = api_routes(state.clone(), cfg.metrics_bind.is_none())
-        .merge(ext.public)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_id::middleware,
-        ));
+    let app = app(state.clone(), &cfg, ext.public);
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = cfg.workers,

@@ -16,19 +16,19 @@ pub struct CheckArgs {
     #[arg(long)]
     details: bool,
     /// `False` for the legacy path (still PAD + blink).
-    #[arg(long, default_value = "True")]
+    #[arg(long, default_value_t = AnalysisOptions::default().enhanced_detection.to_string())]
     enhanced_detection: String,
     /// Image+video: video frames compared with the still (1..=50).
-    #[arg(long, default_value = "3")]
+    #[arg(long, default_value_t = AnalysisOptions::default().facematch_frames.to_string())]
     facematch_frames: String,
     /// Image+video: fraction of the compared frames that must match the still (0..=1).
-    #[arg(long, default_value = "0.6")]
+    #[arg(long, default_value_t = AnalysisOptions::default().facematch_threshold.to_string())]
     facematch_threshold: String,
     /// Enhanced video: analyse every Nth frame (1..=1000).
-    #[arg(long, default_value = "15")]
+    #[arg(long, default_value_t = AnalysisOptions::default().frame_sampling_rate.to_string())]
     frame_sampling_rate: String,
     /// Enhanced video: at most this many frames analysed (1..=300).
-    #[arg(long, default_value = "20")]
+    #[arg(long, default_value_t = AnalysisOptions::default().max_frames_to_analyze.to_string())]
     max_frames_to_analyze: String,
 }
 
@@ -64,9 +64,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
         options,
     };
     let analyzer = livegate::load::analyzer()?;
-    let report = analyzer
+    let analysis = analyzer
         .analyse(&request)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = liveness::LivenessReport::from(&analysis);
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -214,13 +214,10 @@ fn fold_analyzers(
         }
         let fold = vision::pad::LivegatePad::from_file(&runtime, &path)
             .with_context(|| format!("cannot load the fold model {}", path.display()))?;
-        let mut models = base.models().clone();
-        let slot = models
-            .pad
-            .iter_mut()
-            .find(|m| m.id() == vision::PadId::LivegatePad)
+        let models = base
+            .models()
+            .with_pad(vision::PadId::LivegatePad, std::sync::Arc::new(fold))
             .context("the analyzer has no Livegate PAD model to replace")?;
-        *slot = std::sync::Arc::new(fold);
         out.insert(source.to_string(), liveness::Analyzer::new(models));
     }
     anyhow::ensure!(

@@ -68,10 +68,13 @@ pub fn fetch(names: &[String], all: bool) -> anyhow::Result<()> {
 pub fn list() -> anyhow::Result<()> {
     let store = ModelStore::open_default().context("cannot open the model store")?;
     println!("model directory: {}", store.root().display());
-    println!(
-        "{:<46} {:<9} {:<10} {:<9} source",
-        "name", "required", "state", "licence"
-    );
+    let mut rows = vec![[
+        "name".to_string(),
+        "required".into(),
+        "state".into(),
+        "licence".into(),
+        "source".into(),
+    ]];
     let mut unusable = Vec::new();
     for status in store.list() {
         let state = match (status.present, status.verified) {
@@ -82,15 +85,20 @@ pub fn list() -> anyhow::Result<()> {
         if status.required && state != "ok" {
             unusable.push(status.name);
         }
-        println!(
-            "{:<46} {:<9} {:<10} {:<9} {}",
-            status.name,
-            if status.required { "yes" } else { "optional" },
-            state,
-            status.licence.split_whitespace().next().unwrap_or(""),
-            status.source
-        );
+        rows.push([
+            status.name.to_string(),
+            if status.required { "yes" } else { "optional" }.into(),
+            state.into(),
+            status
+                .licence
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .into(),
+            status.source.to_string(),
+        ]);
     }
+    print!("{}", table(&rows));
     if !unusable.is_empty() {
         bail!(
             "required model file(s) not usable: {}; run `livegate models fetch`",
@@ -100,9 +108,51 @@ pub fn list() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Columns as wide as their widest cell (the last one unpadded), two spaces apart.
+fn table(rows: &[[String; 5]]) -> String {
+    let mut widths = [0usize; 5];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_columns_fit_their_widest_cell() {
+        let row = |a: &str, b: &str| [a, b, "ok", "MIT", "registry"].map(String::from);
+        let t = table(&[
+            row("name", "required"),
+            row("a_rather_long_model_name.onnx", "yes"),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        // Every column starts at the same offset on every line, whatever the name's length.
+        let at = |l: &str, word: &str| l.find(word).unwrap();
+        assert_eq!(at(lines[0], "required"), at(lines[1], "yes"));
+        assert_eq!(at(lines[0], "ok"), at(lines[1], "ok"));
+        assert_eq!(
+            at(lines[0], "required"),
+            "a_rather_long_model_name.onnx".len() + 2
+        );
+    }
 
     #[test]
     fn names_resolve_and_unknown_names_are_rejected() {

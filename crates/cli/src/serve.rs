@@ -271,7 +271,10 @@ pub fn run(
             public: playground::router(),
             jobs: Some(service),
         };
-        server::serve_with(cfg, analyzer, ext).await
+        let listener = tokio::net::TcpListener::bind(cfg.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.bind))?;
+        server::serve(listener, cfg, analyzer, ext, server::shutdown_signal()).await
     })
 }
 

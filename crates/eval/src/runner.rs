@@ -2,6 +2,7 @@
 
 use crate::manifest::{Item, Kind};
 use indicatif::{ProgressBar, ProgressStyle};
+use liveness::report::presented;
 use liveness::{Analyse, AnalysisOptions, AnalysisRequest, Analyzer};
 use serde::Serialize;
 use std::sync::Mutex;
@@ -117,10 +118,8 @@ fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
             return o;
         }
     };
-    let options = AnalysisOptions {
-        details: true,
-        ..Default::default()
-    };
+    // The evidence is in the typed result; `details` would only add its JSON copy.
+    let options = AnalysisOptions::default();
     let request = match item.kind {
         Kind::Still => AnalysisRequest {
             image: Some(bytes.clone()),
@@ -134,28 +133,20 @@ fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
         },
     };
     match analyzer.analyse(&request) {
-        Ok(r) => {
+        Ok(a) => {
             o.latency_ms = t.elapsed().as_secs_f64() * 1e3;
-            o.accepted = r.result == "real";
+            let (verdict, confidence) = (a.decision.result, presented(a.decision.confidence));
+            o.accepted = verdict.is_real();
             o.score = Some(if o.accepted {
-                r.confidence
+                confidence
             } else {
-                1.0 - r.confidence
+                1.0 - confidence
             });
-            let d = r.details.unwrap_or_default();
-            o.non_response = match item.kind {
-                Kind::Still => d["image"]["usable"] == false,
-                Kind::Video => d["fusion"]["veto"] == "no_usable_face_in_video",
-            };
-            if let Some(per) = d["image"]["pad"]["per_model"].as_array() {
-                o.pad_per_model = per
-                    .iter()
-                    .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()? as f32)))
-                    .collect();
+            o.non_response = a.no_usable_face();
+            if let Some(pad) = a.still.as_ref().and_then(|s| s.pad.as_ref()) {
+                o.pad_per_model = pad.per_model.clone();
             }
-            if item.kind == Kind::Video {
-                o.blinks = d["video"]["blinks"]["blinks"].as_array().map(|a| a.len());
-            }
+            o.blinks = a.video.as_ref().map(|v| v.blinks.blinks.len());
         }
         Err(e) => o.error = Some(e.to_string()),
     }

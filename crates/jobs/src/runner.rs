@@ -6,7 +6,7 @@
 use crate::envelope::{analysis_error, field_error, internal_error};
 use crate::pairing::Task;
 use crate::store::{Outcome, Pending};
-use liveness::{Analyse, AnalysisRequest};
+use liveness::{Analyse, AnalysisRequest, FacematchReport, LivenessReport, Reason};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -56,15 +56,21 @@ fn run(
                 options: item.settings.clone(),
             };
             match analyser.analyse(&request) {
-                Ok(report) => Ok((to_json(&report)?, report.internal.reason)),
+                Ok(analysis) => Ok((
+                    to_json(&LivenessReport::from(&analysis))?,
+                    analysis.reason.map(Reason::as_str),
+                )),
                 Err(e) => Err(analysis_error(&e)),
             }
         }
         Task::Facematch { image1, image2 } => {
             let a = read("image1", image1)?;
             let b = read("image2", image2)?;
-            match analyser.facematch(&a, &b, item.settings.details) {
-                Ok(report) => Ok((to_json(&report)?, None)),
+            match analyser.facematch(&a, &b) {
+                Ok(c) => Ok((
+                    to_json(&FacematchReport::new(&c, item.settings.details))?,
+                    None,
+                )),
                 Err(e) => Err(analysis_error(&e)),
             }
         }

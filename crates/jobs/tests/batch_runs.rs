@@ -72,7 +72,7 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
     let alice: serde_json::Value = serde_json::from_str(&files["json/alice.json"]).unwrap();
     assert_eq!(alice["result"], "real");
     // The image entry reached the image role, the video the video role, settings applied.
-    assert_eq!(alice["image_confidence"], 10.0);
+    assert_eq!(alice["real_video_frames"], 10);
     assert_eq!(alice["video_frames_analyzed"], 11);
     assert_eq!(alice["frame_sampling_rate"], 7);
     // Floats read as the API writes them (f32 shortest form), not widened to f64 noise.
@@ -188,7 +188,7 @@ fn real_files_reach_the_analysis_byte_for_byte() {
     let items = svc.items(&id, &Access::Admin).unwrap();
     let body = &items[0].outcome.as_ref().unwrap().body;
     assert_eq!(
-        body["image_confidence"].as_f64().unwrap() as usize,
+        body["real_video_frames"].as_u64().unwrap() as usize,
         still.len()
     );
     assert_eq!(

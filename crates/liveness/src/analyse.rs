@@ -1,7 +1,6 @@
 //! The one narrow interface every front end calls.
 
-use crate::{AnalysisRequest, LivenessReport, MediaField};
-use serde::{Deserialize, Serialize};
+use crate::{Analysis, AnalysisRequest, Comparison, MediaField};
 
 /// Why an analysis produced no report. Media problems are the client's (400); the rest are ours.
 #[derive(Debug, thiserror::Error)]
@@ -20,25 +19,11 @@ pub enum AnalysisError {
     Internal(String),
 }
 
-/// `POST /facematch` body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FacematchReport {
-    pub confidence_score: f32,
-    /// "True" | "False".
-    pub facematch_result: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
-}
-
 /// Synchronous and CPU-heavy: callers run it off any async reactor.
 pub trait Analyse: Send + Sync {
-    fn analyse(&self, request: &AnalysisRequest) -> Result<LivenessReport, AnalysisError>;
-    fn facematch(
-        &self,
-        image1: &[u8],
-        image2: &[u8],
-        details: bool,
-    ) -> Result<FacematchReport, AnalysisError>;
+    fn analyse(&self, request: &AnalysisRequest) -> Result<Analysis, AnalysisError>;
+    /// Whether two stills show the same person.
+    fn facematch(&self, image1: &[u8], image2: &[u8]) -> Result<Comparison, AnalysisError>;
 }
 
 impl AnalysisError {

@@ -1,16 +1,15 @@
 //! [`Analyzer`]: the one implementation of [`Analyse`], wiring the stages together.
 
-use crate::decide::{FacematchMeasure, Signals, decide};
+use crate::analyse::Analyse;
+use crate::analysis::{Analysis, Echo, FrameCounts, Mode, Reason, Timings};
+use crate::comparison::Comparison;
+use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
 use crate::models::Models;
 use crate::policy;
 use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
-use crate::{
-    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
-    ReportInternals,
-};
-use serde_json::json;
+use crate::{AnalysisError, AnalysisOptions, AnalysisRequest, MediaField};
 use std::time::Instant;
 use vision::Embedding;
 
@@ -32,31 +31,151 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
 }
 
-fn tf(b: bool) -> String {
-    if b { "True" } else { "False" }.to_string()
+impl Analyse for Analyzer {
+    /// Three steps: run the stages, [`decide`], build the [`Analysis`].
+    fn analyse(&self, req: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
+        let t0 = Instant::now();
+        check_inputs(req)?;
+        let stages = self.run_stages(req)?;
+        let decision = decide(
+            &stages.signals(),
+            &Options::with_facematch_threshold(req.options.facematch_threshold),
+        );
+        Ok(stages.into_analysis(decision, &req.options, ms(t0)))
+    }
+
+    fn facematch(&self, image1: &[u8], image2: &[u8]) -> Result<Comparison, AnalysisError> {
+        let (a, b) = std::thread::scope(|s| {
+            let jb = s.spawn(|| self.face_embedding(image2, MediaField::Image2));
+            let a = self.face_embedding(image1, MediaField::Image1);
+            let b = jb
+                .join()
+                .unwrap_or_else(|_| Err(AnalysisError::Internal("facematch panicked".into())));
+            (a, b)
+        });
+        let (a, b) = (a?, b?);
+        let embedder = self.models.embedder.as_ref();
+        let max_distance = policy::facematch_max_distance(embedder.id());
+        let distance = match (&a.embedding, &b.embedding) {
+            (Some(x), Some(y)) => Some(embedder.distance(x, y)),
+            _ => None,
+        };
+        Ok(Comparison {
+            same: distance.is_some_and(|d| d < max_distance),
+            confidence: distance.map_or(0.0, |d| policy::facematch_confidence(d, max_distance)),
+            distance,
+            max_distance,
+            embedder: embedder.name(),
+            image1: a.into_evidence(),
+            image2: b.into_evidence(),
+        })
+    }
 }
 
-impl Analyse for Analyzer {
-    fn analyse(&self, req: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
-        let t0 = Instant::now();
+/// An empty part is the client's mistake, not "no face": say so before any decoding.
+fn check_inputs(req: &AnalysisRequest) -> Result<(), AnalysisError> {
+    if req.image.is_none() && req.video.is_none() {
+        return Err(AnalysisError::NothingToAnalyse);
+    }
+    for (bytes, field) in [
+        (req.image.as_deref(), MediaField::Image),
+        (req.video.as_deref(), MediaField::Video),
+    ] {
+        if bytes.is_some_and(|b| b.is_empty()) {
+            return Err(AnalysisError::Media {
+                field,
+                message: "the file is empty".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the stages measured, before the decision.
+struct Stages {
+    still: Option<StillOutcome>,
+    video: Option<VideoOutcome>,
+    facematch: Option<FacematchOutcome>,
+    legacy: bool,
+    timings: Timings,
+}
+
+impl Stages {
+    fn signals(&self) -> Signals {
+        Signals {
+            still_pad: self.still.as_ref().map(|s| s.live_score()),
+            video: self.video.as_ref().map(|v| v.measures()),
+            legacy: self.legacy,
+            facematch: self.facematch.as_ref().map(|f| FacematchMeasure {
+                tested: f.tested,
+                fraction: f.fraction,
+            }),
+        }
+    }
+
+    fn into_analysis(self, decision: Decision, opts: &AnalysisOptions, total_ms: f64) -> Analysis {
+        let reason = self
+            .still
+            .as_ref()
+            .and_then(|s| s.unusable)
+            .map(Reason::Still)
+            .or_else(|| {
+                decision
+                    .fused
+                    .as_ref()
+                    .and_then(|f| f.veto)
+                    .map(Reason::Fusion)
+            });
+        let frames = match (&self.video, self.legacy) {
+            (Some(v), false) => FrameCounts {
+                analyzed: v.frames.len() as u32,
+                real: v
+                    .frames
+                    .iter()
+                    .filter(|f| f.pad.is_some_and(|p| p >= policy::FRAME_REAL_THRESHOLD))
+                    .count() as u32,
+            },
+            // Legacy looks at the dense stream for blinks only: report how many frames it saw.
+            (Some(v), true) => FrameCounts {
+                analyzed: v.dense_frames as u32,
+                real: 0,
+            },
+            (None, _) => FrameCounts::default(),
+        };
+        let mode = match (&self.video, self.legacy) {
+            (None, _) => Mode::Image,
+            (Some(_), true) => Mode::Legacy,
+            (Some(_), false) => Mode::Enhanced,
+        };
+        Analysis {
+            mode,
+            echo: Echo {
+                enhanced_detection: opts.enhanced_detection,
+                frame_sampling_rate: opts.frame_sampling_rate,
+                max_frames_analyzed: opts.max_frames_to_analyze,
+                details: opts.details,
+            },
+            decision,
+            reason,
+            still: self.still.map(StillOutcome::into_evidence),
+            video: self.video.map(VideoOutcome::into_evidence),
+            frames,
+            facematch: self.facematch,
+            timings: Timings {
+                total: total_ms,
+                ..self.timings
+            },
+        }
+    }
+}
+
+impl Analyzer {
+    /// The still and the video are independent until facematch: analyse them side by side.
+    fn run_stages(&self, req: &AnalysisRequest) -> Result<Stages, AnalysisError> {
         let opts = &req.options;
-        let image = req.image.as_deref();
-        let video = req.video.as_deref();
-        if image.is_none() && video.is_none() {
-            return Err(AnalysisError::NothingToAnalyse);
-        }
-        for (bytes, field) in [(image, MediaField::Image), (video, MediaField::Video)] {
-            if bytes.is_some_and(|b| b.is_empty()) {
-                return Err(AnalysisError::Media {
-                    field,
-                    message: "the file is empty".into(),
-                });
-            }
-        }
+        let (image, video) = (req.image.as_deref(), req.video.as_deref());
         let both = image.is_some() && video.is_some();
         let legacy = both && !opts.enhanced_detection;
-
-        // The still and the video are independent until fusion: analyse them side by side.
         let (still_res, video_res, still_ms, video_ms) = std::thread::scope(|s| {
             let video_job = video.map(|bytes| {
                 s.spawn(move || {
@@ -99,153 +218,27 @@ impl Analyse for Analyzer {
         });
         let still = still_res.transpose()?;
         let video = video_res.transpose()?;
-
-        let t_fm = Instant::now();
+        let t = Instant::now();
         let facematch = match (&still, &video) {
             (Some(s), Some(v)) => {
                 Some(self.match_video(s.embedding.as_ref(), v, opts.facematch_frames)?)
             }
             _ => None,
         };
-        let facematch_ms = ms(t_fm);
-
-        let decision = decide(
-            &Signals {
-                still_pad: still.as_ref().map(|s| s.live_score()),
-                video: video.as_ref().map(|v| v.measures()),
-                legacy,
-                facematch: facematch.as_ref().map(|f| FacematchMeasure {
-                    tested: f.tested,
-                    fraction: f.fraction,
-                }),
-            },
-            opts.facematch_threshold,
-        );
-        let fused = &decision.fused;
-        let reason = still
-            .as_ref()
-            .and_then(|s| s.unusable)
-            .map(|f| f.as_str())
-            .or_else(|| fused.as_ref().and_then(|f| f.veto));
-
-        let (frames_analyzed, real_frames) = match (&video, legacy) {
-            (Some(v), false) => (
-                v.frames.len() as u32,
-                v.frames
-                    .iter()
-                    .filter(|f| f.pad.is_some_and(|p| p >= policy::FRAME_REAL_THRESHOLD))
-                    .count() as u32,
-            ),
-            // Legacy looks at the dense stream for blinks only: report how many frames it saw.
-            (Some(v), true) => (v.dense_frames as u32, 0),
-            (None, _) => (0, 0),
-        };
-
-        let total_ms = ms(t0);
-        let details = opts.details.then(|| {
-            json!({
-                "image": still.as_ref().map(|s| s.evidence()),
-                "video": video.as_ref().map(|v| json!({
-                    "info": v.info,
-                    "frames": v.frames,
-                    "dense_frames": v.dense_frames,
-                    "blinks": v.blinks,
-                    "motion": v.motion,
-                    "stage_ms": v.timings,
-                })),
-                "facematch": facematch,
-                "fusion": fused,
-                "mode": if video.is_none() { "image" } else if legacy { "legacy" } else { "enhanced" },
-                "face_rule": policy::face_rule(),
-                "timings_ms": {
-                    "image": still_ms,
-                    "video": video_ms,
-                    "facematch": facematch_ms,
-                    "total": total_ms,
-                },
-            })
-        });
-
-        Ok(LivenessReport {
-            result: decision.result.as_str().into(),
-            confidence: round3(decision.confidence),
-            blink_detection: video.as_ref().is_some_and(|v| v.blinks.detected()),
-            image_input: image.is_some(),
-            video_input: video.is_some(),
-            facematch_result: tf(decision.facematch),
-            facematch_confidence: round3(decision.facematch_confidence),
-            facematch_frames_tested: facematch.as_ref().map_or(0, |f| f.tested),
-            overall_result: tf(decision.overall),
-            overall_confidence: round3(decision.overall_confidence),
-            image_result: decision
-                .image
-                .map_or("N/A", |(verdict, _)| verdict.as_str())
-                .into(),
-            image_confidence: round3(decision.image.map_or(0.0, |(_, c)| c)),
-            video_frames_analyzed: frames_analyzed,
-            real_video_frames: real_frames,
-            total_video_frames: video.as_ref().map_or(0, |v| v.info.total_frames),
-            enhanced_detection: opts.enhanced_detection,
-            frame_sampling_rate: opts.frame_sampling_rate,
-            max_frames_analyzed: opts.max_frames_to_analyze,
-            details,
-            internal: ReportInternals {
-                video_verdict: decision
-                    .video_alone
-                    .map(|(verdict, c)| (verdict.is_real(), round3(c))),
-                reason,
-                timings_ms: vec![
-                    ("image", still_ms),
-                    ("video", video_ms),
-                    ("facematch", facematch_ms),
-                    ("total", total_ms),
-                ],
+        Ok(Stages {
+            still,
+            video,
+            facematch,
+            legacy,
+            timings: Timings {
+                image: still_ms,
+                video: video_ms,
+                facematch: ms(t),
+                total: 0.0,
             },
         })
     }
 
-    fn facematch(
-        &self,
-        image1: &[u8],
-        image2: &[u8],
-        details: bool,
-    ) -> Result<FacematchReport, AnalysisError> {
-        let (a, b) = std::thread::scope(|s| {
-            let jb = s.spawn(|| self.face_embedding(image2, MediaField::Image2));
-            let a = self.face_embedding(image1, MediaField::Image1);
-            let b = jb
-                .join()
-                .unwrap_or_else(|_| Err(AnalysisError::Internal("facematch panicked".into())));
-            (a, b)
-        });
-        let (a, b) = (a?, b?);
-        let (ea, eb) = match (&a.embedding, &b.embedding) {
-            (Some(x), Some(y)) => (x, y),
-            _ => {
-                return Ok(FacematchReport {
-                    confidence_score: 0.0,
-                    facematch_result: tf(false),
-                    details: details.then(|| {
-                        json!({"image1": a.evidence(), "image2": b.evidence(), "reason": "no usable face"})
-                    }),
-                });
-            }
-        };
-        let embedder = self.models.embedder.as_ref();
-        let d = embedder.distance(ea, eb);
-        let max_d = policy::facematch_max_distance(embedder.id());
-        let same = d < max_d;
-        Ok(FacematchReport {
-            confidence_score: round3(policy::facematch_confidence(d, max_d)),
-            facematch_result: tf(same),
-            details: details.then(|| {
-                json!({"image1": a.evidence(), "image2": b.evidence(), "distance": d, "max_distance": max_d, "embedder": embedder.name()})
-            }),
-        })
-    }
-}
-
-impl Analyzer {
     /// The embedding of a still's dominant face, when it has a usable one (evaluation and
     /// facematch statistics use it).
     pub fn still_embedding(&self, bytes: &[u8]) -> Result<Option<Embedding>, AnalysisError> {
@@ -311,8 +304,4 @@ impl Analyzer {
             &probes,
         ))
     }
-}
-
-fn round3(x: f32) -> f32 {
-    (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
 }

@@ -4,7 +4,7 @@
 //! unit test on hand-made signals (see the tests below), and the analyser's job reduces to
 //! three steps: run the stages, [`decide`], build the response.
 
-use crate::fusion::{self, Fused, VideoSignals};
+use crate::fusion::{self, Fused, FusionWeights, VideoSignals};
 use crate::policy;
 use serde::Serialize;
 
@@ -86,10 +86,29 @@ pub struct Decision {
     pub overall_confidence: f32,
 }
 
-pub fn decide(s: &Signals, facematch_threshold: f32) -> Decision {
+/// What the rules are: the client's facematch threshold and the policy's fusion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Fraction of tested frames that must match the still (`facematch_threshold`).
+    pub facematch_threshold: f32,
+    pub fusion: FusionWeights,
+}
+
+impl Options {
+    /// The policy's rules with the client's facematch threshold.
+    pub fn with_facematch_threshold(facematch_threshold: f32) -> Self {
+        Options {
+            facematch_threshold,
+            fusion: policy::FUSION,
+        }
+    }
+}
+
+pub fn decide(s: &Signals, o: &Options) -> Decision {
+    let w = &o.fusion;
     let image = s.still_pad.map(|pad| match pad {
         Some(score) => {
-            let real = score >= policy::IMAGE_REAL_THRESHOLD;
+            let real = score >= w.image_real_threshold;
             (Verdict::real(real), fusion::verdict_confidence(score, real))
         }
         // No usable face: there is no live person to vouch for.
@@ -102,15 +121,15 @@ pub fn decide(s: &Signals, facematch_threshold: f32) -> Decision {
         blink: v.blink,
     };
     let fused = match (&s.video, s.still_pad) {
-        (Some(v), Some(still)) if s.legacy => Some(fusion::legacy(still, v.blink)),
-        (Some(v), still) => Some(fusion::enhanced(&video_signals(v, still))),
+        (Some(v), Some(still)) if s.legacy => Some(fusion::legacy(still, v.blink, w)),
+        (Some(v), still) => Some(fusion::enhanced(&video_signals(v, still), w)),
         (None, _) => None,
     };
     let video_alone = s.video.as_ref().map(|v| {
         if s.legacy {
             (Verdict::real(v.blink), 1.0)
         } else {
-            let alone = fusion::enhanced(&video_signals(v, None));
+            let alone = fusion::enhanced(&video_signals(v, None), w);
             (Verdict::real(alone.real), alone.confidence())
         }
     });
@@ -122,7 +141,7 @@ pub fn decide(s: &Signals, facematch_threshold: f32) -> Decision {
     let both = s.still_pad.is_some() && s.video.is_some();
     let facematch = both
         && s.facematch
-            .is_some_and(|f| f.tested > 0 && f.fraction >= facematch_threshold);
+            .is_some_and(|f| f.tested > 0 && f.fraction >= o.facematch_threshold);
     let facematch_confidence = s.facematch.map_or(0.0, |f| f.fraction);
     let overall = result.is_real() && (!both || facematch);
     let overall_confidence = if overall {
@@ -171,7 +190,7 @@ mod tests {
                     legacy: false,
                     facematch: None,
                 },
-                0.6,
+                &Options::with_facematch_threshold(0.6),
             )
         };
         assert_eq!(at(policy::IMAGE_REAL_THRESHOLD).result, Verdict::Real);
@@ -196,7 +215,7 @@ mod tests {
                     fraction: 1.0,
                 }),
             },
-            0.6,
+            &Options::with_facematch_threshold(0.6),
         );
         assert_eq!(d.image, Some((Verdict::Fake, 1.0)));
         assert_eq!((d.result, d.confidence), (Verdict::Fake, 1.0));
@@ -216,15 +235,15 @@ mod tests {
                 fraction,
             }),
         };
-        let matched = decide(&signals(1.0), 0.6);
+        let matched = decide(&signals(1.0), &Options::with_facematch_threshold(0.6));
         assert!(matched.result.is_real() && matched.facematch && matched.overall);
-        let other_person = decide(&signals(0.0), 0.6);
+        let other_person = decide(&signals(0.0), &Options::with_facematch_threshold(0.6));
         assert!(other_person.result.is_real());
         assert!(!other_person.facematch && !other_person.overall);
         assert!((other_person.overall_confidence - 1.0).abs() < 1e-6);
         // The client's threshold decides: 2 of 3 frames pass at 0.6, not at 0.7.
-        assert!(decide(&signals(2.0 / 3.0), 0.6).facematch);
-        assert!(!decide(&signals(2.0 / 3.0), 0.7).facematch);
+        assert!(decide(&signals(2.0 / 3.0), &Options::with_facematch_threshold(0.6)).facematch);
+        assert!(!decide(&signals(2.0 / 3.0), &Options::with_facematch_threshold(0.7)).facematch);
     }
 
     #[test]
@@ -240,7 +259,7 @@ mod tests {
                         fraction: 1.0,
                     }),
                 },
-                0.6,
+                &Options::with_facematch_threshold(0.6),
             )
         };
         assert!(legacy(0.9, true).result.is_real());
@@ -263,7 +282,7 @@ mod tests {
                 legacy: false,
                 facematch: None,
             },
-            0.6,
+            &Options::with_facematch_threshold(0.6),
         );
         assert_eq!(attack.result, Verdict::Fake);
         let still_live = decide(
@@ -273,8 +292,36 @@ mod tests {
                 legacy: false,
                 facematch: None,
             },
-            0.6,
+            &Options::with_facematch_threshold(0.6),
         );
         assert_eq!(still_live.result, Verdict::Real);
+    }
+
+    #[test]
+    fn changing_a_fusion_weight_changes_the_verdict() {
+        // A blinking face whose frames score just under the still threshold, without depth:
+        // 0.75 × 0.40 + 0.15 × 1 + 0.1 × 0.5 = 0.50 < 0.5075, so the policy says fake.
+        let signals = Signals {
+            still_pad: None,
+            video: video(0.40, true),
+            legacy: false,
+            facematch: None,
+        };
+        let policy_rules = Options::with_facematch_threshold(0.6);
+        assert_eq!(decide(&signals, &policy_rules).result, Verdict::Fake);
+        // Give the blink twice the weight (taken from the PAD term) and the same face passes.
+        let mut blink_heavy = policy_rules;
+        blink_heavy.fusion.blink = 0.3;
+        blink_heavy.fusion.video_pad = 0.6;
+        let d = decide(&signals, &blink_heavy);
+        assert_eq!(d.result, Verdict::Real);
+        let fused = d.fused.expect("a video is fused");
+        assert!((fused.score - (0.6 * 0.40 + 0.3 + 0.1 * 0.5)).abs() < 1e-6);
+        assert!(
+            fused
+                .signals
+                .iter()
+                .any(|s| s.name == "blink" && s.weight == 0.3)
+        );
     }
 }

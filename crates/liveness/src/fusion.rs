@@ -24,6 +24,46 @@ pub struct Signal {
     pub weight: f32,
 }
 
+/// Why a fused verdict is `fake` regardless of its score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Veto {
+    NoUsableFaceInVideo,
+    NoUsableFaceInImage,
+    /// Legacy mode: the vendor's rule requires a blink.
+    NoBlink,
+}
+
+impl Veto {
+    /// The snake_case code, as in `details` and the `X-Livegate-Reason` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Veto::NoUsableFaceInVideo => "no_usable_face_in_video",
+            Veto::NoUsableFaceInImage => "no_usable_face_in_image",
+            Veto::NoBlink => "no_blink",
+        }
+    }
+}
+
+/// The weights and thresholds fusion applies, as one value: the policy's are
+/// [`policy::FUSION`]; a test can change one without editing a constant or loading a model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FusionWeights {
+    /// Share of the mean frame PAD (and the still's, with both inputs) in the video score.
+    pub video_pad: f32,
+    pub blink: f32,
+    pub motion: f32,
+    /// With a still as well as a video, the still's share of the PAD part.
+    pub image_in_video: f32,
+    /// Legacy mode's two terms.
+    pub legacy_image_pad: f32,
+    pub legacy_blink: f32,
+    /// A still's live score at or above which it is `real` (also legacy's still rule).
+    pub image_real_threshold: f32,
+    /// A video's fused score at or above which it is `real`.
+    pub result_real_threshold: f32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Fused {
     pub score: f32,
@@ -31,7 +71,7 @@ pub struct Fused {
     pub real: bool,
     pub signals: Vec<Signal>,
     /// Why the verdict is `fake` regardless of the score, if so.
-    pub veto: Option<&'static str>,
+    pub veto: Option<Veto>,
 }
 
 impl Fused {
@@ -73,7 +113,7 @@ pub struct VideoSignals {
     pub blink: bool,
 }
 
-pub fn enhanced(s: &VideoSignals) -> Fused {
+pub fn enhanced(s: &VideoSignals, w: &FusionWeights) -> Fused {
     let blink_value = if s.blink {
         1.0
     } else {
@@ -85,20 +125,20 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
             signals.push(Signal {
                 name: "video_pad",
                 value: v,
-                weight: policy::W_VIDEO_PAD * (1.0 - policy::W_IMAGE_IN_VIDEO_MODE),
+                weight: w.video_pad * (1.0 - w.image_in_video),
             });
             signals.push(Signal {
                 name: "image_pad",
                 value: i,
-                weight: policy::W_VIDEO_PAD * policy::W_IMAGE_IN_VIDEO_MODE,
+                weight: w.video_pad * w.image_in_video,
             });
-            Some((1.0 - policy::W_IMAGE_IN_VIDEO_MODE) * v + policy::W_IMAGE_IN_VIDEO_MODE * i)
+            Some((1.0 - w.image_in_video) * v + w.image_in_video * i)
         }
         (Some(v), _) => {
             signals.push(Signal {
                 name: "video_pad",
                 value: v,
-                weight: policy::W_VIDEO_PAD,
+                weight: w.video_pad,
             });
             Some(v)
         }
@@ -107,24 +147,22 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
     signals.push(Signal {
         name: "motion",
         value: s.motion,
-        weight: policy::W_MOTION,
+        weight: w.motion,
     });
     signals.push(Signal {
         name: "blink",
         value: blink_value,
-        weight: policy::W_BLINK,
+        weight: w.blink,
     });
     let veto = if pad.is_none() {
-        Some("no_usable_face_in_video")
+        Some(Veto::NoUsableFaceInVideo)
     } else if matches!(s.still_pad, Some(None)) {
-        Some("no_usable_face_in_image")
+        Some(Veto::NoUsableFaceInImage)
     } else {
         None
     };
-    let score = pad.unwrap_or(0.0) * policy::W_VIDEO_PAD
-        + s.motion * policy::W_MOTION
-        + blink_value * policy::W_BLINK;
-    let threshold = policy::RESULT_REAL_THRESHOLD;
+    let score = pad.unwrap_or(0.0) * w.video_pad + s.motion * w.motion + blink_value * w.blink;
+    let threshold = w.result_real_threshold;
     Fused {
         score,
         threshold,
@@ -135,32 +173,32 @@ pub fn enhanced(s: &VideoSignals) -> Fused {
 }
 
 /// Legacy path: the still's PAD verdict plus a blink in the video, both required.
-pub fn legacy(still_pad: Option<f32>, blink: bool) -> Fused {
+pub fn legacy(still_pad: Option<f32>, blink: bool, w: &FusionWeights) -> Fused {
     let b = if blink { 1.0 } else { 0.0 };
     let i = still_pad.unwrap_or(0.0);
-    let score = policy::W_LEGACY_IMAGE_PAD * i + policy::W_LEGACY_BLINK * b;
+    let score = w.legacy_image_pad * i + w.legacy_blink * b;
     let veto = if still_pad.is_none() {
-        Some("no_usable_face_in_image")
+        Some(Veto::NoUsableFaceInImage)
     } else if !blink {
-        Some("no_blink")
+        Some(Veto::NoBlink)
     } else {
         None
     };
-    let real = veto.is_none() && i >= policy::IMAGE_REAL_THRESHOLD;
+    let real = veto.is_none() && i >= w.image_real_threshold;
     Fused {
         score,
-        threshold: policy::IMAGE_REAL_THRESHOLD,
+        threshold: w.image_real_threshold,
         real,
         signals: vec![
             Signal {
                 name: "image_pad",
                 value: i,
-                weight: policy::W_LEGACY_IMAGE_PAD,
+                weight: w.legacy_image_pad,
             },
             Signal {
                 name: "blink",
                 value: b,
-                weight: policy::W_LEGACY_BLINK,
+                weight: w.legacy_blink,
             },
         ],
         veto,
@@ -173,34 +211,43 @@ mod tests {
 
     #[test]
     fn a_strong_attack_score_is_not_rescued_by_blink_and_motion() {
-        let f = enhanced(&VideoSignals {
-            frames_pad: Some(0.05),
-            still_pad: None,
-            motion: 1.0,
-            blink: true,
-        });
+        let f = enhanced(
+            &VideoSignals {
+                frames_pad: Some(0.05),
+                still_pad: None,
+                motion: 1.0,
+                blink: true,
+            },
+            &policy::FUSION,
+        );
         assert!(!f.real, "{f:?}");
     }
 
     #[test]
     fn a_live_face_that_does_not_blink_can_pass() {
-        let f = enhanced(&VideoSignals {
-            frames_pad: Some(0.95),
-            still_pad: None,
-            motion: 0.5,
-            blink: false,
-        });
+        let f = enhanced(
+            &VideoSignals {
+                frames_pad: Some(0.95),
+                still_pad: None,
+                motion: 0.5,
+                blink: false,
+            },
+            &policy::FUSION,
+        );
         assert!(f.real, "{f:?}");
     }
 
     #[test]
     fn no_face_in_the_still_vetoes() {
-        let f = enhanced(&VideoSignals {
-            frames_pad: Some(0.95),
-            still_pad: Some(None),
-            motion: 1.0,
-            blink: true,
-        });
+        let f = enhanced(
+            &VideoSignals {
+                frames_pad: Some(0.95),
+                still_pad: Some(None),
+                motion: 1.0,
+                blink: true,
+            },
+            &policy::FUSION,
+        );
         assert!(!f.real);
         assert_eq!(f.confidence(), 1.0);
     }

@@ -3,11 +3,14 @@
 //! Every entry point (HTTP server, CLI `check`, batch runner, evaluation harness) calls
 //! [`Analyse::analyse`], so they cannot drift apart. Data flows one way:
 //! bytes → media → faces → signals ([`pad`], [`blink`], [`planarity`], [`facematch`]) →
-//! [`fusion`] → [`decide::decide`] → [`LivenessReport`].
+//! [`fusion`] → [`decide::decide`] → [`Analysis`]; the contract's bodies ([`LivenessReport`],
+//! `/v2`'s blocks) are views of the [`Analysis`] built at the edge.
 
 pub mod analyse;
+pub mod analysis;
 pub mod analyzer;
 pub mod blink;
+pub mod comparison;
 pub mod decide;
 pub mod eye_track;
 pub mod face_pick;
@@ -24,10 +27,12 @@ pub mod request;
 pub mod still;
 pub mod video;
 
-pub use analyse::{Analyse, AnalysisError, FacematchReport};
+pub use analyse::{Analyse, AnalysisError};
+pub use analysis::{Analysis, Mode, Reason};
 pub use analyzer::Analyzer;
+pub use comparison::Comparison;
 pub use decide::{Decision, Signals, Verdict, decide};
 pub use models::Models;
 pub use options::{AnalysisOptions, ImageType, OptionError};
-pub use report::{LivenessReport, ReportInternals};
+pub use report::{FacematchReport, LivenessReport};
 pub use request::{AnalysisRequest, MediaField};

@@ -1,15 +1,56 @@
-//! The models the analysis uses, behind vision's narrow traits, loaded once and shared.
+//! [`Models`]: the models the analysis uses, loaded once and shared, with the policy's settings.
+//!
+//! [`Models::load`] is the one wiring of the models: `serve`, `check`, `batch`, `crops`, `eval`,
+//! the benches and the tests all call it, so they cannot run differently configured models.
 
+use crate::policy;
+use std::ops::Deref;
 use std::sync::Arc;
-use vision::{Embedder, EyeModel, FaceDetector, LandmarkModel, PadModel};
+use vision::blazeface::DetectorConfig;
+use vision::{ModelStore, PadId, PadModel, Vision, VisionError, VisionOptions};
 
-#[derive(Clone)]
-pub struct Models {
-    pub detector: Arc<dyn FaceDetector>,
-    pub eyes: Arc<dyn EyeModel>,
-    pub embedder: Arc<dyn Embedder>,
-    /// Landmarks for the motion measure; without them a video has no motion evidence.
-    pub mesh: Option<Arc<dyn LandmarkModel>>,
-    /// Every PAD model that is installed; the policy weighs them.
-    pub pad: Vec<Arc<dyn PadModel>>,
+/// Vision's loaded models (behind its narrow traits), configured as the policy says.
+#[derive(Clone, Debug)]
+pub struct Models(Vision);
+
+impl Models {
+    /// Loads every installed model from `store`. Required models that are missing fail with the
+    /// store's "run `livegate models fetch`" message; optional ones are used when present.
+    pub fn load(store: &ModelStore) -> Result<Self, VisionError> {
+        let options = VisionOptions {
+            detector: DetectorConfig {
+                skip_tiles_beside_face: policy::SKIP_TILES_BESIDE_FACE,
+                ..DetectorConfig::default()
+            },
+            ..VisionOptions::default()
+        };
+        let v = Vision::load_with(store, &options)?;
+        tracing::info!(
+            load_ms = v.load_time.as_millis() as u64,
+            pad_models = ?v.pad_names(),
+            embedder = v.embedder.name(),
+            "models loaded"
+        );
+        Ok(Models(v))
+    }
+
+    /// The same models with the PAD model `id` replaced by `model` (leave-one-source-out
+    /// evaluation scores each source with the fold model trained without it); `None` when no
+    /// model `id` is loaded.
+    pub fn with_pad(&self, id: PadId, model: Arc<dyn PadModel>) -> Option<Self> {
+        let mut v = self.0.clone();
+        let slot = v.pad.iter_mut().find(|m| m.id() == id)?;
+        *slot = model;
+        Some(Models(v))
+    }
+}
+
+/// The analysis reads the models as vision holds them (`models.detector`, `models.pad`, …):
+/// one set of fields, not a copy.
+impl Deref for Models {
+    type Target = Vision;
+
+    fn deref(&self) -> &Vision {
+        &self.0
+    }
 }

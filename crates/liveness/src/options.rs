@@ -193,15 +193,8 @@ mod tests {
         ])
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
-        for f in [
-            "enhanced_detection",
-            "facematch_frames",
-            "facematch_threshold",
-            "frame_sampling_rate",
-            "max_frames_to_analyze",
-            "image_type",
-        ] {
-            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        for f in AnalysisOptions::FIELDS.iter().filter(|f| **f != "details") {
+            assert!(fields.contains(f), "{f} missing from {fields:?}");
         }
     }
 

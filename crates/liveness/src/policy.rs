@@ -4,6 +4,7 @@
 //! `../shared/testdata/MANIFEST.tsv` (see the README's evaluation section for the numbers);
 //! re-measure and update the comment whenever a model or a stage changes.
 
+use crate::fusion::FusionWeights;
 use vision::{EmbedderId, PadId};
 
 /// Still decode: the analysis needs about this many pixels on the long side. Faces in selfies
@@ -129,6 +130,18 @@ pub const W_IMAGE_IN_VIDEO_MODE: f32 = 0.3;
 /// other; the reported score is their plain mean (equal weights: the contract gives no other).
 pub const W_LEGACY_IMAGE_PAD: f32 = 0.5;
 pub const W_LEGACY_BLINK: f32 = 0.5;
+
+/// The fusion's weights and thresholds as one value (what [`crate::decide::decide`] applies).
+pub const FUSION: FusionWeights = FusionWeights {
+    video_pad: W_VIDEO_PAD,
+    blink: W_BLINK,
+    motion: W_MOTION,
+    image_in_video: W_IMAGE_IN_VIDEO_MODE,
+    legacy_image_pad: W_LEGACY_IMAGE_PAD,
+    legacy_blink: W_LEGACY_BLINK,
+    image_real_threshold: IMAGE_REAL_THRESHOLD,
+    result_real_threshold: RESULT_REAL_THRESHOLD,
+};
 
 /// Without a blink, the blink term contributes this neutral value (a live person who does
 /// not blink can still pass on PAD and motion).

@@ -1,20 +1,27 @@
-//! The contract's 200 body. Every key is always present, whatever the mode.
+//! The contract's bodies: `POST /liveness` ([`LivenessReport`], the vendor's 18 keys with their
+//! string verdicts) and `POST /facematch` ([`FacematchReport`]), each a view of the typed result.
+//! The strings exist only here, at the edge; the OpenAPI schema is derived from these types.
 
+use crate::analysis::Analysis;
+use crate::comparison::Comparison;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The 200 body of `POST /liveness`; every key is present in every mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LivenessReport {
-    /// "real" | "fake".
+    /// "real" | "fake": liveness verdict over all media given.
     pub result: String,
     pub confidence: f32,
+    /// A blink was seen in the video (false without video).
     pub blink_detection: bool,
     pub image_input: bool,
     pub video_input: bool,
-    /// "True" | "False" (strings, as the vendor).
+    /// "True" | "False" (strings, as the vendor); "False" unless image+video.
     pub facematch_result: String,
     pub facematch_confidence: f32,
     pub facematch_frames_tested: u32,
-    /// "True" | "False".
+    /// "True" | "False": live and, with image+video, the same person.
     pub overall_result: String,
     pub overall_confidence: f32,
     /// "real" | "fake" | "N/A".
@@ -26,24 +33,74 @@ pub struct LivenessReport {
     pub enhanced_detection: bool,
     pub frame_sampling_rate: u32,
     pub max_frames_analyzed: u32,
-    /// Only with `details=True`.
+    /// Evidence, only with `details=True`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
-    /// Never serialised: the body is exactly the contract's.
-    #[serde(skip)]
-    pub internal: ReportInternals,
 }
 
-/// What the analysis knows that the contract's body has no key for.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ReportInternals {
-    /// The video's own verdict without the still, (real, confidence): `/v2`'s video block.
-    pub video_verdict: Option<(bool, f32)>,
-    /// Wall time per stage in ms, whether or not `details` was asked for (metrics).
-    pub timings_ms: Vec<(&'static str, f64)>,
-    /// Why the verdict is `fake` regardless of any score, when a rule decided it: the still's
-    /// `no_face`, `multiple_faces` or `face_too_small`, or the fusion's veto
-    /// (`no_usable_face_in_video`, `no_blink` in legacy mode). The 18 contract keys cannot say
-    /// it; the edge puts it in a header, `/v2` and the batch results.
-    pub reason: Option<&'static str>,
+/// The 200 body of `POST /facematch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FacematchReport {
+    pub confidence_score: f32,
+    /// "True" | "False".
+    pub facematch_result: String,
+    /// Evidence, only with `details=True`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+/// The vendor's spelling of a boolean verdict.
+pub fn true_false(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// Placeholder verdict of an input that was not sent.
+pub const NOT_APPLICABLE: &str = "N/A";
+
+/// A confidence as the responses give it: in 0..=1, three decimals.
+pub fn presented(x: f32) -> f32 {
+    (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
+}
+
+impl From<&Analysis> for LivenessReport {
+    fn from(a: &Analysis) -> Self {
+        let d = &a.decision;
+        LivenessReport {
+            result: d.result.as_str().into(),
+            confidence: presented(d.confidence),
+            blink_detection: a.blink_detected(),
+            image_input: a.image_input(),
+            video_input: a.video_input(),
+            facematch_result: true_false(d.facematch).into(),
+            facematch_confidence: presented(d.facematch_confidence),
+            facematch_frames_tested: a.facematch.as_ref().map_or(0, |f| f.tested),
+            overall_result: true_false(d.overall).into(),
+            overall_confidence: presented(d.overall_confidence),
+            image_result: d
+                .image
+                .map_or(NOT_APPLICABLE, |(verdict, _)| verdict.as_str())
+                .into(),
+            image_confidence: presented(d.image.map_or(0.0, |(_, c)| c)),
+            video_frames_analyzed: a.frames.analyzed,
+            real_video_frames: a.frames.real,
+            total_video_frames: a.video.as_ref().map_or(0, |v| v.info.total_frames),
+            enhanced_detection: a.echo.enhanced_detection,
+            frame_sampling_rate: a.echo.frame_sampling_rate,
+            max_frames_analyzed: a.echo.max_frames_analyzed,
+            details: a.details_json(),
+        }
+    }
+}
+
+impl FacematchReport {
+    pub fn new(c: &Comparison, details: bool) -> Self {
+        FacematchReport {
+            confidence_score: presented(c.confidence),
+            facematch_result: true_false(c.same).into(),
+            // Serialising plain structs of numbers and strings cannot fail.
+            details: details.then(|| serde_json::to_value(c.details()).unwrap_or_default()),
+        }
+    }
 }

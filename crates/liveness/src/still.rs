@@ -1,5 +1,6 @@
 //! The still path: decode, find the dominant face, score it.
 
+use crate::analysis::StillEvidence;
 use crate::face_pick::{self, Picked};
 use crate::findings::Finding;
 use crate::models::Models;
@@ -7,7 +8,6 @@ use crate::pad::{self, PadScores};
 use crate::policy;
 use crate::{AnalysisError, MediaField};
 use image::RgbImage;
-use serde::Serialize;
 use vision::{Embedding, Face};
 
 pub struct StillOutcome {
@@ -22,21 +22,6 @@ pub struct StillOutcome {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Serialize)]
-pub struct StillEvidence<'a> {
-    pub format: &'a str,
-    pub width: u32,
-    pub height: u32,
-    pub orientation: u8,
-    pub analysed_scale: f32,
-    pub face: Option<&'a Face>,
-    pub face_count: usize,
-    pub usable: bool,
-    pub findings: &'a [Finding],
-    pub pad: Option<&'a PadScores>,
-    pub quality: Option<&'a vision::quality::FaceQuality>,
-}
-
 impl StillOutcome {
     pub fn usable(&self) -> bool {
         self.unusable.is_none() && self.pad.is_some()
@@ -48,19 +33,20 @@ impl StillOutcome {
             .flatten()
     }
 
-    pub fn evidence(&self) -> StillEvidence<'_> {
+    /// The evidence, once the image and the embedding are no longer needed.
+    pub fn into_evidence(self) -> StillEvidence {
         StillEvidence {
-            format: &self.info.format,
+            usable: self.usable(),
+            format: self.info.format,
             width: self.info.width,
             height: self.info.height,
             orientation: self.info.orientation,
             analysed_scale: self.info.scale,
-            face: self.face.as_ref(),
+            face: self.face,
             face_count: self.face_count,
-            usable: self.usable(),
-            findings: &self.findings,
-            pad: self.pad.as_ref(),
-            quality: self.quality.as_ref(),
+            findings: self.findings,
+            pad: self.pad,
+            quality: self.quality,
         }
     }
 }

@@ -6,9 +6,10 @@
 //! Decoding runs on its own thread and hands frames over a small bounded channel, so decoding
 //! and inference overlap on the two cores without buffering the video.
 
+use crate::analysis::VideoEvidence;
 use crate::blink::{self, BlinkReport, DenseSample};
 use crate::eye_track::EyeTracker;
-use crate::face_pick;
+use crate::face_pick::{self, Picked};
 use crate::findings::Finding;
 use crate::fusion;
 use crate::models::Models;
@@ -65,6 +66,18 @@ impl VideoOutcome {
             frames_pad: (!pads.is_empty()).then(|| pads.iter().sum::<f32>() / pads.len() as f32),
             motion: fusion::motion_score(&self.motion),
             blink: self.blinks.detected(),
+        }
+    }
+
+    /// The evidence, once the kept crops are no longer needed.
+    pub fn into_evidence(self) -> VideoEvidence {
+        VideoEvidence {
+            info: self.info,
+            frames: self.frames,
+            dense_frames: self.dense_frames,
+            blinks: self.blinks,
+            motion: self.motion,
+            stage_ms: self.timings,
         }
     }
 }
@@ -206,31 +219,17 @@ fn consume(
                 AnalysisError::Internal("a sampled video frame came without colour".into())
             })?;
             let rgb = &colour;
-            let recent = last
-                .as_ref()
-                .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S)
-                .map(|(_, f)| f);
-            let search_all = frames
-                .len()
-                .is_multiple_of(policy::FULL_SEARCH_EVERY_SAMPLED)
-                || recent.is_none();
             let t = Instant::now();
-            let tracked = match (search_all, recent) {
-                (false, Some(prev)) => models.detector.track(rgb, prev).map_err(internal)?,
-                _ => None,
-            };
-            let whole_frame_search = tracked.is_none();
-            let picked = match tracked {
-                Some(face) => {
-                    timings.track_ms += ms(t);
-                    face_pick::tracked(face)
-                }
-                None => {
-                    let p = face_pick::pick(models.detector.detect(rgb).map_err(internal)?);
-                    timings.detect_ms += ms(t);
-                    p
-                }
-            };
+            let force_search = frames
+                .len()
+                .is_multiple_of(policy::FULL_SEARCH_EVERY_SAMPLED);
+            let (picked, whole_frame_search) =
+                locate(models, rgb, last.as_ref(), frame.time_s, force_search)?;
+            if whole_frame_search {
+                timings.detect_ms += ms(t);
+            } else {
+                timings.track_ms += ms(t);
+            }
             let face = picked.face.clone().filter(|_| picked.unusable.is_none());
             let mut obs = FrameObservation {
                 index: frame.index,
@@ -286,17 +285,7 @@ fn consume(
             // anchors itself, in grey (the detector and the eye model read brightness).
             let t = Instant::now();
             let rgb = image::DynamicImage::ImageLuma8(luma.clone()).to_rgb8();
-            let recent = last
-                .as_ref()
-                .filter(|(t, _)| frame.time_s - t <= policy::TRACK_MAX_GAP_S);
-            let face = match recent {
-                Some((_, prev)) => models.detector.track(&rgb, prev).map_err(internal)?,
-                None => None,
-            };
-            let picked = match face {
-                Some(f) => face_pick::tracked(f),
-                None => face_pick::pick(models.detector.detect(&rgb).map_err(internal)?),
-            };
+            let (picked, _) = locate(models, &rgb, last.as_ref(), frame.time_s, false)?;
             timings.anchor_ms += ms(t);
             match picked.face.filter(|_| picked.unusable.is_none()) {
                 Some(f) => {
@@ -335,6 +324,32 @@ fn consume(
         blinks,
         dense_frames: dense.len(),
         timings,
+    })
+}
+
+/// The frame's face: followed from the last one when that is recent (cheap), else searched for
+/// in the whole frame; `force_search` skips the follow (a periodic full search catches a face
+/// that entered the frame). Returns the pick and whether the whole frame was searched.
+fn locate(
+    models: &Models,
+    rgb: &RgbImage,
+    last: Option<&(f64, Face)>,
+    time_s: f64,
+    force_search: bool,
+) -> Result<(Picked, bool), AnalysisError> {
+    let recent = last
+        .filter(|(t, _)| time_s - t <= policy::TRACK_MAX_GAP_S)
+        .map(|(_, f)| f);
+    let tracked = match recent {
+        Some(prev) if !force_search => models.detector.track(rgb, prev).map_err(internal)?,
+        _ => None,
+    };
+    Ok(match tracked {
+        Some(face) => (face_pick::tracked(face), false),
+        None => (
+            face_pick::pick(models.detector.detect(rgb).map_err(internal)?),
+            true,
+        ),
     })
 }
 

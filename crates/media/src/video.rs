@@ -150,7 +150,7 @@ impl FrameImage {
 }
 
 /// What the video is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VideoInfo {
     /// `mp4`, `mov`, `webm`, `matroska` or `avi`: from the bytes, not the name.
     pub container: String,

@@ -1,4 +1,5 @@
-//! The web Playground, served at `/` from assets compiled into the binary.
+//! The web Playground (`/`) and the API reference (`/docs`, rendered from `/openapi.json`),
+//! served from assets compiled into the binary.
 //!
 //! Plain HTML, CSS and ES modules with no build step and no third-party code: the page must
 //! work on an air-gapped server, and what ships is exactly what is in `assets/`. The Content
@@ -51,6 +52,26 @@ const ASSETS: &[Asset] = &[
         mime: "text/javascript; charset=utf-8",
         body: include_str!("../assets/js/bulk.js"),
     },
+    Asset {
+        path: "/docs",
+        mime: "text/html; charset=utf-8",
+        body: include_str!("../assets/docs/index.html"),
+    },
+    Asset {
+        path: "/docs/docs.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/docs/docs.js"),
+    },
+    Asset {
+        path: "/docs/docs.css",
+        mime: "text/css; charset=utf-8",
+        body: include_str!("../assets/docs/docs.css"),
+    },
+    Asset {
+        path: "/favicon.svg",
+        mime: "image/svg+xml",
+        body: include_str!("../assets/favicon.svg"),
+    },
 ];
 
 /// Only our own origin; images and videos the user picks are shown from `blob:` URLs.
@@ -58,7 +79,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'se
                    style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; \
                    base-uri 'none'; frame-ancestors 'none'";
 
-/// `/` and `/playground/*`. Merge it into the API router; it needs no state and no auth (the
+/// `/`, `/playground/*`, `/docs`, `/docs/*` and `/favicon.svg`. Merge it into the API router; it needs no state and no auth (the
 /// page itself is public, the API calls it makes carry the token the user types in).
 pub fn router() -> axum::Router {
     let mut r = axum::Router::new();
@@ -107,14 +128,30 @@ mod tests {
                     a.path
                 );
             }
+            // An XML namespace is a name, never fetched: the only URL-shaped text allowed.
+            let body = a.body.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
             for scheme in ["http://", "https://", "//cdn"] {
-                assert!(!a.body.contains(scheme), "{} references {scheme}", a.path);
+                assert!(!body.contains(scheme), "{} references {scheme}", a.path);
             }
         }
-        let html = ASSETS[0].body;
-        for a in &ASSETS[1..] {
-            if a.path.ends_with("main.js") || a.path.ends_with(".css") {
-                assert!(html.contains(a.path), "index.html does not load {}", a.path);
+        let page = |path: &str| ASSETS.iter().find(|a| a.path == path).unwrap().body;
+        for (html, wants) in [
+            (
+                page("/"),
+                &[
+                    "/playground/js/main.js",
+                    "/playground/style.css",
+                    "/favicon.svg",
+                ][..],
+            ),
+            (
+                page("/docs"),
+                &["/docs/docs.js", "/docs/docs.css", "/favicon.svg"][..],
+            ),
+        ] {
+            for want in wants {
+                assert!(served.contains(want), "{want} is not served");
+                assert!(html.contains(want), "a page does not load {want}");
             }
         }
     }

@@ -12,7 +12,8 @@ use ::liveness::Analyse;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
 use jobs::{JobService, Owner};
 use std::future::Future;
 use std::net::IpAddr;
@@ -69,16 +70,17 @@ pub struct Extensions {
     pub jobs: Option<Arc<JobService>>,
 }
 
-/// The whole HTTP API around `analyzer`, whose models must already be loaded.
-pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Router {
-    router_with(cfg, analyzer, Extensions::default())
+/// The one router builder: the whole HTTP API around `analyzer` (whose models must already be
+/// loaded), plus `ext` (the Playground, the batch routes). [`serve`] serves exactly this; tests
+/// call it in-process.
+pub fn router(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
+    app(state(cfg, analyzer, ext.jobs), cfg, ext.public)
 }
 
-/// [`router`] plus the Playground and batch routes.
-pub fn router_with(cfg: &Config, analyzer: Arc<dyn Analyse>, ext: Extensions) -> Router {
+fn state(cfg: &Config, analyzer: Arc<dyn Analyse>, jobs: Option<Arc<JobService>>) -> AppState {
     let mut state = AppState::new(cfg, analyzer);
-    state.jobs = ext.jobs;
-    app(state, cfg, ext.public)
+    state.jobs = jobs;
+    state
 }
 
 /// The one composition of the served router: the API (with `/metrics` unless it has its own
@@ -93,26 +95,43 @@ fn app(state: AppState, cfg: &Config, public: Router) -> Router {
         ))
 }
 
-pub fn router_with_state(state: AppState) -> Router {
-    api_routes(state.clone(), true).layer(axum::middleware::from_fn_with_state(
-        state,
-        request_id::middleware,
-    ))
+/// Every route the API mounts: the router is built from this table, and a test checks the
+/// OpenAPI document against [`mounted_routes`], so no route is served undocumented.
+fn route_table(
+    with_metrics: bool,
+    batches: Option<u64>,
+) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    let mut t = vec![
+        (Method::POST, "/liveness", post(liveness::liveness)),
+        (Method::POST, "/v2/liveness", post(v2::liveness_v2)),
+        (Method::POST, "/facematch", post(facematch::facematch)),
+        (Method::GET, "/healthz", get(health::healthz)),
+        (Method::GET, "/readyz", get(health::readyz)),
+        (Method::GET, "/openapi.json", get(health::openapi)),
+    ];
+    if with_metrics {
+        t.push((Method::GET, "/metrics", get(health::metrics)));
+    }
+    if let Some(max_zip_bytes) = batches {
+        t.extend(batches::routes(max_zip_bytes));
+    }
+    t
+}
+
+/// `(method, path)` of every API route a server with batches and `/metrics` mounts.
+pub fn mounted_routes() -> Vec<(Method, &'static str)> {
+    route_table(true, Some(0))
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect()
 }
 
 fn api_routes(state: AppState, with_metrics: bool) -> Router {
-    let mut r = Router::new()
-        .route("/liveness", post(liveness::liveness))
-        .route("/v2/liveness", post(v2::liveness_v2))
-        .route("/facematch", post(facematch::facematch))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(health::openapi));
-    if with_metrics {
-        r = r.route("/metrics", get(health::metrics));
-    }
-    if let Some(jobs) = &state.jobs {
-        r = r.merge(batches::routes(jobs.limits().max_zip_bytes));
+    let batches = state.jobs.as_ref().map(|j| j.limits().max_zip_bytes);
+    let mut r = Router::new();
+    for (_, path, handler) in route_table(with_metrics, batches) {
+        // Routes on one path with different methods merge.
+        r = r.route(path, handler);
     }
     r.fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -122,36 +141,9 @@ fn api_routes(state: AppState, with_metrics: bool) -> Router {
         .with_state(state)
 }
 
-/// Binds `cfg.bind` and serves until SIGTERM or ctrl-c, then lets in-flight requests finish
-/// for up to `cfg.shutdown_grace`.
-pub async fn serve(cfg: Config, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
-    serve_with(cfg, analyzer, Extensions::default()).await
-}
-
-/// [`serve`] with the Playground and batch routes beside the API.
-pub async fn serve_with(
-    cfg: Config,
-    analyzer: Arc<dyn Analyse>,
-    ext: Extensions,
-) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(cfg.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.bind))?;
-    serve_on_with(listener, cfg, analyzer, ext, shutdown_signal()).await
-}
-
-/// [`serve`] on an already bound listener, stopping when `shutdown` resolves.
-pub async fn serve_on(
-    listener: TcpListener,
-    cfg: Config,
-    analyzer: Arc<dyn Analyse>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    serve_on_with(listener, cfg, analyzer, Extensions::default(), shutdown).await
-}
-
-/// [`serve_on`] with extra routes.
-pub async fn serve_on_with(
+/// Serves [`router`] on `listener` until `shutdown` resolves (the binary passes
+/// [`shutdown_signal`]), then lets in-flight requests finish for up to `cfg.shutdown_grace`.
+pub async fn serve(
     listener: TcpListener,
     cfg: Config,
     analyzer: Arc<dyn Analyse>,
@@ -161,8 +153,7 @@ pub async fn serve_on_with(
     if matches!(cfg.auth, Auth::Disabled) {
         tracing::warn!("authentication is disabled: every caller is accepted");
     }
-    let mut state = AppState::new(&cfg, analyzer);
-    state.jobs = ext.jobs;
+    let state = state(&cfg, analyzer, ext.jobs);
     let app = app(state.clone(), &cfg, ext.public);
     tracing::info!(
         addr = %listener.local_addr()?,
@@ -218,7 +209,8 @@ pub async fn serve_on_with(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

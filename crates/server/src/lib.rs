@@ -19,10 +19,7 @@ mod request_id;
 mod routes;
 mod workers;
 
-pub use app::{
-    AppState, Extensions, router, router_with, router_with_state, serve, serve_on, serve_on_with,
-    serve_with,
-};
+pub use app::{AppState, Extensions, mounted_routes, router, serve, shutdown_signal};
 pub use config::{Auth, Config, RateLimit};
 pub use jwt::{AuthError, MintOptions, SigningKey, Verifier, mint};
 pub use routes::v2::LivenessV2;

@@ -24,6 +24,48 @@ const MAX_TEXT_FIELD: usize = 4096;
 pub struct Form {
     media: HashMap<&'static str, Vec<u8>>,
     text: HashMap<String, String>,
+    /// Names of fields the contract does not define: read (the body limit applies) and ignored,
+    /// as vendor clients may send extras, but reported back so a typo is not silent.
+    unknown: Vec<String>,
+}
+
+/// At most this many ignored field names are reported, each at most this long.
+const MAX_REPORTED_UNKNOWN: usize = 16;
+const MAX_REPORTED_NAME: usize = 64;
+
+impl Form {
+    /// The fields this form carries that the route will not use: unknown names, and media parts
+    /// of another route (`image1` sent to `/liveness`). Header-safe: printable ASCII only.
+    pub fn ignored_fields(&self, route_media: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .unknown
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.media
+                    .keys()
+                    .copied()
+                    .filter(|m| !route_media.contains(m)),
+            )
+            .map(|n| {
+                n.chars()
+                    .filter(|c| c.is_ascii_graphic() && *c != ',')
+                    .take(MAX_REPORTED_NAME)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty())
+            .collect();
+        out.sort();
+        out.dedup();
+        out.truncate(MAX_REPORTED_UNKNOWN);
+        out
+    }
+
+    fn note_unknown(&mut self, name: &str) {
+        if self.unknown.len() < MAX_REPORTED_UNKNOWN {
+            self.unknown.push(name.to_owned());
+        }
+    }
 }
 
 /// Reads the whole form within `timeout`, refusing early when `Content-Length` already exceeds
@@ -76,7 +118,8 @@ async fn read_all(req: Request, limit: usize) -> Result<Form, ApiError> {
             let bytes = field.bytes().await.map_err(|e| read_error(e, limit))?;
             let Some(known) = known_text_field(&name) else {
                 // Vendor clients may send extra fields; they are read (the body limit still
-                // applies) and ignored.
+                // applies), ignored and named in the answer's `X-Livegate-Ignored-Fields`.
+                form.note_unknown(&name);
                 continue;
             };
             if bytes.len() > MAX_TEXT_FIELD {
@@ -131,6 +174,7 @@ async fn read_urlencoded(req: Request, limit: usize) -> Result<Form, ApiError> {
                 .insert(known.to_owned(), value.into_owned())
                 .is_some()
         } else {
+            form.note_unknown(&name);
             false
         };
         if duplicate {

@@ -2,13 +2,46 @@
 //!
 //! The multipart forms are described here rather than deserialized: the server reads parts by
 //! hand (to stream limits and report every bad field at once), so these types exist only to be
-//! published. `LivenessResponse` mirrors `liveness::LivenessReport`; a test keeps the two equal.
+//! published. The response bodies are the types the handlers serialise (`liveness::LivenessReport`,
+//! `liveness::FacematchReport`, the `/v2` blocks), so their schema cannot drift from them.
 
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+/// The tuning fields' defaults as the forms publish them: [`AnalysisOptions::default`], written
+/// once.
+pub mod defaults {
+    use liveness::AnalysisOptions;
+
+    fn text(f: impl FnOnce(AnalysisOptions) -> String) -> String {
+        f(AnalysisOptions::default())
+    }
+    pub fn enhanced_detection() -> String {
+        text(|o| {
+            if o.enhanced_detection {
+                "True"
+            } else {
+                "False"
+            }
+            .into()
+        })
+    }
+    pub fn facematch_frames() -> String {
+        text(|o| o.facematch_frames.to_string())
+    }
+    pub fn facematch_threshold() -> String {
+        text(|o| o.facematch_threshold.to_string())
+    }
+    pub fn frame_sampling_rate() -> String {
+        text(|o| o.frame_sampling_rate.to_string())
+    }
+    pub fn max_frames_to_analyze() -> String {
+        text(|o| o.max_frames_to_analyze.to_string())
+    }
+}
 
 /// One multipart form of the liveness endpoints: its media parts (required) plus the optional
 /// tuning strings every mode shares. Unknown fields are closed off in the schema so that each
@@ -27,23 +60,23 @@ macro_rules! liveness_form {
             /// Image+video only. `True`: multi-frame analysis of the video; `False`: still-image
             /// PAD plus a blink check on the video. Booleans accept True/False/true/false/1/0.
             #[serde(default)]
-            #[schema(default = "True", pattern = "^(True|False|true|false|1|0)$")]
+            #[schema(default = $crate::openapi::defaults::enhanced_detection, pattern = "^(True|False|true|false|1|0)$")]
             pub enhanced_detection: String,
             /// Image+video: video frames compared to the still. Integer 1..=50.
             #[serde(default)]
-            #[schema(default = "3")]
+            #[schema(default = $crate::openapi::defaults::facematch_frames)]
             pub facematch_frames: String,
             /// Image+video: fraction of tested frames that must match. Number 0..=1.
             #[serde(default)]
-            #[schema(default = "0.6")]
+            #[schema(default = $crate::openapi::defaults::facematch_threshold)]
             pub facematch_threshold: String,
             /// Enhanced: analyse every Nth frame. Integer 1..=1000.
             #[serde(default)]
-            #[schema(default = "15")]
+            #[schema(default = $crate::openapi::defaults::frame_sampling_rate)]
             pub frame_sampling_rate: String,
             /// Enhanced: cap on frames analysed. Integer 1..=300.
             #[serde(default)]
-            #[schema(default = "20")]
+            #[schema(default = $crate::openapi::defaults::max_frames_to_analyze)]
             pub max_frames_to_analyze: String,
             /// `file`: `image` is an uploaded file; `base64`: `image` is base64 text (a `data:`
             /// URI prefix is accepted).
@@ -98,37 +131,6 @@ pub enum LivenessMultipartRequest {
     VideoOnly(VideoOnlyForm),
 }
 
-/// The 200 body of `POST /liveness`; every key is present in every mode.
-#[derive(Serialize, ToSchema)]
-pub struct LivenessResponse {
-    /// "real" | "fake": liveness verdict over all media given.
-    pub result: String,
-    pub confidence: f32,
-    /// A blink was seen in the video (false without video).
-    pub blink_detection: bool,
-    pub image_input: bool,
-    pub video_input: bool,
-    /// "True" | "False"; "False" unless image+video.
-    pub facematch_result: String,
-    pub facematch_confidence: f32,
-    pub facematch_frames_tested: u32,
-    /// "True" only when live and, with image+video, the same person.
-    pub overall_result: String,
-    pub overall_confidence: f32,
-    /// "real" | "fake" | "N/A".
-    pub image_result: String,
-    pub image_confidence: f32,
-    pub video_frames_analyzed: u32,
-    pub real_video_frames: u32,
-    pub total_video_frames: u64,
-    pub enhanced_detection: bool,
-    pub frame_sampling_rate: u32,
-    pub max_frames_analyzed: u32,
-    /// Evidence, only with `details=True`.
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<serde_json::Value>,
-}
-
 /// `POST /facematch` form.
 #[derive(Serialize, ToSchema)]
 pub struct FacematchMultipartRequest {
@@ -150,18 +152,13 @@ pub struct FacematchMultipartRequest {
     pub details: String,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct FacematchResponse {
-    pub confidence_score: f32,
-    /// "True" | "False".
-    pub facematch_result: String,
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<serde_json::Value>,
-}
-
 /// Every error: `detail` maps a location (`body`, `header`, `server`) to fields and their
 /// messages; on 401 it is empty.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "detail": {"body": {"facematch_threshold": ["must be a number between 0 and 1"]}},
+    "message": "Invalid request"
+}))]
 pub struct ErrorEnvelope {
     pub detail: HashMap<String, HashMap<String, Vec<String>>>,
     pub message: String,
@@ -210,6 +207,22 @@ pub struct BatchItem {
 
 /// A batch and its progress.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77", "status": "done", "zip_name": "selfies.zip",
+    "total": 2, "done": 2, "ok": 2, "error": 0, "progress": 1.0,
+    "created_unix_ms": 1795000000000u64, "started_unix_ms": 1795000000120u64,
+    "finished_unix_ms": 1795000004310u64, "skipped": [],
+    "settings": {"enhanced_detection": true, "facematch_frames": 3, "facematch_threshold": 0.6,
+                 "frame_sampling_rate": 15, "max_frames_to_analyze": 20, "image_type": "file",
+                 "details": false},
+    "archive_url": "/v1/batches/0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77/archive",
+    "items": [{"index": 0, "stem": "alice", "kind": "liveness", "files": ["alice_image.jpg"],
+               "status": "ok", "elapsed_ms": 41, "reason": null,
+               "response": {"result": "real", "confidence": 0.93}},
+              {"index": 1, "stem": "dog", "kind": "liveness", "files": ["dog_image.jpg"],
+               "status": "ok", "elapsed_ms": 35, "reason": "no_face",
+               "response": {"result": "fake", "confidence": 1.0}}]
+}))]
 pub struct BatchJob {
     pub id: String,
     /// `queued`, `running`, `done` or `cancelled`.
@@ -235,11 +248,50 @@ pub struct BatchJob {
 
 /// A page of the caller's batches (items omitted).
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "batches": [{"id": "0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77", "status": "running", "total": 40, "done": 12}],
+    "next_cursor": "1795000000000.0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77"
+}))]
 pub struct BatchList {
     #[schema(value_type = Vec<Object>)]
     pub batches: Vec<serde_json::Value>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// The errors of the three analysis routes (`/liveness`, `/v2/liveness`, `/facematch`), listed
+/// once. The variants are never built: the type exists to be published.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum AnalysisErrors {
+    #[response(status = 400, description = "Missing, empty or undecodable media")]
+    BadMedia(ErrorEnvelope),
+    #[response(status = 401, description = "Missing or invalid bearer token")]
+    Unauthorized(ErrorEnvelope),
+    #[response(status = 413, description = "Body over the configured limit")]
+    TooLarge(ErrorEnvelope),
+    #[response(status = 422, description = "Bad tuning fields, all listed")]
+    BadFields(ErrorEnvelope),
+    #[response(
+        status = 429,
+        description = "Client over its rate limit or its share of the queue"
+    )]
+    TooMany(ErrorEnvelope),
+    #[response(status = 503, description = "Analysis queue full")]
+    Busy(ErrorEnvelope),
+    #[response(status = 500, description = "Internal error")]
+    Internal(ErrorEnvelope),
+}
+
+/// The errors of every route that names one batch, listed once (never built, like
+/// [`AnalysisErrors`]).
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum BatchLookupErrors {
+    #[response(status = 401, description = "Missing or invalid bearer token")]
+    Unauthorized(ErrorEnvelope),
+    #[response(status = 404, description = "No such batch for this client")]
+    NotFound(ErrorEnvelope),
 }
 
 struct BearerAuth;
@@ -269,15 +321,19 @@ impl Modify for BearerAuth {
         crate::routes::batches::cancel,
         crate::routes::batches::erase,
         crate::routes::batches::archive,
+        crate::routes::health::healthz,
+        crate::routes::health::readyz,
+        crate::routes::health::metrics,
+        crate::routes::health::openapi,
     ),
     components(schemas(
         LivenessMultipartRequest,
         ImageAndVideoForm,
         ImageOnlyForm,
         VideoOnlyForm,
-        LivenessResponse,
+        liveness::LivenessReport,
         FacematchMultipartRequest,
-        FacematchResponse,
+        liveness::FacematchReport,
         ErrorEnvelope,
         crate::routes::v2::LivenessV2,
         BatchUploadForm,

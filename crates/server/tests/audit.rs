@@ -23,7 +23,7 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
         pause: Duration::ZERO,
     });
     let svc = JobService::open(JobsConfig::new(dir.path()), Arc::clone(&analyser)).unwrap();
-    let app = server::router_with(
+    let app = server::router(
         &hs_config(),
         analyser,
         server::Extensions {

@@ -53,6 +53,7 @@ fn app(v: Verifier) -> axum::Router {
         Arc::new(Refuse {
             pause: Duration::ZERO,
         }),
+        server::Extensions::default(),
     )
 }
 
@@ -352,6 +353,7 @@ async fn auth_disabled_admits_everyone() {
         Arc::new(Refuse {
             pause: Duration::ZERO,
         }),
+        server::Extensions::default(),
     );
     assert_admitted(&call(&app, None).await, "no auth");
 }
@@ -429,6 +431,7 @@ async fn failed_authentications_are_rate_limited_per_peer() {
         Arc::new(Refuse {
             pause: Duration::ZERO,
         }),
+        server::Extensions::default(),
     );
     let from = |peer: [u8; 4], token: &str| {
         let mut req = Form::new().request("/liveness", Some(token));

@@ -35,7 +35,7 @@ fn setup_with(analyser: Arc<dyn Analyse>, tune: impl FnOnce(&mut JobsConfig)) ->
     let mut v = hs_verifier();
     v.admin_scope("livegate:admin");
     cfg.auth = server::Auth::Jwt(Arc::new(v));
-    let app = server::router_with(
+    let app = server::router(
         &cfg,
         analyser,
         server::Extensions {

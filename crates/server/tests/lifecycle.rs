@@ -32,12 +32,13 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut cfg = hs_config();
     cfg.shutdown_grace = Duration::from_secs(5);
-    let server = tokio::spawn(server::serve_on(
+    let server = tokio::spawn(server::serve(
         listener,
         cfg,
         Arc::new(Refuse {
             pause: Duration::from_millis(600),
         }),
+        server::Extensions::default(),
         async move {
             let _ = stop_rx.await;
         },

@@ -18,10 +18,11 @@ async fn start(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_on(
+    tokio::spawn(server::serve(
         listener,
         cfg,
         Arc::new(Refuse { pause }),
+        server::Extensions::default(),
         async move {
             let _ = rx.await;
         },

@@ -8,9 +8,7 @@
 mod common;
 
 use common::*;
-use liveness::{
-    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
-};
+use liveness::{Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, MediaField};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,7 +20,7 @@ struct Burn {
 }
 
 impl Analyse for Burn {
-    fn analyse(&self, _: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+    fn analyse(&self, _: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         let t = Instant::now();
         let mut x = 0u64;
         while t.elapsed() < self.work {
@@ -34,7 +32,7 @@ impl Analyse for Burn {
             message: "burn done".into(),
         })
     }
-    fn facematch(&self, _: &[u8], _: &[u8], _: bool) -> Result<FacematchReport, AnalysisError> {
+    fn facematch(&self, _: &[u8], _: &[u8]) -> Result<Comparison, AnalysisError> {
         Err(AnalysisError::Internal("unused".into()))
     }
 }
@@ -72,12 +70,13 @@ async fn burst_against_a_two_worker_pool() {
     cfg.queue_depth = 4;
     cfg.body_limit = 8 * 1024 * 1024;
     let (_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_on(
+    tokio::spawn(server::serve(
         listener,
         cfg,
         Arc::new(Burn {
             work: Duration::from_millis(100),
         }),
+        server::Extensions::default(),
         async move {
             let _ = stop_rx.await;
         },
@@ -205,10 +204,11 @@ async fn sixteen_clients_for_a_minute() {
     cfg.body_limit = 8 * 1024 * 1024;
     cfg.deadline = Duration::from_secs(60);
     let (_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server::serve_on(
+    tokio::spawn(server::serve(
         listener,
         cfg.clone(),
         analyzer,
+        server::Extensions::default(),
         async move {
             let _ = stop_rx.await;
         },

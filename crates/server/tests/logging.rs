@@ -23,6 +23,7 @@ async fn unique_id_is_in_every_log_line_of_the_request() {
         Arc::new(Refuse {
             pause: Duration::from_millis(5),
         }),
+        server::Extensions::default(),
     );
     let form = Form::new()
         .file("image", "i.jpg", b"x")
@@ -39,7 +40,11 @@ async fn unique_id_is_in_every_log_line_of_the_request() {
         .iter()
         .filter_map(|l| l["fields"]["message"].as_str())
         .collect();
-    for want in ["analysis queued", "refuse analyser ran", "request finished"] {
+    for want in [
+        "analysis started",
+        "refuse analyser ran",
+        "request finished",
+    ] {
         assert!(
             messages.contains(&want),
             "{want:?} not logged: {messages:?}"

@@ -44,7 +44,7 @@ async fn four_huge_stills_queue_for_memory_instead_of_multiplying_it() {
     cfg.queue_depth = 4;
     cfg.body_limit = 8 * 1024 * 1024;
     cfg.deadline = Duration::from_secs(300);
-    let app = server::router(&cfg, analyzer);
+    let app = server::router(&cfg, analyzer, server::Extensions::default());
     // Warm the models so their one-off allocations are not counted.
     let warm = Form::new().file("image", "small.png", &small_png());
     assert_eq!(

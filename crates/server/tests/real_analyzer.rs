@@ -19,7 +19,10 @@ fn setup() -> Option<(axum::Router, PathBuf)> {
     cfg.queue_depth = 8;
     cfg.body_limit = 32 * 1024 * 1024;
     cfg.deadline = std::time::Duration::from_secs(300);
-    Some((server::router(&cfg, analyzer), data))
+    Some((
+        server::router(&cfg, analyzer, server::Extensions::default()),
+        data,
+    ))
 }
 
 fn read(data: &std::path::Path, rel: &str) -> Vec<u8> {
@@ -530,6 +533,28 @@ async fn a_still_without_a_face_is_a_200_fake_with_the_reason() {
         "{findings:?}"
     );
     assert_eq!(a.headers["x-livegate-reason"], "multiple_faces");
+}
+
+#[tokio::test]
+async fn ignored_fields_are_named_and_the_verdict_is_unchanged() {
+    let Some((app, data)) = setup() else { return };
+    let plain = liveness(&app, &data, Some("faces/fr_biden.jpg"), None, &[]).await;
+    assert!(plain.headers.get("x-livegate-ignored-fields").is_none());
+    // A typo of a tuning field and another route's media part: read, ignored, named.
+    let typo = liveness(
+        &app,
+        &data,
+        Some("faces/fr_biden.jpg"),
+        None,
+        &[("enhanced_detetion", "False"), ("image2", "x")],
+    )
+    .await;
+    assert_eq!(typo.status, 200, "{}", typo.text);
+    assert_eq!(
+        typo.headers["x-livegate-ignored-fields"],
+        "enhanced_detetion, image2"
+    );
+    assert_eq!(typo.json, plain.json, "the body is the contract's, unchanged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,7 @@ impl Default for VisionOptions {
     }
 }
 
+#[derive(Clone)]
 pub struct Vision {
     pub runtime: Arc<Runtime>,
     pub detector: Arc<dyn FaceDetector>,

@@ -1,9 +1,9 @@
 //! Shared by the jobs crate's integration tests.
 #![allow(dead_code)]
 
-use liveness::{
-    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
-};
+use liveness::analysis::{Echo, FrameCounts, StillEvidence, Timings, VideoEvidence};
+use liveness::decide::{Options, Signals, decide};
+use liveness::{Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, MediaField, Mode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ fn check(bytes: &[u8], field: MediaField) -> Result<(), AnalysisError> {
 }
 
 impl Analyse for ByteAnalyser {
-    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         if let Some(i) = &r.image {
@@ -57,44 +57,51 @@ impl Analyse for ByteAnalyser {
             return Err(AnalysisError::NothingToAnalyse);
         }
         let real = r.image.as_ref().is_some_and(|i| i.starts_with(b"REAL"));
-        Ok(LivenessReport {
-            result: if real { "real" } else { "fake" }.into(),
-            confidence: 0.9,
-            blink_detection: r.video.is_some(),
-            image_input: r.image.is_some(),
-            video_input: r.video.is_some(),
-            facematch_result: "False".into(),
-            facematch_confidence: 0.0,
-            facematch_frames_tested: 0,
-            overall_result: if real { "True" } else { "False" }.into(),
-            overall_confidence: 0.9,
-            image_result: if r.image.is_some() { "real" } else { "N/A" }.into(),
-            image_confidence: r.image.as_ref().map_or(0.0, |i| i.len() as f32),
-            video_frames_analyzed: r.video.as_ref().map_or(0, |v| v.len() as u32),
-            real_video_frames: 0,
-            total_video_frames: 0,
-            enhanced_detection: r.options.enhanced_detection,
-            frame_sampling_rate: r.options.frame_sampling_rate,
-            max_frames_analyzed: r.options.max_frames_to_analyze,
-            details: None,
-            internal: Default::default(),
+        // The frame counts carry the entries' lengths, so a test sees which bytes reached
+        // which role: `real_video_frames` = the image's, `video_frames_analyzed` = the video's.
+        let decision = decide(
+            &Signals {
+                still_pad: r.image.as_ref().map(|_| Some(if real { 0.9 } else { 0.1 })),
+                video: None,
+                legacy: false,
+                facematch: None,
+            },
+            &Options::with_facematch_threshold(r.options.facematch_threshold),
+        );
+        Ok(Analysis {
+            mode: Mode::Image,
+            echo: Echo {
+                enhanced_detection: r.options.enhanced_detection,
+                frame_sampling_rate: r.options.frame_sampling_rate,
+                max_frames_analyzed: r.options.max_frames_to_analyze,
+                details: r.options.details,
+            },
+            decision,
+            reason: None,
+            still: r.image.as_ref().map(|_| StillEvidence::default()),
+            video: r.video.as_ref().map(|_| VideoEvidence::default()),
+            frames: FrameCounts {
+                analyzed: r.video.as_ref().map_or(0, |v| v.len() as u32),
+                real: r.image.as_ref().map_or(0, |i| i.len() as u32),
+            },
+            facematch: None,
+            timings: Timings::default(),
         })
     }
 
-    fn facematch(
-        &self,
-        a: &[u8],
-        b: &[u8],
-        _details: bool,
-    ) -> Result<FacematchReport, AnalysisError> {
+    fn facematch(&self, a: &[u8], b: &[u8]) -> Result<Comparison, AnalysisError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         check(a, MediaField::Image1)?;
         check(b, MediaField::Image2)?;
-        Ok(FacematchReport {
-            confidence_score: if a == b { 1.0 } else { 0.0 },
-            facematch_result: if a == b { "True" } else { "False" }.into(),
-            details: None,
+        Ok(Comparison {
+            same: a == b,
+            confidence: if a == b { 1.0 } else { 0.0 },
+            distance: Some(if a == b { 0.0 } else { 2.0 }),
+            max_distance: 1.0,
+            embedder: "bytes",
+            image1: StillEvidence::default(),
+            image2: StillEvidence::default(),
         })
     }
 }

@@ -9,12 +9,12 @@ use crate::app::AppState;
 use crate::audit::{self, Action, Outcome};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::openapi::{BatchJob, BatchList, BatchUploadForm, ErrorEnvelope};
+use crate::openapi::{BatchJob, BatchList, BatchLookupErrors, BatchUploadForm, ErrorEnvelope};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use jobs::{Access, Cursor, ItemState, JobRecord, JobService, SubmitError};
 use liveness::AnalysisOptions;
 use serde::Deserialize;
@@ -31,21 +31,23 @@ const MAX_FIELDS: usize = 32;
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
 
-pub fn routes(max_zip_bytes: u64) -> axum::Router<AppState> {
+pub fn routes(max_zip_bytes: u64) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     // Multipart overhead on top of the archive itself.
     let body_limit = max_zip_bytes.saturating_add(1024 * 1024);
-    axum::Router::new()
-        .route(
+    vec![
+        (
+            Method::POST,
             "/v1/batches",
-            post(submit)
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(body_limit).unwrap_or(usize::MAX),
-                ))
-                .get(list),
-        )
-        .route("/v1/batches/{id}", get(status).delete(erase))
-        .route("/v1/batches/{id}/cancel", post(cancel))
-        .route("/v1/batches/{id}/archive", get(archive))
+            post(submit).layer(DefaultBodyLimit::max(
+                usize::try_from(body_limit).unwrap_or(usize::MAX),
+            )),
+        ),
+        (Method::GET, "/v1/batches", get(list)),
+        (Method::GET, "/v1/batches/{id}", get(status)),
+        (Method::DELETE, "/v1/batches/{id}", delete(erase)),
+        (Method::POST, "/v1/batches/{id}/cancel", post(cancel)),
+        (Method::GET, "/v1/batches/{id}/archive", get(archive)),
+    ]
 }
 
 fn service(st: &AppState) -> Result<&Arc<JobService>, ApiError> {
@@ -75,6 +77,7 @@ async fn blocking<T: Send + 'static>(
     post,
     path = "/v1/batches",
     tag = "batches",
+    summary = "Upload a ZIP of stills/videos; every item analysed in the background",
     request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob),
@@ -274,6 +277,7 @@ pub struct ListQuery {
     get,
     path = "/v1/batches",
     tag = "batches",
+    summary = "The caller's own batches, newest first",
     params(
         ("limit" = Option<usize>, Query, description = "Batches per page, 1..=100 (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
@@ -352,11 +356,11 @@ async fn find(
     get,
     path = "/v1/batches/{id}",
     tag = "batches",
+    summary = "A batch's progress and every item's result so far",
     params(("id" = String, Path, description = "The batch id from the 202 answer")),
     responses(
         (status = 200, description = "Progress and every item's verdict so far", body = BatchJob),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+        BatchLookupErrors,
     ),
     security(("bearer" = []))
 )]
@@ -376,11 +380,11 @@ pub async fn status(
     post,
     path = "/v1/batches/{id}/cancel",
     tag = "batches",
+    summary = "Stop a batch; finished items keep their results",
     params(("id" = String, Path, description = "The batch id")),
     responses(
         (status = 200, description = "Stopped: items done keep their results, the rest never run", body = BatchJob),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+        BatchLookupErrors,
     ),
     security(("bearer" = []))
 )]
@@ -406,11 +410,11 @@ pub async fn cancel(
     delete,
     path = "/v1/batches/{id}",
     tag = "batches",
+    summary = "Erase a batch: its archive, items and results",
     params(("id" = String, Path, description = "The batch id")),
     responses(
         (status = 204, description = "Erased: the uploaded archive, every item and result are gone"),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+        BatchLookupErrors,
     ),
     security(("bearer" = []))
 )]
@@ -435,11 +439,11 @@ pub async fn erase(
     get,
     path = "/v1/batches/{id}/archive",
     tag = "batches",
+    summary = "A finished batch's results as a ZIP",
     params(("id" = String, Path, description = "The batch id")),
     responses(
         (status = 200, description = "results.csv, json/<stem>.json, summary.json", content_type = "application/zip"),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 404, description = "No such batch for this client", body = ErrorEnvelope),
+        BatchLookupErrors,
         (status = 409, description = "The batch is still running", body = ErrorEnvelope),
     ),
     security(("bearer" = []))

@@ -4,27 +4,22 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::multipart;
-use crate::openapi::{ErrorEnvelope, FacematchMultipartRequest, FacematchResponse};
+use crate::openapi::{AnalysisErrors, FacematchMultipartRequest};
 use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
+use axum::response::{IntoResponse, Response};
 use liveness::FacematchReport;
-use std::time::Instant;
 
 #[utoipa::path(
     post,
     path = "/facematch",
     tag = "facematch",
+    summary = "Whether two stills show the same person",
     request_body(content = FacematchMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Match verdict", body = FacematchResponse),
-        (status = 400, description = "Missing, empty or undecodable image", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
-        (status = 422, description = "Bad fields, all listed", body = ErrorEnvelope),
-        (status = 429, description = "Client over its rate limit or its share of the queue", body = ErrorEnvelope),
-        (status = 503, description = "Analysis queue full", body = ErrorEnvelope),
-        (status = 500, description = "Internal error", body = ErrorEnvelope),
+        (status = 200, description = "Match verdict", body = FacematchReport, example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
+        AnalysisErrors,
     ),
     security(("bearer" = []))
 )]
@@ -33,30 +28,26 @@ pub async fn facematch(
     Extension(rid): Extension<RequestId>,
     caller: Caller,
     req: Request,
-) -> Result<Json<FacematchReport>, ApiError> {
-    let ticket = st
-        .pool
-        .admit(&caller.owner)
-        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
-    let t = Instant::now();
-    let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;
-    if let Some(uid) = multipart::valid_unique_id(&raw) {
-        rid.set_unique_id(uid);
-    }
-    let form = multipart::facematch(raw)?;
-    st.metrics.observe_stage("parse", t.elapsed());
-    let analyzer = st.analyzer.clone();
-    let (outcome, times) = ticket
-        .run(move || analyzer.facematch(&form.image1, &form.image2, form.details))
-        .await
-        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
-    st.metrics.observe_stage("queue", times.queued);
-    st.metrics.observe_stage("analysis", times.ran);
-    let report = outcome?;
+) -> Result<Response, ApiError> {
+    let done = super::flow::analyse(
+        &st,
+        &rid,
+        &caller,
+        req,
+        &["image1", "image2"],
+        multipart::facematch,
+        |analyzer, form| {
+            analyzer
+                .facematch(&form.image1, &form.image2)
+                .map(|c| FacematchReport::new(&c, form.details))
+        },
+    )
+    .await?;
+    let report = &done.value;
     tracing::info!(
         result = %report.facematch_result,
         confidence = %report.confidence_score,
         "facematch done"
     );
-    Ok(Json(report))
+    Ok(done.annotate(Json(report).into_response()))
 }

@@ -8,6 +8,13 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 /// The process is up and answering.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness probe",
+    responses((status = 200, description = "The process answers", body = Object, example = json!({"status": "ok"})))
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
@@ -15,6 +22,14 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready once the analyser exists: the router is only built around a loaded analyser (models
 /// load before `serve` binds), so a server that answers here can analyse. The worker counts
 /// tell a balancer how loaded it is.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness probe, with the analysis workers' load",
+    responses((status = 200, description = "Models loaded; the workers' load", body = Object,
+        example = json!({"status": "ready", "workers_busy": 1, "queued": 0})))
+)]
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     Json(json!({
         "status": "ready",
@@ -23,6 +38,16 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     }))
 }
 
+/// Prometheus text. Served on the API's address unless `--metrics-bind` gives it its own.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Request counts and durations by route and status, stage durations, queue depth, busy workers",
+        content_type = "text/plain; version=0.0.4",
+        example = json!("livegate_http_requests_total{route=\"/liveness\",status=\"200\"} 12\nlivegate_queue_depth 0\n")))
+)]
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     (
         [(
@@ -33,6 +58,15 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// This document. A readable rendering of it is served at `/docs`.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    summary = "The OpenAPI 3.1 document",
+    responses((status = 200, description = "The API description (this document)", body = Object,
+        example = json!({"openapi": "3.1.0", "info": {"title": "Livegate"}, "paths": {}})))
+)]
 pub async fn openapi() -> impl IntoResponse {
     Json(crate::openapi::document())
 }

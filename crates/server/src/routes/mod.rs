@@ -2,6 +2,7 @@
 
 pub mod batches;
 pub mod facematch;
+mod flow;
 pub mod health;
 pub mod liveness;
 pub mod v2;

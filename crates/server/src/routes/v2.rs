@@ -5,17 +5,15 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::openapi::{ErrorEnvelope, LivenessMultipartRequest};
+use crate::openapi::{AnalysisErrors, LivenessMultipartRequest};
 use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
 use axum::response::{IntoResponse, Response};
-use liveness::LivenessReport;
+use liveness::report::{NOT_APPLICABLE, presented, true_false};
+use liveness::{Analysis, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Placeholder verdict of a block that was not performed.
-pub const NOT_APPLICABLE: &str = "N/A";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ImageBlock {
@@ -82,85 +80,62 @@ pub struct LivenessV2 {
     pub details: Option<serde_json::Value>,
 }
 
-impl From<LivenessReport> for LivenessV2 {
-    fn from(r: LivenessReport) -> Self {
-        let image_done = r.image_input && r.image_result != NOT_APPLICABLE;
-        let (video_result, video_confidence) = video_verdict(&r);
-        let both = r.image_input && r.video_input;
+impl From<&Analysis> for LivenessV2 {
+    fn from(a: &Analysis) -> Self {
+        let d = &a.decision;
+        let verdict = |v: Option<(Verdict, f32)>| match v {
+            Some((verdict, confidence)) => (verdict.as_str().to_owned(), presented(confidence)),
+            None => (NOT_APPLICABLE.to_owned(), 0.0),
+        };
+        let (image_result, image_confidence) = verdict(d.image);
+        let (video_result, video_confidence) = verdict(d.video_alone);
+        let both = a.both_inputs();
         Self {
             image: ImageBlock {
-                input_provided: r.image_input,
-                performed: image_done,
-                result: if image_done {
-                    r.image_result.clone()
-                } else {
-                    NOT_APPLICABLE.into()
-                },
-                confidence: if image_done { r.image_confidence } else { 0.0 },
+                input_provided: a.image_input(),
+                performed: d.image.is_some(),
+                result: image_result,
+                confidence: image_confidence,
             },
             video: VideoBlock {
-                input_provided: r.video_input,
-                performed: r.video_input,
+                input_provided: a.video_input(),
+                performed: d.video_alone.is_some(),
                 result: video_result,
                 confidence: video_confidence,
-                blink_detection: r.blink_detection,
-                enhanced_detection: r.enhanced_detection,
-                frames_analyzed: r.video_frames_analyzed,
-                real_frames: r.real_video_frames,
-                total_frames: r.total_video_frames,
-                frame_sampling_rate: r.frame_sampling_rate,
-                max_frames_analyzed: r.max_frames_analyzed,
+                blink_detection: a.blink_detected(),
+                enhanced_detection: a.echo.enhanced_detection,
+                frames_analyzed: a.frames.analyzed,
+                real_frames: a.frames.real,
+                total_frames: a.video.as_ref().map_or(0, |v| v.info.total_frames),
+                frame_sampling_rate: a.echo.frame_sampling_rate,
+                max_frames_analyzed: a.echo.max_frames_analyzed,
             },
             facematch: FacematchBlock {
                 input_provided: both,
                 performed: both,
                 result: if both {
-                    r.facematch_result.clone()
+                    true_false(d.facematch).into()
                 } else {
                     NOT_APPLICABLE.into()
                 },
-                confidence: if both { r.facematch_confidence } else { 0.0 },
-                frames_tested: r.facematch_frames_tested,
+                confidence: if both {
+                    presented(d.facematch_confidence)
+                } else {
+                    0.0
+                },
+                frames_tested: a.facematch.as_ref().map_or(0, |f| f.tested),
             },
             overall: OverallBlock {
-                input_provided: r.image_input || r.video_input,
+                input_provided: a.image_input() || a.video_input(),
                 performed: true,
-                result: r.overall_result.clone(),
-                confidence: r.overall_confidence,
-                liveness_result: r.result.clone(),
-                liveness_confidence: r.confidence,
-                reason: r.internal.reason.map(str::to_owned),
+                result: true_false(d.overall).into(),
+                confidence: presented(d.overall_confidence),
+                liveness_result: d.result.as_str().into(),
+                liveness_confidence: presented(d.confidence),
+                reason: a.reason.map(|r| r.as_str().to_owned()),
             },
-            details: r.details,
+            details: a.details_json(),
         }
-    }
-}
-
-/// The video block's verdict: the analysis's own judgement of the video without the still when
-/// it gives one; otherwise derived from the contract's keys (video alone: the overall verdict;
-/// legacy: the blink check; enhanced: the majority of analysed frames).
-fn video_verdict(r: &LivenessReport) -> (String, f32) {
-    let verdict = |real: bool| if real { "real" } else { "fake" }.to_string();
-    if !r.video_input {
-        return (NOT_APPLICABLE.into(), 0.0);
-    }
-    if let Some((real, confidence)) = r.internal.video_verdict {
-        return (verdict(real), confidence);
-    }
-    if !r.image_input {
-        return (r.result.clone(), r.confidence);
-    }
-    if !r.enhanced_detection {
-        return (verdict(r.blink_detection), 1.0);
-    }
-    if r.video_frames_analyzed == 0 {
-        return (verdict(false), 0.0);
-    }
-    let share = r.real_video_frames as f32 / r.video_frames_analyzed as f32;
-    if share >= 0.5 {
-        (verdict(true), share)
-    } else {
-        (verdict(false), 1.0 - share)
     }
 }
 
@@ -168,16 +143,11 @@ fn video_verdict(r: &LivenessReport) -> (String, f32) {
     post,
     path = "/v2/liveness",
     tag = "liveness",
+    summary = "The same analysis, one block per input plus overall and the reason",
     request_body(content = LivenessMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Verdict in blocks; every block always present", body = LivenessV2),
-        (status = 400, description = "Missing, empty or undecodable media", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
-        (status = 413, description = "Body over the configured limit", body = ErrorEnvelope),
-        (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
-        (status = 429, description = "Client over its rate limit or its share of the queue", body = ErrorEnvelope),
-        (status = 503, description = "Analysis queue full", body = ErrorEnvelope),
-        (status = 500, description = "Internal error", body = ErrorEnvelope),
+        (status = 200, description = "Verdict in blocks; every block always present", body = LivenessV2, example = json!({"image": {"input_provided": true, "performed": true, "result": "fake", "confidence": 1.0}, "video": {"input_provided": false, "performed": false, "result": "N/A", "confidence": 0.0, "blink_detection": false, "enhanced_detection": true, "frames_analyzed": 0, "real_frames": 0, "total_frames": 0, "frame_sampling_rate": 15, "max_frames_analyzed": 20}, "facematch": {"input_provided": false, "performed": false, "result": "N/A", "confidence": 0.0, "frames_tested": 0}, "overall": {"input_provided": true, "performed": true, "result": "False", "confidence": 1.0, "liveness_result": "fake", "liveness_confidence": 1.0, "reason": "no_face"}})),
+        AnalysisErrors,
     ),
     security(("bearer" = []))
 )]
@@ -187,41 +157,62 @@ pub async fn liveness_v2(
     caller: Caller,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let report = super::liveness::run(&st, &rid, &caller, req).await?;
-    let reason = report.internal.reason;
-    let body: LivenessV2 = report.into();
-    Ok(super::liveness::with_reason(
+    let done = super::liveness::run(&st, &rid, &caller, req).await?;
+    let body = LivenessV2::from(&done.value);
+    Ok(done.annotate(super::liveness::with_reason(
         Json(body).into_response(),
-        reason,
-    ))
+        done.value.reason,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use liveness::analysis::{Echo, FrameCounts, StillEvidence, Timings, VideoEvidence};
+    use liveness::decide::{FacematchMeasure, Options, Signals, VideoMeasures, decide};
+    use liveness::{Mode, policy};
 
-    fn report(image: bool, video: bool) -> LivenessReport {
-        LivenessReport {
-            result: "real".into(),
-            confidence: 0.9,
-            blink_detection: video,
-            image_input: image,
-            video_input: video,
-            facematch_result: if image && video { "True" } else { "False" }.into(),
-            facematch_confidence: if image && video { 1.0 } else { 0.0 },
-            facematch_frames_tested: if image && video { 3 } else { 0 },
-            overall_result: "True".into(),
-            overall_confidence: 0.9,
-            image_result: if image { "real" } else { "N/A" }.into(),
-            image_confidence: if image { 0.95 } else { 0.0 },
-            video_frames_analyzed: if video { 20 } else { 0 },
-            real_video_frames: if video { 15 } else { 0 },
-            total_video_frames: if video { 300 } else { 0 },
-            enhanced_detection: true,
-            frame_sampling_rate: 15,
-            max_frames_analyzed: 20,
-            details: None,
-            internal: Default::default(),
+    /// An analysis of the given inputs with hand-made measurements: a real still (0.95), a
+    /// video whose frames score 0.9 with a blink, three matching frames.
+    fn analysis(image: bool, video: bool) -> Analysis {
+        let signals = Signals {
+            still_pad: image.then_some(Some(0.95)),
+            video: video.then_some(VideoMeasures {
+                frames_pad: Some(0.9),
+                motion: policy::MOTION_ABSENT_SCORE,
+                blink: true,
+            }),
+            legacy: false,
+            facematch: (image && video).then_some(FacematchMeasure {
+                tested: 3,
+                fraction: 1.0,
+            }),
+        };
+        let info = media::VideoInfo {
+            total_frames: 300,
+            ..Default::default()
+        };
+        Analysis {
+            mode: if video { Mode::Enhanced } else { Mode::Image },
+            echo: Echo {
+                enhanced_detection: true,
+                frame_sampling_rate: 15,
+                max_frames_analyzed: 20,
+                details: false,
+            },
+            decision: decide(&signals, &Options::with_facematch_threshold(0.6)),
+            reason: None,
+            still: image.then(StillEvidence::default),
+            video: video.then(|| VideoEvidence {
+                info,
+                ..Default::default()
+            }),
+            frames: FrameCounts {
+                analyzed: 20,
+                real: 15,
+            },
+            facematch: None,
+            timings: Timings::default(),
         }
     }
 
@@ -239,7 +230,7 @@ mod tests {
     fn shape_is_the_same_in_every_mode() {
         let shapes: Vec<_> = [(true, true), (true, false), (false, true)]
             .iter()
-            .map(|&(i, v)| keys(&serde_json::to_value(LivenessV2::from(report(i, v))).unwrap()))
+            .map(|&(i, v)| keys(&serde_json::to_value(LivenessV2::from(&analysis(i, v))).unwrap()))
             .collect();
         assert_eq!(shapes[0], shapes[1]);
         assert_eq!(shapes[0], shapes[2]);
@@ -247,17 +238,26 @@ mod tests {
 
     #[test]
     fn unused_blocks_say_so() {
-        let v = LivenessV2::from(report(true, false));
+        let v = LivenessV2::from(&analysis(true, false));
         assert!(!v.video.input_provided && !v.video.performed);
         assert_eq!(v.video.result, "N/A");
         assert!(!v.facematch.performed);
         assert_eq!(v.facematch.result, "N/A");
-        assert_eq!(v.image.result, "real");
+        assert_eq!(
+            (v.image.result.as_str(), v.image.confidence),
+            ("real", 0.95)
+        );
 
-        let v = LivenessV2::from(report(true, true));
+        let v = LivenessV2::from(&analysis(true, true));
+        // The video block is the video judged without the still: 0.75 × 0.9 + 0.15 + 0.05.
         assert_eq!(v.video.result, "real");
-        assert!((v.video.confidence - 0.75).abs() < 1e-6);
+        assert!(
+            (v.video.confidence - 0.875).abs() < 1e-6,
+            "{}",
+            v.video.confidence
+        );
+        assert_eq!((v.video.total_frames, v.video.real_frames), (300, 15));
         assert_eq!(v.facematch.result, "True");
-        assert_eq!(v.facematch.frames_tested, 3);
+        assert_eq!(v.overall.result, "True");
     }
 }

@@ -8,13 +8,14 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use http_body_util::BodyExt;
 use liveness::{
-    Analyse, AnalysisError, AnalysisRequest, FacematchReport, LivenessReport, MediaField,
+    Analyse, Analysis, AnalysisError, AnalysisRequest, Analyzer, Comparison, MediaField, Models,
 };
 use serde_json::Value;
 use server::{Auth, Config, Verifier};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
+use vision::ModelStore;
 
 pub const SECRET: &[u8] = b"an-hs256-secret-of-at-least-32-bytes!!";
 
@@ -148,7 +149,7 @@ pub struct Refuse {
 }
 
 impl Analyse for Refuse {
-    fn analyse(&self, _: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+    fn analyse(&self, _: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         std::thread::sleep(self.pause);
         tracing::info!("refuse analyser ran");
         Err(AnalysisError::Media {
@@ -156,7 +157,7 @@ impl Analyse for Refuse {
             message: "refused by test analyser".into(),
         })
     }
-    fn facematch(&self, _: &[u8], _: &[u8], _: bool) -> Result<FacematchReport, AnalysisError> {
+    fn facematch(&self, _: &[u8], _: &[u8]) -> Result<Comparison, AnalysisError> {
         std::thread::sleep(self.pause);
         Err(AnalysisError::Media {
             field: MediaField::Image1,
@@ -169,7 +170,7 @@ impl Analyse for Refuse {
 pub struct PanicOn;
 
 impl Analyse for PanicOn {
-    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         if r.image.as_deref().is_some_and(|i| i.starts_with(b"PANIC")) {
             panic!("test analyser panicked on purpose");
         }
@@ -178,11 +179,11 @@ impl Analyse for PanicOn {
         }
         .analyse(r)
     }
-    fn facematch(&self, a: &[u8], b: &[u8], d: bool) -> Result<FacematchReport, AnalysisError> {
+    fn facematch(&self, a: &[u8], b: &[u8]) -> Result<Comparison, AnalysisError> {
         Refuse {
             pause: Duration::ZERO,
         }
-        .facematch(a, b, d)
+        .facematch(a, b)
     }
 }
 
@@ -193,14 +194,14 @@ pub struct Capture {
 }
 
 impl Analyse for Capture {
-    fn analyse(&self, r: &AnalysisRequest) -> Result<LivenessReport, AnalysisError> {
+    fn analyse(&self, r: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         *self.seen.lock().unwrap() = Some(r.clone());
         Err(AnalysisError::Media {
             field: MediaField::Video,
             message: "captured".into(),
         })
     }
-    fn facematch(&self, _: &[u8], _: &[u8], _: bool) -> Result<FacematchReport, AnalysisError> {
+    fn facematch(&self, _: &[u8], _: &[u8]) -> Result<Comparison, AnalysisError> {
         Err(AnalysisError::Internal("not used".into()))
     }
 }
@@ -210,14 +211,19 @@ impl Analyse for Capture {
 pub fn real_analyzer() -> Option<Arc<dyn Analyse>> {
     static ANALYZER: std::sync::OnceLock<Option<Arc<dyn Analyse>>> = std::sync::OnceLock::new();
     ANALYZER
-        .get_or_init(|| match livegate::load::analyzer() {
-            Ok(a) => Some(Arc::new(a) as Arc<dyn Analyse>),
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("models missing: {e:#}");
+        .get_or_init(|| {
+            let loaded = ModelStore::open_default()
+                .map_err(|e| e.to_string())
+                .and_then(|store| Models::load(&store).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(models) => Some(Arc::new(Analyzer::new(models)) as Arc<dyn Analyse>),
+                Err(e) => {
+                    if std::env::var("CI").as_deref() == Ok("true") {
+                        panic!("models missing: {e:#}");
+                    }
+                    eprintln!("SKIPPED: models missing: {e:#}");
+                    None
                 }
-                eprintln!("SKIPPED: models missing: {e:#}");
-                None
             }
         })
         .clone()

@@ -1,0 +1,79 @@
+//! The flow every analysis route shares, written once: a place in the queue *before* the body
+//! is read (so a full server answers 503/429 without taking the upload), the form parsed with
+//! every bad field reported at once, the work on a worker thread (never on the async runtime),
+//! and the queue and analysis times recorded.
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::multipart::{self, Form};
+use crate::request_id::RequestId;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use liveness::{Analyse, AnalysisError};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What a route's work produced, and the form fields it ignored.
+pub struct Analysed<T> {
+    pub value: T,
+    pub ignored: Vec<String>,
+}
+
+/// Names the fields the server read and ignored (unknown names, another route's media), so a
+/// typo such as `enhanced_detetion` does not pass silently; the contract's body is unchanged.
+pub const IGNORED_HEADER: &str = "x-livegate-ignored-fields";
+
+impl<T> Analysed<T> {
+    pub fn annotate(&self, mut resp: Response) -> Response {
+        if !self.ignored.is_empty()
+            && let Ok(v) = HeaderValue::from_str(&self.ignored.join(", "))
+        {
+            resp.headers_mut().insert(IGNORED_HEADER, v);
+        }
+        resp
+    }
+}
+
+/// `media`: the media parts this route reads (`image`, `video`; `image1`, `image2`).
+pub async fn analyse<P, T>(
+    st: &AppState,
+    rid: &RequestId,
+    caller: &Caller,
+    req: Request,
+    media: &[&str],
+    parse: fn(Form) -> Result<P, ApiError>,
+    work: impl FnOnce(Arc<dyn Analyse>, P) -> Result<T, AnalysisError> + Send + 'static,
+) -> Result<Analysed<T>, ApiError>
+where
+    P: Send + 'static,
+    T: Send + 'static,
+{
+    let ticket = st
+        .pool
+        .admit(&caller.owner)
+        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
+    let t = Instant::now();
+    let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;
+    if let Some(uid) = multipart::valid_unique_id(&raw) {
+        rid.set_unique_id(uid);
+    }
+    let ignored = raw.ignored_fields(media);
+    if !ignored.is_empty() {
+        tracing::warn!(fields = ?ignored, "form fields ignored");
+    }
+    let parsed = parse(raw)?;
+    st.metrics.observe_stage("parse", t.elapsed());
+    let analyzer = st.analyzer.clone();
+    let (outcome, times) = ticket
+        .run(move || work(analyzer, parsed))
+        .await
+        .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
+    st.metrics.observe_stage("queue", times.queued);
+    st.metrics.observe_stage("analysis", times.ran);
+    Ok(Analysed {
+        value: outcome?,
+        ignored,
+    })
+}

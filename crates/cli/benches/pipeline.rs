@@ -70,11 +70,13 @@ fn bench(c: &mut Criterion) {
         image: Some(image.clone()),
         video: None,
         options: AnalysisOptions::default(),
+        challenge: None,
     };
     let both = AnalysisRequest {
         image: Some(image),
         video: Some(video_bytes),
         options: AnalysisOptions::default(),
+        challenge: None,
     };
 
     let mut g = c.benchmark_group("analyse");

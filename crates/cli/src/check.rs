@@ -62,6 +62,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
         image: read(&args.image)?,
         video: read(&args.video)?,
         options,
+        challenge: None,
     };
     let analyzer = livegate::load::analyzer()?;
     let analysis = analyzer

@@ -125,11 +125,13 @@ fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
             image: Some(bytes.clone()),
             video: None,
             options,
+            challenge: None,
         },
         Kind::Video => AnalysisRequest {
             image: None,
             video: Some(bytes.clone()),
             options,
+            challenge: None,
         },
     };
     match analyzer.analyse(&request) {

@@ -25,4 +25,4 @@ pub use pairing::{Item, Pairing, Skipped, Task};
 pub use service::{
     JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,
 };
-pub use store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage};
+pub use store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage, now_ms};

@@ -54,6 +54,7 @@ fn run(
                 image: image.as_deref().map(|n| read("image", n)).transpose()?,
                 video: video.as_deref().map(|n| read("video", n)).transpose()?,
                 options: item.settings.clone(),
+                challenge: None,
             };
             match analyser.analyse(&request) {
                 Ok(analysis) => Ok((

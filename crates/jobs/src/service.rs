@@ -162,6 +162,20 @@ fn remove(path: &Path) {
 }
 
 impl JobService {
+    /// The key that signs challenge ids, created once per store (see [`Store::secret`]).
+    pub fn challenge_key(&self) -> Result<Vec<u8>, StoreError> {
+        self.store.secret("challenge_key", || {
+            let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();
+            key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+            key
+        })
+    }
+
+    /// Marks a challenge answered; `false` when it already was (single use).
+    pub fn consume_challenge(&self, nonce: &str, expires_ms: u64) -> Result<bool, StoreError> {
+        self.store.consume_challenge(nonce, expires_ms)
+    }
+
     pub fn open(config: JobsConfig, analyser: Arc<dyn Analyse>) -> Result<Arc<Self>, ServiceError> {
         for dir in [
             config.data_dir.clone(),

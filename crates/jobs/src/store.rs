@@ -120,7 +120,7 @@ pub struct Store {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -164,6 +164,12 @@ CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner_tenant, owner_sub, create
 ",
     // Why a verdict is fake regardless of scores, for the results' `reason` column.
     "ALTER TABLE results ADD COLUMN reason TEXT;",
+    // Active challenges: the key that signs their ids (shared by every process on this store)
+    // and the ids already answered (single use), kept until they expire.
+    "
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS used_challenges (nonce TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
+",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -239,6 +245,40 @@ impl Store {
         // A panic while holding the lock cannot leave SQLite inconsistent (it has its own
         // transactions), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The secret called `name`, made by `make` the first time and the same ever after (for
+    /// every process that opens this store).
+    pub fn secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+            rusqlite::params![name, make()],
+        )?;
+        Ok(
+            conn.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
+    /// Marks the challenge `nonce` answered; `false` when it already was. Expired entries are
+    /// dropped on the way (an expired challenge is refused before it gets here).
+    pub fn consume_challenge(&self, nonce: &str, expires_ms: u64) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM used_challenges WHERE expires_ms < ?1",
+            [now_ms() as i64],
+        )?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO used_challenges (nonce, expires_ms) VALUES (?1, ?2)",
+            rusqlite::params![nonce, expires_ms as i64],
+        )?;
+        Ok(inserted == 1)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -7,6 +7,7 @@
 //! path.
 
 use crate::blink::BlinkReport;
+use crate::challenge::{ChallengeEvidence, Failure};
 use crate::decide::Decision;
 use crate::facematch::FacematchOutcome;
 use crate::findings::Finding;
@@ -37,6 +38,8 @@ pub enum Reason {
     Still(Finding),
     /// The fusion's veto (`no_usable_face_in_video`, `no_blink`, …).
     Fusion(Veto),
+    /// The active challenge was not answered (`challenge_failed`, `challenge_expired`, …).
+    Challenge(Failure),
 }
 
 impl Reason {
@@ -46,6 +49,7 @@ impl Reason {
         match self {
             Reason::Still(f) => f.as_str(),
             Reason::Fusion(v) => v.as_str(),
+            Reason::Challenge(f) => f.as_str(),
         }
     }
 }
@@ -141,6 +145,8 @@ pub struct Analysis {
     pub frames: FrameCounts,
     /// The still against the video's frames, when both were sent.
     pub facematch: Option<FacematchOutcome>,
+    /// The active challenge, when one was given with a video.
+    pub challenge: Option<ChallengeEvidence>,
     pub timings: Timings,
 }
 
@@ -151,6 +157,8 @@ pub struct Details<'a> {
     pub video: Option<&'a VideoEvidence>,
     pub facematch: Option<&'a FacematchOutcome>,
     pub fusion: Option<&'a Fused>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<&'a ChallengeEvidence>,
     pub mode: Mode,
     pub face_rule: String,
     /// The weights and thresholds the verdicts applied (`image_real_threshold`: a still is
@@ -194,6 +202,7 @@ impl Analysis {
             video: self.video.as_ref(),
             facematch: self.facematch.as_ref(),
             fusion: self.decision.fused.as_ref(),
+            challenge: self.challenge.as_ref(),
             mode: self.mode,
             face_rule: policy::face_rule(),
             rules: policy::FUSION,

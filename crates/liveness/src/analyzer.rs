@@ -2,6 +2,7 @@
 
 use crate::analyse::Analyse;
 use crate::analysis::{Analysis, Echo, FrameCounts, Mode, Reason, Timings};
+use crate::challenge::ChallengeEvidence;
 use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
@@ -96,6 +97,7 @@ struct Stages {
     still: Option<StillOutcome>,
     video: Option<VideoOutcome>,
     facematch: Option<FacematchOutcome>,
+    challenge: Option<ChallengeEvidence>,
     legacy: bool,
     timings: Timings,
 }
@@ -110,6 +112,7 @@ impl Stages {
                 tested: f.tested,
                 fraction: f.fraction,
             }),
+            challenge_passed: self.challenge.as_ref().map(|c| c.passed),
         }
     }
 
@@ -119,6 +122,12 @@ impl Stages {
             .as_ref()
             .and_then(|s| s.unusable)
             .map(Reason::Still)
+            .or_else(|| {
+                self.challenge
+                    .as_ref()
+                    .and_then(|c| c.failure)
+                    .map(Reason::Challenge)
+            })
             .or_else(|| {
                 decision
                     .fused
@@ -161,6 +170,7 @@ impl Stages {
             video: self.video.map(VideoOutcome::into_evidence),
             frames,
             facematch: self.facematch,
+            challenge: self.challenge,
             timings: Timings {
                 total: total_ms,
                 ..self.timings
@@ -180,11 +190,7 @@ impl Analyzer {
             let video_job = video.map(|bytes| {
                 s.spawn(move || {
                     let t = Instant::now();
-                    let work = VideoWork {
-                        every_nth: opts.frame_sampling_rate,
-                        max_sampled: opts.max_frames_to_analyze,
-                        pad_on_sampled: !legacy,
-                    };
+                    let work = VideoWork::for_request(opts, legacy, req.challenge.is_some());
                     (video::analyse(&self.models, bytes, &work), ms(t))
                 })
             });
@@ -225,10 +231,15 @@ impl Analyzer {
             }
             _ => None,
         };
+        let challenge = match (&req.challenge, &video) {
+            (Some(input), Some(v)) => Some(ChallengeEvidence::judge(input, &v.frames, &v.blinks)),
+            _ => None,
+        };
         Ok(Stages {
             still,
             video,
             facematch,
+            challenge,
             legacy,
             timings: Timings {
                 image: still_ms,

@@ -67,6 +67,8 @@ pub struct Signals {
     pub legacy: bool,
     /// Still against video, when both were sent.
     pub facematch: Option<FacematchMeasure>,
+    /// Whether the video answered its active challenge; `None` without one.
+    pub challenge_passed: Option<bool>,
 }
 
 /// Every verdict of a liveness response, with its confidence (in the verdict given).
@@ -138,6 +140,19 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         (None, Some(iv)) => iv,
         (None, None) => (Verdict::Fake, 1.0),
     };
+    // A challenge the video did not answer is a veto: a recording made before it was issued
+    // cannot know it, however live it looks.
+    let vetoed = s.challenge_passed == Some(false);
+    let (result, confidence) = if vetoed {
+        (Verdict::Fake, 1.0)
+    } else {
+        (result, confidence)
+    };
+    let video_alone = if vetoed {
+        video_alone.map(|_| (Verdict::Fake, 1.0))
+    } else {
+        video_alone
+    };
     let both = s.still_pad.is_some() && s.video.is_some();
     let facematch = both
         && s.facematch
@@ -189,6 +204,7 @@ mod tests {
                     video: None,
                     legacy: false,
                     facematch: None,
+                    challenge_passed: None,
                 },
                 &Options::with_facematch_threshold(0.6),
             )
@@ -214,6 +230,7 @@ mod tests {
                     tested: 3,
                     fraction: 1.0,
                 }),
+                challenge_passed: None,
             },
             &Options::with_facematch_threshold(0.6),
         );
@@ -234,6 +251,7 @@ mod tests {
                 tested: 3,
                 fraction,
             }),
+            challenge_passed: None,
         };
         let matched = decide(&signals(1.0), &Options::with_facematch_threshold(0.6));
         assert!(matched.result.is_real() && matched.facematch && matched.overall);
@@ -258,6 +276,7 @@ mod tests {
                         tested: 3,
                         fraction: 1.0,
                     }),
+                    challenge_passed: None,
                 },
                 &Options::with_facematch_threshold(0.6),
             )
@@ -281,6 +300,7 @@ mod tests {
                 video: Some(strong_attack),
                 legacy: false,
                 facematch: None,
+                challenge_passed: None,
             },
             &Options::with_facematch_threshold(0.6),
         );
@@ -291,6 +311,7 @@ mod tests {
                 video: video(0.95, false),
                 legacy: false,
                 facematch: None,
+                challenge_passed: None,
             },
             &Options::with_facematch_threshold(0.6),
         );
@@ -306,6 +327,7 @@ mod tests {
             video: video(0.40, true),
             legacy: false,
             facematch: None,
+            challenge_passed: None,
         };
         let policy_rules = Options::with_facematch_threshold(0.6);
         assert_eq!(decide(&signals, &policy_rules).result, Verdict::Fake);

@@ -10,6 +10,7 @@ pub mod analyse;
 pub mod analysis;
 pub mod analyzer;
 pub mod blink;
+pub mod challenge;
 pub mod comparison;
 pub mod decide;
 pub mod eye_track;

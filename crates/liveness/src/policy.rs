@@ -225,3 +225,32 @@ pub fn facematch_confidence(distance: f32, max_distance: f32) -> f32 {
         (0.5 * (2.0 - distance / max_distance)).max(0.0)
     }
 }
+
+/// Active challenges (`challenge.rs`). Measured with `livegate check --details
+/// --frame-sampling-rate 5` on the test data's videos: the head-turning selfie
+/// (`videos/tranvanluyt_real.mp4`) turns to a yaw of +0.60…+0.86 and −0.37…−0.42 inter-ocular
+/// distances from its neutral +0.02, looks up to a pitch of 0.08–0.18 and down to 0.83–0.90 from
+/// its neutral 0.65; the still selfies (`lestari15_real`, `blinkdetector_selfie_blinks`) stay
+/// within ±0.05 yaw and ±0.06 pitch of theirs, their face width within ±4 %. Each threshold sits
+/// well above the still heads' jitter and below the smallest deliberate movement seen.
+pub const CHALLENGE_YAW: f32 = 0.2;
+pub const CHALLENGE_PITCH_UP: f32 = 0.2;
+pub const CHALLENGE_PITCH_DOWN: f32 = 0.12;
+/// Face width relative to the neutral pose's for "move closer". Not measured on a recording
+/// that does it (the test data has none); the still heads' ±4 % and looking down's +15 % bound
+/// it from below.
+pub const CHALLENGE_CLOSER_RATIO: f32 = 1.2;
+/// Steps per challenge, seconds of neutral lead-in before the first, seconds per step window
+/// (the turns above take 0.5–1 s to reach their peak), and how many lead-in frames make a
+/// neutral pose of their own (fewer: the median over the whole video).
+pub const CHALLENGE_MIN_STEPS: usize = 2;
+pub const CHALLENGE_MAX_STEPS: usize = 4;
+pub const CHALLENGE_LEAD_IN_S: f64 = 1.0;
+pub const CHALLENGE_STEP_S: f64 = 3.0;
+pub const CHALLENGE_MIN_NEUTRAL_FRAMES: usize = 3;
+/// With a challenge, at least every 5th frame (6 fps at 30 fps: a head turn spans several) is
+/// analysed, up to 120 (20 s at 30 fps, more than 4 steps need).
+pub const CHALLENGE_SAMPLE_EVERY: u32 = 5;
+pub const CHALLENGE_MAX_SAMPLED: u32 = 120;
+/// How long an issued challenge can be answered.
+pub const CHALLENGE_TTL_S: u64 = 60;

@@ -1,5 +1,6 @@
 //! What the analysis is handed: bytes already read by whichever front end received them.
 
+use crate::challenge::ChallengeInput;
 use crate::options::AnalysisOptions;
 
 /// Which uploaded part a media error is about; the HTTP edge names it in the envelope.
@@ -29,4 +30,7 @@ pub struct AnalysisRequest {
     /// Raw bytes of the video container.
     pub video: Option<Vec<u8>>,
     pub options: AnalysisOptions,
+    /// An active challenge the video must answer (`challenge_id`), already resolved by the
+    /// front end; `None`: passive analysis only.
+    pub challenge: Option<ChallengeInput>,
 }

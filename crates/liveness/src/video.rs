@@ -89,6 +89,24 @@ pub struct VideoWork {
     pub pad_on_sampled: bool,
 }
 
+impl VideoWork {
+    /// The client's sampling, made dense enough to follow an active challenge's movements
+    /// (a head turn lasts about a second) when there is one.
+    pub fn for_request(opts: &crate::AnalysisOptions, legacy: bool, challenge: bool) -> Self {
+        let (mut every_nth, mut max_sampled) =
+            (opts.frame_sampling_rate, opts.max_frames_to_analyze);
+        if challenge {
+            every_nth = every_nth.min(policy::CHALLENGE_SAMPLE_EVERY);
+            max_sampled = max_sampled.max(policy::CHALLENGE_MAX_SAMPLED);
+        }
+        VideoWork {
+            every_nth,
+            max_sampled,
+            pad_on_sampled: !legacy,
+        }
+    }
+}
+
 pub fn analyse(
     models: &Models,
     bytes: &[u8],

@@ -6,7 +6,7 @@ use crate::listener::{self, ConnLimits};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::request_id;
-use crate::routes::{batches, facematch, health, liveness, v2};
+use crate::routes::{batches, challenges, facematch, health, liveness, v2};
 use crate::workers::WorkerPool;
 use ::liveness::Analyse;
 use anyhow::Context;
@@ -112,8 +112,11 @@ fn route_table(
     if with_metrics {
         t.push((Method::GET, "/metrics", get(health::metrics)));
     }
+    // Both need the embedded store: batches keep their items there, challenges their key and
+    // used ids.
     if let Some(max_zip_bytes) = batches {
         t.extend(batches::routes(max_zip_bytes));
+        t.extend(challenges::routes());
     }
     t
 }

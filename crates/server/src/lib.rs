@@ -7,6 +7,7 @@
 mod app;
 mod audit;
 mod auth;
+pub mod challenge_token;
 pub mod config;
 pub mod error;
 pub mod jwt;

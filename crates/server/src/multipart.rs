@@ -3,6 +3,7 @@
 //! All validation that needs no decoding happens here, so the client learns about a bad tuning
 //! field (422, every one listed) or a missing/empty part (400, named) before any work is queued.
 
+use crate::challenge_token::ChallengeId;
 use crate::error::{ApiError, BODY, missing_media};
 use crate::request_id::MAX_ID_LEN;
 use axum::extract::multipart::MultipartError;
@@ -197,7 +198,7 @@ async fn read_urlencoded(req: Request, limit: usize) -> Result<Form, ApiError> {
 fn known_text_field(name: &str) -> Option<&'static str> {
     AnalysisOptions::FIELDS
         .iter()
-        .chain(["unique_id"].iter())
+        .chain(["unique_id", "challenge_id"].iter())
         .find(|f| **f == name)
         .copied()
 }
@@ -288,17 +289,43 @@ pub fn decode_base64(raw: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not valid base64: {e}"))
 }
 
-pub fn liveness(mut form: Form) -> Result<AnalysisRequest, ApiError> {
+/// `POST /liveness` and `/v2/liveness`: the request, and the active challenge's id when one
+/// was sent (resolved against the store by the route).
+pub struct LivenessForm {
+    pub request: AnalysisRequest,
+    pub challenge: Option<ChallengeId>,
+}
+
+pub fn liveness(mut form: Form) -> Result<LivenessForm, ApiError> {
     let options = options(&form)?;
+    let challenge = match form.text.get("challenge_id").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(text) => Some(ChallengeId::parse(text).map_err(|m| {
+            ApiError::invalid_fields(&[OptionError {
+                field: "challenge_id",
+                message: m.into(),
+            }])
+        })?),
+    };
     let image = media(&mut form, "image", options.image_type)?;
     let video = media(&mut form, "video", ImageType::File)?;
     if image.is_none() && video.is_none() {
         return Err(missing_media());
     }
-    Ok(AnalysisRequest {
-        image,
-        video,
-        options,
+    if challenge.is_some() && video.is_none() {
+        return Err(ApiError::invalid_fields(&[OptionError {
+            field: "challenge_id",
+            message: "a challenge is answered by a video: send one".into(),
+        }]));
+    }
+    Ok(LivenessForm {
+        request: AnalysisRequest {
+            image,
+            video,
+            options,
+            challenge: None,
+        },
+        challenge,
     })
 }
 

@@ -92,6 +92,13 @@ macro_rules! liveness_form {
             #[serde(default)]
             #[schema(default = "False", pattern = "^(True|False|true|false|1|0)$")]
             pub details: String,
+            /// Optional, with a video: the id from `POST /v1/challenges`. The video must show
+            /// the challenge's steps, in order, each inside its window; otherwise, or when the
+            /// id is expired, used or another client's, the result is `fake` with the reason
+            /// in `X-Livegate-Reason` (`challenge_failed`, `challenge_expired`,
+            /// `challenge_reused`, `challenge_foreign`). A malformed id is a 422.
+            #[serde(default)]
+            pub challenge_id: String,
         }
     };
 }
@@ -321,6 +328,7 @@ impl Modify for BearerAuth {
         crate::routes::batches::cancel,
         crate::routes::batches::erase,
         crate::routes::batches::archive,
+        crate::routes::challenges::issue,
         crate::routes::health::healthz,
         crate::routes::health::readyz,
         crate::routes::health::metrics,
@@ -340,6 +348,8 @@ impl Modify for BearerAuth {
         BatchItem,
         BatchJob,
         BatchList,
+        crate::routes::challenges::Challenge,
+        crate::routes::challenges::ChallengeStep,
     )),
     modifiers(&BearerAuth)
 )]

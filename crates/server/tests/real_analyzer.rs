@@ -554,7 +554,10 @@ async fn ignored_fields_are_named_and_the_verdict_is_unchanged() {
         typo.headers["x-livegate-ignored-fields"],
         "enhanced_detetion, image2"
     );
-    assert_eq!(typo.json, plain.json, "the body is the contract's, unchanged");
+    assert_eq!(
+        typo.json, plain.json,
+        "the body is the contract's, unchanged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,7 @@ impl Analyse for ByteAnalyser {
                 video: None,
                 legacy: false,
                 facematch: None,
+                challenge_passed: None,
             },
             &Options::with_facematch_threshold(r.options.facematch_threshold),
         );
@@ -85,6 +86,7 @@ impl Analyse for ByteAnalyser {
                 real: r.image.as_ref().map_or(0, |i| i.len() as u32),
             },
             facematch: None,
+            challenge: None,
             timings: Timings::default(),
         })
     }

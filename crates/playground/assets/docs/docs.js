@@ -4,9 +4,15 @@
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
   }
+  return node;
+};
+
+// `append` and `replaceChildren` neither flatten arrays nor skip null: do both here.
+const put = (node, ...children) => {
+  node.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
   return node;
 };
 
@@ -68,19 +74,19 @@ function operation(path, method, op) {
     op.description ? el('p', {}, op.description) : null,
     el('p', { class: 'muted' }, op.security && op.security.length ? 'Needs a Bearer token.' : 'No token needed.'));
   if (op.parameters && op.parameters.length) {
-    card.append(el('h4', {}, 'Parameters'), el('table', {},
+    put(card, el('h4', {}, 'Parameters'), el('table', {},
       el('tr', {}, el('th', {}, 'name'), el('th', {}, 'in'), el('th', {}, 'type'), el('th', {}, 'meaning')),
       op.parameters.map((p) => el('tr', {},
         el('td', {}, el('code', {}, p.name), p.required ? el('span', { class: 'req' }, ' required') : null),
         el('td', {}, p.in), el('td', {}, typeOf(p.schema)), el('td', {}, p.description || '')))));
   }
   if (op.requestBody) {
-    card.append(el('h4', {}, 'Request body'));
+    put(card, el('h4', {}, 'Request body'));
     for (const [type, media] of Object.entries(op.requestBody.content || {})) {
-      card.append(el('p', {}, el('code', {}, type), ': ', typeOf(media.schema)), example(media));
+      put(card, el('p', {}, el('code', {}, type), ': ', typeOf(media.schema)), example(media));
     }
   }
-  card.append(el('h4', {}, 'Responses'));
+  put(card, el('h4', {}, 'Responses'));
   const rows = Object.entries(op.responses || {}).map(([status, r]) => {
     const content = Object.entries(r.content || {});
     return el('tr', {},
@@ -89,7 +95,7 @@ function operation(path, method, op) {
         content.map(([type, media]) => el('div', { class: 'muted' }, type, media.schema ? ': ' : '', typeOf(media.schema))),
         content.map(([, media]) => example(media))));
   });
-  card.append(el('table', {}, el('tr', {}, el('th', {}, 'status'), el('th', {}, 'meaning')), rows));
+  put(card, el('table', {}, el('tr', {}, el('th', {}, 'status'), el('th', {}, 'meaning')), rows));
   return card;
 }
 
@@ -111,7 +117,8 @@ async function main() {
     }
   }
   const schemas = Object.entries(doc.components?.schemas || {});
-  root.replaceChildren(
+  root.replaceChildren();
+  put(root,
     el('p', {}, doc.info?.description || '', ` — version ${doc.info?.version || ''}, OpenAPI ${doc.openapi}.`),
     el('p', {}, 'Send a token as ', el('code', {}, 'Authorization: Bearer <JWT>'),
       '. Every error has the same envelope: ', el('a', { href: '#schema-ErrorEnvelope' }, 'ErrorEnvelope'), '.'),

@@ -67,7 +67,11 @@ async function run(event) {
 function init() {
   const token = $('token');
   token.value = loadToken();
-  token.addEventListener('input', () => saveToken(token.value.trim()));
+  token.addEventListener('input', () => {
+    saveToken(token.value.trim());
+    // A batch link opened without a (valid) token loads once one is pasted.
+    bulk.tokenChanged(showError);
+  });
   for (const b of document.querySelectorAll('[data-endpoint]')) b.addEventListener('click', () => { state.endpoint = b.dataset.endpoint; applyState(); });
   for (const b of document.querySelectorAll('[data-mode]')) b.addEventListener('click', () => { state.mode = b.dataset.mode; applyState(); });
   preview('image', 'image-preview', 'image');
@@ -78,6 +82,7 @@ function init() {
   $('cancel').addEventListener('click', () => bulk.cancel(showError));
   $('download').addEventListener('click', () => bulk.download(showError));
   $('erase').addEventListener('click', () => bulk.erase(showError));
+  $('bulk-item-close').addEventListener('click', () => bulk.closeItem());
   const m = /^#job=([A-Za-z0-9_-]+)$/.exec(location.hash);
   if (m) {
     state.mode = 'bulk';

@@ -56,6 +56,10 @@ export function reasonText(code) {
     no_usable_face_in_image: 'the image has no usable face',
     no_usable_face_in_video: 'no analysed video frame has a usable face',
     no_blink: 'no blink in the video (the legacy mode requires one)',
+    challenge_failed: 'the video did not perform the challenge\'s steps in their time windows',
+    challenge_expired: 'the challenge had expired',
+    challenge_reused: 'the challenge was already answered (each works once)',
+    challenge_foreign: 'the challenge was not issued to this client',
   };
   return words[code] || code;
 }
@@ -86,9 +90,18 @@ function stillWithFace(url, still, id) {
     const toCanvas = (canvas.width / (still.width || w));
     const k = toOrig * toCanvas;
     const b = face.bbox;
-    ctx.lineWidth = Math.max(2, canvas.width / 200);
+    const lw = Math.max(2, canvas.width / 200);
+    // The detector's box may extend past the image when the face touches its edge: clip it to
+    // the image, and draw the stroke inside that rectangle so no side is cut in half.
+    const x0 = Math.max(0, b.x * k), y0 = Math.max(0, b.y * k);
+    const x1 = Math.min(canvas.width, (b.x + b.w) * k), y1 = Math.min(canvas.height, (b.y + b.h) * k);
+    ctx.lineWidth = lw;
     ctx.strokeStyle = still.usable === false ? '#f79009' : '#12b76a';
-    ctx.strokeRect(b.x * k, b.y * k, b.w * k, b.h * k);
+    ctx.strokeRect(x0 + lw / 2, y0 + lw / 2, Math.max(0, x1 - x0 - lw), Math.max(0, y1 - y0 - lw));
+    // The drawn box in canvas pixels, for tests and for anyone inspecting the page.
+    canvas.dataset.box = [x0, y0, x1, y1].map((v) => v.toFixed(1)).join(',');
+    canvas.dataset.lineWidth = String(lw);
+    canvas.dataset.clipped = String(x0 > b.x * k || y0 > b.y * k || x1 < (b.x + b.w) * k || y1 < (b.y + b.h) * k);
     ctx.fillStyle = '#2453d6';
     for (const p of face.keypoints || []) ctx.fillRect(p.x * k - 2, p.y * k - 2, 4, 4);
     canvas.dataset.face = 'drawn';
@@ -151,6 +164,49 @@ function timeline(video) {
     findings.length ? h('p', { class: 'findings' }, findings.slice(0, 12).join(' · ')) : null);
 }
 
+/** A threshold or score as people read it: at most 4 decimals (0.5075, not 0.5074999928). */
+const num = (x) => String(Number(x.toFixed(4)));
+
+/** Near the verdict: what `confidence` means (sureness of the verdict shown, not of "real"),
+ *  the threshold that applied (from `details.rules`) and, when a rule decided, why. */
+function meaning(body, reason) {
+  const d = body.details;
+  const rules = d && d.rules;
+  const mode = d && d.mode;
+  const conf = typeof body.confidence === 'number' ? num(body.confidence) : '–';
+  const lines = [];
+  if (reason) {
+    lines.push(h('p', { class: 'reason', id: 'verdict-reason' },
+      `Why ${body.result}: ${reasonText(reason)}.`));
+  }
+  // The score behind `result`: the fused score for a video, the still's live score otherwise.
+  const score = body.video_input ? 'fused score' : 'live score';
+  let how;
+  if (reason) how = 'it is 1 because a rule decided, whatever the scores.';
+  else if (body.result === 'fake' && typeof body.confidence === 'number') {
+    how = `it is not the chance of “real”: 1 − ${conf} = ${num(1 - body.confidence)} is the ${score}.`;
+  } else how = `for “real” it is the ${score} itself.`;
+  lines.push(h('p', { id: 'verdict-confidence' },
+    `confidence ${conf} is how sure the service is of the verdict shown, “${body.result}”; ${how}`));
+  // The threshold that applied, quoted from details.rules (absent without details, or from a
+  // server that predates it: then nothing is guessed).
+  let threshold = d ? null : 'Turn on details to see the threshold that applied.';
+  if (rules && (mode === 'image' || (!mode && !body.video_input))) {
+    const pad = d.image && d.image.pad;
+    threshold = `A still is real when its live score ≥ ${num(rules.image_real_threshold)}`
+      + (pad && typeof pad.fused === 'number' ? `; this one scored ${num(pad.fused)}.` : '.');
+  } else if (rules && mode === 'legacy') {
+    threshold = `Legacy mode: real when the still's live score ≥ ${num(rules.image_real_threshold)} and the video shows a blink.`;
+  } else if (rules) {
+    const f = d.fusion;
+    threshold = `A video is real when its fused score (PAD, motion, blink) ≥ ${num(rules.result_real_threshold)}`
+      + (f && typeof f.score === 'number' ? `; this one fused to ${num(f.score)}.` : '.')
+      + (body.image_input ? ` The still alone (image_result) is real when its live score ≥ ${num(rules.image_real_threshold)}.` : '');
+  }
+  if (threshold) lines.push(h('p', { id: 'verdict-threshold' }, threshold));
+  return h('div', { class: 'meaning', id: 'verdict-meaning' }, lines);
+}
+
 export function renderLiveness(el, body, media) {
   el.replaceChildren();
   const both = body.image_input && body.video_input;
@@ -161,11 +217,7 @@ export function renderLiveness(el, body, media) {
     both ? badge('facematch', body.facematch_result, body.facematch_result === 'True', 'verdict-facematch') : null,
     body.video_input ? badge('blink', body.blink_detection ? 'seen' : 'none', body.blink_detection, 'verdict-blink') : null,
   );
-  const why = media.reason
-    ? h('p', { class: 'reason', id: 'verdict-reason' }, `Why ${body.result}: ${reasonText(media.reason)}`)
-    : null;
   const confs = h('div', {},
-    why,
     bar('confidence', body.confidence),
     bar('overall_confidence', body.overall_confidence),
     body.image_input ? bar('image_confidence', body.image_confidence) : null,
@@ -180,7 +232,7 @@ export function renderLiveness(el, body, media) {
     if (f && f.length) visuals.append(h('p', { class: 'findings', id: 'still-findings' }, f.map(findingText).join(' · ')));
   }
   const tl = d && timeline(d.video);
-  el.append(badges, h('div', { class: 'grid' }, h('div', {}, confs, kvTable(body)), visuals));
+  el.append(badges, meaning(body, media.reason), h('div', { class: 'grid' }, h('div', {}, confs, kvTable(body)), visuals));
   if (tl) el.append(tl);
   el.append(rawJson(body));
   el.hidden = false;

@@ -57,6 +57,8 @@ pub async fn run(
     caller: &Caller,
     req: Request,
 ) -> Result<Analysed<Analysis>, ApiError> {
+    let jobs = st.jobs.clone();
+    let owner = caller.owner.clone();
     let done = super::flow::analyse(
         st,
         rid,
@@ -64,12 +66,17 @@ pub async fn run(
         req,
         &["image", "video"],
         multipart::liveness,
-        |analyzer, request| {
+        move |analyzer, form| {
+            let mut request = form.request;
             tracing::info!(
                 image_bytes = request.image.as_ref().map_or(0, Vec::len),
                 video_bytes = request.video.as_ref().map_or(0, Vec::len),
+                challenge = form.challenge.is_some(),
                 "analysis started"
             );
+            if let Some(id) = &form.challenge {
+                request.challenge = Some(super::challenges::resolve(jobs.as_deref(), id, &owner)?);
+            }
             analyzer.analyse(&request)
         },
     )

@@ -1,6 +1,7 @@
 //! Thin handlers: extract, validate, run on the worker pool, map.
 
 pub mod batches;
+pub mod challenges;
 pub mod facematch;
 mod flow;
 pub mod health;

@@ -187,6 +187,7 @@ mod tests {
                 tested: 3,
                 fraction: 1.0,
             }),
+            challenge_passed: None,
         };
         let info = media::VideoInfo {
             total_frames: 300,
@@ -212,6 +213,7 @@ mod tests {
                 real: 15,
             },
             facematch: None,
+            challenge: None,
             timings: Timings::default(),
         }
     }

@@ -1,0 +1,224 @@
+//! Active challenges through HTTP with the real analyser and the test data's videos: a live
+//! selfie that turns its head passes a challenge asking for those turns and fails one asking
+//! for the opposite; the blink video passes a blink step; a replay is fake under any
+//! challenge; expired, reused and another client's ids are refused; a malformed id is a 422.
+
+mod common;
+
+use common::*;
+use jobs::{JobService, JobsConfig, Owner};
+use liveness::challenge::{Step, StepWindow};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Setup {
+    app: axum::Router,
+    svc: Arc<JobService>,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Option<Setup> {
+    let data = testdata()?;
+    let analyzer = real_analyzer()?;
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(JobsConfig::new(dir.path().join("data")), analyzer.clone()).unwrap();
+    let mut cfg = hs_config();
+    cfg.workers = 2;
+    cfg.queue_depth = 8;
+    cfg.body_limit = 32 * 1024 * 1024;
+    cfg.deadline = Duration::from_secs(300);
+    let app = server::router(
+        &cfg,
+        analyzer,
+        server::Extensions {
+            public: axum::Router::new(),
+            jobs: Some(Arc::clone(&svc)),
+        },
+    );
+    Some(Setup {
+        app,
+        svc,
+        data,
+        _dir: dir,
+    })
+}
+
+fn w(step: Step, start_s: f64, end_s: f64) -> StepWindow {
+    StepWindow {
+        step,
+        start_s,
+        end_s,
+    }
+}
+
+/// A challenge id with chosen windows (the server's own are random), signed with the store's
+/// key as `POST /v1/challenges` signs them.
+fn id_for(s: &Setup, sub: &str, steps: Vec<StepWindow>, expires_ms: u64) -> String {
+    let key = s.svc.challenge_key().unwrap();
+    server::challenge_token::issue(&key, &Owner::new("", sub), steps, expires_ms)
+}
+
+fn later() -> u64 {
+    jobs::now_ms() + 60_000
+}
+
+async fn answer(s: &Setup, video: &str, id: &str, sub: &str) -> Answer {
+    let bytes = std::fs::read(s.data.join(video)).unwrap();
+    let form = Form::new()
+        .file("video", "clip.mp4", &bytes)
+        .text("challenge_id", id)
+        .text("details", "True");
+    send(&s.app, form.request("/liveness", Some(&good_token(sub)))).await
+}
+
+/// The head-turning selfie (`videos/tranvanluyt_real.mp4`): it turns to its left from 2.0 s to
+/// 5.5 s, to its right from 7.3 s to 10.5 s, looks down 11.3–13.8 s and up 14.5–16.2 s.
+const TURNING: &str = "videos/tranvanluyt_real.mp4";
+
+#[tokio::test]
+async fn issued_challenges_are_random_steps_with_windows() {
+    let Some(s) = setup() else { return };
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let a = send(
+            &s.app,
+            bodiless("POST", "/v1/challenges", &good_token("alice")),
+        )
+        .await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        let steps = a.json["steps"].as_array().unwrap();
+        assert!((2..=4).contains(&steps.len()), "{}", a.text);
+        for st in steps {
+            seen.insert(st["step"].as_str().unwrap().to_string());
+            assert!(st["end_s"].as_f64() > st["start_s"].as_f64());
+            assert!(!st["instruction"].as_str().unwrap().is_empty());
+        }
+        assert_eq!(a.json["expires_in_s"], 60);
+        assert!(a.json["challenge_id"].as_str().unwrap().contains('.'));
+    }
+    assert!(seen.len() >= 4, "12 challenges drew only {seen:?}");
+}
+
+#[tokio::test]
+async fn a_live_head_turn_passes_its_challenge_and_fails_the_opposite() {
+    let Some(s) = setup() else { return };
+    let matching = id_for(
+        &s,
+        "alice",
+        vec![
+            w(Step::TurnLeft, 1.5, 5.5),
+            w(Step::TurnRight, 6.5, 10.5),
+            w(Step::LookDown, 11.0, 14.0),
+            w(Step::LookUp, 14.2, 16.5),
+        ],
+        later(),
+    );
+    let a = answer(&s, TURNING, &matching, "alice").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let c = &a.json["details"]["challenge"];
+    assert_eq!(c["passed"], true, "{c}");
+    assert_eq!(a.json["result"], "real", "{}", a.json["confidence"]);
+    assert!(a.headers.get("x-livegate-reason").is_none());
+
+    let opposite = id_for(
+        &s,
+        "alice",
+        vec![w(Step::TurnRight, 1.5, 5.5), w(Step::TurnLeft, 6.5, 10.5)],
+        later(),
+    );
+    let a = answer(&s, TURNING, &opposite, "alice").await;
+    assert_eq!(a.json["result"], "fake");
+    assert_eq!(a.json["confidence"], 1.0);
+    assert_eq!(a.headers["x-livegate-reason"], "challenge_failed");
+    let steps = a.json["details"]["challenge"]["check"]["steps"]
+        .as_array()
+        .unwrap();
+    assert!(steps.iter().all(|st| st["passed"] == false), "{steps:?}");
+}
+
+#[tokio::test]
+async fn the_blink_video_passes_a_blink_step_and_a_replay_is_fake_under_any_challenge() {
+    let Some(s) = setup() else { return };
+    let blink = id_for(&s, "alice", vec![w(Step::Blink, 1.0, 4.0)], later());
+    let a = answer(
+        &s,
+        "videos/blinkdetector_selfie_blinks.mp4",
+        &blink,
+        "alice",
+    )
+    .await;
+    assert_eq!(a.json["details"]["challenge"]["passed"], true, "{}", a.text);
+    assert_eq!(a.json["result"], "real");
+
+    // The replay of the turning selfie, asked for exactly the turns it replays (at its own
+    // times): the challenge may pass, the verdict stays fake.
+    let replayed_turns = id_for(
+        &s,
+        "alice",
+        vec![w(Step::TurnLeft, 4.0, 8.5), w(Step::TurnRight, 9.5, 13.5)],
+        later(),
+    );
+    let a = answer(
+        &s,
+        "spoof/tranvanluyt_fake_replay.mp4",
+        &replayed_turns,
+        "alice",
+    )
+    .await;
+    assert_eq!(a.json["result"], "fake", "{}", a.json["confidence"]);
+    let still_photo = id_for(&s, "alice", vec![w(Step::TurnLeft, 1.0, 4.0)], later());
+    let a = answer(&s, "spoof/lestari15_fake_replay.mp4", &still_photo, "alice").await;
+    assert_eq!(a.json["result"], "fake");
+}
+
+#[tokio::test]
+async fn expired_reused_foreign_and_malformed_ids() {
+    let Some(s) = setup() else { return };
+    let steps = || vec![w(Step::Blink, 1.0, 4.0)];
+    let video = "videos/blinkdetector_selfie_blinks.mp4";
+
+    let once = id_for(&s, "alice", steps(), later());
+    assert_eq!(
+        answer(&s, video, &once, "alice").await.json["result"],
+        "real"
+    );
+    let again = answer(&s, video, &once, "alice").await;
+    assert_eq!(again.json["result"], "fake");
+    assert_eq!(again.headers["x-livegate-reason"], "challenge_reused");
+
+    let expired = id_for(&s, "alice", steps(), jobs::now_ms() - 1);
+    let a = answer(&s, video, &expired, "alice").await;
+    assert_eq!(a.headers["x-livegate-reason"], "challenge_expired");
+    assert_eq!(a.json["details"]["challenge"]["failure"], "expired");
+
+    let bobs = id_for(&s, "bob", steps(), later());
+    let a = answer(&s, video, &bobs, "alice").await;
+    assert_eq!(a.headers["x-livegate-reason"], "challenge_foreign");
+    // Bob's id was not used up by Alice's attempt.
+    assert_eq!(answer(&s, video, &bobs, "bob").await.json["result"], "real");
+
+    let a = answer(&s, video, "not-a-challenge", "alice").await;
+    assert_eq!(a.status, 422, "{}", a.text);
+    assert!(
+        a.json["detail"]["body"]["challenge_id"].is_array(),
+        "{}",
+        a.text
+    );
+
+    // A challenge is answered by a video.
+    let still = std::fs::read(s.data.join("faces/fr_biden.jpg")).unwrap();
+    let form = Form::new()
+        .file("image", "still.jpg", &still)
+        .text("challenge_id", &id_for(&s, "alice", steps(), later()));
+    let a = send(
+        &s.app,
+        form.request("/liveness", Some(&good_token("alice"))),
+    )
+    .await;
+    assert_eq!(a.status, 422, "{}", a.text);
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}

@@ -2,7 +2,7 @@
 
 use crate::analyse::Analyse;
 use crate::analysis::{Analysis, Echo, FrameCounts, Mode, Reason, Timings};
-use crate::challenge::ChallengeEvidence;
+use crate::challenge::{self, ChallengeEvidence, ChallengeInput, Pose, SameFace, StepWindow};
 use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
@@ -232,7 +232,16 @@ impl Analyzer {
             _ => None,
         };
         let challenge = match (&req.challenge, &video) {
-            (Some(input), Some(v)) => Some(ChallengeEvidence::judge(input, &v.frames, &v.blinks)),
+            (Some(input), Some(v)) => {
+                let judged = ChallengeEvidence::judge(input, &v.frames, &v.blinks);
+                Some(match input {
+                    ChallengeInput::Steps(windows) => {
+                        let neutral = judged.check.as_ref().and_then(|c| c.neutral);
+                        judged.with_same_face(self.same_face(windows, v, neutral.as_ref())?)
+                    }
+                    ChallengeInput::Refused(_) => judged,
+                })
+            }
             _ => None,
         };
         Ok(Stages {
@@ -281,6 +290,37 @@ impl Analyzer {
                 embedding: true,
             },
         )
+    }
+
+    /// The first usable face of the video against one frame of each challenge window.
+    fn same_face(
+        &self,
+        windows: &[StepWindow],
+        v: &VideoOutcome,
+        neutral: Option<&Pose>,
+    ) -> Result<SameFace, AnalysisError> {
+        let kept: Vec<usize> = v.kept.iter().map(|(f, _, _)| *f).collect();
+        let picks = challenge::identity_frames(windows, &v.frames, &kept, neutral);
+        let embedder = self.models.embedder.as_ref();
+        let max_distance = policy::facematch_max_distance(embedder.id());
+        let embeddings = picks
+            .iter()
+            .map(|&i| {
+                let (_, crop, face) = &v.kept[i];
+                embedder.embed(crop, face)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(still::internal)?;
+        let distances: Vec<f32> = embeddings
+            .iter()
+            .skip(1)
+            .map(|e| embedder.distance(&embeddings[0], e))
+            .collect();
+        Ok(SameFace {
+            same: distances.iter().all(|d| *d < max_distance),
+            distances,
+            max_distance,
+        })
     }
 
     fn match_video(

@@ -98,22 +98,23 @@ pub struct Pose {
 }
 
 pub fn poses(frames: &[FrameObservation]) -> Vec<Pose> {
-    frames
-        .iter()
-        .filter(|f| f.finding.is_none())
-        .filter_map(|f| {
-            let face = f.face.as_ref()?;
-            let k = &face.keypoints;
-            let (re, le, nose) = (k[kp::RIGHT_EYE], k[kp::LEFT_EYE], k[kp::NOSE]);
-            let iod = ((re.x - le.x).powi(2) + (re.y - le.y).powi(2)).sqrt();
-            (iod > 1.0).then(|| Pose {
-                time_s: f.time_s,
-                yaw: (nose.x - (re.x + le.x) / 2.0) / iod,
-                pitch: (nose.y - (re.y + le.y) / 2.0) / iod,
-                scale: face.bbox.w,
-            })
-        })
-        .collect()
+    frames.iter().filter_map(pose_of).collect()
+}
+
+fn pose_of(f: &FrameObservation) -> Option<Pose> {
+    if f.finding.is_some() {
+        return None;
+    }
+    let face = f.face.as_ref()?;
+    let k = &face.keypoints;
+    let (re, le, nose) = (k[kp::RIGHT_EYE], k[kp::LEFT_EYE], k[kp::NOSE]);
+    let iod = ((re.x - le.x).powi(2) + (re.y - le.y).powi(2)).sqrt();
+    (iod > 1.0).then(|| Pose {
+        time_s: f.time_s,
+        yaw: (nose.x - (re.x + le.x) / 2.0) / iod,
+        pitch: (nose.y - (re.y + le.y) / 2.0) / iod,
+        scale: face.bbox.w,
+    })
 }
 
 /// What the front end hands the analysis about a challenge it resolved.
@@ -137,6 +138,8 @@ pub enum Failure {
     Reused,
     /// Issued to another client.
     Foreign,
+    /// The steps were performed, but not all by the same face (a swap mid-video).
+    FaceChanged,
 }
 
 impl Failure {
@@ -147,6 +150,7 @@ impl Failure {
             Failure::Expired => "challenge_expired",
             Failure::Reused => "challenge_reused",
             Failure::Foreign => "challenge_foreign",
+            Failure::FaceChanged => "challenge_face_changed",
         }
     }
 }
@@ -161,6 +165,16 @@ pub struct ChallengeEvidence {
     pub check: Option<ChallengeCheck>,
     /// The pose series the steps were judged on (the Playground draws it).
     pub poses: Vec<Pose>,
+    /// One face throughout: the first analysed face against one frame of each window.
+    pub same_face: Option<SameFace>,
+}
+
+/// Embedding distances from the video's first usable face to a frame of each step's window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SameFace {
+    pub distances: Vec<f32>,
+    pub max_distance: f32,
+    pub same: bool,
 }
 
 impl ChallengeEvidence {
@@ -176,6 +190,7 @@ impl ChallengeEvidence {
                 failure: Some(*failure),
                 check: None,
                 poses: Vec::new(),
+                same_face: None,
             },
             ChallengeInput::Steps(windows) => {
                 let poses = poses(frames);
@@ -185,10 +200,57 @@ impl ChallengeEvidence {
                     failure: (!c.passed).then_some(Failure::StepsNotSeen),
                     check: Some(c),
                     poses,
+                    same_face: None,
                 }
             }
         }
     }
+
+    /// Adds the identity check: a different face in any window fails the challenge.
+    pub fn with_same_face(mut self, same_face: SameFace) -> Self {
+        if !same_face.same && self.passed {
+            self.passed = false;
+            self.failure = Some(Failure::FaceChanged);
+        }
+        self.same_face = Some(same_face);
+        self
+    }
+}
+
+/// Which kept frames the identity check compares: the first (the reference), then for each
+/// window its most frontal kept frame (the least yaw and pitch away from `neutral`: a turned
+/// head embeds further from a frontal one, measured up to 0.66 on the turning selfie, above the
+/// facematch distance). `kept` holds indices into `frames` of the frames whose crops were kept;
+/// the result indexes `kept`.
+pub fn identity_frames(
+    windows: &[StepWindow],
+    frames: &[FrameObservation],
+    kept: &[usize],
+    neutral: Option<&Pose>,
+) -> Vec<usize> {
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    let away = |f: usize| match (pose_of(&frames[f]), neutral) {
+        (Some(p), Some(n)) => (p.yaw - n.yaw).abs() + (p.pitch - n.pitch).abs(),
+        _ => f32::INFINITY,
+    };
+    let mut picks = vec![0];
+    for w in windows {
+        let best = kept
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|&(_, &f)| frames[f].time_s >= w.start_s && frames[f].time_s <= w.end_s)
+            .min_by(|&(_, &a), &(_, &b)| away(a).total_cmp(&away(b)))
+            .map(|(i, _)| i);
+        if let Some(i) = best
+            && !picks.contains(&i)
+        {
+            picks.push(i);
+        }
+    }
+    picks
 }
 
 /// How one step went.

@@ -95,8 +95,9 @@ macro_rules! liveness_form {
             /// Optional, with a video: the id from `POST /v1/challenges`. The video must show
             /// the challenge's steps, in order, each inside its window; otherwise, or when the
             /// id is expired, used or another client's, the result is `fake` with the reason
-            /// in `X-Livegate-Reason` (`challenge_failed`, `challenge_expired`,
-            /// `challenge_reused`, `challenge_foreign`). A malformed id is a 422.
+            /// in `X-Livegate-Reason` (`challenge_failed`, `challenge_face_changed`,
+            /// `challenge_expired`, `challenge_reused`, `challenge_foreign`). A malformed id is a
+            /// 422.
             #[serde(default)]
             pub challenge_id: String,
         }

@@ -220,5 +220,59 @@ async fn expired_reused_foreign_and_malformed_ids() {
     assert_eq!(a.status, 422, "{}", a.text);
 }
 
-#[allow(dead_code)]
-fn unused(_: &Path) {}
+/// One person for 3.7 s, then another (two of the test videos joined with the FFmpeg CLI).
+fn swapped_faces(data: &Path, out: &Path) -> Option<()> {
+    let fit = "scale=480:854:force_original_aspect_ratio=decrease,pad=480:854:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30";
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(data.join("videos/lestari15_real.mp4"))
+        .arg("-i")
+        .arg(data.join("videos/blinkdetector_selfie_blinks.mp4"))
+        .args([
+            "-filter_complex",
+            &format!("[0:v]{fit}[a];[1:v]{fit}[b];[a][b]concat=n=2:v=1[v]"),
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(out)
+        .status();
+    match status {
+        Ok(s) if s.success() => Some(()),
+        other => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("ffmpeg could not join the videos: {other:?}");
+            }
+            eprintln!("SKIPPED: ffmpeg could not join the videos: {other:?}");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_face_swapped_mid_video_fails_its_challenge() {
+    let Some(s) = setup() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let joined = dir.path().join("swap.mp4");
+    if swapped_faces(&s.data, &joined).is_none() {
+        return;
+    }
+    let id = id_for(&s, "alice", vec![w(Step::Blink, 4.5, 9.5)], later());
+    let form = Form::new()
+        .file("video", "swap.mp4", &std::fs::read(&joined).unwrap())
+        .text("challenge_id", &id)
+        .text("details", "True");
+    let a = send(
+        &s.app,
+        form.request("/liveness", Some(&good_token("alice"))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let c = &a.json["details"]["challenge"];
+    assert_eq!(c["same_face"]["same"], false, "{c}");
+    assert_eq!(c["passed"], false);
+    assert_eq!(a.json["result"], "fake");
+}

@@ -3,7 +3,7 @@
 import { loadToken, saveToken } from './api.js';
 import * as bulk from './bulk.js';
 import { renderError } from './render.js';
-import { runFacematch, runLiveness } from './single.js';
+import { cameraOff, cameraOn, cancelRecording, recordAndRun, runFacematch, runLiveness } from './single.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { endpoint: 'liveness', mode: 'single' };
@@ -19,6 +19,15 @@ function applyState() {
   $('result').hidden = true;
   $('error').hidden = true;
   if (state.mode !== 'bulk') $('bulk').hidden = true;
+  // Record mode has its own Start button and always asks for details.
+  $('run-actions').hidden = state.mode === 'record';
+  $('output-box').hidden = state.mode === 'record';
+}
+
+/** The camera is on exactly while Record mode is shown. */
+function syncCamera() {
+  if (state.mode === 'record') cameraOn().catch(showError);
+  else cameraOff();
 }
 
 function preview(inputId, previewId, key) {
@@ -38,6 +47,8 @@ function showError(e) {
 
 async function run(event) {
   event.preventDefault();
+  // Enter in a tuning field must not start a recording: only Start does.
+  if (state.mode === 'record') return;
   $('error').hidden = true;
   const form = $('form');
   const busy = $('busy');
@@ -72,8 +83,30 @@ function init() {
     // A batch link opened without a (valid) token loads once one is pasted.
     bulk.tokenChanged(showError);
   });
-  for (const b of document.querySelectorAll('[data-endpoint]')) b.addEventListener('click', () => { state.endpoint = b.dataset.endpoint; applyState(); });
-  for (const b of document.querySelectorAll('[data-mode]')) b.addEventListener('click', () => { state.mode = b.dataset.mode; applyState(); });
+  for (const b of document.querySelectorAll('[data-endpoint]')) {
+    b.addEventListener('click', () => {
+      state.endpoint = b.dataset.endpoint;
+      // Recording answers a liveness challenge: /facematch has no Record mode.
+      if (state.endpoint !== 'liveness' && state.mode === 'record') state.mode = 'single';
+      applyState();
+      syncCamera();
+    });
+  }
+  for (const b of document.querySelectorAll('[data-mode]')) {
+    b.addEventListener('click', () => {
+      state.mode = b.dataset.mode;
+      if (state.mode === 'record') state.endpoint = 'liveness';
+      applyState();
+      syncCamera();
+    });
+  }
+  $('rec-start').addEventListener('click', () => {
+    $('error').hidden = true;
+    recordAndRun($('form'), $('result')).catch(showError);
+  });
+  $('rec-cancel').addEventListener('click', () => cancelRecording());
+  $('cam-retry').addEventListener('click', () => { $('error').hidden = true; cameraOn().catch(showError); });
+  window.addEventListener('pagehide', () => cameraOff());
   preview('image', 'image-preview', 'image');
   preview('video', 'video-preview', 'video');
   preview('image1', 'image1-preview', 'image1');

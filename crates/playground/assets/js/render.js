@@ -60,6 +60,7 @@ export function reasonText(code) {
     challenge_expired: 'the challenge had expired',
     challenge_reused: 'the challenge was already answered (each works once)',
     challenge_foreign: 'the challenge was not issued to this client',
+    challenge_face_changed: 'the face changed during the challenge (not one person throughout)',
   };
   return words[code] || code;
 }
@@ -164,6 +165,194 @@ function timeline(video) {
     findings.length ? h('p', { class: 'findings' }, findings.slice(0, 12).join(' · ')) : null);
 }
 
+// ---- Active challenge (Record mode): per-step results and the pose curves ----
+
+/** What the person was asked to do, by step code (the server sends the same words with the
+ *  challenge; these are for a response shown without it). */
+export const STEP_WORDS = {
+  turn_left: 'Turn your head to your left',
+  turn_right: 'Turn your head to your right',
+  look_up: 'Look up',
+  look_down: 'Look down',
+  blink: 'Blink',
+  move_closer: 'Move closer to the camera',
+};
+const STEP_SHORT = {
+  turn_left: 'turn left', turn_right: 'turn right', look_up: 'look up', look_down: 'look down',
+  blink: 'blink', move_closer: 'closer',
+};
+
+/** The SVG namespace, taken from a parsed element: the page's assets spell no URL. */
+const SVG_NS = (() => {
+  const t = document.createElement('template');
+  t.innerHTML = '<svg></svg>';
+  return t.content.firstChild.namespaceURI;
+})();
+
+/** An SVG element; attributes only (presentation attributes are not CSS, so the CSP allows them). */
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) if (c) el.append(c);
+  return el;
+}
+
+const secs = (t) => `${Number(t).toFixed(1)} s`;
+
+/** A step's strongest movement in its unit: the face size ratio, or inter-ocular distances. */
+function peak(st) {
+  const v = Number(st.peak || 0).toFixed(2);
+  return st.step === 'move_closer' ? `${v} × the neutral size` : `${v} inter-ocular distances`;
+}
+
+/** One sentence per step: what happened, in words (the colour only repeats it). */
+function stepDetail(st) {
+  if (st.passed) {
+    if (st.step === 'blink') return typeof st.seen_at_s === 'number' ? `blink at ${secs(st.seen_at_s)}` : 'blink seen';
+    const at = typeof st.seen_at_s === 'number' ? `seen at ${secs(st.seen_at_s)}` : 'seen';
+    return `${at}; strongest movement ${peak(st)}`;
+  }
+  if (st.step === 'blink') return 'no blink started in this window';
+  if (!st.frames) return 'no usable face in this window';
+  const away = st.step !== 'move_closer' && (st.peak || 0) < 0 ? ', never towards the side asked' : '';
+  return `not seen: strongest movement ${peak(st)}${away} over ${st.frames} frame${st.frames === 1 ? '' : 's'}`;
+}
+
+/** Yaw, pitch and size over time relative to the neutral pose, the step windows shaded (with
+ *  their number and ✓/✗), where each step was seen, and the blinks. Inline SVG built with DOM
+ *  calls; its colours come from style.css, so dark mode applies. */
+function poseChart(ch, video, recordS) {
+  const check = ch.check || {};
+  const steps = check.steps || [];
+  const poses = ch.poses || [];
+  const blinks = (video && video.blinks && video.blinks.blinks) || [];
+  const n = check.neutral || (poses.length ? poses[0] : null);
+  // Drawn at about the width it is shown at, so the labels stay readable on a phone.
+  const W = Math.round(Math.max(360, Math.min(720, (document.documentElement.clientWidth || 720) - 48)));
+  const H = W < 500 ? 220 : 240, L = 40, R = 12, T = 30, B = 34;
+  const lastPose = poses.length ? poses[poses.length - 1].time_s : 0;
+  const lastStep = steps.length ? steps[steps.length - 1].end_s : 0;
+  const lastBlink = blinks.reduce((m, b) => Math.max(m, b.end_s || 0), 0);
+  const t1 = Math.max(recordS || 0, lastPose, lastStep, lastBlink, 1);
+  const x = (t) => L + (Math.max(0, Math.min(t1, t)) / t1) * (W - L - R);
+  const series = [
+    { key: 'yaw', label: 'yaw', get: (p) => p.yaw - n.yaw },
+    // The server's pitch grows looking down; drawn the other way so up on the chart is up.
+    { key: 'pitch', label: 'pitch', get: (p) => n.pitch - p.pitch },
+    { key: 'scale', label: 'size', get: (p) => p.scale / Math.max(1, n.scale) - 1 },
+  ];
+  let m = 0.4;
+  if (n) for (const p of poses) for (const sr of series) m = Math.max(m, Math.abs(sr.get(p)));
+  m = Math.min(2, m * 1.1);
+  const y = (v) => T + (1 - (Math.max(-m, Math.min(m, v)) + m) / (2 * m)) * (H - T - B);
+
+  const svg = s('svg', {
+    id: 'challenge-chart', class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
+    'aria-label': `Head pose over the recording with ${steps.length} step windows`,
+    'data-points': poses.length,
+  });
+  svg.append(s('rect', { class: 'chart-bg', x: 0, y: 0, width: W, height: H }));
+  // Step windows first, so curves draw over them.
+  steps.forEach((st, i) => {
+    const cls = st.passed ? 'passed' : 'failed';
+    svg.append(s('rect', {
+      class: `win ${cls}`, x: x(st.start_s), y: T, width: Math.max(1, x(st.end_s) - x(st.start_s)), height: H - T - B,
+      'data-step': st.step,
+    }, s('title', { text: `${i + 1}. ${STEP_WORDS[st.step] || st.step}: ${st.passed ? 'passed' : 'failed'}` })));
+    // On a narrow chart only the number and the mark fit above a window.
+    const wide = x(st.end_s) - x(st.start_s) > 90;
+    svg.append(s('text', {
+      class: `win-label ${cls}`, x: (x(st.start_s) + x(st.end_s)) / 2, y: T - 9, 'text-anchor': 'middle',
+      text: `${i + 1}${wide ? ` ${STEP_SHORT[st.step] || st.step}` : ''} ${st.passed ? '✓' : '✗'}`,
+    }));
+    // Windows are back to back: a line marks where each begins and ends.
+    for (const edge of [st.start_s, st.end_s]) {
+      svg.append(s('line', { class: 'win-edge', x1: x(edge), x2: x(edge), y1: T - 4, y2: H - B }));
+    }
+    if (typeof st.seen_at_s === 'number') {
+      svg.append(s('line', { class: 'seen', x1: x(st.seen_at_s), x2: x(st.seen_at_s), y1: T, y2: H - B }));
+    }
+  });
+  // Grid: zero (the neutral pose) and ±m/2, with values.
+  for (const v of [m / 2, 0, -m / 2]) {
+    svg.append(s('line', { class: v === 0 ? 'axis zero' : 'axis', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+    svg.append(s('text', { class: 'tick', x: L - 6, y: y(v) + 4, 'text-anchor': 'end', text: v === 0 ? '0' : v.toFixed(2) }));
+  }
+  const every = t1 > 12 ? 2 : 1;
+  for (let t = 0; t <= t1 + 1e-6; t += every) {
+    svg.append(s('line', { class: 'axis', x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4 }));
+    svg.append(s('text', { class: 'tick', x: x(t), y: H - B + 16, 'text-anchor': 'middle', text: `${t} s` }));
+  }
+  // Blinks: marks along the bottom of the plot.
+  for (const b of blinks) {
+    svg.append(s('rect', {
+      class: 'blink-mark', x: x(b.start_s), y: H - B - 8, width: Math.max(3, x(b.end_s) - x(b.start_s)), height: 8,
+    }, s('title', { text: `blink ${secs(b.start_s)}–${secs(b.end_s)}` })));
+  }
+  // The curves.
+  if (n && poses.length) {
+    for (const sr of series) {
+      const d = poses.map((p, i) => `${i ? 'L' : 'M'}${x(p.time_s).toFixed(1)},${y(sr.get(p)).toFixed(1)}`).join('');
+      svg.append(s('path', { class: `curve ${sr.key}`, d, 'data-series': sr.key }));
+      if (sr.key !== 'scale') {
+        for (const p of poses) svg.append(s('circle', { class: `dot ${sr.key}`, cx: x(p.time_s).toFixed(1), cy: y(sr.get(p)).toFixed(1), r: 2 }));
+      }
+    }
+  } else {
+    svg.append(s('text', { class: 'tick', x: W / 2, y: H / 2, 'text-anchor': 'middle', text: 'no face was tracked, so no pose to draw' }));
+  }
+  return svg;
+}
+
+/** The challenge's result: a sentence, one row per step with passed/failed in words, the pose
+ *  chart, and the recording itself when the page has it. */
+function challengeSection(ch, video, media) {
+  const check = ch.check;
+  const steps = (check && check.steps) || [];
+  const issued = (media.challenge && media.challenge.steps) || [];
+  const seen = steps.filter((st) => st.passed).length;
+  let summary;
+  if (ch.passed) summary = `Challenge passed: all ${steps.length} steps were seen in their windows.`;
+  else if (ch.failure === 'steps_not_seen' || (!ch.failure && check)) summary = `Challenge failed: ${seen} of ${steps.length} steps were seen in their windows.`;
+  else summary = `Challenge failed: ${reasonText(`challenge_${ch.failure}`)}.`;
+  const parts = [h('h3', {}, 'Challenge'), h('p', { id: 'challenge-summary', class: ch.passed ? 'ok-text' : 'bad-text' }, summary)];
+  if (steps.length) {
+    parts.push(h('ol', { id: 'challenge-steps', class: 'steps' }, steps.map((st, i) => {
+      const words = (issued[i] && issued[i].step === st.step && issued[i].instruction) || STEP_WORDS[st.step] || st.step;
+      return h('li', { class: `step ${st.passed ? 'passed' : 'failed'}`, 'data-step': st.step, 'data-passed': String(Boolean(st.passed)) },
+        h('span', { class: 'step-name' }, words),
+        h('span', { class: 'step-window' }, `${Number(st.start_s).toFixed(1)}–${secs(st.end_s)}`),
+        h('strong', { class: 'step-result' }, st.passed ? '✓ passed' : '✗ failed'),
+        h('span', { class: 'step-detail' }, stepDetail(st)));
+    })));
+  }
+  const sf = ch.same_face;
+  if (sf && Array.isArray(sf.distances)) {
+    parts.push(h('p', { id: 'challenge-same-face', class: sf.same ? '' : 'bad-text' }, sf.same
+      ? `One face throughout: every window's face is within ${num(sf.max_distance)} of the first one.`
+      : `The face changed: a window's face is ${num(Math.max(...sf.distances))} from the first one (a match is under ${num(sf.max_distance)}).`));
+  }
+  if (check) {
+    parts.push(poseChart(ch, video, media.challenge && media.challenge.record_s));
+    parts.push(h('div', { class: 'legend' }, 'Relative to the neutral pose (the lead-in):',
+      h('i', { class: 'key yaw' }), 'yaw (up = towards the person\u2019s left)',
+      h('i', { class: 'key pitch' }), 'pitch (up = looking up)',
+      h('i', { class: 'key scale' }), 'face size − 1',
+      h('i', { class: 'key win-ok' }), 'step window, passed ✓',
+      h('i', { class: 'key win-bad' }), 'step window, failed ✗',
+      h('i', { class: 'key blink' }), 'blink'));
+  }
+  if (media.videoUrl) {
+    parts.push(h('details', { class: 'recording' }, h('summary', {}, 'Your recording (as sent, not mirrored)'),
+      h('video', { id: 'recording', class: 'preview', src: media.videoUrl, controls: true, muted: true, playsinline: true })));
+  }
+  return h('section', { id: 'challenge', class: 'challenge' }, parts);
+}
+
 /** A threshold or score as people read it: at most 4 decimals (0.5075, not 0.5074999928). */
 const num = (x) => String(Number(x.toFixed(4)));
 
@@ -231,8 +420,12 @@ export function renderLiveness(el, body, media) {
     const f = d && d.image && d.image.findings;
     if (f && f.length) visuals.append(h('p', { class: 'findings', id: 'still-findings' }, f.map(findingText).join(' · ')));
   }
+  const ch = d && d.challenge;
+  if (ch) badges.append(badge('challenge', ch.passed ? 'passed' : 'failed', Boolean(ch.passed), 'verdict-challenge'));
   const tl = d && timeline(d.video);
-  el.append(badges, meaning(body, media.reason), h('div', { class: 'grid' }, h('div', {}, confs, kvTable(body)), visuals));
+  el.append(badges, meaning(body, media.reason));
+  if (ch) el.append(challengeSection(ch, d.video, media));
+  el.append(h('div', { class: 'grid' }, h('div', {}, confs, kvTable(body)), visuals));
   if (tl) el.append(tl);
   el.append(rawJson(body));
   el.hidden = false;
@@ -254,7 +447,8 @@ export function renderFacematch(el, body, media) {
 
 export function renderError(el, err) {
   el.replaceChildren();
-  const status = err.status ? `HTTP ${err.status}` : 'Request failed';
+  // `title` names a failure that is not an HTTP answer (the camera, the recorder).
+  const status = err.status ? `HTTP ${err.status}` : (err.title || 'Request failed');
   el.append(h('strong', {}, `${status}: ${err.message}`));
   const fields = typeof err.fieldMessages === 'function' ? err.fieldMessages() : [];
   if (fields.length) {

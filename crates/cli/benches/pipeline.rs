@@ -5,6 +5,7 @@
 //! `cargo bench -p livegate --bench pipeline` (needs `../shared/testdata` and the models).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use liveness::challenge::{ChallengeInput, Step, StepWindow};
 use liveness::{Analyse, AnalysisOptions, AnalysisRequest};
 use std::path::PathBuf;
 use std::process::Command;
@@ -87,6 +88,31 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     g.bench_function("image_plus_10s_720p_video", |b| {
         b.iter(|| analyzer.analyse(&both).unwrap())
+    });
+    // An active challenge over the same video (issue #13's cost target: the passive analysis
+    // of the video alone against the same with a three-step challenge).
+    let video_only = AnalysisRequest {
+        image: None,
+        ..both.clone()
+    };
+    let steps = [Step::TurnLeft, Step::Blink, Step::LookUp]
+        .into_iter()
+        .enumerate()
+        .map(|(i, step)| StepWindow {
+            step,
+            start_s: 1.0 + 3.0 * i as f64,
+            end_s: 4.0 + 3.0 * i as f64,
+        })
+        .collect();
+    let challenged = AnalysisRequest {
+        challenge: Some(ChallengeInput::Steps(steps)),
+        ..video_only.clone()
+    };
+    g.bench_function("video_10s_720p", |b| {
+        b.iter(|| analyzer.analyse(&video_only).unwrap())
+    });
+    g.bench_function("video_10s_720p_with_challenge", |b| {
+        b.iter(|| analyzer.analyse(&challenged).unwrap())
     });
     g.finish();
 

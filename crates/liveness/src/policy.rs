@@ -249,7 +249,9 @@ pub const CHALLENGE_LEAD_IN_S: f64 = 1.0;
 pub const CHALLENGE_STEP_S: f64 = 3.0;
 pub const CHALLENGE_MIN_NEUTRAL_FRAMES: usize = 3;
 /// With a challenge, at least every 5th frame (6 fps at 30 fps: a head turn spans several) is
-/// analysed, up to 120 (20 s at 30 fps, more than 4 steps need).
+/// analysed for the face and its pose, up to 120 (20 s at 30 fps, more than 4 steps need);
+/// PAD and the mesh still run at about the client's `frame_sampling_rate` (`VideoWork`), so the
+/// extra cost is the detector and eye model on the extra frames.
 pub const CHALLENGE_SAMPLE_EVERY: u32 = 5;
 pub const CHALLENGE_MAX_SAMPLED: u32 = 120;
 /// How long an issued challenge can be answered.

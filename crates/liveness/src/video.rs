@@ -87,6 +87,9 @@ pub struct VideoWork {
     pub max_sampled: u32,
     /// Legacy mode only looks for blinks: no PAD on sampled frames.
     pub pad_on_sampled: bool,
+    /// PAD (and the mesh) run on every this many sampled frames: 1, except when a challenge
+    /// samples densely for the head's pose, where PAD keeps about the client's own rate.
+    pub pad_every: usize,
 }
 
 impl VideoWork {
@@ -95,14 +98,19 @@ impl VideoWork {
     pub fn for_request(opts: &crate::AnalysisOptions, legacy: bool, challenge: bool) -> Self {
         let (mut every_nth, mut max_sampled) =
             (opts.frame_sampling_rate, opts.max_frames_to_analyze);
+        let mut pad_every = 1;
+        if challenge && every_nth > policy::CHALLENGE_SAMPLE_EVERY {
+            pad_every = every_nth.div_ceil(policy::CHALLENGE_SAMPLE_EVERY) as usize;
+            every_nth = policy::CHALLENGE_SAMPLE_EVERY;
+        }
         if challenge {
-            every_nth = every_nth.min(policy::CHALLENGE_SAMPLE_EVERY);
             max_sampled = max_sampled.max(policy::CHALLENGE_MAX_SAMPLED);
         }
         VideoWork {
             every_nth,
             max_sampled,
             pad_on_sampled: !legacy,
+            pad_every,
         }
     }
 }
@@ -138,7 +146,7 @@ pub fn analyse(
         // none of their results to go on: the three threads keep both cores busy.
         let (side_tx, side_rx) = mpsc::channel::<SideJob>();
         let side_worker = scope.spawn(move || side_jobs(models, side_rx));
-        let consumed = consume(models, rx, side_tx, work.pad_on_sampled);
+        let consumed = consume(models, rx, side_tx, work.pad_on_sampled, work.pad_every);
         let decoded = decoder
             .join()
             .map_err(|_| AnalysisError::Internal("video decoder thread panicked".into()))?;
@@ -213,6 +221,7 @@ fn consume(
     rx: mpsc::Receiver<media::SampledFrame>,
     side_jobs: mpsc::Sender<SideJob>,
     enhanced: bool,
+    pad_every: usize,
 ) -> Result<Consumed, AnalysisError> {
     let mut frames = Vec::new();
     let mut kept = Vec::new();
@@ -270,11 +279,12 @@ fn consume(
                     let (crop, face) = crop_around(rgb, f);
                     kept.push((frames.len(), crop, face));
                     // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
+                    let pad_slot = frames.len().is_multiple_of(pad_every);
                     let mesh = models.mesh.is_some()
                         && frames
                             .len()
-                            .is_multiple_of(policy::MOTION_MESH_EVERY_SAMPLED);
-                    if enhanced {
+                            .is_multiple_of(pad_every * policy::MOTION_MESH_EVERY_SAMPLED);
+                    if enhanced && pad_slot {
                         let job = SideJob {
                             slot: frames.len(),
                             time_s: frame.time_s,

@@ -43,6 +43,8 @@ function preview(inputId, previewId, key) {
 
 function showError(e) {
   renderError($('error'), e);
+  // Record mode's buttons sit above the tuning fields: bring the message into view.
+  if (state.mode === 'record') $('error').scrollIntoView({ block: 'nearest' });
 }
 
 async function run(event) {

@@ -218,8 +218,8 @@ function stepDetail(st) {
   }
   if (st.step === 'blink') return 'no blink started in this window';
   if (!st.frames) return 'no usable face in this window';
-  const away = st.step !== 'move_closer' && (st.peak || 0) < 0 ? ', never towards the side asked' : '';
-  return `not seen: strongest movement ${peak(st)}${away} over ${st.frames} frame${st.frames === 1 ? '' : 's'}`;
+  const away = st.step !== 'move_closer' && (st.peak || 0) < 0 ? ' (never towards the side asked)' : '';
+  return `not seen in ${st.frames} frame${st.frames === 1 ? '' : 's'}: strongest movement ${peak(st)}${away}`;
 }
 
 /** Yaw, pitch and size over time relative to the neutral pose, the step windows shaded (with

@@ -101,22 +101,23 @@ function buttons() {
   $('cam-retry').hidden = Boolean(rec.stream) || rec.running || rec.asking;
 }
 
+/** [short text for the picture, full message] for a getUserMedia failure. */
 function cameraMessage(e) {
   switch (e && e.name) {
     case 'NotAllowedError':
     case 'PermissionDeniedError':
     case 'SecurityError':
-      return 'Camera access was denied. Allow the camera for this page (the camera icon in the address bar or the site settings), then press “Turn on camera”.';
+      return ['Camera access denied', 'Camera access was denied. Allow the camera for this page (the camera icon in the address bar or the site settings), then press “Turn on camera”.'];
     case 'NotFoundError':
     case 'DevicesNotFoundError':
     case 'OverconstrainedError':
-      return 'No camera was found. Connect one, then press “Turn on camera”.';
+      return ['No camera found', 'No camera was found. Connect one, then press “Turn on camera”.'];
     case 'NotReadableError':
     case 'TrackStartError':
     case 'AbortError':
-      return 'The camera could not be started: another application may be using it. Close it, then press “Turn on camera”.';
+      return ['Camera busy', 'The camera could not be started: another application may be using it. Close it, then press “Turn on camera”.'];
     default:
-      return `The camera could not be started (${(e && e.name) || 'error'}: ${(e && e.message) || 'unknown'}).`;
+      return ['Camera unavailable', `The camera could not be started (${(e && e.name) || 'error'}: ${(e && e.message) || 'unknown'}).`];
   }
 }
 
@@ -125,12 +126,15 @@ export async function cameraOn() {
   if (rec.stream || rec.asking) return;
   const gen = ++rec.gen;
   if (!navigator.mediaDevices || typeof navigator.mediaDevices.getUserMedia !== 'function') {
+    $('cam-off').textContent = 'No camera here';
     throw new CameraError('This browser offers no camera here: the page must be opened over HTTPS or on localhost, in a browser with camera support.');
   }
   if (typeof MediaRecorder === 'undefined') {
+    $('cam-off').textContent = 'Cannot record here';
     throw new CameraError('This browser cannot record video (it has no MediaRecorder).');
   }
   status('Asking for the camera…');
+  $('cam-off').textContent = 'Waiting for permission to use the camera…';
   rec.asking = true;
   buttons();
   let stream;
@@ -142,9 +146,11 @@ export async function cameraOn() {
   } catch (e) {
     if (gen !== rec.gen) return;
     rec.asking = false;
+    const [short, message] = cameraMessage(e);
+    $('cam-off').textContent = short;
     status('');
     buttons();
-    throw new CameraError(cameraMessage(e));
+    throw new CameraError(message);
   }
   if (gen === rec.gen) rec.asking = false;
   // The user left Record mode while the browser was asking: give the camera back.
@@ -177,6 +183,7 @@ export function cameraOff() {
   const cam = $('cam');
   cam.srcObject = null;
   $('rec-stage').classList.remove('live');
+  $('cam-off').textContent = 'Camera off';
   status('');
   buttons();
 }

@@ -119,6 +119,21 @@ export class Server {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Records every request `page` makes to another origin than `base` (blob: and data: are the
+ *  page's own) and every page error or console error, for the "nothing from elsewhere, no
+ *  errors" assertions every browser test makes. */
+export function watch(page, base) {
+  const offsite = [];
+  const errors = [];
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(base) && !u.startsWith('blob:') && !u.startsWith('data:')) offsite.push(u);
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { offsite, errors };
+}
+
 const PY_WRITE = `
 import json, sys, zipfile
 spec = json.load(sys.stdin)

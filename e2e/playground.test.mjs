@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  CHROMIUM, CHROMIUM_ARGS, Server, binary, cleanup, mintToken, parseCsv, readZip,
-  requireOrSkip, tempDir, testdataDir, writeZip,
+  CHROMIUM, CHROMIUM_ARGS, Server, binary, cleanup, mintToken, parseCsv, readZip, requireOrSkip, tempDir, testdataDir, watch, writeZip,
 } from './harness.mjs';
 
 const CONTRACT_KEYS = [
@@ -41,14 +40,7 @@ async function openPlayground(t, path = '/') {
   const context = await browser.newContext({ acceptDownloads: true });
   t.after(() => context.close());
   const page = await context.newPage();
-  const offsite = [];
-  const errors = [];
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(server.base) && !u.startsWith('blob:') && !u.startsWith('data:')) offsite.push(u);
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { offsite, errors } = watch(page, server.base);
   await page.goto(server.base + path);
   await page.waitForSelector('body[data-ready="true"]');
   await page.fill('#token', token);

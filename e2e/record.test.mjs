@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  CHROMIUM, CHROMIUM_ARGS, Server, binary, cleanup, mintToken, requireOrSkip, tempDir, testdataDir,
+  CHROMIUM, CHROMIUM_ARGS, Server, binary, cleanup, mintToken, requireOrSkip, tempDir, testdataDir, watch,
 } from './harness.mjs';
 
 const td = testdataDir();
@@ -81,14 +81,7 @@ async function open(t, browser, options = {}, { typeToken = true } = {}) {
     };
   });
   const page = await context.newPage();
-  const offsite = [];
-  const errors = [];
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(server.base) && !u.startsWith('blob:') && !u.startsWith('data:')) offsite.push(u);
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { offsite, errors } = watch(page, server.base);
   await page.goto(`${server.base}/`);
   await page.waitForSelector('body[data-ready="true"]');
   if (typeToken) await page.fill('#token', token);

@@ -113,6 +113,8 @@ pub struct JobService {
     claimed: Mutex<HashSet<(String, u64)>>,
     /// Uploads in progress per client, for [`Quota::uploads`].
     uploads: Holdings,
+    /// [`Self::challenge_key`], read from the store once: it never changes after creation.
+    challenge_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// A client's place among the uploads in progress; dropping it gives the place back.
@@ -164,11 +166,16 @@ fn remove(path: &Path) {
 impl JobService {
     /// The key that signs challenge ids, created once per store (see [`Store::secret`]).
     pub fn challenge_key(&self) -> Result<Vec<u8>, StoreError> {
-        self.store.secret("challenge_key", || {
+        if let Some(key) = self.challenge_key.get() {
+            return Ok(key.clone());
+        }
+        // Two v4 UUIDs from the OS generator: 244 random bits.
+        let key = self.store.secret("challenge_key", || {
             let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();
             key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
             key
-        })
+        })?;
+        Ok(self.challenge_key.get_or_init(|| key).clone())
     }
 
     /// Marks a challenge answered; `false` when it already was (single use).
@@ -215,6 +222,7 @@ impl JobService {
             wake: tokio::sync::Notify::new(),
             claimed: Mutex::new(HashSet::new()),
             uploads: Holdings::default(),
+            challenge_key: std::sync::OnceLock::new(),
         }))
     }
 

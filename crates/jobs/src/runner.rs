@@ -1,19 +1,21 @@
-//! Running one batch item: read its entries from the stored ZIP, call the analysis, and turn
+//! Running one batch item: read its files (from the stored ZIP or the store), call the analysis, and turn
 //! whatever happens into an [`Outcome`]. Nothing here returns early with an error: a bad file,
 //! an analysis failure or even a panic in the analysis becomes that item's error row, and the
 //! batch goes on.
 
 use crate::envelope::{analysis_error, field_error, internal_error};
 use crate::pairing::Task;
-use crate::store::{Outcome, Pending};
+use crate::store::{Claim, Outcome};
 use liveness::{Analyse, AnalysisRequest, FacematchReport, LivenessReport, Reason};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-pub fn execute(analyser: &dyn Analyse, item: &Pending, max_entry_bytes: u64) -> Outcome {
+/// Reads one of the item's files by its archive name; the error is the client's to read.
+pub type ReadFile<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
+
+pub fn execute(analyser: &dyn Analyse, item: &Claim, read: &ReadFile<'_>) -> Outcome {
     let t0 = Instant::now();
-    let result =
-        std::panic::catch_unwind(AssertUnwindSafe(|| run(analyser, item, max_entry_bytes)));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(analyser, item, read)));
     let (ok, (body, reason)) = match result {
         Ok(Ok(answer)) => (true, answer),
         Ok(Err(body)) => (false, (body, None)),
@@ -27,6 +29,7 @@ pub fn execute(analyser: &dyn Analyse, item: &Pending, max_entry_bytes: u64) -> 
         body,
         elapsed_ms: t0.elapsed().as_millis() as u64,
         reason: reason.map(str::to_owned),
+        worker: None,
     }
 }
 
@@ -35,13 +38,10 @@ type Body = serde_json::Value;
 /// The item's body and, for a liveness verdict a rule decided, why.
 fn run(
     analyser: &dyn Analyse,
-    item: &Pending,
-    max: u64,
+    item: &Claim,
+    read_file: &ReadFile<'_>,
 ) -> Result<(Body, Option<&'static str>), Body> {
-    let read = |field: &str, name: &str| {
-        crate::intake::read_entry(&item.zip_path, name, max)
-            .map_err(|e| field_error(field, &e.to_string()))
-    };
+    let read = |field: &str, name: &str| read_file(name).map_err(|e| field_error(field, &e));
     fn to_json<T: serde::Serialize>(v: &T) -> Result<Body, Body> {
         crate::exact_json(v).map_err(|e| {
             tracing::error!(error = %e, "serialising a batch result");

@@ -6,15 +6,18 @@
 //! retention period after the batch ended (or until downloaded, with a retention of zero); and
 //! an erase removes the archive and every row at once.
 
+use crate::database::Database;
 use crate::intake::{self, IntakeError, Limits};
 use crate::owner::{Access, Held, Holdings, Owner};
 use crate::pairing;
-use crate::store::{Cursor, ItemState, JobRecord, JobStatus, Store, StoreError, Usage};
+use crate::store::{
+    Claim, Cursor, ItemState, JobRecord, JobStatus, MediaSource, NewJob, Store, StoreError, Usage,
+};
 use liveness::{Analyse, AnalysisOptions};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// What one client may hold at once, so that no client can fill the disk or the batch queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +42,14 @@ impl Default for Quota {
 
 #[derive(Debug, Clone)]
 pub struct JobsConfig {
-    /// Holds `jobs.sqlite3`, `batches/<id>.zip` and `uploads/` (in-flight uploads).
+    /// Holds `uploads/` (in-flight uploads) and, with the embedded store, `jobs.sqlite3` and
+    /// `batches/<id>.zip`.
     pub data_dir: PathBuf,
+    /// Where jobs are kept: the embedded SQLite file, or PostgreSQL shared by replicas.
+    pub database: Database,
+    /// How long an item stays with the worker that claimed it without a heartbeat; the work
+    /// of a replica that died is taken up by another one after this long.
+    pub lease: Duration,
     pub limits: Limits,
     /// Items analysed at once across all batches. Batches share the machine with interactive
     /// requests, so the default is one.
@@ -57,6 +66,8 @@ impl JobsConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: Database::Sqlite,
+            lease: Duration::from_secs(30),
             limits: Limits::default(),
             workers: 1,
             retention: Duration::from_secs(7 * 24 * 3600),
@@ -104,13 +115,17 @@ pub enum SubmitError {
 pub const MAX_ATTEMPTS: u32 = 3;
 
 pub struct JobService {
-    store: Store,
+    store: Box<dyn Store>,
     config: JobsConfig,
     analyser: Arc<dyn Analyse>,
     wake: tokio::sync::Notify,
-    /// Items a runner is working on right now; they are still "pending" in the store, which
-    /// is exactly what makes a crash re-run them.
-    claimed: Mutex<HashSet<(String, u64)>>,
+    /// This process's name on the leases it holds: unique per start, so a restarted replica
+    /// never mistakes its predecessor's leases for its own.
+    worker: String,
+    /// Items this process is analysing right now (their leases are renewed).
+    in_flight: AtomicUsize,
+    /// Set by [`Self::drain`]: no new item is claimed.
+    draining: AtomicBool,
     /// Uploads in progress per client, for [`Quota::uploads`].
     uploads: Holdings,
     /// [`Self::challenge_key`], read from the store once: it never changes after creation.
@@ -170,17 +185,30 @@ impl JobService {
             return Ok(key.clone());
         }
         // Two v4 UUIDs from the OS generator: 244 random bits.
-        let key = self.store.secret("challenge_key", || {
-            let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();
-            key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-            key
-        })?;
+        let mut fresh = uuid::Uuid::new_v4().as_bytes().to_vec();
+        fresh.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let key = self.store.secret("challenge_key", fresh)?;
         Ok(self.challenge_key.get_or_init(|| key).clone())
     }
 
     /// Marks a challenge answered; `false` when it already was (single use).
     pub fn consume_challenge(&self, nonce: &str, expires_ms: u64) -> Result<bool, StoreError> {
         self.store.consume_challenge(nonce, expires_ms)
+    }
+
+    /// Fails while the job store cannot be reached (readiness).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping()
+    }
+
+    /// The store itself, for operators' tools and tests.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// This process's name on its leases and on the results it writes.
+    pub fn worker(&self) -> &str {
+        &self.worker
     }
 
     pub fn open(config: JobsConfig, analyser: Arc<dyn Analyse>) -> Result<Arc<Self>, ServiceError> {
@@ -200,13 +228,13 @@ impl JobService {
         let db = config.data_dir.join("jobs.sqlite3");
         // SQLite gives its WAL and shared-memory files the database file's mode, so creating
         // the database 0600 up front keeps all three private.
-        if !db.exists() {
+        if config.database == Database::Sqlite && !db.exists() {
             private_file(&db).map_err(|e| ServiceError::DataDir {
                 path: db.clone(),
                 message: e.to_string(),
             })?;
         }
-        let store = Store::open(&db)?;
+        let store = config.database.open(&config.data_dir)?;
         // A crash between a batch finishing and its archive being removed leaves the file.
         for zip in store.finished_archives()? {
             remove(&zip);
@@ -220,7 +248,9 @@ impl JobService {
             config,
             analyser,
             wake: tokio::sync::Notify::new(),
-            claimed: Mutex::new(HashSet::new()),
+            worker: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             uploads: Holdings::default(),
             challenge_key: std::sync::OnceLock::new(),
         }))
@@ -287,6 +317,55 @@ impl JobService {
         };
         let pairing = pairing::pair(entries.iter().map(|e| e.name.as_str()));
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let name: String = zip_name.chars().take(255).collect();
+        let (zip_path, media) = if self.store.keeps_media() {
+            // The store holds every file an item needs, so any replica can run it; the
+            // upload is not kept.
+            let mut media = Vec::new();
+            for file in pairing.items.iter().flat_map(|i| i.task.files()) {
+                match intake::read_entry(upload, file, self.config.limits.max_entry_bytes) {
+                    Ok(bytes) => media.push((file.to_owned(), bytes)),
+                    Err(e) => return refuse(e.into()),
+                }
+            }
+            (None, media)
+        } else {
+            (Some(self.keep_upload(upload, &id)?), Vec::new())
+        };
+        let inserted = self.store.insert_job(&NewJob {
+            id: &id,
+            owner,
+            zip_name: &name,
+            zip_path: zip_path.as_deref(),
+            zip_bytes,
+            settings: &settings,
+            pairing: &pairing,
+            media,
+        });
+        if zip_path.is_none() || inserted.is_err() {
+            remove(zip_path.as_deref().unwrap_or(upload));
+        }
+        inserted.map_err(ServiceError::from)?;
+        tracing::info!(job = %id, items = pairing.items.len(), skipped = pairing.skipped.len(), "batch accepted");
+        let job = self
+            .store
+            .job(&id, &Access::Admin)
+            .map_err(ServiceError::from)?;
+        let job = job.ok_or_else(|| {
+            SubmitError::Service(ServiceError::Store(StoreError::Corrupt(
+                "job vanished after insert".into(),
+            )))
+        })?;
+        if job.status.is_finished() {
+            // Nothing to run: the archive is not needed beyond this point.
+            self.release_archive(&job);
+        }
+        self.wake.notify_waiters();
+        Ok(job)
+    }
+
+    /// Moves an accepted upload to `batches/<id>.zip`, private to the service's user.
+    fn keep_upload(&self, upload: &Path, id: &str) -> Result<PathBuf, ServiceError> {
         let zip_path = self
             .config
             .data_dir
@@ -310,26 +389,7 @@ impl JobService {
             std::io::copy(&mut input, &mut out).map_err(data_dir_err)?;
             remove(upload);
         }
-        let name: String = zip_name.chars().take(255).collect();
-        self.store
-            .insert_job(&id, owner, &name, &zip_path, zip_bytes, &settings, &pairing)
-            .map_err(ServiceError::from)?;
-        tracing::info!(job = %id, items = pairing.items.len(), skipped = pairing.skipped.len(), "batch accepted");
-        let job = self
-            .store
-            .job(&id, &Access::Admin)
-            .map_err(ServiceError::from)?;
-        let job = job.ok_or_else(|| {
-            SubmitError::Service(ServiceError::Store(StoreError::Corrupt(
-                "job vanished after insert".into(),
-            )))
-        })?;
-        if job.status.is_finished() {
-            // Nothing to run: the archive is not needed beyond this point.
-            remove(&zip_path);
-        }
-        self.wake.notify_waiters();
-        Ok(job)
+        Ok(zip_path)
     }
 
     pub fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
@@ -355,8 +415,10 @@ impl JobService {
 
     pub fn cancel(&self, id: &str, access: &Access) -> Result<Option<JobStatus>, StoreError> {
         let status = self.store.cancel(id, access)?;
-        if status.is_some_and(JobStatus::is_finished) {
-            self.release_archive(id);
+        if status.is_some_and(JobStatus::is_finished)
+            && let Some(job) = self.store.job(id, &Access::Admin)?
+        {
+            self.release_archive(&job);
         }
         Ok(status)
     }
@@ -366,7 +428,9 @@ impl JobService {
     pub fn erase(&self, id: &str, access: &Access) -> Result<bool, StoreError> {
         match self.store.erase(id, access)? {
             Some(zip) => {
-                remove(&zip);
+                if let Some(zip) = zip {
+                    remove(&zip);
+                }
                 Ok(true)
             }
             None => Ok(false),
@@ -416,66 +480,88 @@ impl JobService {
         Ok(erased)
     }
 
-    /// The uploaded archive of a finished job is no longer needed: results are in the store.
-    fn release_archive(&self, id: &str) {
-        if let Ok(Some(job)) = self.store.job(id, &Access::Admin) {
-            remove(&job.zip_path);
+    /// The uploaded files of a finished job are no longer needed: results are in the store.
+    fn release_archive(&self, job: &JobRecord) {
+        if let Some(zip) = &job.zip_path {
+            remove(zip);
+        }
+        if let Err(e) = self.store.drop_media(&job.id) {
+            tracing::error!(job = %job.id, error = %e, "could not drop a finished batch's files");
         }
     }
 
     /// Claims one pending item, analyses it and records the outcome. Blocking. Returns false
-    /// when there was nothing to do.
+    /// when there was nothing to do (or the service is draining).
     pub fn run_one(&self) -> Result<bool, StoreError> {
-        let next = {
-            let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
-            let candidates = self.store.pending(claimed.len() + 1)?;
-            let next = candidates
-                .into_iter()
-                .find(|p| !claimed.contains(&(p.job_id.clone(), p.index)));
-            if let Some(p) = &next {
-                claimed.insert((p.job_id.clone(), p.index));
-            }
-            next
-        };
-        let Some(item) = next else {
+        if self.draining.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let Some(item) = self.store.claim(&self.worker, self.config.lease)? else {
             return Ok(false);
         };
-        let key = (item.job_id.clone(), item.index);
-        let result = (|| {
-            self.store.mark_running(&item.job_id)?;
-            let Some(earlier) = self.store.begin_attempt(&item.job_id, item.index)? else {
-                // Erased since it was claimed.
-                return Ok(true);
-            };
-            let outcome = if earlier >= MAX_ATTEMPTS {
-                tracing::error!(job = %item.job_id, stem = %item.stem, attempts = earlier, "batch item given up: the process died during each run");
-                crate::store::Outcome {
-                    ok: false,
-                    body: crate::envelope::plain_error(&format!(
-                        "internal error: the server stopped during each of {earlier} attempts on this item; it was not retried again"
-                    )),
-                    elapsed_ms: 0,
-                    reason: None,
-                }
-            } else {
-                crate::runner::execute(
-                    self.analyser.as_ref(),
-                    &item,
-                    self.config.limits.max_entry_bytes,
-                )
-            };
-            tracing::debug!(job = %item.job_id, stem = %item.stem, ok = outcome.ok, ms = outcome.elapsed_ms, "batch item done");
-            if self.store.record(&item.job_id, item.index, &outcome)? {
-                tracing::info!(job = %item.job_id, "batch done");
-                self.release_archive(&item.job_id);
-            }
-            Ok(true)
-        })();
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let result = self.run_claimed(&item);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         result
+    }
+
+    fn run_claimed(&self, item: &Claim) -> Result<bool, StoreError> {
+        let earlier = item.attempts_before;
+        let outcome = if earlier >= MAX_ATTEMPTS {
+            tracing::error!(job = %item.job_id, stem = %item.stem, attempts = earlier, "batch item given up: the process died during each run");
+            crate::store::Outcome {
+                ok: false,
+                body: crate::envelope::plain_error(&format!(
+                    "internal error: the server stopped during each of {earlier} attempts on this item; it was not retried again"
+                )),
+                elapsed_ms: 0,
+                reason: None,
+                worker: None,
+            }
+        } else {
+            let max = self.config.limits.max_entry_bytes;
+            let read = |name: &str| -> Result<Vec<u8>, String> {
+                match &item.media {
+                    MediaSource::Archive(zip) => {
+                        intake::read_entry(zip, name, max).map_err(|e| e.to_string())
+                    }
+                    MediaSource::Store => match self.store.media(&item.job_id, name) {
+                        Ok(Some(bytes)) => Ok(bytes),
+                        Ok(None) => Err(format!("{name:?} is no longer stored")),
+                        Err(e) => {
+                            tracing::error!(job = %item.job_id, error = %e, "reading a batch file");
+                            Err("internal error; see the server log".into())
+                        }
+                    },
+                }
+            };
+            crate::runner::execute(self.analyser.as_ref(), item, &read)
+        };
+        tracing::debug!(job = %item.job_id, stem = %item.stem, ok = outcome.ok, ms = outcome.elapsed_ms, "batch item done");
+        if self
+            .store
+            .record(&item.job_id, item.index, &self.worker, &outcome)?
+        {
+            tracing::info!(job = %item.job_id, "batch done");
+            if let Some(job) = self.store.job(&item.job_id, &Access::Admin)? {
+                self.release_archive(&job);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Stops claiming items, waits up to `grace` for the ones in progress, then gives the
+    /// leases of any still running back so another replica takes them at once (graceful
+    /// shutdown). Blocking.
+    pub fn drain(&self, grace: Duration) -> Result<u64, StoreError> {
+        self.draining.store(true, Ordering::SeqCst);
+        let until = Instant::now() + grace;
+        while self.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let released = self.store.release(&self.worker)?;
+        tracing::info!(released, "batch runner drained");
+        Ok(released)
     }
 
     /// Starts the retention sweep on the current tokio runtime.
@@ -498,6 +584,7 @@ impl JobService {
     /// Starts the runner loops on the current tokio runtime. Unfinished jobs from a previous
     /// process are picked up straight away.
     pub fn spawn_runners(self: &Arc<Self>) {
+        self.spawn_heartbeat();
         for _ in 0..self.config.workers.max(1) {
             let this = Arc::clone(self);
             tokio::spawn(async move {
@@ -516,6 +603,31 @@ impl JobService {
                 }
             });
         }
+    }
+}
+
+impl JobService {
+    /// Renews this process's leases three times per lease period while it works on items, so
+    /// only a replica that stopped loses them.
+    fn spawn_heartbeat(self: &Arc<Self>) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval((this.config.lease / 3).max(Duration::from_millis(100)));
+            loop {
+                tick.tick().await;
+                if this.in_flight.load(Ordering::SeqCst) == 0 {
+                    continue;
+                }
+                let worker = Arc::clone(&this);
+                let renewed = tokio::task::spawn_blocking(move || {
+                    worker.store.renew(&worker.worker, worker.config.lease)
+                })
+                .await;
+                if let Ok(Err(e)) = renewed {
+                    tracing::error!(error = %e, "renewing batch leases");
+                }
+            }
+        });
     }
 }
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{ByteAnalyser, testdata, unzip, zip_of};
-use jobs::{Access, JobService, JobStatus, JobsConfig, Owner};
+use common::{ByteAnalyser, config, testdata, unzip, zip_of};
+use jobs::{Access, JobService, JobStatus, Owner};
 use liveness::AnalysisOptions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ fn run_all(svc: &JobService) -> usize {
 fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
     let dir = tempfile::tempdir().unwrap();
     let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
-    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    let svc = JobService::open(config(dir.path()), an.clone()).unwrap();
     let bytes = zip_of(&[
         ("alice_image.jpg", b"REAL-alice"),
         ("alice_video.mp4", b"video-bytes"),
@@ -110,9 +110,10 @@ fn a_restart_resumes_without_rerunning_or_losing_items() {
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..6).map(|i| format!("p{i}_image.jpg")).collect();
     let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
+    let cfg = config(dir.path());
     let id = {
         let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
-        let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+        let svc = JobService::open(cfg.clone(), an.clone()).unwrap();
         let id = submit(&svc, &zip_of(&entries), AnalysisOptions::default());
         assert!(svc.run_one().unwrap());
         assert!(svc.run_one().unwrap());
@@ -122,7 +123,7 @@ fn a_restart_resumes_without_rerunning_or_losing_items() {
         // Dropped here without any shutdown step, as a killed process would.
     };
     let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
-    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    let svc = JobService::open(cfg, an.clone()).unwrap();
     assert_eq!(run_all(&svc), 4);
     assert_eq!(an.calls(), 4, "items done before the restart ran again");
     let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
@@ -137,9 +138,10 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
         .enable_all()
         .build()
         .unwrap();
+    let cfg = config(dir.path());
     rt.block_on(async {
         let an = Arc::new(ByteAnalyser::new(Duration::from_millis(100)));
-        let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+        let svc = JobService::open(cfg, an.clone()).unwrap();
         svc.spawn_runners();
         let names: Vec<String> = (0..30).map(|i| format!("p{i:02}_image.jpg")).collect();
         let entries: Vec<(&str, &[u8])> =
@@ -182,7 +184,7 @@ fn real_files_reach_the_analysis_byte_for_byte() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
-    let svc = JobService::open(JobsConfig::new(dir.path()), an).unwrap();
+    let svc = JobService::open(config(dir.path()), an).unwrap();
     let id = submit(&svc, &bytes, AnalysisOptions::default());
     assert_eq!(run_all(&svc), 2);
     let items = svc.items(&id, &Access::Admin).unwrap();
@@ -218,14 +220,14 @@ fn offline_runs_produce_the_same_archive_shape() {
     )
     .unwrap();
     let out = dir.path().join("out.zip");
-    let mut config = JobsConfig::new(dir.path().join("scratch"));
-    config.workers = 2;
+    let mut scratch = config(&dir.path().join("scratch"));
+    scratch.workers = 2;
     let seen = std::sync::Mutex::new(Vec::new());
     let job = jobs::run_offline(
         &input,
         &out,
         AnalysisOptions::default(),
-        config,
+        scratch,
         Arc::new(ByteAnalyser::new(Duration::from_millis(10))),
         &|j| seen.lock().unwrap().push(j.done),
     )
@@ -254,16 +256,17 @@ fn offline_runs_produce_the_same_archive_shape() {
 fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
     let dir = tempfile::tempdir().unwrap();
     let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
-    let svc = JobService::open(JobsConfig::new(dir.path()), an.clone()).unwrap();
+    let svc = JobService::open(config(dir.path()), an.clone()).unwrap();
     let id = submit(
         &svc,
         &zip_of(&[("a_image.jpg", b"REAL"), ("b_image.jpg", b"REAL")]),
         AnalysisOptions::default(),
     );
-    // Three runs of item 0 that started and never recorded anything: three crashes.
-    let store = jobs::Store::open(&dir.path().join("jobs.sqlite3")).unwrap();
+    // Three runs of item 0 that claimed it and never recorded anything: three crashes (a
+    // lease of zero expires at once, as a dead replica's does).
     for _ in 0..jobs::service::MAX_ATTEMPTS {
-        store.begin_attempt(&id, 0).unwrap();
+        let claim = svc.store().claim("crashed", Duration::ZERO).unwrap().unwrap();
+        assert_eq!((claim.job_id.as_str(), claim.index), (id.as_str(), 0));
     }
     assert_eq!(run_all(&svc), 2);
     assert_eq!(an.calls(), 1, "the poison item ran again");

@@ -1,12 +1,12 @@
-//! What the store keeps and for how long: the uploaded archive goes when its batch finishes,
-//! an erase leaves nothing readable on disk (not in the database file, not in its WAL), the
-//! retention sweep removes expired batches, files are private to the service's user, owners do
-//! not see each other's jobs, and quotas hold.
+//! What the store keeps and for how long, on either backend: the uploaded files go when their
+//! batch finishes, an erase leaves nothing readable (not in the SQLite file, not in its WAL; no
+//! row of any PostgreSQL table), the retention sweep removes expired batches, files are private
+//! to the service's user, owners do not see each other's jobs, and quotas hold.
 
 mod common;
 
-use common::{ByteAnalyser, testdata, zip_of};
-use jobs::{Access, JobService, JobStatus, JobsConfig, Owner, QuotaError, SubmitError};
+use common::{ByteAnalyser, config, contains, stored, testdata, zip_of};
+use jobs::{Access, Database, JobService, JobStatus, JobsConfig, Owner, QuotaError, SubmitError};
 use liveness::AnalysisOptions;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,23 +23,6 @@ fn run_all(svc: &JobService) {
     while svc.run_one().unwrap() {}
 }
 
-/// Every byte the store has on disk: the database and its write-ahead log.
-fn store_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for name in ["jobs.sqlite3", "jobs.sqlite3-wal"] {
-        if let Ok(b) = std::fs::read(dir.join(name)) {
-            all.extend(b);
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 /// A real selfie under a stem no other test uses, so its traces can be searched for on disk.
 fn real_zip(stem: &str) -> Vec<u8> {
     let still = match testdata() {
@@ -52,16 +35,21 @@ fn real_zip(stem: &str) -> Vec<u8> {
 #[test]
 fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let svc = JobService::open(
-        JobsConfig::new(dir.path()),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
-    )
-    .unwrap();
+    let cfg = config(dir.path());
+    let svc = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
     let me = Owner::new("", "alice");
     let stem = "zq7marker4stem";
     let id = submit_as(&svc, &me, &real_zip(stem)).unwrap();
     let zip = dir.path().join("batches").join(format!("{id}.zip"));
-    assert!(zip.exists(), "the archive is kept while the batch runs");
+    let media_rows = |c: &JobsConfig| String::from_utf8_lossy(&stored(c)).matches("\nmedia ").count();
+    match &cfg.database {
+        Database::Sqlite => assert!(zip.exists(), "the archive is kept while the batch runs"),
+        // The files are in the database, so any replica can run the item; no disk copy.
+        Database::Postgres { .. } => {
+            assert!(!zip.exists());
+            assert_eq!(media_rows(&cfg), 1, "the item's file is kept while the batch runs");
+        }
+    }
     run_all(&svc);
     let access = Access::Owner(me.clone());
     assert_eq!(
@@ -69,15 +57,13 @@ fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
         JobStatus::Done
     );
     assert!(!zip.exists(), "the uploaded archive outlived its batch");
-    assert!(
-        contains(&store_bytes(dir.path()), stem),
-        "the result is stored"
-    );
+    assert_eq!(media_rows(&cfg), 0, "the uploaded files outlived their batch");
+    assert!(contains(&stored(&cfg), stem), "the result is stored");
 
     assert!(svc.erase(&id, &access).unwrap());
     assert!(svc.job(&id, &access).unwrap().is_none());
     assert!(svc.archive(&id, &access).unwrap().is_none());
-    let disk = store_bytes(dir.path());
+    let disk = stored(&cfg);
     assert!(
         !contains(&disk, stem),
         "the erased stem is still readable on disk"
@@ -96,7 +82,7 @@ fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
 fn owners_see_only_their_own_jobs_and_an_admin_sees_all() {
     let dir = tempfile::tempdir().unwrap();
     let svc = JobService::open(
-        JobsConfig::new(dir.path()),
+        config(dir.path()),
         Arc::new(ByteAnalyser::new(Duration::ZERO)),
     )
     .unwrap();
@@ -128,7 +114,7 @@ fn owners_see_only_their_own_jobs_and_an_admin_sees_all() {
 fn listing_pages_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let svc = JobService::open(
-        JobsConfig::new(dir.path()),
+        config(dir.path()),
         Arc::new(ByteAnalyser::new(Duration::ZERO)),
     )
     .unwrap();
@@ -157,9 +143,9 @@ fn listing_pages_newest_first() {
 #[test]
 fn the_retention_sweep_erases_expired_batches_only() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
+    let mut cfg = config(dir.path());
     cfg.retention = Duration::from_millis(300);
-    let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let svc = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
     let me = Owner::new("", "r");
     let old = submit_as(&svc, &me, &zip_of(&[("old_image.jpg", b"REAL")])).unwrap();
     run_all(&svc);
@@ -174,13 +160,13 @@ fn the_retention_sweep_erases_expired_batches_only() {
         svc.job(&running, &Access::Admin).unwrap().is_some(),
         "an unfinished batch expired"
     );
-    assert!(!contains(&store_bytes(dir.path()), "old_image.jpg"));
+    assert!(!contains(&stored(&cfg), "old_image.jpg"));
 }
 
 #[test]
 fn retention_zero_erases_on_download() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
+    let mut cfg = config(dir.path());
     cfg.retention = Duration::ZERO;
     let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
     let me = Access::Owner(Owner::local());
@@ -198,7 +184,7 @@ fn retention_zero_erases_on_download() {
 #[test]
 fn quotas_hold_per_client() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = JobsConfig::new(dir.path());
+    let mut cfg = config(dir.path());
     cfg.quota = jobs::Quota {
         active_jobs: 2,
         bytes: 10_000,
@@ -257,25 +243,30 @@ fn the_data_directory_and_its_files_are_private() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let svc = JobService::open(
-        JobsConfig::new(&data),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
-    )
-    .unwrap();
+    let cfg = config(&data);
+    let sqlite = cfg.database == Database::Sqlite;
+    let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
     let id = submit_as(&svc, &Owner::local(), &zip_of(&[("p_image.jpg", b"REAL")])).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     for d in [data.clone(), data.join("batches"), data.join("uploads")] {
         assert_eq!(mode(&d), 0o700, "{}", d.display());
     }
-    assert_eq!(mode(&data.join("jobs.sqlite3")), 0o600);
-    assert_eq!(mode(&data.join("batches").join(format!("{id}.zip"))), 0o600);
-    if data.join("jobs.sqlite3-wal").exists() {
-        assert_eq!(mode(&data.join("jobs.sqlite3-wal")), 0o600);
+    if sqlite {
+        assert_eq!(mode(&data.join("jobs.sqlite3")), 0o600);
+        assert_eq!(mode(&data.join("batches").join(format!("{id}.zip"))), 0o600);
+        if data.join("jobs.sqlite3-wal").exists() {
+            assert_eq!(mode(&data.join("jobs.sqlite3-wal")), 0o600);
+        }
+    } else {
+        // With PostgreSQL nothing of a job is written to this machine's disk.
+        assert_eq!(std::fs::read_dir(data.join("batches")).unwrap().count(), 0);
+        assert!(!data.join("jobs.sqlite3").exists());
     }
 }
 
 #[test]
 fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
+    // The embedded store's own file format, whichever backend the suite runs against.
     let dir = tempfile::tempdir().unwrap();
     {
         let conn = rusqlite::Connection::open(dir.path().join("jobs.sqlite3")).unwrap();

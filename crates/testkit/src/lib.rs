@@ -4,6 +4,8 @@
 //! the repository. A user's fresh clone has none: tests then say loudly that they skipped. Under
 //! CI (`CI=true`) a missing folder is a failure, so a broken set-up cannot pass by skipping.
 
+pub mod postgres;
+
 use std::path::PathBuf;
 
 /// `LIVEGATE_TESTDATA`, else `<workspace>/../shared/testdata`, if it is a folder.

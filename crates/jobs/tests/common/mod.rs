@@ -10,6 +10,42 @@ use std::time::Duration;
 #[allow(unused_imports)]
 pub use testkit::{testdata, unzip, zip_of};
 
+/// The configuration every test here starts from: the embedded store, or a fresh PostgreSQL
+/// database when `LIVEGATE_TEST_DATABASE_URL` is set — `scripts/test.sh` runs this suite both
+/// ways, so both backends are held to the same rules.
+pub fn config(dir: &std::path::Path) -> jobs::JobsConfig {
+    let mut config = jobs::JobsConfig::new(dir);
+    if let Some(server) = testkit::postgres::server_url() {
+        config.database = jobs::Database::Postgres {
+            url: testkit::postgres::fresh_database(&server),
+        };
+    }
+    config
+}
+
+/// Everything the store holds, as bytes: the SQLite file and its write-ahead log, or every row
+/// of every table of the PostgreSQL database.
+pub fn stored(config: &jobs::JobsConfig) -> Vec<u8> {
+    match &config.database {
+        jobs::Database::Postgres { url } => testkit::postgres::every_row(url).into_bytes(),
+        jobs::Database::Sqlite => {
+            let mut all = Vec::new();
+            for name in ["jobs.sqlite3", "jobs.sqlite3-wal"] {
+                if let Ok(b) = std::fs::read(config.data_dir.join(name)) {
+                    all.extend(b);
+                }
+            }
+            all
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
 /// A stand-in for the real analysis that exercises the batch machinery: it answers from the
 /// bytes it is handed (so a test can check that the right entry reached the right role),
 /// fails on entries that start with `BAD`, panics on `PANIC`, and can be slowed down.

@@ -105,8 +105,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
     /// Where batch jobs, their uploads and results are kept (SQLite); jobs survive restarts.
+    /// With --database-url only uploads in progress pass through it.
     #[arg(long, env = "LIVEGATE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep batch jobs and challenge ids in PostgreSQL (postgres://user:pass@host/db) instead
+    /// of the embedded SQLite file: every replica given the same URL shares the work.
+    #[arg(long, env = "LIVEGATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Seconds a batch item stays with the replica working on it without a heartbeat; a
+    /// replica that dies loses its items to the others after this long.
+    #[arg(long, env = "LIVEGATE_BATCH_LEASE_SECS", default_value_t = 30)]
+    pub batch_lease_secs: u64,
     /// Batch items analysed at once, beside the API's own workers.
     #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1)]
     pub batch_workers: usize,
@@ -254,6 +263,12 @@ pub fn run(
         .build()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let mut jobs_cfg = jobs::JobsConfig::new(&data_dir);
+    jobs_cfg.database = jobs::Database::from_url(args.database_url.as_deref())?;
+    anyhow::ensure!(
+        args.batch_lease_secs > 0,
+        "--batch-lease-secs must be at least 1"
+    );
+    jobs_cfg.lease = Duration::from_secs(args.batch_lease_secs);
     jobs_cfg.workers = args.batch_workers.max(1);
     jobs_cfg.retention = args.retention;
     jobs_cfg.quota = jobs::Quota {
@@ -261,9 +276,21 @@ pub fn run(
         bytes: args.batch_quota_mb.max(1).saturating_mul(1024 * 1024),
         uploads: args.batch_quota_uploads.max(1),
     };
+    let analyzer_for_jobs = analyzer.clone();
     runtime.block_on(async move {
-        let service = jobs::JobService::open(jobs_cfg, analyzer.clone())
-            .with_context(|| format!("opening the batch store in {}", data_dir.display()))?;
+        let store = format!("{:?}", jobs_cfg.database);
+        // Opening PostgreSQL connects and migrates: blocking work, off the reactor.
+        let service = tokio::task::spawn_blocking(move || {
+            jobs::JobService::open(jobs_cfg, analyzer_for_jobs)
+        })
+        .await?
+        .with_context(|| {
+            format!(
+                "opening the batch store ({store}) in {}",
+                data_dir.display()
+            )
+        })?;
+        tracing::info!(store = %store, "batch store open");
         // Unfinished jobs from before a restart are picked up here.
         service.spawn_runners();
         service.spawn_sweeper();

@@ -16,7 +16,9 @@ pub enum Database {
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("--database-url must start with postgres:// or postgresql:// (leave it out for the embedded SQLite store)")]
+#[error(
+    "--database-url must start with postgres:// or postgresql:// (leave it out for the embedded SQLite store)"
+)]
 pub struct DatabaseUrlError;
 
 impl Database {
@@ -68,8 +70,10 @@ mod tests {
         assert_eq!(Database::from_url(None), Ok(Database::Sqlite));
         assert_eq!(Database::from_url(Some(" ")), Ok(Database::Sqlite));
         assert_eq!(Database::from_url(Some("mysql://x")), Err(DatabaseUrlError));
-        let db = Database::from_url(Some("postgres://app:s3cret@db.local:5432/lg?sslmode=require"))
-            .unwrap();
+        let db = Database::from_url(Some(
+            "postgres://app:s3cret@db.local:5432/lg?sslmode=require",
+        ))
+        .unwrap();
         assert_eq!(format!("{db:?}"), "postgres://db.local:5432/lg");
         assert!(!db.describe().contains("s3cret"));
     }

@@ -267,7 +267,7 @@ impl Store for PostgresStore {
             .bind(&settings)
             .bind(&skipped)
             .bind(now)
-            .bind(finished.map(|f| f as i64))
+            .bind(finished)
             .bind(&owner.tenant)
             .bind(&owner.sub)
             .bind(zip_bytes)
@@ -503,7 +503,9 @@ impl Store for PostgresStore {
             .await;
             match inserted {
                 Ok(_) => {}
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(FOREIGN_KEY_VIOLATION) => {
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some(FOREIGN_KEY_VIOLATION) =>
+                {
                     return Ok(false);
                 }
                 Err(e) => return Err(e.into()),
@@ -549,12 +551,14 @@ impl Store for PostgresStore {
             .bind(now_ms() as i64)
             .execute(&pool)
             .await?;
-            let row = sqlx::query(composed(format!("SELECT status FROM jobs WHERE id = $1 AND {OWNED}")))
-                .bind(&job_id)
-                .bind(&tenant)
-                .bind(&sub)
-                .fetch_optional(&pool)
-                .await?;
+            let row = sqlx::query(composed(format!(
+                "SELECT status FROM jobs WHERE id = $1 AND {OWNED}"
+            )))
+            .bind(&job_id)
+            .bind(&tenant)
+            .bind(&sub)
+            .fetch_optional(&pool)
+            .await?;
             row.map(|r| JobStatus::parse(&r.try_get::<String, _>(0)?))
                 .transpose()
         })
@@ -565,12 +569,14 @@ impl Store for PostgresStore {
         let (tenant, sub) = owner_params(access);
         self.run(async move {
             // Items, results and files go with the job (ON DELETE CASCADE).
-            let erased = sqlx::query(composed(format!("DELETE FROM jobs WHERE id = $1 AND {OWNED}")))
-                .bind(&job_id)
-                .bind(tenant)
-                .bind(sub)
-                .execute(&pool)
-                .await?;
+            let erased = sqlx::query(composed(format!(
+                "DELETE FROM jobs WHERE id = $1 AND {OWNED}"
+            )))
+            .bind(&job_id)
+            .bind(tenant)
+            .bind(sub)
+            .execute(&pool)
+            .await?;
             Ok((erased.rows_affected() > 0).then_some(None))
         })
     }

@@ -612,7 +612,8 @@ impl JobService {
     fn spawn_heartbeat(self: &Arc<Self>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval((this.config.lease / 3).max(Duration::from_millis(100)));
+            let mut tick =
+                tokio::time::interval((this.config.lease / 3).max(Duration::from_millis(100)));
             loop {
                 tick.tick().await;
                 if this.in_flight.load(Ordering::SeqCst) == 0 {

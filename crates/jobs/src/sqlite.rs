@@ -8,8 +8,8 @@
 use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
-    Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus,
-    NewJob, Outcome, Store, StoreError, Usage, corrupt, lease_ms, now_ms,
+    Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
+    Store, StoreError, Usage, corrupt, lease_ms, now_ms,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -92,9 +92,9 @@ const JOB_SELECT: &str = "SELECT id, status, zip_name, zip_path, settings, skipp
 /// `?2`/`?3` are the owner's tenant and sub, both NULL for an admin.
 const OWNED: &str = "(?2 IS NULL OR (owner_tenant = ?2 AND owner_sub = ?3))";
 
-
 /// An item no one works on: no result, and no lease or an expired one (`?1` is now).
-const FREE_ITEM: &str = "NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = i.job_id AND r.idx = i.idx)
+const FREE_ITEM: &str =
+    "NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = i.job_id AND r.idx = i.idx)
     AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= ?1)";
 
 impl SqliteStore {

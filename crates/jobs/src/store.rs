@@ -267,7 +267,6 @@ pub(crate) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-
 /// A job row as either backend reads it, before its JSON columns are parsed.
 pub(crate) struct JobRow {
     pub id: String,

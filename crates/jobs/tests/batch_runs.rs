@@ -265,7 +265,11 @@ fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
     // Three runs of item 0 that claimed it and never recorded anything: three crashes (a
     // lease of zero expires at once, as a dead replica's does).
     for _ in 0..jobs::service::MAX_ATTEMPTS {
-        let claim = svc.store().claim("crashed", Duration::ZERO).unwrap().unwrap();
+        let claim = svc
+            .store()
+            .claim("crashed", Duration::ZERO)
+            .unwrap()
+            .unwrap();
         assert_eq!((claim.job_id.as_str(), claim.index), (id.as_str(), 0));
     }
     assert_eq!(run_all(&svc), 2);

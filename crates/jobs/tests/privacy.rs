@@ -41,13 +41,21 @@ fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
     let stem = "zq7marker4stem";
     let id = submit_as(&svc, &me, &real_zip(stem)).unwrap();
     let zip = dir.path().join("batches").join(format!("{id}.zip"));
-    let media_rows = |c: &JobsConfig| String::from_utf8_lossy(&stored(c)).matches("\nmedia ").count();
+    let media_rows = |c: &JobsConfig| {
+        String::from_utf8_lossy(&stored(c))
+            .matches("\nmedia ")
+            .count()
+    };
     match &cfg.database {
         Database::Sqlite => assert!(zip.exists(), "the archive is kept while the batch runs"),
         // The files are in the database, so any replica can run the item; no disk copy.
         Database::Postgres { .. } => {
             assert!(!zip.exists());
-            assert_eq!(media_rows(&cfg), 1, "the item's file is kept while the batch runs");
+            assert_eq!(
+                media_rows(&cfg),
+                1,
+                "the item's file is kept while the batch runs"
+            );
         }
     }
     run_all(&svc);
@@ -57,7 +65,11 @@ fn erase_leaves_nothing_on_disk_and_the_archive_goes_when_the_batch_ends() {
         JobStatus::Done
     );
     assert!(!zip.exists(), "the uploaded archive outlived its batch");
-    assert_eq!(media_rows(&cfg), 0, "the uploaded files outlived their batch");
+    assert_eq!(
+        media_rows(&cfg),
+        0,
+        "the uploaded files outlived their batch"
+    );
     assert!(contains(&stored(&cfg), stem), "the result is stored");
 
     assert!(svc.erase(&id, &access).unwrap());

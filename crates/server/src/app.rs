@@ -156,6 +156,7 @@ pub async fn serve(
     if matches!(cfg.auth, Auth::Disabled) {
         tracing::warn!("authentication is disabled: every caller is accepted");
     }
+    let jobs = ext.jobs.clone();
     let state = state(&cfg, analyzer, ext.jobs);
     let app = app(state.clone(), &cfg, ext.public);
     tracing::info!(
@@ -195,10 +196,17 @@ pub async fn serve(
         None => None,
     };
     let main = listener::serve(listener, app, limits, stopped(stop_rx));
+    let grace = cfg.shutdown_grace;
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel();
     let trigger = async move {
         shutdown.await;
         tracing::info!("shutdown requested; finishing in-flight requests");
         let _ = stop_tx.send(true);
+        // The batch runner drains alongside the HTTP connections: its items in progress get
+        // the same grace, then their leases go back so another replica takes them at once.
+        if let Some(jobs) = jobs {
+            let _ = drained_tx.send(tokio::task::spawn_blocking(move || jobs.drain(grace)));
+        }
         std::future::pending::<()>().await
     };
     tokio::select! {
@@ -207,6 +215,16 @@ pub async fn serve(
     }
     if let Some(m) = metrics_server {
         m.abort();
+    }
+    if let Ok(drain) = drained_rx.await {
+        match drain.await {
+            Ok(Ok(released)) if released > 0 => {
+                tracing::info!(released, "batch items handed back to other replicas")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "draining the batch runner"),
+            Err(e) => tracing::error!(error = %e, "draining the batch runner"),
+        }
     }
     tracing::info!("server stopped");
     Ok(())

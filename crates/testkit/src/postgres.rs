@@ -17,7 +17,9 @@ pub fn required_server_url() -> Option<String> {
         return Some(url);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("LIVEGATE_TEST_DATABASE_URL is not set (CI=true): scripts/test.sh starts PostgreSQL");
+        panic!(
+            "LIVEGATE_TEST_DATABASE_URL is not set (CI=true): scripts/test.sh starts PostgreSQL"
+        );
     }
     eprintln!(
         "\n!!!!!!!! SKIPPED: no test PostgreSQL (source scripts/postgres.sh; start_test_postgres) !!!!!!!!\n"
@@ -80,12 +82,10 @@ pub fn every_row(url: &str) -> String {
         for t in tables {
             let table: String = t.get(0);
             // Table names come from the catalogue, not from input.
-            let rows = sqlx::query(AssertSqlSafe(format!(
-                "SELECT t::text FROM \"{table}\" t"
-            )))
-            .fetch_all(&mut conn)
-            .await
-            .expect("reading a table");
+            let rows = sqlx::query(AssertSqlSafe(format!("SELECT t::text FROM \"{table}\" t")))
+                .fetch_all(&mut conn)
+                .await
+                .expect("reading a table");
             for r in rows {
                 all.push_str(&table);
                 all.push(' ');
@@ -94,6 +94,40 @@ pub fn every_row(url: &str) -> String {
             }
         }
         all
+    })
+}
+
+/// Runs statements (separated by `;`) on the database at `url`: a test sets up what an older
+/// release would have left behind.
+pub fn execute(url: &str, sql: String) {
+    let url = url.to_owned();
+    on_own_runtime(async move {
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("connecting to the test database");
+        // The test's own statements.
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect("a test statement");
+    })
+}
+
+/// Drops the database at `url` with everyone still connected to it: to a replica, its
+/// database is gone.
+pub fn drop_database(server_url: &str, url: &str) {
+    let name = url.rsplit_once('/').expect("a database URL").1.to_owned();
+    assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let admin = server_url.to_owned();
+    on_own_runtime(async move {
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connecting to the test PostgreSQL");
+        // The name was checked above and comes from `fresh_database`.
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut conn)
+            .await
+            .expect("DROP DATABASE");
     })
 }
 

@@ -10,12 +10,14 @@ use std::time::Duration;
 #[allow(unused_imports)]
 pub use testkit::{testdata, unzip, zip_of};
 
-/// The configuration every test here starts from: the embedded store, or a fresh PostgreSQL
-/// database when `LIVEGATE_TEST_DATABASE_URL` is set — `scripts/test.sh` runs this suite both
-/// ways, so both backends are held to the same rules.
+/// The configuration every test here starts from: the embedded store, or a fresh database on
+/// the test PostgreSQL with `LIVEGATE_TEST_JOBS_BACKEND=postgres` — `scripts/test.sh` runs this
+/// suite both ways, so both backends are held to the same rules.
 pub fn config(dir: &std::path::Path) -> jobs::JobsConfig {
     let mut config = jobs::JobsConfig::new(dir);
-    if let Some(server) = testkit::postgres::server_url() {
+    if std::env::var("LIVEGATE_TEST_JOBS_BACKEND").as_deref() == Ok("postgres") {
+        let server = testkit::postgres::server_url()
+            .expect("LIVEGATE_TEST_JOBS_BACKEND=postgres needs LIVEGATE_TEST_DATABASE_URL");
         config.database = jobs::Database::Postgres {
             url: testkit::postgres::fresh_database(&server),
         };

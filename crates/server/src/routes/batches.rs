@@ -100,8 +100,10 @@ pub async fn submit(
         audit::record(&caller, "", Action::Submit, Outcome::Refused);
         e
     };
-    let slot = svc
-        .begin_upload(&caller.owner)
+    let (admit, owner) = (Arc::clone(&svc), caller.owner.clone());
+    let slot = tokio::task::spawn_blocking(move || admit.begin_upload(&owner))
+        .await
+        .map_err(internal)?
         .map_err(|e| refused(submit_error(e, &st)))?;
     let mut upload = Upload::default();
     let read = tokio::time::timeout(

@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 
@@ -19,24 +19,48 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready once the analyser exists: the router is only built around a loaded analyser (models
-/// load before `serve` binds), so a server that answers here can analyse. The worker counts
-/// tell a balancer how loaded it is.
+/// Ready once the analyser exists and the job store answers: the router is only built around
+/// a loaded analyser (models load before `serve` binds), and a replica whose database is
+/// unreachable must leave the balancer's rotation. The worker counts tell a balancer how
+/// loaded it is.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     summary = "Readiness probe, with the analysis workers' load",
-    responses((status = 200, description = "Models loaded; the workers' load", body = Object,
-        example = json!({"status": "ready", "workers_busy": 1, "queued": 0})))
+    responses(
+        (status = 200, description = "Models loaded, job store reachable; the workers' load", body = Object,
+            example = json!({"status": "ready", "workers_busy": 1, "queued": 0})),
+        (status = 503, description = "The job store (database) cannot be reached", body = Object,
+            example = json!({"status": "not_ready", "reason": "the job store is unreachable"})),
+    )
 )]
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
-    Json(json!({
-        "status": "ready",
-        "workers_busy": st.pool.busy(),
-        "queued": st.pool.queued(),
-    }))
+    if let Some(jobs) = st.jobs.clone() {
+        let ping = tokio::time::timeout(
+            STORE_PING_TIMEOUT,
+            tokio::task::spawn_blocking(move || jobs.ping()),
+        )
+        .await;
+        if !matches!(ping, Ok(Ok(Ok(())))) {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "not_ready", "reason": "the job store is unreachable"})),
+            );
+        }
+    }
+    (
+        StatusCode::OK,
+        Json(json!({
+            "status": "ready",
+            "workers_busy": st.pool.busy(),
+            "queued": st.pool.queued(),
+        })),
+    )
 }
+
+/// A balancer probes often; an answer slower than this counts as unreachable.
+const STORE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Prometheus text. Served on the API's address unless `--metrics-bind` gives it its own.
 #[utoipa::path(

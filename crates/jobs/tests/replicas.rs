@@ -1,0 +1,237 @@
+//! Several processes on one PostgreSQL database: they share a batch, a dead one's item goes to
+//! another when its lease runs out, a draining one hands its items back at once, results stay
+//! exactly once, and a database left by an older release is upgraded in place. (Separate
+//! processes killed with SIGKILL are in the CLI's `replicas` test.)
+
+mod common;
+
+use common::{ByteAnalyser, unzip, zip_of};
+use jobs::postgres::PostgresStore;
+use jobs::{Access, Database, JobService, JobStatus, JobsConfig, Owner};
+use liveness::AnalysisOptions;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A fresh database and two replicas' configurations on it (each its own data directory).
+fn two_replicas(lease: Duration) -> Option<(tempfile::TempDir, JobsConfig, JobsConfig)> {
+    let server = testkit::postgres::required_server_url()?;
+    let url = testkit::postgres::fresh_database(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str| {
+        let mut c = JobsConfig::new(dir.path().join(name));
+        c.database = Database::Postgres { url: url.clone() };
+        c.lease = lease;
+        c
+    };
+    let (a, b) = (config("a"), config("b"));
+    Some((dir, a, b))
+}
+
+fn submit(svc: &JobService, n: usize) -> String {
+    let names: Vec<String> = (0..n).map(|i| format!("p{i:03}_image.jpg")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
+    let path = svc.new_upload_path();
+    std::fs::write(&path, zip_of(&entries)).unwrap();
+    svc.submit(&Owner::local(), &path, "in.zip", AnalysisOptions::default())
+        .unwrap()
+        .id
+}
+
+#[test]
+fn two_replicas_share_one_batch_and_every_item_runs_once() {
+    let Some((_dir, a, b)) = two_replicas(Duration::from_secs(30)) else {
+        return;
+    };
+    let an_a = Arc::new(ByteAnalyser::new(Duration::from_millis(20)));
+    let an_b = Arc::new(ByteAnalyser::new(Duration::from_millis(20)));
+    let svc_a = JobService::open(a, an_a.clone()).unwrap();
+    let svc_b = JobService::open(b, an_b.clone()).unwrap();
+    // Submitted to one replica, run by both.
+    let id = submit(&svc_a, 60);
+    std::thread::scope(|s| {
+        for svc in [&svc_a, &svc_b, &svc_a, &svc_b] {
+            s.spawn(move || while svc.run_one().unwrap() {});
+        }
+    });
+    let job = svc_b.job(&id, &Access::Admin).unwrap().unwrap();
+    assert_eq!((job.status, job.done, job.ok), (JobStatus::Done, 60, 60));
+    assert_eq!(an_a.calls() + an_b.calls(), 60, "an item ran twice");
+    let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
+    for item in svc_a.items(&id, &Access::Admin).unwrap() {
+        let worker = item.outcome.unwrap().worker.unwrap();
+        *by_worker.entry(worker).or_default() += 1;
+    }
+    assert_eq!(
+        by_worker.len(),
+        2,
+        "one replica did all the work: {by_worker:?}"
+    );
+    assert!(by_worker.contains_key(svc_a.worker()) && by_worker.contains_key(svc_b.worker()));
+    // Either replica assembles the same complete archive from the rows.
+    let files = unzip(&svc_b.archive(&id, &Access::Admin).unwrap().unwrap());
+    assert_eq!(files.keys().filter(|k| k.starts_with("json/")).count(), 60);
+    assert_eq!(files["results.csv"].lines().count(), 61);
+}
+
+#[test]
+fn a_dead_replicas_item_goes_to_another_when_its_lease_runs_out() {
+    let Some((_dir, a, b)) = two_replicas(Duration::from_millis(600)) else {
+        return;
+    };
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc_a = JobService::open(a, an.clone()).unwrap();
+    let id = submit(&svc_a, 3);
+    // Replica A takes item 0 and dies with it: no result, no heartbeat, no goodbye.
+    let lost = svc_a
+        .store()
+        .claim(svc_a.worker(), Duration::from_millis(600))
+        .unwrap()
+        .unwrap();
+    assert_eq!(lost.index, 0);
+    drop(svc_a);
+    let svc_b = JobService::open(b, an.clone()).unwrap();
+    let t0 = Instant::now();
+    assert!(svc_b.run_one().unwrap());
+    assert!(svc_b.run_one().unwrap());
+    assert!(!svc_b.run_one().unwrap(), "a live lease was taken");
+    std::thread::sleep(Duration::from_millis(700).saturating_sub(t0.elapsed()));
+    assert!(
+        svc_b.run_one().unwrap(),
+        "the expired lease was not taken over"
+    );
+    let job = svc_b.job(&id, &Access::Admin).unwrap().unwrap();
+    assert_eq!((job.status, job.done), (JobStatus::Done, 3));
+    let items = svc_b.items(&id, &Access::Admin).unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|i| i.outcome.as_ref().unwrap().worker.as_deref() == Some(svc_b.worker()))
+    );
+}
+
+#[test]
+fn a_heartbeat_keeps_a_slow_item_with_its_replica() {
+    let Some((_dir, a, b)) = two_replicas(Duration::from_millis(600)) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // One item that takes three lease periods: only the heartbeat keeps it from being run
+    // a second time by the other replica.
+    let slow = Arc::new(ByteAnalyser::new(Duration::from_millis(1800)));
+    let other = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let id = rt.block_on(async {
+        let svc_a = JobService::open(a, slow.clone()).unwrap();
+        let id = submit(&svc_a, 1);
+        svc_a.spawn_runners();
+        let svc_b = JobService::open(b, other.clone()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(2000) {
+            let b = Arc::clone(&svc_b);
+            assert!(
+                !tokio::task::spawn_blocking(move || b.run_one())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+                "the other replica took an item whose replica is alive"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let job = svc_a.job(&id, &Access::Admin).unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Done);
+        id
+    });
+    rt.shutdown_background();
+    assert_eq!((slow.calls(), other.calls()), (1, 0), "job {id}");
+}
+
+#[test]
+fn a_draining_replica_hands_its_items_back_at_once() {
+    let Some((_dir, a, b)) = two_replicas(Duration::from_secs(60)) else {
+        return;
+    };
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc_a = JobService::open(a, an.clone()).unwrap();
+    let svc_b = JobService::open(b, an.clone()).unwrap();
+    let id = submit(&svc_a, 1);
+    let held = svc_a
+        .store()
+        .claim(svc_a.worker(), Duration::from_secs(60))
+        .unwrap();
+    assert!(held.is_some());
+    assert!(!svc_b.run_one().unwrap(), "a held item was taken");
+    // SIGTERM: nothing in flight in the runner, so the lease goes back without waiting.
+    assert_eq!(svc_a.drain(Duration::from_secs(5)).unwrap(), 1);
+    assert!(!svc_a.run_one().unwrap(), "a draining replica claimed work");
+    assert!(svc_b.run_one().unwrap());
+    let job = svc_b.job(&id, &Access::Admin).unwrap().unwrap();
+    assert_eq!((job.status, job.done), (JobStatus::Done, 1));
+}
+
+#[test]
+fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
+    let Some(server) = testkit::postgres::required_server_url() else {
+        return;
+    };
+    let url = testkit::postgres::fresh_database(&server);
+    // The first schema only (no challenges, no result workers), with a queued job in it.
+    PostgresStore::migrate_to(&url, 1).unwrap();
+    let settings = serde_json::to_string(&AnalysisOptions::default()).unwrap();
+    testkit::postgres::execute(
+        &url,
+        format!(
+            r#"INSERT INTO jobs (id, status, zip_name, settings, skipped, created_ms, owner_tenant, owner_sub)
+             VALUES ('0a1d', 'queued', 'old.zip', '{settings}', '[]', 1, '', 'local');
+           INSERT INTO items (job_id, idx, stem, task)
+             VALUES ('0a1d', 0, 'old', '{{"kind":"liveness","image":"old_image.jpg"}}');
+           INSERT INTO media (job_id, name, bytes) VALUES ('0a1d', 'old_image.jpg', 'REAL');"#
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = JobsConfig::new(dir.path());
+    config.database = Database::Postgres { url: url.clone() };
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(config, an.clone()).unwrap();
+    assert_eq!(
+        PostgresStore::open(&url)
+            .unwrap()
+            .applied_migrations()
+            .unwrap(),
+        [1, 2, 3]
+    );
+    assert!(svc.run_one().unwrap());
+    let job = svc
+        .job("0a1d", &Access::Owner(Owner::local()))
+        .unwrap()
+        .unwrap();
+    assert_eq!((job.status, job.ok), (JobStatus::Done, 1));
+    // What the later migrations added works too.
+    assert_eq!(svc.challenge_key().unwrap().len(), 32);
+    let items = svc.items("0a1d", &Access::Admin).unwrap();
+    assert_eq!(
+        items[0].outcome.as_ref().unwrap().worker.as_deref(),
+        Some(svc.worker())
+    );
+}
+
+#[test]
+fn an_unreachable_database_fails_the_ping_and_every_call_cleanly() {
+    let Some(server) = testkit::postgres::required_server_url() else {
+        return;
+    };
+    let url = testkit::postgres::fresh_database(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = JobsConfig::new(dir.path());
+    config.database = Database::Postgres { url: url.clone() };
+    let svc = JobService::open(config, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    svc.ping().unwrap();
+    testkit::postgres::drop_database(&server, &url);
+    assert!(svc.ping().is_err());
+    assert!(svc.job("00", &Access::Admin).is_err());
+    assert!(svc.run_one().is_err());
+}

@@ -16,6 +16,11 @@ PKGS=(
 if [[ "${LIVEGATE_WITH_BROWSER:-0}" == "1" ]]; then
   PKGS+=(chromium chromium-driver)
 fi
+# The tests' throw-away PostgreSQL (replicas, the jobs suite's second backend) and the HTTP
+# client the replica tests drive the servers with.
+if [[ "${LIVEGATE_FOR_TESTS:-0}" == "1" ]]; then
+  PKGS+=(postgresql curl)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

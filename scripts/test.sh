@@ -4,7 +4,7 @@
 # and the headless-browser tests of the Playground.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-LIVEGATE_WITH_BROWSER=1 "$ROOT/scripts/install-system-deps.sh"
+LIVEGATE_WITH_BROWSER=1 LIVEGATE_FOR_TESTS=1 "$ROOT/scripts/install-system-deps.sh"
 fresh_workspace
 cd "$ROOT"
 cargo fmt --all -- --check
@@ -12,7 +12,13 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --release -p livegate
 BIN="$CARGO_TARGET_DIR/release/livegate"
 "$ROOT/scripts/fetch-models.sh" "$BIN"
+# A throw-away PostgreSQL (Debian's server, loopback, deleted afterwards) for the replica tests
+# and for the jobs suite's second run: both job stores are held to the same rules.
+source "$ROOT/scripts/postgres.sh"
+start_test_postgres
+trap stop_test_postgres EXIT
 cargo test --release --locked --workspace --all-targets
+LIVEGATE_TEST_JOBS_BACKEND=postgres cargo test --release --locked -p jobs --all-targets
 
 if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # The training pipeline, end to end on every 10th still: it trains, exports fold models and a

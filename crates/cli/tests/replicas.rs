@@ -1,7 +1,8 @@
 //! Real `livegate serve` processes on one PostgreSQL database, real models, real stills: a batch
 //! submitted to one replica is run by both, and replicas killed with SIGKILL mid-batch and
-//! restarted, five times, lose and duplicate nothing. The timing comparison of one replica
-//! against two is an ignored test (`--ignored --nocapture`), quoted in the README.
+//! restarted, five times, lose and duplicate nothing, and one stopped with SIGTERM exits
+//! cleanly while the other finishes. The timing comparison of one replica against two is an
+//! ignored test (`--ignored --nocapture`), quoted in the README.
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -69,6 +70,29 @@ impl Replica {
     fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// SIGTERM: the replica drains (finishes or hands back its item) and exits cleanly.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no exit 60 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn restart(&mut self) {
@@ -257,8 +281,11 @@ fn two_replicas_run_one_batch_and_survive_five_kills() {
         assert!(d >= last, "results went missing after a kill");
         replicas[victim].restart();
     }
+    // A graceful stop mid-batch: the replica exits cleanly and the other one finishes.
+    let stopped = replicas[1].terminate();
+    assert!(stopped.success(), "SIGTERM exit: {stopped}");
     wait_done(replicas[0].port, &token, &id, Duration::from_secs(300));
-    workers_seen.extend(check_complete(replicas[1].port, &token, &id, n, &url));
+    workers_seen.extend(check_complete(replicas[0].port, &token, &id, n, &url));
     // Two replicas at a time and five restarts, each a new worker: the work was shared.
     assert!(workers_seen.len() >= 3, "work not shared: {workers_seen:?}");
 }

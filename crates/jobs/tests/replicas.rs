@@ -68,6 +68,15 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
         "one replica did all the work: {by_worker:?}"
     );
     assert!(by_worker.contains_key(svc_a.worker()) && by_worker.contains_key(svc_b.worker()));
+    // Challenge ids: one signing key for every replica, and an id answered at one replica is
+    // refused at the other.
+    assert_eq!(
+        svc_a.challenge_key().unwrap(),
+        svc_b.challenge_key().unwrap()
+    );
+    let expires = jobs::now_ms() + 60_000;
+    assert!(svc_a.consume_challenge("nonce-1", expires).unwrap());
+    assert!(!svc_b.consume_challenge("nonce-1", expires).unwrap());
     // Either replica assembles the same complete archive from the rows.
     let files = unzip(&svc_b.archive(&id, &Access::Admin).unwrap().unwrap());
     assert_eq!(files.keys().filter(|k| k.starts_with("json/")).count(), 60);
@@ -171,6 +180,63 @@ fn a_draining_replica_hands_its_items_back_at_once() {
     assert!(svc_b.run_one().unwrap());
     let job = svc_b.job(&id, &Access::Admin).unwrap().unwrap();
     assert_eq!((job.status, job.done), (JobStatus::Done, 1));
+}
+
+#[test]
+fn cancel_and_erase_at_one_replica_reach_the_other() {
+    let Some((_dir, a, b)) = two_replicas(Duration::from_secs(30)) else {
+        return;
+    };
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc_a = JobService::open(a, an.clone()).unwrap();
+    let svc_b = JobService::open(b, an.clone()).unwrap();
+    let cancelled = submit(&svc_a, 3);
+    let erased = submit(&svc_a, 3);
+    let claim = |svc: &JobService| {
+        svc.store()
+            .claim(svc.worker(), Duration::from_secs(30))
+            .unwrap()
+            .unwrap()
+    };
+    // B is running an item of the first batch when A cancels it, and then one of the second
+    // when A erases that one.
+    let running = claim(&svc_b);
+    assert_eq!(running.job_id, cancelled);
+    assert_eq!(
+        svc_a.cancel(&cancelled, &Access::Admin).unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    let doomed = claim(&svc_b);
+    assert_eq!(
+        doomed.job_id, erased,
+        "an item of a cancelled batch was handed out"
+    );
+    assert!(svc_a.erase(&erased, &Access::Admin).unwrap());
+    let outcome = jobs::store::Outcome {
+        ok: true,
+        body: serde_json::json!({"result": "real"}),
+        elapsed_ms: 1,
+        reason: None,
+        worker: None,
+    };
+    // The item that ran before the cancel keeps its result; the erased batch gets nothing.
+    let store = svc_b.store();
+    store
+        .record(&running.job_id, running.index, svc_b.worker(), &outcome)
+        .unwrap();
+    assert!(
+        !store
+            .record(&doomed.job_id, doomed.index, svc_b.worker(), &outcome)
+            .unwrap()
+    );
+    assert!(
+        !svc_b.run_one().unwrap(),
+        "work of a cancelled or erased batch ran"
+    );
+    let job = svc_b.job(&cancelled, &Access::Admin).unwrap().unwrap();
+    assert_eq!((job.status, job.done), (JobStatus::Cancelled, 1));
+    assert!(svc_b.job(&erased, &Access::Admin).unwrap().is_none());
+    assert_eq!(an.calls(), 0);
 }
 
 #[test]

@@ -276,3 +276,68 @@ async fn a_face_swapped_mid_video_fails_its_challenge() {
     assert_eq!(c["passed"], false);
     assert_eq!(a.json["result"], "fake");
 }
+
+/// The frontal selfie with the camera closing in on it: zoom 1.0 until 1.0 s, growing to
+/// `zoom` at 3.0 s and held (the FFmpeg CLI's `zoompan`, one output frame per input frame).
+/// For a face that barely moves this is what stepping closer looks like to the camera.
+fn closing_in(data: &Path, out: &Path, zoom: f64) -> Option<()> {
+    let z = format!("min(max(1+({zoom}-1)*(in_time-1)/2,1),{zoom})");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(data.join("videos/blinkdetector_selfie_blinks.mp4"))
+        .args([
+            "-vf",
+            &format!(
+                "scale=480:-2,zoompan=z='{z}':d=1:x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':s=480x854:fps=30"
+            ),
+            "-t",
+            "6",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(out)
+        .status();
+    match status {
+        Ok(s) if s.success() => Some(()),
+        other => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("ffmpeg could not zoom the video: {other:?}");
+            }
+            eprintln!("SKIPPED: ffmpeg could not zoom the video: {other:?}");
+            None
+        }
+    }
+}
+
+/// `policy::CHALLENGE_CLOSER_RATIO` (1.2) against a real recording: closing in to 1.4× passes,
+/// to 1.1× does not, and the recording without any zoom does not.
+#[tokio::test]
+async fn moving_closer_is_measured_on_a_real_recording() {
+    let Some(s) = setup() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut peaks = Vec::new();
+    for (zoom, passes) in [(1.4, true), (1.1, false), (1.0, false)] {
+        let clip = dir.path().join(format!("closer-{zoom}.mp4"));
+        if closing_in(&s.data, &clip, zoom).is_none() {
+            return;
+        }
+        let id = id_for(&s, "alice", vec![w(Step::MoveCloser, 1.0, 4.0)], later());
+        let form = Form::new()
+            .file("video", "closer.mp4", &std::fs::read(&clip).unwrap())
+            .text("challenge_id", &id)
+            .text("details", "True");
+        let a = send(
+            &s.app,
+            form.request("/liveness", Some(&good_token("alice"))),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let c = &a.json["details"]["challenge"];
+        let peak = c["check"]["steps"][0]["peak"].as_f64().unwrap();
+        peaks.push((zoom, peak));
+        assert_eq!(c["passed"], passes, "zoom {zoom}: {c}");
+    }
+    eprintln!("move closer, zoom → measured face-scale ratio: {peaks:?}");
+}

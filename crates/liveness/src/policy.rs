@@ -240,7 +240,7 @@ pub const CHALLENGE_PITCH_DOWN: f32 = 0.12;
 /// of someone stepping closer, so the frontal selfie (`blinkdetector_selfie_blinks`) was zoomed
 /// in with FFmpeg's `zoompan` (the server test `moving_closer_is_measured_on_a_real_recording`):
 /// zooms of 1.0 / 1.1 / 1.4 measure 1.02 / 1.13 / 1.43. The still heads' ±4 % and looking down's
-/// +15 % bound it from below; a real step towards a phone held at arm's length is 1.3× or more.
+/// +15 % bound it from below.
 pub const CHALLENGE_CLOSER_RATIO: f32 = 1.2;
 /// Steps per challenge, seconds of neutral lead-in before the first, seconds per step window
 /// (the turns above take 0.5–1 s to reach their peak), and how many lead-in frames make a

@@ -151,6 +151,12 @@ fn composed(sql: String) -> AssertSqlSafe<String> {
     AssertSqlSafe(sql)
 }
 
+/// One message to the task writing a new job: a file, or why the job must not be stored.
+enum FileOrAbort {
+    File(String, Vec<u8>),
+    Abort(String),
+}
+
 fn owner_params(access: &Access) -> (Option<String>, Option<String>) {
     match access.owner() {
         Some(o) => (Some(o.tenant.clone()), Some(o.sub.clone())),
@@ -253,8 +259,10 @@ impl Store for PostgresStore {
             .map(|Item { stem, task }| Ok((stem.clone(), serde_json::to_string(task)?)))
             .collect::<Result<Vec<_>, serde_json::Error>>()
             .map_err(corrupt)?;
-        let media = job.media.clone();
-        self.run(async move {
+        // The files reach the writing task one at a time over a channel of one place, so at
+        // most two are in memory whatever the batch's size; all rows commit together or none.
+        let (files_tx, mut files) = tokio::sync::mpsc::channel::<FileOrAbort>(1);
+        let write = async move {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO jobs (id, status, zip_name, settings, skipped, created_ms,
@@ -282,17 +290,47 @@ impl Store for PostgresStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            for (name, bytes) in media {
-                sqlx::query("INSERT INTO media (job_id, name, bytes) VALUES ($1, $2, $3)")
-                    .bind(&id)
-                    .bind(name)
-                    .bind(bytes)
-                    .execute(&mut *tx)
-                    .await?;
+            while let Some(file) = files.recv().await {
+                let (name, bytes) = match file {
+                    FileOrAbort::File(name, bytes) => (name, bytes),
+                    // Dropping `tx` rolls the job back.
+                    FileOrAbort::Abort(why) => return Err(StoreError::Corrupt(why)),
+                };
+                sqlx::query(
+                    "INSERT INTO media (job_id, name, bytes) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&id)
+                .bind(name)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(())
-        })
+        };
+        let (done_tx, done) = std::sync::mpsc::sync_channel(1);
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .spawn(async move {
+                let _ = done_tx.send(write.await);
+            });
+        for name in &job.media {
+            let file = match (job.read_media)(name) {
+                Ok(bytes) => FileOrAbort::File(name.clone(), bytes),
+                Err(why) => FileOrAbort::Abort(why),
+            };
+            let abort = matches!(file, FileOrAbort::Abort(_));
+            // A closed channel means the writer already failed: its error is read below. (A
+            // plain executor, not tokio's `blocking_send`: the caller may be inside a runtime.)
+            if futures_executor::block_on(files_tx.send(file)).is_err() || abort {
+                break;
+            }
+        }
+        drop(files_tx);
+        done.recv()
+            .map_err(|_| StoreError::Corrupt("the database runtime stopped".into()))?
     }
 
     fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {

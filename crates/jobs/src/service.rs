@@ -321,16 +321,14 @@ impl JobService {
         let (zip_path, media) = if self.store.keeps_media() {
             // The store holds every file an item needs, so any replica can run it; the
             // upload is not kept.
-            let mut media = Vec::new();
-            for file in pairing.items.iter().flat_map(|i| i.task.files()) {
-                match intake::read_entry(upload, file, self.config.limits.max_entry_bytes) {
-                    Ok(bytes) => media.push((file.to_owned(), bytes)),
-                    Err(e) => return refuse(e.into()),
-                }
-            }
-            (None, media)
+            let names = pairing.items.iter().flat_map(|i| i.task.files());
+            (None, names.map(str::to_owned).collect())
         } else {
             (Some(self.keep_upload(upload, &id)?), Vec::new())
+        };
+        let max = self.config.limits.max_entry_bytes;
+        let read_media = |name: &str| {
+            intake::read_entry(upload, name, max).map_err(|e| format!("reading {name:?}: {e}"))
         };
         let inserted = self.store.insert_job(&NewJob {
             id: &id,
@@ -341,6 +339,7 @@ impl JobService {
             settings: &settings,
             pairing: &pairing,
             media,
+            read_media: &read_media,
         });
         if zip_path.is_none() || inserted.is_err() {
             remove(zip_path.as_deref().unwrap_or(upload));

@@ -142,9 +142,15 @@ pub struct NewJob<'a> {
     pub zip_bytes: u64,
     pub settings: &'a AnalysisOptions,
     pub pairing: &'a Pairing,
-    /// The items' files by archive name, for a store that [keeps media](Store::keeps_media).
-    pub media: Vec<(String, Vec<u8>)>,
+    /// For a store that [keeps media](Store::keeps_media): the names of the items' files, and
+    /// how to read one. The store reads them one at a time while it writes, so a large batch
+    /// never sits in memory whole.
+    pub media: Vec<String>,
+    pub read_media: &'a ReadMedia<'a>,
 }
+
+/// Reads one file of an upload by its archive name.
+pub type ReadMedia<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + Sync + 'a;
 
 /// The job store's operations. Every method blocks: callers run them off the async reactor.
 pub trait Store: Send + Sync {

@@ -18,7 +18,13 @@ pub struct Picked {
     pub face_count: usize,
 }
 
-pub fn pick(mut faces: Vec<Face>) -> Picked {
+pub fn pick(faces: Vec<Face>) -> Picked {
+    pick_with(faces, policy::MIN_FACE_PX)
+}
+
+/// [`pick`] with the smallest usable face width given in pixels of the analysed image (a still
+/// analysed below [`policy::STILL_LONG_SIDE`] scales [`policy::MIN_FACE_PX`] with it).
+pub fn pick_with(mut faces: Vec<Face>, min_face_px: f32) -> Picked {
     faces.retain(|f| f.score >= policy::MIN_DETECTION_SCORE);
     faces.sort_by(|a, b| area(b).total_cmp(&area(a)));
     let face_count = faces.len();
@@ -34,7 +40,7 @@ pub fn pick(mut faces: Vec<Face>) -> Picked {
         .is_some_and(|f| area(f) >= policy::SECOND_FACE_AREA_RATIO * area(&first))
     {
         Some(Finding::MultipleFaces)
-    } else if first.bbox.w < policy::MIN_FACE_PX {
+    } else if first.bbox.w < min_face_px {
         Some(Finding::FaceTooSmall)
     } else {
         None

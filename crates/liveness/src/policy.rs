@@ -10,6 +10,14 @@ use vision::{EmbedderId, PadId};
 /// Still decode: the analysis needs about this many pixels on the long side. Faces in selfies
 /// are then 300-600 px wide, far above what the 128-px detector and 80-128-px PAD crops use.
 pub const STILL_LONG_SIDE: u32 = 1280;
+/// A JPEG larger than [`STILL_LONG_SIDE`] is decoded at the smallest DCT scale (1/8 steps)
+/// whose long side is at least this, and not resized after: 2/8 for a 12 MP photo (1008 px)
+/// instead of 3/8 and a resize to 1280. The networks read at most 192 px of the frame and
+/// 80 px of the face, and video frames are analysed at this size too ([`VIDEO_LONG_SIDE`]);
+/// [`MIN_FACE_PX`] is scaled to keep its meaning at 1280 px. `livegate eval` with the floors
+/// (README, "Evaluation"), before and after: every verdict and figure the same, 3 of 2,893
+/// scores moved by ≤ 0.005. Time saved on a 12 MP portrait: README, "Performance".
+pub const STILL_JPEG_MIN_LONG_SIDE: u32 = 640;
 /// Video frames are scaled to this long side before analysis: the 720p/1080p selfie videos in
 /// `videos/` keep faces of 200+ px at 640, enough for the 64-px iris crops.
 pub const VIDEO_LONG_SIDE: u32 = 640;
@@ -54,7 +62,9 @@ pub const EYE_TRACK_MAX_AGE_S: f64 = 1.2;
 /// far below [`SECOND_FACE_AREA_RATIO`] of such a face, so the verdict cannot change; on a
 /// 12 MP selfie it saves ~40 % of the detection (vision `models` bench: 41.6 ms with tiles).
 pub const SKIP_TILES_BESIDE_FACE: f32 = 0.15;
-/// A face smaller than this (box width, px of the analysed image) is not usable: the PAD crops
+/// A face smaller than this (box width, px of the analysed image; for a big JPEG decoded below
+/// [`STILL_LONG_SIDE`], scaled as if it were decoded at 1280 — ≥ 31 px at 1000, whose 2.7×
+/// PAD crop still has more than the model's 80 px) is not usable: the PAD crops
 /// become upsampled blur. Faces of the `negative/*tinyface*` images are below it, every
 /// `faces/` portrait is far above it.
 pub const MIN_FACE_PX: f32 = 40.0;
@@ -252,8 +262,10 @@ pub const CHALLENGE_STEP_S: f64 = 3.0;
 pub const CHALLENGE_MIN_NEUTRAL_FRAMES: usize = 3;
 /// With a challenge, at least every 5th frame (6 fps at 30 fps: a head turn spans several) is
 /// analysed for the face and its pose, up to 120 (20 s at 30 fps, more than 4 steps need);
-/// PAD and the mesh still run at about the client's `frame_sampling_rate` (`VideoWork`), so the
-/// extra cost is the detector and eye model on the extra frames.
+/// PAD, the mesh and the eye anchors still run at about the client's `frame_sampling_rate`
+/// (`VideoWork`), and the whole-frame search keeps its period in time, so the extra frames cost
+/// one tracking run each (`pipeline` bench `video_10s`, same run, loaded machine: with / without
+/// a challenge 1.70 × before, 1.35 × after).
 pub const CHALLENGE_SAMPLE_EVERY: u32 = 5;
 pub const CHALLENGE_MAX_SAMPLED: u32 = 120;
 /// How long an issued challenge can be answered.

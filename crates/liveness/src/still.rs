@@ -54,6 +54,7 @@ impl StillOutcome {
 pub fn decode(bytes: &[u8], field: MediaField) -> Result<media::Still, AnalysisError> {
     let opts = media::StillOptions {
         target_long_side: Some(policy::STILL_LONG_SIDE),
+        jpeg_min_long_side: Some(policy::STILL_JPEG_MIN_LONG_SIDE),
         ..Default::default()
     };
     media::decode_still(bytes, &opts).map_err(|e| AnalysisError::media(field, e))
@@ -77,7 +78,7 @@ pub fn analyse(
         face,
         unusable,
         face_count,
-    } = face_pick::pick(faces);
+    } = face_pick::pick_with(faces, min_face_px(&still));
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {
@@ -102,6 +103,23 @@ pub fn analyse(
         quality,
         findings,
     })
+}
+
+/// [`policy::MIN_FACE_PX`] holds at the [`policy::STILL_LONG_SIDE`] scale; a big JPEG decoded
+/// smaller (see [`policy::STILL_JPEG_MIN_LONG_SIDE`]) gets the same face-size floor relative
+/// to the photo.
+fn min_face_px(still: &media::Still) -> f32 {
+    let analysed = still.image.width().max(still.image.height()) as f32;
+    let reference = still
+        .info
+        .width
+        .max(still.info.height)
+        .min(policy::STILL_LONG_SIDE) as f32;
+    if analysed > 0.0 && reference > analysed {
+        policy::MIN_FACE_PX * analysed / reference
+    } else {
+        policy::MIN_FACE_PX
+    }
 }
 
 /// Quality problems are reported as evidence; they do not veto the verdict on their own

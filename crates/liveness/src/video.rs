@@ -247,9 +247,15 @@ fn consume(
             })?;
             let rgb = &colour;
             let t = Instant::now();
+            // The whole-frame search keeps its period in time: a challenge samples
+            // `pad_every` times as often, to read the pose, not to look for newcomers faster.
             let force_search = frames
                 .len()
-                .is_multiple_of(policy::FULL_SEARCH_EVERY_SAMPLED);
+                .is_multiple_of(policy::FULL_SEARCH_EVERY_SAMPLED * pad_every);
+            // Frames sampled only for a challenge's pose (between the client's own samples)
+            // need the face's keypoints and nothing more: no eye anchor (the blink stream is
+            // anchored by the client-rate frames as without a challenge), no PAD, no mesh.
+            let pad_slot = frames.len().is_multiple_of(pad_every);
             let (picked, whole_frame_search) =
                 locate(models, rgb, last.as_ref(), frame.time_s, force_search)?;
             if whole_frame_search {
@@ -273,13 +279,15 @@ fn consume(
             last = face.clone().map(|f| (frame.time_s, f));
             match &face {
                 Some(f) => {
-                    let m = anchor_eyes(models, &luma, f, frame.time_s, &mut eyes, &mut timings)?;
-                    obs.eyes = m.map(|m| m.openness);
-                    obs.eyes_by_model = m.is_some_and(|m| m.by_model);
+                    if pad_slot {
+                        let m =
+                            anchor_eyes(models, &luma, f, frame.time_s, &mut eyes, &mut timings)?;
+                        obs.eyes = m.map(|m| m.openness);
+                        obs.eyes_by_model = m.is_some_and(|m| m.by_model);
+                    }
                     let (crop, face) = crop_around(rgb, f);
                     kept.push((frames.len(), crop, face));
                     // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
-                    let pad_slot = frames.len().is_multiple_of(pad_every);
                     let mesh = models.mesh.is_some()
                         && frames
                             .len()

@@ -39,8 +39,18 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
         // libjpeg-turbo only decodes these to CMYK; the `image` path converts to RGB.
         return decode_with_image(bytes, StillFormat::Jpeg, opts);
     }
-    let (tw, th) = fit_long_side(w, h, opts.target_long_side);
-    let eighths = if header.is_lossless {
+    let (mut tw, mut th) = fit_long_side(w, h, opts.target_long_side);
+    let reduced = match opts.jpeg_min_long_side {
+        Some(min) if !header.is_lossless && (tw, th) != (w, h) => {
+            eighths_at_least(w, h, min, tw.max(th))
+        }
+        _ => None,
+    };
+    let eighths = if let Some(e) = reduced {
+        // The DCT's own output is the image: no resize after it.
+        (tw, th) = (scaled_side(w, e), scaled_side(h, e));
+        e
+    } else if header.is_lossless {
         8
     } else {
         choose_eighths(w, h, tw, th)
@@ -79,6 +89,19 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
 
 fn dim(v: usize) -> Result<u32, MediaError> {
     u32::try_from(v).map_err(|_| MediaError::Corrupt(format!("jpeg dimension {v} out of range")))
+}
+
+/// A side scaled by `e`/8 as libjpeg does it (rounding up).
+fn scaled_side(v: u32, e: u8) -> u32 {
+    (v as u64 * e as u64).div_ceil(8) as u32
+}
+
+/// The smallest DCT scale (in eighths) whose long side lies within `min..=max`, if any.
+pub(crate) fn eighths_at_least(w: u32, h: u32, min: u32, max: u32) -> Option<u8> {
+    EIGHTHS.into_iter().find(|&e| {
+        let long = scaled_side(w, e).max(scaled_side(h, e));
+        long >= min && long <= max
+    })
 }
 
 /// The smallest DCT scale (in eighths) whose output still covers `(tw, th)`: never decode
@@ -158,6 +181,19 @@ mod tests {
         assert_eq!(choose_eighths(640, 480, 640, 480), 8);
         assert_eq!(choose_eighths(10240, 7680, 1280, 960), 1);
         assert_eq!(choose_eighths(2560, 1920, 1280, 960), 4);
+    }
+
+    #[test]
+    fn reduced_eighths_stay_within_bounds() {
+        // 12 MP to 640..=1280: 2/8 gives 1008x756 (1/8 would be 504 px).
+        assert_eq!(eighths_at_least(4032, 3024, 640, 1280), Some(2));
+        assert_eq!(eighths_at_least(3000, 4000, 640, 1280), Some(2));
+        // 48 MP: 1/8 is already 1000 px.
+        assert_eq!(eighths_at_least(8000, 6000, 640, 1280), Some(1));
+        // Just above the target: 4/8.
+        assert_eq!(eighths_at_least(1300, 975, 640, 1280), Some(4));
+        // No scale lands inside a band this narrow.
+        assert_eq!(eighths_at_least(1300, 975, 1200, 1280), None);
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct StillOptions {
     pub limits: StillLimits,
     /// Fit the decoded image into this long side (never upscales). `None` = full size.
     pub target_long_side: Option<u32>,
+    /// A JPEG bigger than the target may stop at the smallest DCT scale whose long side is at
+    /// least this (and at most the target), with no resize after it: the reduced IDCT is where
+    /// a big photo's decode is cheap, the resize of a larger intermediate is not. `None` =
+    /// always land exactly on the target.
+    pub jpeg_min_long_side: Option<u32>,
 }
 
 impl Default for StillOptions {
@@ -52,6 +57,7 @@ impl Default for StillOptions {
         Self {
             limits: StillLimits::default(),
             target_long_side: Some(1280),
+            jpeg_min_long_side: None,
         }
     }
 }

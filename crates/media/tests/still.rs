@@ -350,6 +350,7 @@ fn limits_are_checked_before_decoding() {
     let tight = |l: StillLimits| StillOptions {
         limits: l,
         target_long_side: None,
+        jpeg_min_long_side: None,
     };
     let d = StillLimits::default();
 

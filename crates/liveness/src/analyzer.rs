@@ -136,11 +136,12 @@ impl Stages {
                     .map(Reason::Fusion)
             });
         let frames = match (&self.video, self.legacy) {
+            // Counted over the frames the client's sampling asked for, so a challenge's extra
+            // pose frames (which get no PAD) do not make `real / analyzed` read low.
             (Some(v), false) => FrameCounts {
-                analyzed: v.frames.len() as u32,
+                analyzed: v.client_frames().count() as u32,
                 real: v
-                    .frames
-                    .iter()
+                    .client_frames()
                     .filter(|f| f.pad.is_some_and(|p| p >= policy::FRAME_REAL_THRESHOLD))
                     .count() as u32,
             },

@@ -55,9 +55,23 @@ pub struct VideoOutcome {
     pub motion: PlanarityReport,
     pub dense_frames: usize,
     pub timings: StageTimings,
+    /// Which of `frames` the client's sampling asked for (the others were sampled only for a
+    /// challenge's pose).
+    pub client: ClientFrames,
 }
 
 impl VideoOutcome {
+    /// The sampled frames the client's `frame_sampling_rate` asked for: what
+    /// `video_frames_analyzed` counts, with or without a challenge's extra pose frames.
+    pub fn client_frames(&self) -> impl Iterator<Item = &FrameObservation> {
+        let client = self.client;
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(move |(slot, _)| client.asked(*slot))
+            .map(|(_, f)| f)
+    }
+
     /// The fusion's inputs from this video; `still_pad` as [`VideoSignals::still_pad`].
     /// What the video measured, for [`crate::decide::decide`].
     pub fn measures(&self) -> crate::decide::VideoMeasures {
@@ -87,9 +101,28 @@ pub struct VideoWork {
     pub max_sampled: u32,
     /// Legacy mode only looks for blinks: no PAD on sampled frames.
     pub pad_on_sampled: bool,
-    /// PAD (and the mesh) run on every this many sampled frames: 1, except when a challenge
-    /// samples densely for the head's pose, where PAD keeps about the client's own rate.
-    pub pad_every: usize,
+    /// Which sampled frames the client's own sampling asked for.
+    pub client: ClientFrames,
+}
+
+/// The sampled frames the client's `frame_sampling_rate` and `max_frames_to_analyze` ask
+/// for: all of them, except when a challenge samples more often and longer to follow the
+/// head's pose. PAD, the mesh and the eye anchors run on these only, and the frame counts of
+/// the answer count these only, so a challenge adds pose readings and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientFrames {
+    /// Every this many sampled frames is one of the client's.
+    pub every: usize,
+    /// At most this many of them.
+    pub max: usize,
+}
+
+impl ClientFrames {
+    /// Whether the sampled frame at `slot` is one the client asked for.
+    pub fn asked(&self, slot: usize) -> bool {
+        let every = self.every.max(1);
+        slot.is_multiple_of(every) && slot / every < self.max
+    }
 }
 
 impl VideoWork {
@@ -110,7 +143,10 @@ impl VideoWork {
             every_nth,
             max_sampled,
             pad_on_sampled: !legacy,
-            pad_every,
+            client: ClientFrames {
+                every: pad_every,
+                max: opts.max_frames_to_analyze as usize,
+            },
         }
     }
 }
@@ -146,7 +182,7 @@ pub fn analyse(
         // none of their results to go on: the three threads keep both cores busy.
         let (side_tx, side_rx) = mpsc::channel::<SideJob>();
         let side_worker = scope.spawn(move || side_jobs(models, side_rx));
-        let consumed = consume(models, rx, side_tx, work.pad_on_sampled, work.pad_every);
+        let consumed = consume(models, rx, side_tx, work.pad_on_sampled, work.client);
         let decoded = decoder
             .join()
             .map_err(|_| AnalysisError::Internal("video decoder thread panicked".into()))?;
@@ -174,6 +210,7 @@ pub fn analyse(
             motion,
             dense_frames: c.dense_frames,
             timings: c.timings,
+            client: work.client,
         })
     })
 }
@@ -221,8 +258,9 @@ fn consume(
     rx: mpsc::Receiver<media::SampledFrame>,
     side_jobs: mpsc::Sender<SideJob>,
     enhanced: bool,
-    pad_every: usize,
+    client: ClientFrames,
 ) -> Result<Consumed, AnalysisError> {
+    let pad_every = client.every.max(1);
     let mut frames = Vec::new();
     let mut kept = Vec::new();
     let mut dense = Vec::new();
@@ -255,7 +293,7 @@ fn consume(
             // Frames sampled only for a challenge's pose (between the client's own samples)
             // need the face's keypoints and nothing more: no eye anchor (the blink stream is
             // anchored by the client-rate frames as without a challenge), no PAD, no mesh.
-            let pad_slot = frames.len().is_multiple_of(pad_every);
+            let pad_slot = client.asked(frames.len());
             let (picked, whole_frame_search) =
                 locate(models, rgb, last.as_ref(), frame.time_s, force_search)?;
             if whole_frame_search {
@@ -494,4 +532,28 @@ fn crop_around(image: &RgbImage, face: &Face) -> (RgbImage, Face) {
     .to_image();
     let shifted = face.translated(-x0, -y0);
     (crop, shifted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_samples_more_but_the_client_frames_stay_the_clients() {
+        let opts = crate::AnalysisOptions::default();
+        let plain = VideoWork::for_request(&opts, false, false);
+        let challenged = VideoWork::for_request(&opts, false, true);
+        assert!(challenged.every_nth < plain.every_nth);
+        assert!(challenged.max_sampled > plain.max_sampled);
+        let asked = |w: &VideoWork| {
+            (0..w.max_sampled as usize)
+                .filter(|&slot| w.client.asked(slot))
+                .count()
+        };
+        // The same number of client frames, at the same times in the video.
+        assert_eq!(asked(&plain), opts.max_frames_to_analyze as usize);
+        assert_eq!(asked(&challenged), asked(&plain));
+        let every = challenged.client.every as u32;
+        assert_eq!(challenged.every_nth * every, plain.every_nth);
+    }
 }

@@ -121,6 +121,19 @@ async fn a_live_head_turn_passes_its_challenge_and_fails_the_opposite() {
     assert_eq!(c["passed"], true, "{c}");
     assert_eq!(a.json["result"], "real", "{}", a.json["confidence"]);
     assert!(a.headers.get("x-livegate-reason").is_none());
+    // The challenge's extra pose frames are not counted: the frame counts are those of the
+    // same video without a challenge, so `real / analyzed` means the same thing.
+    let bytes = std::fs::read(s.data.join(TURNING)).unwrap();
+    let form = Form::new().file("video", "clip.mp4", &bytes);
+    let plain = send(
+        &s.app,
+        form.request("/liveness", Some(&good_token("alice"))),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    for count in ["video_frames_analyzed", "real_video_frames"] {
+        assert_eq!(a.json[count], plain.json[count], "{count}");
+    }
 
     let opposite = id_for(
         &s,

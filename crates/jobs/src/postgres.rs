@@ -19,9 +19,9 @@ use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
     Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
-    Store, StoreError, Usage, corrupt, lease_ms, now_ms,
+    Store, StoreError, Usage, Wake, corrupt, lease_ms, now_ms,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row, migrate::Migrator};
 use std::future::Future;
 use std::path::PathBuf;
@@ -42,6 +42,10 @@ const JOB_SELECT: &str = "SELECT id, status, zip_name, NULL::TEXT, settings, ski
 
 /// `$2`/`$3` are the owner's tenant and sub, both NULL for an admin.
 const OWNED: &str = "($2::TEXT IS NULL OR (owner_tenant = $2 AND owner_sub = $3))";
+
+/// The channel on which replicas tell each other that there is work (a new job, leases
+/// handed back); the payload is empty.
+const WORK_CHANNEL: &str = "livegate_work";
 
 /// PostgreSQL's code for a foreign-key violation: the job was erased under a running item.
 const FOREIGN_KEY_VIOLATION: &str = "23503";
@@ -290,6 +294,11 @@ impl Store for PostgresStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            // Delivered at commit, to every replica listening.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(WORK_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
             while let Some(file) = files.recv().await {
                 let (name, bytes) = match file {
                     FileOrAbort::File(name, bytes) => (name, bytes),
@@ -496,6 +505,12 @@ impl Store for PostgresStore {
             .bind(&worker)
             .execute(&pool)
             .await?;
+            if done.rows_affected() > 0 {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(WORK_CHANNEL)
+                    .execute(&pool)
+                    .await?;
+            }
             Ok(done.rows_affected())
         })
     }
@@ -659,6 +674,28 @@ impl Store for PostgresStore {
             .await?;
             ids(rows)
         })
+    }
+
+    fn on_new_work(&self, wake: Wake) {
+        let pool = self.pool.clone();
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        runtime.spawn(async move {
+            loop {
+                // The listener reconnects by itself after a lost connection; this loop covers
+                // a database that could not be reached to begin with.
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if listener.listen(WORK_CHANNEL).await.is_ok() {
+                            while listener.recv().await.is_ok() {
+                                wake();
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listening for work from other replicas"),
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
     }
 
     fn usage(&self, owner: &Owner) -> Result<Usage, StoreError> {

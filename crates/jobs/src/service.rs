@@ -57,6 +57,9 @@ pub struct JobsConfig {
     /// How long results are kept after their batch ended; zero erases a batch as soon as its
     /// archive has been downloaded.
     pub retention: Duration,
+    /// How often an idle runner looks for work nobody told it about (other replicas wake it
+    /// at once through the store when they add work).
+    pub idle_poll: Duration,
     /// How often the retention sweep looks for expired batches.
     pub sweep_every: Duration,
     pub quota: Quota,
@@ -71,6 +74,7 @@ impl JobsConfig {
             limits: Limits::default(),
             workers: 1,
             retention: Duration::from_secs(7 * 24 * 3600),
+            idle_poll: Duration::from_secs(1),
             sweep_every: Duration::from_secs(60),
             quota: Quota::default(),
         }
@@ -584,6 +588,13 @@ impl JobService {
     /// process are picked up straight away.
     pub fn spawn_runners(self: &Arc<Self>) {
         self.spawn_heartbeat();
+        // Weak: the store belongs to the service; a strong reference back would keep both.
+        let service = Arc::downgrade(self);
+        self.store.on_new_work(Arc::new(move || {
+            if let Some(service) = service.upgrade() {
+                service.wake.notify_waiters();
+            }
+        }));
         for _ in 0..self.config.workers.max(1) {
             let this = Arc::clone(self);
             tokio::spawn(async move {
@@ -597,8 +608,7 @@ impl JobService {
                         Err(e) => tracing::error!(error = %e, "batch runner task"),
                     }
                     // The timeout covers a wake-up sent between the check and the wait.
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), this.wake.notified()).await;
+                    let _ = tokio::time::timeout(this.config.idle_poll, this.wake.notified()).await;
                 }
             });
         }

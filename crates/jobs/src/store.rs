@@ -229,7 +229,15 @@ pub trait Store: Send + Sync {
 
     /// What `owner` holds in unfinished jobs.
     fn usage(&self, owner: &Owner) -> Result<Usage, StoreError>;
+
+    /// Calls `wake` whenever another process adds work or hands some back, so idle runners
+    /// start at once instead of at their next poll (PostgreSQL: LISTEN/NOTIFY). The embedded
+    /// store has nobody to hear from; its runners poll.
+    fn on_new_work(&self, _wake: Wake) {}
 }
+
+/// What [`Store::on_new_work`] calls.
+pub type Wake = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// A position in a listing, newest first: jobs strictly older than this one come next.
 #[derive(Debug, Clone, PartialEq, Eq)]

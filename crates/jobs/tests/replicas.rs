@@ -160,6 +160,44 @@ fn a_heartbeat_keeps_a_slow_item_with_its_replica() {
 }
 
 #[test]
+fn an_idle_replica_is_woken_by_work_added_at_another() {
+    let Some((_dir, a, mut b)) = two_replicas(Duration::from_secs(30)) else {
+        return;
+    };
+    // B's runner would look for work on its own only every 30 s: whatever it runs within the
+    // test's few seconds it was told about.
+    b.idle_poll = Duration::from_secs(30);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    rt.block_on(async {
+        let svc_a = JobService::open(a, an.clone()).unwrap();
+        let svc_b = JobService::open(b, an.clone()).unwrap();
+        svc_b.spawn_runners();
+        // B's runner finds nothing and settles into its long wait.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let id = submit(&svc_a, 2);
+        let t0 = Instant::now();
+        loop {
+            let job = svc_b.job(&id, &Access::Admin).unwrap().unwrap();
+            if job.status == JobStatus::Done {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the idle replica was not woken"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    rt.shutdown_background();
+    assert_eq!(an.calls(), 2);
+}
+
+#[test]
 fn a_draining_replica_hands_its_items_back_at_once() {
     let Some((_dir, a, b)) = two_replicas(Duration::from_secs(60)) else {
         return;

@@ -253,13 +253,18 @@ fn swapped_faces(data: &Path, out: &Path) -> Option<()> {
         ])
         .arg(out)
         .status();
+    made_by_ffmpeg(status, "join the videos")
+}
+
+/// A fixture the FFmpeg CLI made, or `None` after a loud skip (a failure under `CI=true`).
+fn made_by_ffmpeg(status: std::io::Result<std::process::ExitStatus>, what: &str) -> Option<()> {
     match status {
         Ok(s) if s.success() => Some(()),
         other => {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("ffmpeg could not join the videos: {other:?}");
+                panic!("ffmpeg could not {what}: {other:?}");
             }
-            eprintln!("SKIPPED: ffmpeg could not join the videos: {other:?}");
+            eprintln!("SKIPPED: ffmpeg could not {what}: {other:?}");
             None
         }
     }
@@ -312,16 +317,7 @@ fn closing_in(data: &Path, out: &Path, zoom: f64) -> Option<()> {
         ])
         .arg(out)
         .status();
-    match status {
-        Ok(s) if s.success() => Some(()),
-        other => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("ffmpeg could not zoom the video: {other:?}");
-            }
-            eprintln!("SKIPPED: ffmpeg could not zoom the video: {other:?}");
-            None
-        }
-    }
+    made_by_ffmpeg(status, "zoom the video")
 }
 
 /// `policy::CHALLENGE_CLOSER_RATIO` (1.2) against a real recording: closing in to 1.4× passes,

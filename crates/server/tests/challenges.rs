@@ -64,7 +64,9 @@ fn later() -> u64 {
     jobs::now_ms() + 60_000
 }
 
-async fn answer(s: &Setup, video: &str, id: &str, sub: &str) -> Answer {
+/// Sends `video` (under the test data, or an absolute path: a fixture made here) with the
+/// challenge `id` as `sub`.
+async fn answer(s: &Setup, video: impl AsRef<Path>, id: &str, sub: &str) -> Answer {
     let bytes = std::fs::read(s.data.join(video)).unwrap();
     let form = Form::new()
         .file("video", "clip.mp4", &bytes)
@@ -279,15 +281,7 @@ async fn a_face_swapped_mid_video_fails_its_challenge() {
         return;
     }
     let id = id_for(&s, "alice", vec![w(Step::Blink, 4.5, 9.5)], later());
-    let form = Form::new()
-        .file("video", "swap.mp4", &std::fs::read(&joined).unwrap())
-        .text("challenge_id", &id)
-        .text("details", "True");
-    let a = send(
-        &s.app,
-        form.request("/liveness", Some(&good_token("alice"))),
-    )
-    .await;
+    let a = answer(&s, &joined, &id, "alice").await;
     assert_eq!(a.status, 200, "{}", a.text);
     let c = &a.json["details"]["challenge"];
     assert_eq!(c["same_face"]["same"], false, "{c}");
@@ -333,15 +327,7 @@ async fn moving_closer_is_measured_on_a_real_recording() {
             return;
         }
         let id = id_for(&s, "alice", vec![w(Step::MoveCloser, 1.0, 4.0)], later());
-        let form = Form::new()
-            .file("video", "closer.mp4", &std::fs::read(&clip).unwrap())
-            .text("challenge_id", &id)
-            .text("details", "True");
-        let a = send(
-            &s.app,
-            form.request("/liveness", Some(&good_token("alice"))),
-        )
-        .await;
+        let a = answer(&s, &clip, &id, "alice").await;
         assert_eq!(a.status, 200, "{}", a.text);
         let c = &a.json["details"]["challenge"];
         let peak = c["check"]["steps"][0]["peak"].as_f64().unwrap();

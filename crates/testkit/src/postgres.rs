@@ -43,15 +43,19 @@ fn on_own_runtime<T: Send + 'static>(
     .expect("the database helper panicked")
 }
 
+async fn connect(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e}"))
+}
+
 /// A new, empty database on the server at `server_url`; returns its URL.
 pub fn fresh_database(server_url: &str) -> String {
     let name = format!("lg_{}", uuid::Uuid::new_v4().simple());
     let admin = server_url.to_owned();
     let created = name.clone();
     on_own_runtime(async move {
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("connecting to the test PostgreSQL");
+        let mut conn = connect(&admin).await;
         // The name is ours (hex), not input: safe to put into the statement.
         sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {created}")))
             .execute(&mut conn)
@@ -69,9 +73,7 @@ pub fn fresh_database(server_url: &str) -> String {
 pub fn every_row(url: &str) -> String {
     let url = url.to_owned();
     on_own_runtime(async move {
-        let mut conn = sqlx::PgConnection::connect(&url)
-            .await
-            .expect("connecting to the test database");
+        let mut conn = connect(&url).await;
         let tables = sqlx::query(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
         )
@@ -102,9 +104,7 @@ pub fn every_row(url: &str) -> String {
 pub fn execute(url: &str, sql: String) {
     let url = url.to_owned();
     on_own_runtime(async move {
-        let mut conn = sqlx::PgConnection::connect(&url)
-            .await
-            .expect("connecting to the test database");
+        let mut conn = connect(&url).await;
         // The test's own statements.
         sqlx::raw_sql(AssertSqlSafe(sql))
             .execute(&mut conn)
@@ -120,9 +120,7 @@ pub fn drop_database(server_url: &str, url: &str) {
     assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     let admin = server_url.to_owned();
     on_own_runtime(async move {
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("connecting to the test PostgreSQL");
+        let mut conn = connect(&admin).await;
         // The name was checked above and comes from `fresh_database`.
         sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
             .execute(&mut conn)
@@ -135,9 +133,7 @@ pub fn drop_database(server_url: &str, url: &str) {
 pub fn query_texts(url: &str, sql: &'static str) -> Vec<String> {
     let url = url.to_owned();
     on_own_runtime(async move {
-        let mut conn = sqlx::PgConnection::connect(&url)
-            .await
-            .expect("connecting to the test database");
+        let mut conn = connect(&url).await;
         sqlx::query(sql)
             .fetch_all(&mut conn)
             .await

@@ -8,19 +8,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use liveness::challenge::{ChallengeInput, Step, StepWindow};
 use liveness::{Analyse, AnalysisOptions, AnalysisRequest};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
+use testkit::stills::{self, ffmpeg};
 
 fn testdata() -> Option<PathBuf> {
     testkit::for_bench()
-}
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .status();
-    assert!(ok.is_ok_and(|s| s.success()), "ffmpeg {args:?} failed");
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -65,17 +57,8 @@ fn bench(c: &mut Criterion) {
     ]);
     // Issue #15's stills: a 640×480 NUAA webcam capture as it is, and a press portrait
     // (910×1137) scaled to a 12 MP 3000×4000 JPEG.
-    let webcam = std::fs::read(td.join("nuaa_train/live/0001_0001_00_00_01_0.jpg")).unwrap();
-    let portrait = dir.path().join("portrait_12mp.jpg");
-    ffmpeg(&[
-        "-i",
-        td.join("faces/fr_obama.jpg").to_str().unwrap(),
-        "-vf",
-        "scale=3000:4000",
-        "-q:v",
-        "2",
-        portrait.to_str().unwrap(),
-    ]);
+    let webcam = std::fs::read(td.join(stills::WEBCAM_640X480)).unwrap();
+    let portrait = stills::portrait_12mp(&td, dir.path());
     let analyzer = livegate::load::analyzer().expect("models");
     let image = std::fs::read(&jpeg).unwrap();
     let video_bytes = std::fs::read(&video).unwrap();

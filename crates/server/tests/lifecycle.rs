@@ -6,23 +6,13 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 async fn raw_post(addr: std::net::SocketAddr, path: &str, form: &Form, token: &str) -> String {
-    let body = form.body();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(&body).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out
+    testkit::http::post_form(addr, path, token, &form.body())
+        .await
+        .unwrap()
+        .text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,16 +32,10 @@ async fn start(
 
 /// One request on a fresh connection; the status line and the time it took.
 async fn get(addr: SocketAddr, path: &str) -> (String, Duration) {
-    let t = Instant::now();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let reply = testkit::http::get(addr, path).await.unwrap();
     (
-        out.lines().next().unwrap_or_default().to_owned(),
-        t.elapsed(),
+        reply.text.lines().next().unwrap_or_default().to_owned(),
+        reply.took,
     )
 }
 
@@ -129,31 +123,18 @@ async fn a_client_with_ten_slow_uploads_does_not_stop_another() {
         "only {refused_early} of 10 slow uploads were held to the share"
     );
     // Another client is served: its request reaches the analysis (the test analyser's 400).
-    let form = Form::new().file("image", "i.jpg", b"x");
-    let body = form.body();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let t = Instant::now();
-    let head = format!(
-        "POST /liveness HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        good_token("patient"),
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(&body).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let body = Form::new().file("image", "i.jpg", b"x").body();
+    let reply = testkit::http::post_form(addr, "/liveness", &good_token("patient"), &body)
+        .await
+        .unwrap();
+    let out = reply.text;
     assert!(
         out.starts_with("HTTP/1.1 400"),
         "{}",
         out.lines().next().unwrap_or_default()
     );
     assert!(out.contains("refused by test analyser"), "{out}");
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        t.elapsed()
-    );
+    assert!(reply.took < Duration::from_secs(2), "took {:?}", reply.took);
     drop(slow);
 }
 

@@ -11,8 +11,8 @@ use common::*;
 use liveness::{Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, MediaField};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use testkit::http::percentile_ms as pct;
+use tokio::net::TcpListener;
 
 /// Spins the CPU for `work`, like an analysis would, then refuses (no verdict is invented).
 struct Burn {
@@ -37,27 +37,12 @@ impl Analyse for Burn {
     }
 }
 
+/// One request on a connection of its own; the measurements need only the status and time.
 async fn post(addr: std::net::SocketAddr, body: &[u8], token: &str) -> (u16, Duration) {
-    let t = Instant::now();
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /liveness HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let status = std::str::from_utf8(&out[9..12]).unwrap().parse().unwrap();
-    (status, t.elapsed())
-}
-
-fn pct(v: &mut [Duration], p: f64) -> f64 {
-    v.sort();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i].as_secs_f64() * 1e3
+    let reply = testkit::http::post_form(addr, "/liveness", token, body)
+        .await
+        .unwrap();
+    (reply.status, reply.took)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +76,6 @@ async fn burst_against_a_two_worker_pool() {
         }
         worst
     });
-    let token = good_token("load");
     let body = Arc::new(
         Form::new()
             .file("image", "i.jpg", &vec![1u8; 1024 * 1024])
@@ -148,10 +132,11 @@ async fn burst_against_a_two_worker_pool() {
     );
     let t = Instant::now();
     let n = 400;
-    // Four connections: fewer than the six queue places, which requests hold while uploading.
+    // Four connections: fewer than the six queue places, which requests hold while uploading;
+    // each a client of its own, since one client may hold only half of them (its share).
     let jobs: Vec<_> = (0..4)
-        .map(|_| {
-            let (bad, token) = (bad.clone(), token.clone());
+        .map(|i| {
+            let (bad, token) = (bad.clone(), good_token(&format!("invalid-{i}")));
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 for _ in 0..n / 4 {
@@ -174,16 +159,6 @@ async fn burst_against_a_two_worker_pool() {
         pct(&mut lat, 0.5),
         pct(&mut lat, 0.99)
     );
-}
-
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with(field))?.to_owned();
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +239,7 @@ async fn sixteen_clients_for_a_minute() {
         pct(&mut ok, 0.99),
         100.0 * count(503) as f64 / all.len() as f64,
         100.0 * count(429) as f64 / all.len() as f64,
-        status_kb("VmHWM:") / 1024,
+        testkit::procfs::status_kb("self", "VmHWM:").unwrap_or(0) / 1024,
     );
     assert_eq!(other, 0, "answers other than 200/429/503");
     assert!(!ok.is_empty());

@@ -7,12 +7,7 @@ mod common;
 
 use common::*;
 use std::time::Duration;
-
-fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+use testkit::procfs::{reset_peak_rss, status_kb};
 
 fn huge_png() -> Vec<u8> {
     let side = 10_000u32;
@@ -55,8 +50,8 @@ async fn four_huge_stills_queue_for_memory_instead_of_multiplying_it() {
     );
 
     // Peak RSS from here on: "5" resets VmHWM to the current RSS.
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let before_kb = status_kb("VmRSS:").unwrap();
+    assert!(reset_peak_rss("self"));
+    let before_kb = status_kb("self", "VmRSS:").unwrap();
     let mut running = Vec::new();
     for i in 0..4 {
         let app = app.clone();
@@ -71,7 +66,7 @@ async fn four_huge_stills_queue_for_memory_instead_of_multiplying_it() {
         // A blank image has no face: a verdict, not a server error.
         assert_eq!(a.status, 200, "{}", a.text);
     }
-    let peak_kb = status_kb("VmHWM:").unwrap();
+    let peak_kb = status_kb("self", "VmHWM:").unwrap();
     let grew_mb = peak_kb.saturating_sub(before_kb) / 1024;
     eprintln!(
         "peak RSS grew by {grew_mb} MiB for four 10000x10000 PNGs (budget {} MiB)",

@@ -4,7 +4,11 @@
 //! the repository. A user's fresh clone has none: tests then say loudly that they skipped. Under
 //! CI (`CI=true`) a missing folder is a failure, so a broken set-up cannot pass by skipping.
 
+pub mod http;
+pub mod multipart;
 pub mod postgres;
+pub mod procfs;
+pub mod stills;
 
 use std::path::PathBuf;
 

@@ -22,57 +22,19 @@ pub const SECRET: &[u8] = b"an-hs256-secret-of-at-least-32-bytes!!";
 #[allow(unused_imports)]
 pub use testkit::testdata;
 
-/// A multipart form built by hand, as a client would send it.
-#[derive(Default, Clone)]
-pub struct Form {
-    parts: Vec<(String, Option<String>, Vec<u8>)>,
+#[allow(unused_imports)]
+pub use testkit::multipart::{BOUNDARY, Form};
+
+/// An in-process request carrying a [`Form`], for the router's `oneshot`.
+pub trait FormRequest {
+    fn request(&self, path: &str, token: Option<&str>) -> Request<Body>;
 }
 
-pub const BOUNDARY: &str = "livegate-test-boundary-7d1f";
-
-impl Form {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn text(mut self, name: &str, value: &str) -> Self {
-        self.parts
-            .push((name.into(), None, value.as_bytes().to_vec()));
-        self
-    }
-    pub fn file(mut self, name: &str, filename: &str, bytes: &[u8]) -> Self {
-        self.parts
-            .push((name.into(), Some(filename.into()), bytes.to_vec()));
-        self
-    }
-    pub fn body(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (name, filename, bytes) in &self.parts {
-            out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-            match filename {
-                Some(f) => out.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
-                         Content-Type: application/octet-stream\r\n\r\n"
-                    )
-                    .as_bytes(),
-                ),
-                None => out.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-                ),
-            }
-            out.extend_from_slice(bytes);
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        out
-    }
-    pub fn request(&self, path: &str, token: Option<&str>) -> Request<Body> {
+impl FormRequest for Form {
+    fn request(&self, path: &str, token: Option<&str>) -> Request<Body> {
         let body = self.body();
         let mut b = Request::post(path)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
+            .header("content-type", testkit::multipart::content_type())
             .header("content-length", body.len());
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));

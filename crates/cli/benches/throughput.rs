@@ -246,7 +246,7 @@ fn main() {
         load_average()
     );
     println!(
-        "| case | still | req/s | req/s per core | p50 ms | p99 ms | p99/p50 | non-200 | server CPU ms/req | server peak RSS MiB |"
+        "| case | still | req/s | req/s per core | p50 ms | p99 ms | p99/p50 | non-200 | server CPU ms/req · cores busy | server peak RSS MiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut failures = 0;
@@ -308,17 +308,22 @@ fn main() {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            // Cores busy tells how much of the machine the server got: on a shared machine
+            // far less than `cores`, and req/s falls with it while CPU per request does not.
+            let server_cpu = cpu.filter(|_| !ok.is_empty()).map_or("?".into(), |c| {
+                format!(
+                    "{:.1} · {:.2}",
+                    c.as_secs_f64() * 1e3 / ok.len() as f64,
+                    c.as_secs_f64() / secs
+                )
+            });
             println!(
                 "| {n} clients | {} | {rate:.1} | {:.1} | {p50:.0} | {p99:.0} | {:.2} | {non_200} of {} | {} | {}{} |",
                 s.what,
                 rate / cores as f64,
                 p99 / p50,
                 counted.len(),
-                cpu.filter(|_| !ok.is_empty())
-                    .map_or("?".into(), |c| format!(
-                        "{:.1}",
-                        c.as_secs_f64() * 1e3 / ok.len() as f64
-                    )),
+                server_cpu,
                 peak_mib.map_or("?".into(), |m| m.to_string()),
                 if rss_reset { "" } else { " (since start)" },
             );

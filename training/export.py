@@ -8,9 +8,11 @@ models share their 3.5 MB of stock weights with the shipped model, so only the l
 in the repository.
 
 The graph: MiniFASNet V2 on input `crop_27` and V1SE on `crop_40` (each N×3×80×80, BGR 0..255,
-the face box scaled 2.7× and 4.0×), each up to its 128-d embedding; the two embeddings side by
-side; one linear layer to output `logits` (N×2, [0, z]) so that softmax index 1 is
-sigmoid(z), the live probability.
+the face box scaled 2.7× and 4.0×), each read at the values in `TAPS` — its 128-d embedding and
+the per-channel mean and standard deviation of its stage-2 and stage-3 outputs (64 channels at
+20×20, 128 at 10×10: the texture levels, where print dots, screen pixels and moiré still show); all of them side by side
+(`FEATURES` values per crop); one linear layer to output `logits` (N×2, [0, z]) so that softmax
+index 1 is sigmoid(z), the live probability.
 """
 
 import argparse
@@ -29,7 +31,41 @@ BACKBONES = {
 }
 # The embedding both networks expose before their own classifier.
 EMBEDDING = "/bn/BatchNormalization_output_0"
-DIM = 128
+# The last blocks of stages 2 and 3 (N×64×20×20 and N×128×10×10 in both networks).
+STAGE2 = "/stage2/model/model.3/Add_output_0"
+STAGE3 = "/stage3/model/model.5/Add_output_0"
+# What the layer reads from each network, in order: (value, how it becomes a vector).
+# "flat" is the value as it is; "mean" / "std" are per-channel statistics over the map
+# (population standard deviation, as numpy's `std`). Chosen by leave-one-source-out figures
+# (MODEL_CARD.md): the embedding alone travels worse than with the stage-2 and stage-3 statistics.
+TAPS = (
+    (EMBEDDING, "flat"),
+    (STAGE2, "mean"),
+    (STAGE2, "std"),
+    (STAGE3, "mean"),
+    (STAGE3, "std"),
+)
+FEATURES = 128 + 2 * 64 + 2 * 128  # per network
+
+
+def tap_features(values):
+    """The numpy side of `TAPS`: one network's tapped values (in `TAPS`' order of distinct
+    names) → N × FEATURES."""
+    by_name = dict(values)
+    parts = []
+    for name, kind in TAPS:
+        v = by_name[name]
+        if kind == "flat":
+            parts.append(v.reshape(len(v), -1))
+        elif kind == "mean":
+            parts.append(v.mean(axis=(2, 3)))
+        else:
+            parts.append(v.std(axis=(2, 3)))
+    return np.concatenate(parts, axis=1)
+
+
+def tap_names():
+    return list(dict.fromkeys(name for name, _ in TAPS))
 
 
 class Head:
@@ -59,7 +95,7 @@ def _backbone(path, prefix, input_name):
     """The stock graph up to its embedding, every name prefixed, its input renamed."""
     m = onnx.load(path)
     g = m.graph
-    keep, needed = [], {EMBEDDING}
+    keep, needed = [], set(tap_names())
     for node in reversed(g.node):
         if any(o in needed for o in node.output):
             keep.append(node)
@@ -84,25 +120,52 @@ def _backbone(path, prefix, input_name):
             tt.CopyFrom(t)
             tt.name = prefix + t.name
             inits.append(tt)
-    return nodes, inits, prefix + EMBEDDING
+    return nodes, inits, _features(prefix)
+
+
+def _features(prefix):
+    """Nodes that turn one network's tapped values into its feature vector (N × FEATURES),
+    computed as `tap_features` does: flatten, per-channel mean, per-channel population std
+    (centred first, which float32 needs: E[x²] − E[x]² cancels badly)."""
+    nodes, outs = [], []
+    for k, (name, kind) in enumerate(TAPS):
+        v, o = prefix + name, f"{prefix}feature{k}"
+        if kind == "flat":
+            nodes.append(helper.make_node("Flatten", [v], [o], axis=1, name=o))
+        elif kind == "mean":
+            nodes += [helper.make_node("GlobalAveragePool", [v], [o + "/gap"], name=o + "/gap"),
+                      helper.make_node("Flatten", [o + "/gap"], [o], axis=1, name=o)]
+        else:
+            nodes += [
+                helper.make_node("GlobalAveragePool", [v], [o + "/mean"], name=o + "/mean"),
+                helper.make_node("Sub", [v, o + "/mean"], [o + "/centred"], name=o + "/centred"),
+                helper.make_node("Mul", [o + "/centred", o + "/centred"], [o + "/sq"], name=o + "/sq"),
+                helper.make_node("GlobalAveragePool", [o + "/sq"], [o + "/var"], name=o + "/var"),
+                helper.make_node("Sqrt", [o + "/var"], [o + "/sd"], name=o + "/sd"),
+                helper.make_node("Flatten", [o + "/sd"], [o], axis=1, name=o),
+            ]
+        outs.append(o)
+    out = f"{prefix}features"
+    nodes.append(helper.make_node("Concat", outs, [out], axis=1, name=out))
+    return nodes, out
 
 
 def build(models_dir, head):
     nodes, inits, embs, inputs = [], [], [], []
     for input_name, (file, _) in BACKBONES.items():
         prefix = file.split(".")[0] + "/"
-        n, i, e = _backbone(os.path.join(models_dir, file), prefix, input_name)
-        nodes += n
+        n, i, (feature_nodes, e) = _backbone(os.path.join(models_dir, file), prefix, input_name)
+        nodes += n + feature_nodes
         inits += i
         embs.append(e)
         inputs.append(helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", 3, 80, 80]))
-    w = np.zeros((len(embs) * DIM, 2), np.float32)
+    w = np.zeros((len(embs) * FEATURES, 2), np.float32)
     w[:, 1] = head.w
     bias = np.array([0.0, head.b], np.float32)
     inits += [numpy_helper.from_array(w, "head/weight"), numpy_helper.from_array(bias, "head/bias")]
     nodes += [
-        helper.make_node("Concat", embs, ["head/embeddings"], axis=1, name="head/concat"),
-        helper.make_node("MatMul", ["head/embeddings", "head/weight"], ["head/matmul"], name="head/matmul"),
+        helper.make_node("Concat", embs, ["head/features"], axis=1, name="head/concat"),
+        helper.make_node("MatMul", ["head/features", "head/weight"], ["head/matmul"], name="head/matmul"),
         helper.make_node("Add", ["head/matmul", "head/bias"], ["logits"], name="head/add"),
     ]
     graph = helper.make_graph(nodes, "livegate_pad", inputs,

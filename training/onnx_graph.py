@@ -69,7 +69,7 @@ class Graph:
         self.consts = {k: v for k, v in inits.items() if k.endswith(FROZEN_SUFFIXES)}
         self.nodes = [(n.op_type, list(n.input), list(n.output), _attrs(n)) for n in g.node]
         known = {"Conv", "PRelu", "Add", "Mul", "MatMul", "Flatten", "BatchNormalization",
-                 "GlobalAveragePool", "Relu", "Sigmoid", "Concat"}
+                 "GlobalAveragePool", "Relu", "Sigmoid", "Concat", "Sub", "Sqrt"}
         unknown = {op for op, *_ in self.nodes} - known
         if unknown:
             raise ValueError(f"operators not implemented: {sorted(unknown)}")
@@ -125,6 +125,10 @@ class Graph:
                 y = jnp.where(a[0] >= 0, a[0], a[0] * slope)
             elif op == "Add":
                 y = a[0] + a[1]
+            elif op == "Sub":
+                y = a[0] - a[1]
+            elif op == "Sqrt":
+                y = jnp.sqrt(a[0])
             elif op == "Mul":
                 y = a[0] * a[1]
             elif op == "MatMul":

@@ -1,14 +1,17 @@
 """Trains Livegate's presentation-attack model and judges it leave-one-source-out.
 
-    python training/train.py --crops CROPS_DIR --out OUT_DIR [--l2 3]
+    python training/train.py --crops CROPS_DIR --out OUT_DIR [--l2 1000]
 
 The model: the two Silent-Face networks (Apache-2.0) as they ship — MiniFASNet V2 on the face
 box scaled 2.7×, V1SE on it scaled 4.0× — read as feature extractors (each one's 128-d
-embedding before its own classifier), and one logistic layer over both embeddings trained here
-on the service's own crops (`livegate crops`). Every sample is weighted so that each source
+embedding before its own classifier, and the per-channel mean and spread of its stage-2 and
+stage-3 maps: `export.TAPS`), and one strongly ridged logistic layer over all of them trained
+here on the service's own crops (`livegate crops`). Every sample is weighted so that each source
 counts the same and, within it, live and attack count the same: a source with many images must
-not decide where the others' scores land. Chosen by leave-one-source-out figures over fine-tuning
-V2's last stage and over fusing the stock networks' scores (README and MODEL_CARD.md).
+not decide where the others' scores land. Chosen by leave-one-source-out figures over the
+embeddings alone, fine-tuning V2's last stage and fusing the stock networks' scores (README
+and MODEL_CARD.md). The ridge is strong because the texture statistics are many and each
+source's look is in them too: a weak ridge learns the sources, a strong one what they share.
 
 Writes to OUT_DIR:
 - `livegate_pad.onnx`: both networks and the layer trained on every trainable source, one graph
@@ -32,7 +35,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from data import TRAIN_SUBSETS, Crops, to_input  # noqa: E402
-from export import BACKBONES, EMBEDDING, Head, write_model  # noqa: E402
+from export import BACKBONES, Head, tap_features, tap_names, write_model  # noqa: E402
 from metrics import balanced_threshold, format_table, loso_table  # noqa: E402
 from onnx_graph import Graph  # noqa: E402
 
@@ -45,7 +48,7 @@ def parse():
     p.add_argument("--models", default=os.environ.get("LIVEGATE_BASE_MODELS", ""),
                    help="folder with MiniFASNetV2.onnx and MiniFASNetV1SE.onnx "
                         "(default: ../shared/models or the model cache)")
-    p.add_argument("--l2", type=float, default=3.0,
+    p.add_argument("--l2", type=float, default=1000.0,
                    help="ridge penalty of the logistic layer (standardised features)")
     p.add_argument("--subsets", default=",".join(TRAIN_SUBSETS),
                    help="comma-separated subsets to train on (each source one LOSO fold)")
@@ -65,13 +68,15 @@ def find_models(arg):
 
 
 def embeddings(models_dir, crops, idx):
-    """Both networks' embeddings of items `idx`, side by side (N × 256)."""
+    """Both networks' features of items `idx` (`export.TAPS`), side by side (N × 2·FEATURES)."""
     parts = []
+    names = tap_names()
     for name, (file, scale) in BACKBONES.items():
         g = Graph(os.path.join(models_dir, file))
-        sess = g.session([EMBEDDING])
+        sess = g.session(names)
         x = to_input(crops.by_scale[scale][idx])
-        out = [sess.run([EMBEDDING], {g.input: b})[0] for b in np.array_split(x, max(1, len(x) // 256))]
+        out = [tap_features(zip(names, sess.run(names, {g.input: b})))
+               for b in np.array_split(x, max(1, len(x) // 128))]
         parts.append(np.concatenate(out))
     return np.concatenate(parts, axis=1).astype(np.float64)
 

@@ -321,10 +321,10 @@ mod tests {
     #[test]
     fn changing_a_fusion_weight_changes_the_verdict() {
         // A blinking face whose frames score just under the still threshold, without depth:
-        // 0.75 × 0.40 + 0.15 × 1 + 0.1 × 0.5 = 0.50 < 0.5075, so the policy says fake.
+        // 0.75 × 0.30 + 0.15 × 1 + 0.1 × 0.5 = 0.425 < 0.4475, so the policy says fake.
         let signals = Signals {
             still_pad: None,
-            video: video(0.40, true),
+            video: video(0.30, true),
             legacy: false,
             facematch: None,
             challenge_passed: None,
@@ -338,7 +338,7 @@ mod tests {
         let d = decide(&signals, &blink_heavy);
         assert_eq!(d.result, Verdict::Real);
         let fused = d.fused.expect("a video is fused");
-        assert!((fused.score - (0.6 * 0.40 + 0.3 + 0.1 * 0.5)).abs() < 1e-6);
+        assert!((fused.score - (0.6 * 0.30 + 0.3 + 0.1 * 0.5)).abs() < 1e-6);
         assert!(
             fused
                 .signals

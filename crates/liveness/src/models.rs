@@ -20,6 +20,8 @@ impl Models {
         let options = VisionOptions {
             detector: DetectorConfig {
                 skip_tiles_beside_face: policy::SKIP_TILES_BESIDE_FACE,
+                short_range_suffices: policy::SHORT_RANGE_SUFFICES,
+                short_range_max_face: policy::SHORT_RANGE_MAX_FACE,
                 ..DetectorConfig::default()
             },
             ..VisionOptions::default()

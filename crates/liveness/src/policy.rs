@@ -62,6 +62,17 @@ pub const EYE_TRACK_MAX_AGE_S: f64 = 1.2;
 /// far below [`SECOND_FACE_AREA_RATIO`] of such a face, so the verdict cannot change; on a
 /// 12 MP selfie it saves ~40 % of the detection (vision `models` bench: 41.6 ms with tiles).
 pub const SKIP_TILES_BESIDE_FACE: f32 = 0.15;
+/// The detector stops after its first pass (short range, whole frame) when that pass finds a
+/// face wholly inside the frame whose box side is at least this fraction of the long side (and
+/// at most [`SHORT_RANGE_MAX_FACE`] of the short side). The later passes (zoomed out, full
+/// range, tiles) exist for small faces and faces cut by the frame's edge; beside such a face
+/// anything they alone could add is below [`SECOND_FACE_AREA_RATIO`]. It saves two of the three
+/// network runs on a typical selfie or webcam still (see README "Issue #15"); Livegate's PAD
+/// model is trained on the boxes this produces (`training/`, crops from `livegate crops`).
+pub const SHORT_RANGE_SUFFICES: f32 = 0.2;
+/// See [`SHORT_RANGE_SUFFICES`]: a face wider than this fraction of the short side fills the
+/// frame, where the zoomed-out pass places it better (the network learnt faces with margin).
+pub const SHORT_RANGE_MAX_FACE: f32 = 0.7;
 /// A face smaller than this (box width, px of the analysed image; for a big JPEG decoded below
 /// [`STILL_LONG_SIDE`], scaled as if it were decoded at 1280 — ≥ 31 px at 1000, whose 2.7×
 /// PAD crop still has more than the model's 80 px) is not usable: the PAD crops
@@ -107,18 +118,18 @@ pub fn video_pad_weight(model: PadId) -> f32 {
 
 /// Live score at or above which a still is `real` (see [`pad_weight`]). Chosen by
 /// `training/train.py` on the model's out-of-fold scores (every item of the nine `extra/`
-/// sources and `nuaa_train` scored by a layer trained without its source) as the threshold with
-/// the lowest source-balanced ACER: 0.508. In `livegate eval --loso`, each held-out source's
-/// threshold is instead chosen the same way on the other sources alone; they land at
-/// 0.508-0.530 (`training/MODEL_CARD.md`), so this value travels between sources better than
-/// the old ensemble's did (0.08-0.53 for V2 alone).
-pub const IMAGE_REAL_THRESHOLD: f32 = 0.51;
+/// sources and `nuaa_train` scored by a layer trained without its source, on the boxes of the
+/// one-pass detector, [`SHORT_RANGE_SUFFICES`]) as the threshold with the lowest
+/// source-balanced ACER: 0.434. In `livegate eval --loso`, each held-out source's threshold is
+/// instead chosen the same way on the other sources alone; they land at 0.433-0.473
+/// (`training/MODEL_CARD.md`, 2026-11-28).
+pub const IMAGE_REAL_THRESHOLD: f32 = 0.43;
 /// Per-frame PAD score at or above which a video frame counts in `real_video_frames`: the
 /// still-image operating point, as the same model scores each frame.
 pub const FRAME_REAL_THRESHOLD: f32 = IMAGE_REAL_THRESHOLD;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
 /// threshold with neither a blink nor depth in the motion fuses to
-/// 0.75 × 0.51 + 0.15 × 0.5 + 0.1 × 0.5 = 0.5075. The manifest's 5 live videos fuse to
+/// 0.75 × 0.43 + 0.15 × 0.5 + 0.1 × 0.5 = 0.4475. The manifest's 5 live videos fuse to
 /// 0.76-0.99, its 4 replays to 0.13-0.25 (`livegate eval --loso extra --loso-models …`: the
 /// `extra/` videos scored by the fold model of their source).
 pub const RESULT_REAL_THRESHOLD: f32 = W_VIDEO_PAD * IMAGE_REAL_THRESHOLD

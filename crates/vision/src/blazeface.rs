@@ -41,6 +41,16 @@ pub struct DetectorConfig {
     /// bystander far too small to matter to a selfie check, and tiling a 12 MP selfie costs
     /// more than the rest of the detection.
     pub skip_tiles_beside_face: f32,
+    /// The short-range pass over the whole frame is enough (no zoomed-out pass, no full-range
+    /// pass, no tiles) when it finds a face whose box side is at least this fraction of the
+    /// image's long side and at most [`DetectorConfig::short_range_max_face`] of its short side,
+    /// lying wholly inside the frame (0 = always run every pass). The later passes exist for
+    /// small faces and for faces cut by the frame edge; beside a well-framed face of this size,
+    /// any face they alone could add is too small to be a second person that counts.
+    pub short_range_suffices: f32,
+    /// See [`DetectorConfig::short_range_suffices`]: above this fraction of the short side
+    /// the face fills the frame and the zoomed-out pass may place it better.
+    pub short_range_max_face: f32,
 }
 
 impl Default for DetectorConfig {
@@ -53,6 +63,8 @@ impl Default for DetectorConfig {
             max_tiles: 16,
             max_faces: 64,
             skip_tiles_beside_face: 0.0,
+            short_range_suffices: 0.0,
+            short_range_max_face: 1.0,
         }
     }
 }
@@ -351,6 +363,24 @@ impl BlazeFace {
     }
 }
 
+impl BlazeFace {
+    /// Whether the whole-frame short-range candidates already hold a well-framed face big
+    /// enough that the other passes cannot change the answer (see
+    /// [`DetectorConfig::short_range_suffices`]).
+    fn short_range_suffices(&self, candidates: &[Candidate], w: f32, h: f32) -> bool {
+        let c = &self.config;
+        c.short_range_suffices > 0.0
+            && candidates.iter().any(|d| {
+                let side = (d.rect[2] - d.rect[0]).max(d.rect[3] - d.rect[1]);
+                let inside =
+                    d.rect[0] >= 0.0 && d.rect[1] >= 0.0 && d.rect[2] <= w && d.rect[3] <= h;
+                inside
+                    && side >= c.short_range_suffices * w.max(h)
+                    && side <= c.short_range_max_face * w.min(h)
+            })
+    }
+}
+
 /// Side of the tracking window around the previous face box: the short-range network finds
 /// faces best with margin around them (a face of ~45 % of its input, as in a selfie).
 const TRACK_WINDOW: f32 = 2.2;
@@ -389,6 +419,13 @@ impl FaceDetector for BlazeFace {
         let mut candidates = Vec::new();
         if let Some(short) = &self.short {
             candidates.extend(short.detect(image, whole, self.config.short_min_score)?);
+            if self.short_range_suffices(&candidates, w, h) {
+                return Ok(weighted_nms(
+                    candidates,
+                    self.config.nms_iou,
+                    self.config.max_faces,
+                ));
+            }
             // Tight crops, where the face fills the frame and runs past its edges, are found
             // only when zoomed out: the network was trained on faces with margin around them.
             let side = whole.w * ZOOM_OUT;

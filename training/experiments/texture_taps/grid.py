@@ -1,0 +1,50 @@
+"""Leave-one-source-out grid over taps and ridge strengths (MODEL_CARD.md, candidates table).
+
+    python grid.py CROPS_DIR FEATURES.npz "emb,emb+s2,emb+s2+s3" 300,1000
+
+Each combination uses the named taps of both networks; each source is scored by `train.fit`'s
+layer trained without it, the pooled/worst figures and the operating point as `train.py` does;
+`faces/` (never trained on) is scored by the layer trained on everything.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+import train as T  # noqa: E402
+from data import Crops  # noqa: E402
+from metrics import balanced_threshold, loso_table  # noqa: E402
+
+
+def main():
+    c = Crops(sys.argv[1])
+    f = np.load(sys.argv[2])
+    combos = [s.split("+") for s in sys.argv[3].split(",")]
+    ridges = [float(v) for v in sys.argv[4].split(",")]
+    idx = np.flatnonzero(c.trainable)
+    faces = np.flatnonzero(c.subset == "faces")
+    live, source = c.live[idx], c.source[idx]
+    for combo in combos:
+        X = np.concatenate([f[f"{net}_{tap}"] for tap in combo for net in ("crop_27", "crop_40")],
+                           1).astype(np.float64)
+        x = X[idx]
+        for l2 in ridges:
+            oof = np.zeros(len(idx))
+            for s in np.unique(source):
+                h = source == s
+                oof[h] = T.fit(x[~h], live[~h], source[~h], l2, iterations=12).score(x[h])
+            rows, pooled = loso_table(oof, live, source)
+            thr = balanced_threshold(oof, live, source)
+            faces_bpcer = np.mean(T.fit(x, live, source, l2, iterations=12).score(X[faces]) < thr)
+            worst = max((r["acer"], k) for k, r in rows.items())
+            print(f"{'+'.join(combo):<12} ridge {l2:<6g} ACER {100 * pooled['acer']:5.1f} "
+                  f"AUC {pooled['roc_auc']:.3f} worst {100 * worst[0]:4.1f} ({worst[1][:12]}) "
+                  f"nuaa AUC {rows['nuaa_train']['roc_auc']:.3f} faces BPCER {100 * faces_bpcer:4.1f} "
+                  f"thr {thr:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,8 +47,9 @@ pub struct VideoOutcome {
     pub info: media::VideoInfo,
     /// The sampled stream, in order.
     pub frames: Vec<FrameObservation>,
-    /// Face crops of sampled frames with a usable face, kept for facematch: (index into
-    /// `frames`, crop, the face in crop coordinates). Crops, not frames, bound the memory.
+    /// Face crops of the client's frames with a usable face, kept for facematch and the
+    /// challenge's same-face check: (index into `frames`, crop, the face in crop
+    /// coordinates). Crops, not frames, bound the memory.
     pub kept: Vec<(usize, RgbImage, Face)>,
     pub blinks: BlinkReport,
     /// Non-planar motion of the face mesh across the sampled frames.
@@ -323,8 +324,14 @@ fn consume(
                         obs.eyes = m.map(|m| m.openness);
                         obs.eyes_by_model = m.is_some_and(|m| m.by_model);
                     }
-                    let (crop, face) = crop_around(rgb, f);
-                    kept.push((frames.len(), crop, face));
+                    // Facematch and the challenge's same-face check embed client frames
+                    // only (a step's window holds about six of them at the default sampling,
+                    // a frontal one among them): a crop of every pose-only frame would be a
+                    // copy per extra frame for a choice the client frames already offer.
+                    if pad_slot {
+                        let (crop, face) = crop_around(rgb, f);
+                        kept.push((frames.len(), crop, face));
+                    }
                     // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
                     let mesh = models.mesh.is_some()
                         && frames

@@ -304,14 +304,7 @@ impl Analyzer {
         let picks = challenge::identity_frames(windows, &v.frames, &kept, neutral);
         let embedder = self.models.embedder.as_ref();
         let max_distance = policy::facematch_max_distance(embedder.id());
-        let embeddings = picks
-            .iter()
-            .map(|&i| {
-                let (_, crop, face) = &v.kept[i];
-                embedder.embed(crop, face)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(still::internal)?;
+        let embeddings = self.embed_kept(v, &picks)?;
         let distances: Vec<f32> = embeddings
             .iter()
             .skip(1)
@@ -324,18 +317,13 @@ impl Analyzer {
         })
     }
 
-    fn match_video(
+    /// Embeddings of the kept crops at `picks`, in order. The last step before the answer,
+    /// with the cores otherwise idle: two at a time.
+    fn embed_kept(
         &self,
-        reference: Option<&Embedding>,
         v: &VideoOutcome,
-        want: u32,
-    ) -> Result<FacematchOutcome, AnalysisError> {
-        let Some(reference) = reference else {
-            return Ok(FacematchOutcome::default());
-        };
-        let picks = facematch::spread(v.kept.len(), want as usize);
-        // The last step before the answer, with the cores otherwise idle: embed the picked
-        // frames two at a time.
+        picks: &[usize],
+    ) -> Result<Vec<Embedding>, AnalysisError> {
         let embed = |i: &usize| {
             let (_, crop, face) = &v.kept[*i];
             self.models.embedder.embed(crop, face)
@@ -347,9 +335,23 @@ impl Analyzer {
             let mine = first.iter().map(embed).collect::<Result<Vec<_>, _>>();
             (mine, other.join())
         });
-        let b = b.map_err(|_| AnalysisError::Internal("facematch thread panicked".into()))?;
-        let mut probes = a.map_err(still::internal)?;
-        probes.extend(b.map_err(still::internal)?);
+        let b = b.map_err(|_| AnalysisError::Internal("embedding thread panicked".into()))?;
+        let mut out = a.map_err(still::internal)?;
+        out.extend(b.map_err(still::internal)?);
+        Ok(out)
+    }
+
+    fn match_video(
+        &self,
+        reference: Option<&Embedding>,
+        v: &VideoOutcome,
+        want: u32,
+    ) -> Result<FacematchOutcome, AnalysisError> {
+        let Some(reference) = reference else {
+            return Ok(FacematchOutcome::default());
+        };
+        let picks = facematch::spread(v.kept.len(), want as usize);
+        let probes = self.embed_kept(v, &picks)?;
         Ok(facematch::compare(
             self.models.embedder.as_ref(),
             reference,

@@ -279,5 +279,15 @@ pub const CHALLENGE_MIN_NEUTRAL_FRAMES: usize = 3;
 /// a challenge 1.70 × before, 1.35 × after).
 pub const CHALLENGE_SAMPLE_EVERY: u32 = 5;
 pub const CHALLENGE_MAX_SAMPLED: u32 = 120;
+/// Frames sampled only for a challenge's pose come in colour at this long side instead of
+/// [`VIDEO_LONG_SIDE`]: the tracker reads a 128-px window of 2.2 face widths, which at 320 px
+/// still holds 128 px of frame for faces of 58 px and more (116 px at 640; the selfie videos'
+/// faces are 200+ px there), and the full-size colour conversion was a large part of each extra
+/// frame's cost (perf on the `pipeline` bench). Against the same frames tracked at 640 (`cargo run --release -p livegate
+/// --example pose_reduced`): yaw within 0.07 and pitch within 0.03 on the turning selfie,
+/// yaw and pitch within 0.04 and face width within 2 % on the two still ones; the turning
+/// selfie's extremes moved from −0.42…+0.86 yaw and 0.08–0.90 pitch to −0.40…+0.88 and
+/// 0.09–0.89. The thresholds above keep their margins on both sides.
+pub const POSE_LONG_SIDE: u32 = 320;
 /// How long an issued challenge can be answered.
 pub const CHALLENGE_TTL_S: u64 = 60;

@@ -47,8 +47,9 @@ pub struct VideoOutcome {
     pub info: media::VideoInfo,
     /// The sampled stream, in order.
     pub frames: Vec<FrameObservation>,
-    /// Face crops of sampled frames with a usable face, kept for facematch: (index into
-    /// `frames`, crop, the face in crop coordinates). Crops, not frames, bound the memory.
+    /// Face crops of the client's frames with a usable face, kept for facematch and the
+    /// challenge's same-face check: (index into `frames`, crop, the face in crop
+    /// coordinates). Crops, not frames, bound the memory.
     pub kept: Vec<(usize, RgbImage, Face)>,
     pub blinks: BlinkReport,
     /// Non-planar motion of the face mesh across the sampled frames.
@@ -126,6 +127,18 @@ impl ClientFrames {
 }
 
 impl VideoWork {
+    /// The sampled frames outside the client's, when there are any, in colour at
+    /// [`policy::POSE_LONG_SIDE`].
+    fn reduced_sampling(&self) -> Option<media::ReducedSampling> {
+        let client = self.client;
+        let all_clients = client.every <= 1 && client.max >= self.max_sampled as usize;
+        (!all_clients).then(|| media::ReducedSampling {
+            full_every: client.every.max(1) as u32,
+            full_max: client.max.min(u32::MAX as usize) as u32,
+            long_side: policy::POSE_LONG_SIDE,
+        })
+    }
+
     /// The client's sampling, made dense enough to follow an active challenge's movements
     /// (a head turn lasts about a second) when there is one.
     pub fn for_request(opts: &crate::AnalysisOptions, legacy: bool, challenge: bool) -> Self {
@@ -166,6 +179,9 @@ pub fn analyse(
         decode_threads: policy::VIDEO_DECODE_THREADS,
         // Dense-only frames are followed in luma (see `eye_track`); only sampled frames need colour.
         dense_luma: true,
+        // Frames sampled only for a challenge's pose need the face's keypoints: colour at a
+        // size the tracker reads as well, not a full frame.
+        reduced: work.reduced_sampling(),
         limits: media::VideoLimits::default(),
     };
 
@@ -269,14 +285,24 @@ fn consume(
     // The face of the latest sampled frame, to track from.
     let mut last: Option<(f64, Face)> = None;
     let mut timings = StageTimings::default();
+    let no_luma = || AnalysisError::Internal("a video frame came without its luma".into());
     for frame in rx {
+        // Frame pixels per pixel of `colour`: 1 but for a pose-only frame's reduced picture.
+        let mut scale = (1.0, 1.0);
         let (colour, luma) = match frame.image {
             FrameImage::Rgb(rgb) => {
                 let luma = image::imageops::grayscale(&rgb);
+                (Some(rgb), Some(luma))
+            }
+            FrameImage::Luma(luma) => (None, Some(luma)),
+            FrameImage::Both { rgb, luma } => (Some(rgb), Some(luma)),
+            FrameImage::Reduced { rgb, full, luma } => {
+                scale = (
+                    full.0 as f32 / rgb.width().max(1) as f32,
+                    full.1 as f32 / rgb.height().max(1) as f32,
+                );
                 (Some(rgb), luma)
             }
-            FrameImage::Luma(luma) => (None, luma),
-            FrameImage::Both { rgb, luma } => (Some(rgb), luma),
         };
         if frame.sampled {
             eyes.last_search_s = Some(frame.time_s);
@@ -294,8 +320,19 @@ fn consume(
             // need the face's keypoints and nothing more: no eye anchor (the blink stream is
             // anchored by the client-rate frames as without a challenge), no PAD, no mesh.
             let pad_slot = client.asked(frames.len());
-            let (picked, whole_frame_search) =
-                locate(models, rgb, last.as_ref(), frame.time_s, force_search)?;
+            if pad_slot && scale != (1.0, 1.0) {
+                return Err(AnalysisError::Internal(
+                    "a client's video frame came reduced".into(),
+                ));
+            }
+            let (picked, whole_frame_search) = locate(
+                models,
+                rgb,
+                scale,
+                last.as_ref(),
+                frame.time_s,
+                force_search,
+            )?;
             if whole_frame_search {
                 timings.detect_ms += ms(t);
             } else {
@@ -318,13 +355,20 @@ fn consume(
             match &face {
                 Some(f) => {
                     if pad_slot {
+                        let luma = luma.as_ref().ok_or_else(no_luma)?;
                         let m =
-                            anchor_eyes(models, &luma, f, frame.time_s, &mut eyes, &mut timings)?;
+                            anchor_eyes(models, luma, f, frame.time_s, &mut eyes, &mut timings)?;
                         obs.eyes = m.map(|m| m.openness);
                         obs.eyes_by_model = m.is_some_and(|m| m.by_model);
                     }
-                    let (crop, face) = crop_around(rgb, f);
-                    kept.push((frames.len(), crop, face));
+                    // Facematch and the challenge's same-face check embed client frames
+                    // only (a step's window holds about six of them at the default sampling,
+                    // a frontal one among them): a crop of every pose-only frame would be a
+                    // copy per extra frame for a choice the client frames already offer.
+                    if pad_slot {
+                        let (crop, face) = crop_around(rgb, f);
+                        kept.push((frames.len(), crop, face));
+                    }
                     // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
                     let mesh = models.mesh.is_some()
                         && frames
@@ -358,12 +402,13 @@ fn consume(
             // Past the sampled stream's cap, or between sparse samples: the dense stream
             // anchors itself, in grey (the detector and the eye model read brightness).
             let t = Instant::now();
+            let luma = luma.as_ref().ok_or_else(no_luma)?;
             let rgb = image::DynamicImage::ImageLuma8(luma.clone()).to_rgb8();
-            let (picked, _) = locate(models, &rgb, last.as_ref(), frame.time_s, false)?;
+            let (picked, _) = locate(models, &rgb, (1.0, 1.0), last.as_ref(), frame.time_s, false)?;
             timings.anchor_ms += ms(t);
             match picked.face.filter(|_| picked.unusable.is_none()) {
                 Some(f) => {
-                    anchor_eyes(models, &luma, &f, frame.time_s, &mut eyes, &mut timings)?;
+                    anchor_eyes(models, luma, &f, frame.time_s, &mut eyes, &mut timings)?;
                     last = Some((frame.time_s, f));
                 }
                 None => eyes.tracker = EyeTracker::default(),
@@ -371,9 +416,10 @@ fn consume(
         }
         if frame.dense {
             let t = Instant::now();
+            let luma = luma.as_ref().ok_or_else(no_luma)?;
             let followed = eyes
                 .tracker
-                .follow(&luma, frame.time_s, models.eyes.as_ref());
+                .follow(luma, frame.time_s, models.eyes.as_ref());
             timings.follow_ms += ms(t);
             dense.push(DenseSample {
                 time_s: frame.time_s,
@@ -403,27 +449,35 @@ fn consume(
 
 /// The frame's face: followed from the last one when that is recent (cheap), else searched for
 /// in the whole frame; `force_search` skips the follow (a periodic full search catches a face
-/// that entered the frame). Returns the pick and whether the whole frame was searched.
+/// that entered the frame). `rgb` may be a reduced copy of the frame, `scale` frame pixels per
+/// pixel of it: faces come and go in frame coordinates, so the pick's size floor and the pose
+/// keep their meaning. Returns the pick and whether the whole frame was searched.
 fn locate(
     models: &Models,
     rgb: &RgbImage,
+    scale: (f32, f32),
     last: Option<&(f64, Face)>,
     time_s: f64,
     force_search: bool,
 ) -> Result<(Picked, bool), AnalysisError> {
+    let (sx, sy) = scale;
+    let to_frame = |f: Face| f.scaled(sx, sy);
     let recent = last
         .filter(|(t, _)| time_s - t <= policy::TRACK_MAX_GAP_S)
-        .map(|(_, f)| f);
+        .map(|(_, f)| f.scaled(1.0 / sx, 1.0 / sy));
     let tracked = match recent {
-        Some(prev) if !force_search => models.detector.track(rgb, prev).map_err(internal)?,
+        Some(prev) if !force_search => models.detector.track(rgb, &prev).map_err(internal)?,
         _ => None,
     };
     Ok(match tracked {
-        Some(face) => (face_pick::tracked(face), false),
-        None => (
-            face_pick::pick(models.detector.detect(rgb).map_err(internal)?),
-            true,
-        ),
+        Some(face) => (face_pick::tracked(to_frame(face)), false),
+        None => {
+            let faces = models.detector.detect(rgb).map_err(internal)?;
+            (
+                face_pick::pick(faces.into_iter().map(to_frame).collect()),
+                true,
+            )
+        }
     })
 }
 

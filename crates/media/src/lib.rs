@@ -29,8 +29,8 @@ pub use orientation::{apply_orientation, read_exif_orientation};
 pub use sniff::{Container, Kind, StillFormat, sniff};
 pub use still::{Still, StillInfo, StillLimits, StillOptions, decode_still};
 pub use video::{
-    FrameImage, SampledFrame, VideoInfo, VideoLimits, VideoPlan, decode_video, probe_video,
-    probe_video_with,
+    FrameImage, ReducedSampling, SampledFrame, VideoInfo, VideoLimits, VideoPlan, decode_video,
+    probe_video, probe_video_with,
 };
 
 /// True when this build decodes HEIC/HEIF and AVIF stills (the `heif` feature, libheif).

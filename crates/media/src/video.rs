@@ -81,7 +81,30 @@ pub struct VideoPlan {
     /// cheaper to convert and to hold, for stages that follow brightness only. Frames of the
     /// sampled stream are always RGB.
     pub dense_luma: bool,
+    /// Sampled frames that only need a smaller colour picture; `None`: every sampled frame at
+    /// `max_long_side`.
+    pub reduced: Option<ReducedSampling>,
     pub limits: VideoLimits,
+}
+
+/// Which sampled frames come at full size: the sampled stream's frames 0, `full_every`,
+/// 2·`full_every`, …, the first `full_max` of those; the others come as
+/// [`FrameImage::Reduced`], their colour at `long_side`. For a stage that reads more frames
+/// than the rest of the analysis but needs less of each (a face's position, not its texture):
+/// colour conversion is the per-frame cost it can save.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReducedSampling {
+    pub full_every: u32,
+    pub full_max: u32,
+    pub long_side: u32,
+}
+
+impl ReducedSampling {
+    /// Whether the sampled frame at `slot` (its position in the sampled stream) is full-size.
+    pub fn full(&self, slot: u64) -> bool {
+        let every = self.full_every.max(1) as u64;
+        slot.is_multiple_of(every) && slot / every < self.full_max as u64
+    }
 }
 
 impl Default for VideoPlan {
@@ -95,6 +118,7 @@ impl Default for VideoPlan {
             max_long_side: 1280,
             decode_threads: 0,
             dense_luma: false,
+            reduced: None,
             limits: VideoLimits::default(),
         }
     }
@@ -122,29 +146,50 @@ pub struct SampledFrame {
 pub enum FrameImage {
     Rgb(RgbImage),
     Luma(GrayImage),
-    Both { rgb: RgbImage, luma: GrayImage },
+    Both {
+        rgb: RgbImage,
+        luma: GrayImage,
+    },
+    /// A sampled frame outside [`VideoPlan::reduced`]'s full-size ones: colour at the reduced
+    /// size; `full` is the size the plan's other frames come at (what coordinates found in
+    /// `rgb` scale to); the full-size luma when the frame is also in the dense stream.
+    Reduced {
+        rgb: RgbImage,
+        full: (u32, u32),
+        luma: Option<GrayImage>,
+    },
 }
 
 impl FrameImage {
+    /// The frame's size in the plan's scale (a reduced frame's full size).
     pub fn dimensions(&self) -> (u32, u32) {
         match self {
             FrameImage::Rgb(i) | FrameImage::Both { rgb: i, .. } => i.dimensions(),
             FrameImage::Luma(i) => i.dimensions(),
+            FrameImage::Reduced { full, .. } => *full,
         }
     }
 
+    /// The colour picture (smaller than [`FrameImage::dimensions`] for a reduced frame).
     pub fn rgb(&self) -> Option<&RgbImage> {
         match self {
             FrameImage::Rgb(i) | FrameImage::Both { rgb: i, .. } => Some(i),
+            FrameImage::Reduced { rgb, .. } => Some(rgb),
             FrameImage::Luma(_) => None,
         }
     }
 
-    /// The luma plane; converted from RGB (Rec. 709 weights) when the frame has no other.
+    /// The luma plane; converted from RGB (Rec. 709 weights) when the frame has no other
+    /// (a reduced frame's at its reduced size).
     pub fn luma(&self) -> std::borrow::Cow<'_, GrayImage> {
         match self {
-            FrameImage::Rgb(i) => std::borrow::Cow::Owned(image::imageops::grayscale(i)),
-            FrameImage::Luma(i) | FrameImage::Both { luma: i, .. } => std::borrow::Cow::Borrowed(i),
+            FrameImage::Rgb(i)
+            | FrameImage::Reduced {
+                rgb: i, luma: None, ..
+            } => std::borrow::Cow::Owned(image::imageops::grayscale(i)),
+            FrameImage::Luma(i)
+            | FrameImage::Both { luma: i, .. }
+            | FrameImage::Reduced { luma: Some(i), .. } => std::borrow::Cow::Borrowed(i),
         }
     }
 }
@@ -207,6 +252,7 @@ pub fn probe_video_with(bytes: &[u8], limits: &VideoLimits) -> Result<VideoInfo,
         decode_threads: 1,
         max_long_side: 0,
         dense_luma: false,
+        reduced: None,
         limits: *limits,
     };
     Session::open(bytes, &plan.limits, plan.decode_threads)?
@@ -515,7 +561,13 @@ impl Session {
                     _ if self.fps_hint() > 0.0 => index as f64 / self.fps_hint(),
                     _ => 0.0,
                 };
+                let reduced = st.reduced.filter(|r| sampled && !r.full(st.sampled));
                 let image = match (sampled, st.dense_luma) {
+                    _ if reduced.is_some() => FrameImage::Reduced {
+                        rgb: conv.convert_at(frame, reduced.map_or(0, |r| r.long_side))?,
+                        full: conv.size(frame),
+                        luma: dense.then(|| conv.convert_luma(frame)).transpose()?,
+                    },
                     (false, true) => FrameImage::Luma(conv.convert_luma(frame)?),
                     (true, true) => FrameImage::Both {
                         rgb: conv.convert(frame)?,
@@ -672,6 +724,7 @@ struct Progress {
     /// The dense stream's next grid point (see [`Progress::wanted`]).
     next_dense: u64,
     dense_luma: bool,
+    reduced: Option<ReducedSampling>,
     /// Video packets demuxed, discarded ones included (to compare with the MP4 index).
     packets_all: u64,
     /// Video packets that show a frame (not flagged "discard" by an edit list).
@@ -696,6 +749,7 @@ impl Progress {
             dense_every: plan.dense_every.map(|d| d.max(1) as u64),
             next_dense: 0,
             dense_luma: plan.dense_luma,
+            reduced: plan.reduced,
             packets_all: 0,
             packets: 0,
             decoded: 0,
@@ -767,7 +821,8 @@ impl Progress {
 struct Converter {
     max_long_side: u32,
     rotation: i32,
-    /// One scaler per output format in use (RGB, luma), rebuilt when the input changes.
+    /// One scaler per output format and size in use (RGB, luma, reduced RGB), rebuilt when
+    /// the input changes.
     scalers: Vec<(ScalerKey, ff::software::scaling::Context, ff::frame::Video)>,
 }
 
@@ -779,6 +834,7 @@ struct ScalerKey {
     space: ff::color::Space,
     range: ff::color::Range,
     out: ff::format::Pixel,
+    long_side: u32,
 }
 
 impl Converter {
@@ -786,22 +842,47 @@ impl Converter {
         Self {
             max_long_side,
             rotation,
-            scalers: Vec::with_capacity(2),
+            scalers: Vec::with_capacity(3),
         }
     }
 
     fn convert(&mut self, frame: &ff::frame::Video) -> Result<RgbImage, MediaError> {
-        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::RGB24, 3)?;
+        self.convert_at(frame, self.max_long_side)
+    }
+
+    /// RGB with the long side at most `long_side` and the plan's `max_long_side` (0: no
+    /// limit).
+    fn convert_at(
+        &mut self,
+        frame: &ff::frame::Video,
+        long_side: u32,
+    ) -> Result<RgbImage, MediaError> {
+        let long_side = match (self.max_long_side, long_side) {
+            (0, l) | (l, 0) => l,
+            (m, l) => m.min(l),
+        };
+        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::RGB24, 3, long_side)?;
         let img = RgbImage::from_raw(w, h, bytes)
             .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
         Ok(self.rotate(img))
+    }
+
+    /// The size [`Converter::convert`] delivers `frame` at, after rotation.
+    fn size(&self, frame: &ff::frame::Video) -> (u32, u32) {
+        let target = (self.max_long_side > 0).then_some(self.max_long_side);
+        let (w, h) = fit_long_side(frame.width(), frame.height(), target);
+        if self.rotation.abs() == 90 {
+            (h, w)
+        } else {
+            (w, h)
+        }
     }
 
     fn convert_luma(&mut self, frame: &ff::frame::Video) -> Result<GrayImage, MediaError> {
         if let Some(img) = self.box_luma(frame) {
             return Ok(self.rotate(img));
         }
-        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::GRAY8, 1)?;
+        let (w, h, bytes) = self.scale(frame, ff::format::Pixel::GRAY8, 1, self.max_long_side)?;
         let img = GrayImage::from_raw(w, h, bytes)
             .ok_or_else(|| MediaError::Internal("frame buffer size".into()))?;
         Ok(self.rotate(img))
@@ -892,6 +973,7 @@ impl Converter {
         frame: &ff::frame::Video,
         out: ff::format::Pixel,
         channels: usize,
+        long_side: u32,
     ) -> Result<(u32, u32, Vec<u8>), MediaError> {
         let key = ScalerKey {
             format: frame.format(),
@@ -900,10 +982,15 @@ impl Converter {
             space: frame.color_space(),
             range: frame.color_range(),
             out,
+            long_side,
         };
-        let target = (self.max_long_side > 0).then_some(self.max_long_side);
+        let target = (long_side > 0).then_some(long_side);
         let (dw, dh) = fit_long_side(key.w, key.h, target);
-        let slot = match self.scalers.iter().position(|(k, _, _)| k.out == out) {
+        let slot = match self
+            .scalers
+            .iter()
+            .position(|(k, _, _)| k.out == out && k.long_side == long_side)
+        {
             Some(i) if self.scalers[i].0 == key => i,
             found => {
                 let mut ctx = ff::software::scaling::Context::get(

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use media::{
-    FrameImage, MediaError, SampledFrame, VideoInfo, VideoLimits, VideoPlan, decode_video,
-    probe_video,
+    FrameImage, MediaError, ReducedSampling, SampledFrame, VideoInfo, VideoLimits, VideoPlan,
+    decode_video, probe_video,
 };
 
 /// Decodes with `plan`, collecting the delivered frames.
@@ -611,6 +611,7 @@ fn check_luma(v: &[u8], rgb_plan: &VideoPlan, luma_plan: &VideoPlan) {
             FrameImage::Both { .. } => assert!(b.sampled, "frame {}", b.index),
             FrameImage::Luma(_) => assert!(b.dense && !b.sampled, "frame {}", b.index),
             FrameImage::Rgb(_) => panic!("frame {} has no luma", b.index),
+            FrameImage::Reduced { .. } => panic!("frame {} is reduced unasked", b.index),
         }
         let colour = a.image.rgb().unwrap();
         let grey = b.image.luma();
@@ -626,4 +627,60 @@ fn check_luma(v: &[u8], rgb_plan: &VideoPlan, luma_plan: &VideoPlan) {
             / grey.len() as f64;
         assert!(diff < 4.0, "frame {}: luma differs by {diff:.1}", b.index);
     }
+}
+
+/// A plan's reduced sampled frames are the same frames, in colour at the reduced size and
+/// with the full size's luma when dense; its full-size ones are untouched.
+#[test]
+fn reduced_sampled_frames_are_smaller_copies_of_the_same_frames() {
+    let Some(v) = h264_high() else { return };
+    let full = VideoPlan {
+        every_nth: 5,
+        max_sampled: 100,
+        dense_every: Some(2),
+        dense_luma: true,
+        ..VideoPlan::default()
+    };
+    let reduced = VideoPlan {
+        reduced: Some(ReducedSampling {
+            full_every: 3,
+            full_max: 2,
+            long_side: 160,
+        }),
+        ..full
+    };
+    let (_, a) = collect(&v, &full).unwrap();
+    let (_, b) = collect(&v, &reduced).unwrap();
+    assert_eq!(indices(&a), indices(&b));
+    let mut slot = 0u64;
+    let mut seen_reduced = 0;
+    for (fa, fb) in a.iter().zip(&b) {
+        assert_eq!((fa.sampled, fa.dense), (fb.sampled, fb.dense));
+        if !fb.sampled {
+            assert_eq!(fa.image.luma().as_raw(), fb.image.luma().as_raw());
+            continue;
+        }
+        // Slots 0 and 3 are full (every 3rd, the first 2); every other sampled one reduced.
+        let colour = fa.image.rgb().unwrap();
+        match &fb.image {
+            FrameImage::Reduced { rgb, full, luma } => {
+                assert!(slot != 0 && slot != 3, "slot {slot} reduced");
+                seen_reduced += 1;
+                assert_eq!(*full, colour.dimensions());
+                assert_eq!(rgb.dimensions(), (160, 120));
+                let d = mean_abs_diff_resized(rgb, colour);
+                assert!(d < 6.0, "frame {}: differs by {d:.1}", fb.index);
+                match luma {
+                    Some(l) => assert_eq!(l.as_raw(), fa.image.luma().as_raw()),
+                    None => assert!(!fb.dense, "frame {} lacks its luma", fb.index),
+                }
+            }
+            other => {
+                assert!(slot == 0 || slot == 3, "slot {slot} not reduced");
+                assert_eq!(other.rgb().unwrap().as_raw(), colour.as_raw());
+            }
+        }
+        slot += 1;
+    }
+    assert_eq!(seen_reduced, 12 - 2);
 }

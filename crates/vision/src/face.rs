@@ -50,6 +50,21 @@ impl Face {
         }
         f
     }
+
+    /// The same face with every coordinate multiplied by `(sx, sy)`: between a frame and a
+    /// smaller copy of it.
+    pub fn scaled(&self, sx: f32, sy: f32) -> Face {
+        let mut f = self.clone();
+        f.bbox.x *= sx;
+        f.bbox.y *= sy;
+        f.bbox.w *= sx;
+        f.bbox.h *= sy;
+        for p in f.keypoints.iter_mut() {
+            p.x *= sx;
+            p.y *= sy;
+        }
+        f
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

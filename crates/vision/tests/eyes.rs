@@ -79,6 +79,7 @@ fn blink_video_series(testdata: &std::path::Path) -> Vec<(f64, Option<f32>)> {
         max_long_side: 640,
         decode_threads: 0,
         dense_luma: false,
+        reduced: None,
         // Inference runs inside the decode callback, so the wall-clock budget covers it too.
         limits: media::VideoLimits {
             time_budget: std::time::Duration::from_secs(600),

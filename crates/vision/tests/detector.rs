@@ -225,3 +225,55 @@ fn tracking_refinds_the_face_near_its_previous_box() {
     };
     assert!(detector().track(&sky, &ghost).unwrap().is_none());
 }
+
+/// The one-pass shortcut (`DetectorConfig::short_range_suffices`, the product's setting): on
+/// webcam stills and portraits it finds the same dominant face the three passes find (the
+/// PAD model is trained on its boxes, but a box that moved a lot would mean it stopped on a
+/// worse face), and tight crops, where it must not stop, are still found.
+#[test]
+fn stopping_after_the_first_pass_keeps_the_face() {
+    let Some(data) = common::testdata() else {
+        return;
+    };
+    let one_pass = BlazeFace::load(&common::runtime(), common::store())
+        .unwrap()
+        .with_config(vision::blazeface::DetectorConfig {
+            short_range_suffices: 0.2,
+            short_range_max_face: 0.7,
+            ..vision::blazeface::DetectorConfig::default()
+        });
+    let mut photos = files(&data.join("nuaa_train/live"), |_| true);
+    photos.truncate(15);
+    photos.extend(files(&data.join("faces"), |n| n.starts_with("fr_")));
+    let mut compared = 0;
+    for path in &photos {
+        let image = decode(path);
+        let all = detector().detect(&image).unwrap();
+        let first = one_pass.detect(&image).unwrap();
+        let (Some(a), Some(b)) = (
+            vision::quality::primary_face(&all),
+            vision::quality::primary_face(&first),
+        ) else {
+            assert_eq!(all.is_empty(), first.is_empty(), "{}", path.display());
+            continue;
+        };
+        let iou = box_iou(&a.bbox, &b.bbox);
+        assert!(iou > 0.75, "{}: IoU {iou:.2}", path.display());
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} faces compared");
+    for name in [
+        "extra/Apfol+liveness-detection-opencv/dataset_real_37.png",
+        "extra/neonipun+CV_PROJECT/dataset_fake_74.png",
+        "faces/tranvanluyt_dataset_real_0.png",
+    ] {
+        let faces = one_pass.detect(&decode(&data.join(name))).unwrap();
+        assert!(faces.iter().any(plausible), "{name}: {faces:?}");
+    }
+}
+
+fn box_iou(a: &vision::BBox, b: &vision::BBox) -> f32 {
+    let w = ((a.x + a.w).min(b.x + b.w) - a.x.max(b.x)).max(0.0);
+    let h = ((a.y + a.h).min(b.y + b.h) - a.y.max(b.y)).max(0.0);
+    w * h / (a.w * a.h + b.w * b.h - w * h)
+}

@@ -31,6 +31,19 @@ fn benches(c: &mut Criterion) {
     c.bench_function("blazeface_640x480", |b| {
         b.iter(|| detector.detect(&image).unwrap())
     });
+    // The product's setting (`liveness::policy::SHORT_RANGE_SUFFICES` / `SHORT_RANGE_MAX_FACE`):
+    // the first pass alone when it finds a well-framed face.
+    let one_pass =
+        BlazeFace::load(&rt, store)
+            .unwrap()
+            .with_config(vision::blazeface::DetectorConfig {
+                short_range_suffices: 0.2,
+                short_range_max_face: 0.7,
+                ..vision::blazeface::DetectorConfig::default()
+            });
+    c.bench_function("blazeface_640x480_one_pass", |b| {
+        b.iter(|| one_pass.detect(&image).unwrap())
+    });
     c.bench_function("blazeface_1280x914_tiled", |b| {
         b.iter(|| detector.detect(&big).unwrap())
     });

@@ -130,8 +130,8 @@ pub const FRAME_REAL_THRESHOLD: f32 = IMAGE_REAL_THRESHOLD;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
 /// threshold with neither a blink nor depth in the motion fuses to
 /// 0.75 × 0.43 + 0.15 × 0.5 + 0.1 × 0.5 = 0.4475. The manifest's 5 live videos fuse to
-/// 0.76-0.99, its 4 replays to 0.13-0.25 (`livegate eval --loso extra --loso-models …`: the
-/// `extra/` videos scored by the fold model of their source).
+/// 0.68-0.96, its 4 replays to 0.23-0.34 (`livegate eval --loso extra --loso-models …`: the
+/// `extra/` videos scored by the fold model of their source; 2026-11-28).
 pub const RESULT_REAL_THRESHOLD: f32 = W_VIDEO_PAD * IMAGE_REAL_THRESHOLD
     + W_BLINK * BLINK_ABSENT_SCORE
     + W_MOTION * MOTION_ABSENT_SCORE;

@@ -69,7 +69,7 @@ class Graph:
         self.consts = {k: v for k, v in inits.items() if k.endswith(FROZEN_SUFFIXES)}
         self.nodes = [(n.op_type, list(n.input), list(n.output), _attrs(n)) for n in g.node]
         known = {"Conv", "PRelu", "Add", "Mul", "MatMul", "Flatten", "BatchNormalization",
-                 "GlobalAveragePool", "Relu", "Sigmoid", "Concat", "Sub", "Sqrt"}
+                 "GlobalAveragePool", "Relu", "Sigmoid", "Concat", "Sub", "Sqrt", "Max"}
         unknown = {op for op, *_ in self.nodes} - known
         if unknown:
             raise ValueError(f"operators not implemented: {sorted(unknown)}")
@@ -127,6 +127,8 @@ class Graph:
                 y = a[0] + a[1]
             elif op == "Sub":
                 y = a[0] - a[1]
+            elif op == "Max":
+                y = jnp.maximum(a[0], a[1])
             elif op == "Sqrt":
                 y = jnp.sqrt(a[0])
             elif op == "Mul":

@@ -1,8 +1,9 @@
 """Leave-one-source-out grid over taps and ridge strengths (MODEL_CARD.md, candidates table).
 
-    python grid.py CROPS_DIR FEATURES.npz "emb,emb+s2,emb+s2+s3" 300,1000
+    python grid.py CROPS_DIR FEATURES.npz "emb,emb+s2,emb+s2+s3" 300,1000 [crop_27,crop_40]
 
-Each combination uses the named taps of both networks; each source is scored by `train.fit`'s
+Each combination uses the named taps of the networks named last (both by default: `crop_27`
+is MiniFASNet V2's input, `crop_40` V1SE's); each source is scored by `train.fit`'s
 layer trained without it, the pooled/worst figures and the operating point as `train.py` does;
 `faces/` (never trained on) is scored by the layer trained on everything.
 """
@@ -24,11 +25,12 @@ def main():
     f = np.load(sys.argv[2])
     combos = [s.split("+") for s in sys.argv[3].split(",")]
     ridges = [float(v) for v in sys.argv[4].split(",")]
+    nets = sys.argv[5].split(",") if len(sys.argv) > 5 else ["crop_27", "crop_40"]
     idx = np.flatnonzero(c.trainable)
     faces = np.flatnonzero(c.subset == "faces")
     live, source = c.live[idx], c.source[idx]
     for combo in combos:
-        X = np.concatenate([f[f"{net}_{tap}"] for tap in combo for net in ("crop_27", "crop_40")],
+        X = np.concatenate([f[f"{net}_{tap}"] for tap in combo for net in nets],
                            1).astype(np.float64)
         x = X[idx]
         for l2 in ridges:

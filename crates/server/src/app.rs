@@ -3,7 +3,7 @@
 use crate::config::{Auth, Config};
 use crate::error::ApiError;
 use crate::listener::{self, ConnLimits};
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimiter;
 use crate::request_id;
 use crate::routes::{batches, challenges, facematch, health, liveness, v2};
@@ -84,15 +84,16 @@ fn state(cfg: &Config, analyzer: Arc<dyn Analyse>, jobs: Option<Arc<JobService>>
 }
 
 /// The one composition of the served router: the API (with `/metrics` unless it has its own
-/// address), the extra public routes, and the request-id layer outermost, so that Playground
-/// responses carry an X-Request-Id too.
+/// address), the extra public routes, the request metrics around them and the request-id layers
+/// outermost, so that Playground responses carry an X-Request-Id too.
 fn app(state: AppState, cfg: &Config, public: Router) -> Router {
-    api_routes(state.clone(), cfg.metrics_bind.is_none())
+    let app = api_routes(state.clone(), cfg.metrics_bind.is_none())
         .merge(public)
         .layer(axum::middleware::from_fn_with_state(
-            state,
-            request_id::middleware,
-        ))
+            state.metrics,
+            metrics::track,
+        ));
+    request_id::layered(app)
 }
 
 /// Every route the API mounts: the router is built from this table, and a test checks the

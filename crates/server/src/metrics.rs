@@ -1,16 +1,43 @@
-//! Prometheus text exposition, written by hand: a handful of counters and histograms do not
-//! justify a metrics framework.
+//! The Prometheus metrics, recorded through the `metrics` facade into a Prometheus recorder that
+//! belongs to one app state.
+//!
+//! The recorder is never installed globally: tests run many apps in one process, and each must
+//! count only its own requests. Every record goes through [`metrics::with_local_recorder`].
 
 use crate::workers::WorkerPool;
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+    with_local_recorder,
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const REQUESTS: &str = "livegate_http_requests_total";
+const LATENCY: &str = "livegate_http_request_duration_seconds";
+const STAGES: &str = "livegate_stage_duration_seconds";
+const QUEUE_DEPTH: &str = "livegate_queue_depth";
+const WORKERS_BUSY: &str = "livegate_workers_busy";
 
 /// Seconds; spans a cheap still (tens of ms) up to a long video at the deadline.
 const BUCKETS: [f64; 13] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
+
+/// Stage names come from the analysis' timings; past this many, a new one is not recorded, so
+/// the series cannot grow without bound.
+const MAX_STAGES: usize = 64;
+
+/// The recorder keeps histogram samples raw until they are folded into buckets. A scrape folds
+/// them, but nobody may scrape, so every this many samples we fold them ourselves: memory stays
+/// bounded without a background task per app.
+const UPKEEP_EVERY: u32 = 4096;
 
 /// The routes we label by name; anything else is "other", so a scanner cannot grow the series.
 const ROUTES: [&str; 10] = [
@@ -38,111 +65,87 @@ pub fn route_label(path: &str) -> &'static str {
         .unwrap_or("other")
 }
 
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        for (c, le) in self.counts.iter_mut().zip(BUCKETS) {
-            if secs <= le {
-                *c += 1;
-            }
-        }
-        self.sum += secs;
-        self.count += 1;
-    }
-
-    fn render(&self, out: &mut String, name: &str, label: &str, value: &str) {
-        for (c, le) in self.counts.iter().zip(BUCKETS) {
-            let _ = writeln!(out, "{name}_bucket{{{label}=\"{value}\",le=\"{le}\"}} {c}");
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {}",
-            self.count
-        );
-        let _ = writeln!(out, "{name}_sum{{{label}=\"{value}\"}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{label}=\"{value}\"}} {}", self.count);
-    }
-}
-
-#[derive(Default)]
-struct Inner {
-    requests: BTreeMap<(&'static str, u16), u64>,
-    latency: BTreeMap<&'static str, Histogram>,
-    stages: BTreeMap<String, Histogram>,
-}
-
-#[derive(Default)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    stages: Mutex<HashSet<String>>,
+    samples: AtomicU32,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        with_local_recorder(&recorder, || {
+            describe_counter!(REQUESTS, "HTTP requests by route and status.");
+            describe_histogram!(LATENCY, "Request latency by route.");
+            describe_histogram!(STAGES, "Time spent per processing stage.");
+            describe_gauge!(
+                QUEUE_DEPTH,
+                "Requests admitted but not yet analysing (uploading or waiting for a worker)."
+            );
+            describe_gauge!(WORKERS_BUSY, "Analyses running now.");
+        });
+        Self {
+            handle: recorder.handle(),
+            recorder,
+            stages: Mutex::default(),
+            samples: AtomicU32::new(0),
+        }
+    }
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn observe_request(&self, route: &'static str, status: u16, took: Duration) {
-        let mut m = self.lock();
-        *m.requests.entry((route, status)).or_default() += 1;
-        m.latency
-            .entry(route)
-            .or_default()
-            .observe(took.as_secs_f64());
+        with_local_recorder(&self.recorder, || {
+            counter!(REQUESTS, "route" => route, "status" => status.to_string()).increment(1);
+            histogram!(LATENCY, "route" => route).record(took.as_secs_f64());
+        });
+        self.sampled();
     }
 
     /// One stage of the work behind a request: `parse`, `queue`, `analysis`, or a stage the
     /// analysis reported in its timings.
     pub fn observe_stage(&self, stage: &str, took: Duration) {
-        let mut m = self.lock();
-        if !m.stages.contains_key(stage) && m.stages.len() >= 64 {
-            return;
+        {
+            let mut seen = self.stages.lock().unwrap_or_else(|p| p.into_inner());
+            if !seen.contains(stage) {
+                if seen.len() >= MAX_STAGES {
+                    return;
+                }
+                seen.insert(stage.to_owned());
+            }
         }
-        m.stages
-            .entry(stage.to_owned())
-            .or_default()
-            .observe(took.as_secs_f64());
+        with_local_recorder(&self.recorder, || {
+            histogram!(STAGES, "stage" => stage.to_owned()).record(took.as_secs_f64());
+        });
+        self.sampled();
     }
 
-    pub fn render(&self, pool: &WorkerPool) -> String {
-        let m = self.lock();
-        let mut out = String::new();
-        out.push_str("# HELP livegate_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE livegate_http_requests_total counter\n");
-        for ((route, status), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "livegate_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
+    fn sampled(&self) {
+        if self.samples.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.handle.run_upkeep();
         }
-        out.push_str("# HELP livegate_http_request_duration_seconds Request latency by route.\n");
-        out.push_str("# TYPE livegate_http_request_duration_seconds histogram\n");
-        for (route, h) in &m.latency {
-            h.render(
-                &mut out,
-                "livegate_http_request_duration_seconds",
-                "route",
-                route,
-            );
-        }
-        out.push_str("# HELP livegate_stage_duration_seconds Time spent per processing stage.\n");
-        out.push_str("# TYPE livegate_stage_duration_seconds histogram\n");
-        for (stage, h) in &m.stages {
-            h.render(&mut out, "livegate_stage_duration_seconds", "stage", stage);
-        }
-        out.push_str(
-            "# HELP livegate_queue_depth Requests admitted but not yet analysing (uploading or waiting for a worker).\n",
-        );
-        out.push_str("# TYPE livegate_queue_depth gauge\n");
-        let _ = writeln!(out, "livegate_queue_depth {}", pool.queued());
-        out.push_str("# HELP livegate_workers_busy Analyses running now.\n");
-        out.push_str("# TYPE livegate_workers_busy gauge\n");
-        let _ = writeln!(out, "livegate_workers_busy {}", pool.busy());
-        out
     }
+
+    /// The exposition; the pool's gauges are read now, so they are current at every scrape.
+    pub fn render(&self, pool: &WorkerPool) -> String {
+        with_local_recorder(&self.recorder, || {
+            gauge!(QUEUE_DEPTH).set(pool.queued() as f64);
+            gauge!(WORKERS_BUSY).set(pool.busy() as f64);
+        });
+        self.handle.render()
+    }
+}
+
+/// Counts every request by route and status and times it; the outermost API layers wrap this,
+/// so refusals (401, 404, 429) are counted too.
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = route_label(req.uri().path());
+    let resp = next.run(req).await;
+    metrics.observe_request(route, resp.status().as_u16(), start.elapsed());
+    resp
 }

@@ -149,3 +149,52 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     metrics.observe_request(route, resp.status().as_u16(), start.elapsed());
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(text: &str, prefix: &str) -> usize {
+        text.lines().filter(|l| l.starts_with(prefix)).count()
+    }
+
+    #[test]
+    fn stage_names_past_the_cap_are_not_recorded() {
+        let m = Metrics::default();
+        let pool = WorkerPool::new(1, 1, 0, Duration::from_secs(1));
+        for i in 0..MAX_STAGES + 10 {
+            m.observe_stage(&format!("s{i}"), Duration::from_millis(1));
+        }
+        // A known stage is still recorded once the cap is reached.
+        m.observe_stage("s0", Duration::from_millis(1));
+        let text = m.render(&pool);
+        assert_eq!(
+            series(&text, "livegate_stage_duration_seconds_count{"),
+            MAX_STAGES
+        );
+        assert!(text.contains("livegate_stage_duration_seconds_count{stage=\"s0\"} 2"));
+        assert!(!text.contains(&format!("stage=\"s{MAX_STAGES}\"")));
+    }
+
+    /// Samples are folded into buckets without a scrape, and a scrape after that still counts
+    /// every one of them.
+    #[test]
+    fn upkeep_loses_no_sample() {
+        let m = Metrics::default();
+        let pool = WorkerPool::new(1, 1, 0, Duration::from_secs(1));
+        let n = UPKEEP_EVERY as usize * 2 + 5;
+        for _ in 0..n {
+            m.observe_request("/healthz", 200, Duration::from_millis(3));
+        }
+        let text = m.render(&pool);
+        for line in [
+            format!("livegate_http_requests_total{{route=\"/healthz\",status=\"200\"}} {n}"),
+            format!("livegate_http_request_duration_seconds_count{{route=\"/healthz\"}} {n}"),
+            format!(
+                "livegate_http_request_duration_seconds_bucket{{route=\"/healthz\",le=\"0.005\"}} {n}"
+            ),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
+    }
+}

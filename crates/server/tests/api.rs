@@ -663,6 +663,111 @@ async fn health_readiness_and_metrics() {
 }
 
 #[tokio::test]
+async fn metrics_keep_their_help_buckets_and_bounded_routes() {
+    let app = app_with(refuse());
+    let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+    // A scanner's paths all land in one series.
+    for p in [
+        "/wp-admin",
+        "/.env",
+        "/v1/batches/abc/archive",
+        "/v1/batches/def",
+    ] {
+        send(&app, get(p)).await;
+    }
+    let m = send(&app, get("/metrics")).await;
+    for line in [
+        "# HELP livegate_http_requests_total HTTP requests by route and status.",
+        "# TYPE livegate_http_requests_total counter",
+        "# HELP livegate_http_request_duration_seconds Request latency by route.",
+        "# TYPE livegate_http_request_duration_seconds histogram",
+        "# HELP livegate_queue_depth Requests admitted but not yet analysing (uploading or waiting for a worker).",
+        "# TYPE livegate_queue_depth gauge",
+        "# HELP livegate_workers_busy Analyses running now.",
+        "# TYPE livegate_workers_busy gauge",
+        "livegate_http_requests_total{route=\"other\",status=\"404\"} 2",
+        "livegate_http_request_duration_seconds_count{route=\"other\"} 2",
+        "livegate_http_request_duration_seconds_count{route=\"/v1/batches\"} 2",
+    ] {
+        assert!(m.text.contains(line), "missing {line:?} in\n{}", m.text);
+    }
+    let les: Vec<&str> = m
+        .text
+        .lines()
+        .filter(|l| l.starts_with("livegate_http_request_duration_seconds_bucket{route=\"other\""))
+        .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        les,
+        [
+            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30",
+            "60", "+Inf"
+        ]
+    );
+    let routes: std::collections::BTreeSet<&str> = m
+        .text
+        .lines()
+        .filter(|l| l.starts_with("livegate_http_requests_total{"))
+        .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(routes, ["/v1/batches", "other"].into());
+}
+
+/// Each app counts its own requests: no recorder is shared through a global.
+#[tokio::test]
+async fn each_app_has_its_own_metrics() {
+    let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+    let a = app_with(refuse());
+    let b = app_with(refuse());
+    send(&a, get("/healthz")).await;
+    send(&a, get("/healthz")).await;
+    send(&b, get("/healthz")).await;
+    let line =
+        |n: u32| format!("livegate_http_requests_total{{route=\"/healthz\",status=\"200\"}} {n}");
+    let ma = send(&a, get("/metrics")).await.text;
+    let mb = send(&b, get("/metrics")).await.text;
+    assert!(ma.contains(&line(2)), "{ma}");
+    assert!(mb.contains(&line(1)), "{mb}");
+}
+
+#[tokio::test]
+async fn an_incoming_request_id_is_kept_only_when_acceptable() {
+    let app = app_with(refuse());
+    let with_id = |id: &[u8]| {
+        Request::get("/healthz")
+            .header(
+                "x-request-id",
+                axum::http::HeaderValue::from_bytes(id).unwrap(),
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let a = send(&app, with_id(b"client-7:abc")).await;
+    assert_eq!(a.headers["x-request-id"], "client-7:abc");
+    let long = "x".repeat(128);
+    let a = send(&app, with_id(long.as_bytes())).await;
+    assert_eq!(a.headers["x-request-id"], long.as_str());
+    for bad in [
+        "x".repeat(129).into_bytes(),
+        b"".to_vec(),
+        b"has space".to_vec(),
+        "caf\u{e9}".as_bytes().to_vec(),
+    ] {
+        let a = send(&app, with_id(&bad)).await;
+        let id = a.headers["x-request-id"].to_str().unwrap();
+        assert_eq!(id.len(), 32, "{bad:?} kept as {id:?}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+    // The client's unique_id still wins over an incoming id on the response.
+    let mut req = Form::new()
+        .text("unique_id", "order-9")
+        .request("/liveness", Some(&good_token("c")));
+    req.headers_mut()
+        .insert("x-request-id", "from-header".parse().unwrap());
+    assert_eq!(send(&app, req).await.headers["x-request-id"], "order-9");
+}
+
+#[tokio::test]
 async fn auth_disabled_still_validates() {
     let app = server::router(
         &config_with(Auth::Disabled),

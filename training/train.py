@@ -1,6 +1,6 @@
 """Trains Livegate's presentation-attack model and judges it leave-one-source-out.
 
-    python training/train.py --crops CROPS_DIR --out OUT_DIR [--l2 1000]
+    python training/train.py --crops CROPS_DIR --out OUT_DIR [--l2 1000] [--testdata DIR]
 
 The model: the two Silent-Face networks (Apache-2.0) as they ship — MiniFASNet V2 on the face
 box scaled 2.7×, V1SE on it scaled 4.0× — read as feature extractors (each one's 128-d
@@ -12,6 +12,9 @@ not decide where the others' scores land. Chosen by leave-one-source-out figures
 embeddings alone, fine-tuning V2's last stage and fusing the stock networks' scores (README
 and MODEL_CARD.md). The ridge is strong because the texture statistics are many and each
 source's look is in them too: a weak ridge learns the sources, a strong one what they share.
+The features are standardised over the real crops together with tight, resampled "chip"
+re-cuts of the same stills (`chips.py`, made from the test data's images, both classes, no
+weight in the fit): features that move with tightness and resampling are then shrunk harder.
 
 Writes to OUT_DIR:
 - `livegate_pad.onnx`: both networks and the layer trained on every trainable source, one graph
@@ -34,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from chips import chip_crops  # noqa: E402
 from data import TRAIN_SUBSETS, Crops, to_input  # noqa: E402
 from export import BACKBONES, Head, tap_features, tap_names, write_model  # noqa: E402
 from metrics import balanced_threshold, format_table, loso_table  # noqa: E402
@@ -53,6 +57,12 @@ def parse():
     p.add_argument("--subsets", default=",".join(TRAIN_SUBSETS),
                    help="comma-separated subsets to train on (each source one LOSO fold)")
     p.add_argument("--no-folds", action="store_true", help="skip leave-one-source-out")
+    p.add_argument("--testdata", default=os.environ.get("LIVEGATE_TESTDATA", os.path.join(
+                       os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "testdata")),
+                   help="the stills the crops were cut from (for the chip re-cuts, `chips.py`)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the chip re-cuts")
+    p.add_argument("--no-chips", action="store_true",
+                   help="standardise over the real crops only (the layer shipped until 2026-11-28)")
     return p.parse_args()
 
 
@@ -69,12 +79,18 @@ def find_models(arg):
 
 def embeddings(models_dir, crops, idx):
     """Both networks' features of items `idx` (`export.TAPS`), side by side (N × 2·FEATURES)."""
+    return features(models_dir, {scale: crops.by_scale[scale][idx]
+                                 for _, scale in BACKBONES.values()})
+
+
+def features(models_dir, by_scale):
+    """Both networks' features of crops {context scale × 10: N×80×80×3 RGB}, side by side."""
     parts = []
     names = tap_names()
     for name, (file, scale) in BACKBONES.items():
         g = Graph(os.path.join(models_dir, file))
         sess = g.session(names)
-        x = to_input(crops.by_scale[scale][idx])
+        x = to_input(by_scale[scale])
         out = [tap_features(zip(names, sess.run(names, {g.input: b})))
                for b in np.array_split(x, max(1, len(x) // 128))]
         parts.append(np.concatenate(out))
@@ -91,9 +107,11 @@ def sample_weights(live, source):
     return w / w.mean()
 
 
-def fit(x, live, source, l2, iterations=25):
-    """Weighted logistic regression by Newton's method on standardised features."""
-    mu, sd = x.mean(0), x.std(0) + 1e-6
+def fit(x, live, source, l2, pool=None, iterations=25):
+    """Weighted logistic regression by Newton's method on standardised features; standardised
+    over `x` and the unlabelled, unweighted `pool` (the chips) together."""
+    s = x if pool is None or not len(pool) else np.concatenate([x, pool])
+    mu, sd = s.mean(0), s.std(0) + 1e-6
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
     y, w = live.astype(float), sample_weights(live, source)
     ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
@@ -120,13 +138,19 @@ def main():
     print(f"{len(idx)} trainable crops from {len(np.unique(source))} sources, "
           f"embedded in {time.time() - t0:.0f} s", flush=True)
     report = {"args": vars(args), "sources": sorted(set(source.tolist()))}
+    pool, pool_source = None, source[:0]
+    if not args.no_chips:
+        c27, c40 = chip_crops(crops.rows, idx, args.testdata, args.seed)
+        pool, pool_source = features(models_dir, {27: c27, 40: c40}), source
+        print(f"{len(pool)} chip re-cuts in {time.time() - t0:.0f} s", flush=True)
 
     if not args.no_folds:
         oof = np.zeros(len(idx))
         folds = {}
         for s in report["sources"]:
             held = source == s
-            head = fit(x[~held], live[~held], source[~held], args.l2)
+            head = fit(x[~held], live[~held], source[~held], args.l2,
+                       None if pool is None else pool[pool_source != s])
             oof[held] = head.score(x[held])
             folds[s] = head.to_json()
         with open(os.path.join(args.out, "folds.json"), "w") as f:
@@ -147,7 +171,7 @@ def main():
             f.write(f"{threshold:.4f}\n")
         print(f"\noperating point on the out-of-fold scores: {threshold:.4f}")
 
-    final = fit(x, live, source, args.l2)
+    final = fit(x, live, source, args.l2, pool)
     path = os.path.join(args.out, "livegate_pad.onnx")
     write_model(models_dir, final, path)
     with open(os.path.join(args.out, "head.json"), "w") as f:

@@ -1,0 +1,43 @@
+"""Degraded copies of every trainable crop, live AND attack (labelled as the parent), cached.
+
+    python gen_degrade.py SEED
+
+Each 80×80 service crop (2.7 and 4.0) is shrunk to 35-80 % of its side and enlarged back
+(bilinear), then JPEG'd (q 60-95): the look of a small face resampled up (dlib's 150×150 chips
+of low-resolution photos), in both classes, so that softness cannot mean "attack".
+"""
+import io
+
+from PIL import Image
+
+from common import *
+
+
+def degrade(rgb, f, q):
+    im = Image.fromarray(rgb)
+    n = max(8, int(round(80 * f)))
+    im = im.resize((n, n), Image.BOX).resize((80, 80), Image.BILINEAR)
+    b = io.BytesIO()
+    im.save(b, "JPEG", quality=q)
+    return np.asarray(Image.open(b).convert("RGB"))
+
+
+def main():
+    seed = int(sys.argv[1])
+    c = Crops(CROPS)
+    tr = np.flatnonzero(c.trainable)
+    c27, c40 = [], []
+    for i in tr:
+        rng = np.random.default_rng([seed, int(i)])
+        f, q = rng.uniform(0.35, 0.8), int(rng.uniform(60, 95))
+        c27.append(degrade(c.by_scale[27][i], f, q))
+        c40.append(degrade(c.by_scale[40][i], f, q))
+    c27, c40 = np.stack(c27), np.stack(c40)
+    x = features(c27, c40)
+    np.savez(os.path.join(OUT, f"extra_{seed}_degrade.npz"), parent=tr, kind=np.array(["degrade"] * len(tr)),
+             live=c.live[tr], x=x, c27=c27[::9], c40=c40[::9])
+    print("done", x.shape)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use vision::blazeface::BlazeFace;
 use vision::pad::minifasnet::Variant;
 use vision::pad::{Ensemble, FrLiveness, MiniFasNet};
+use vision::sampling::{Region, sample};
 use vision::{FaceDetector, PadModel, Vision};
 
 fn benches(c: &mut Criterion) {
@@ -28,6 +29,23 @@ fn benches(c: &mut Criterion) {
 
     let detector = BlazeFace::load(&rt, store).unwrap();
     let face = detector.detect(&image).unwrap().remove(0);
+
+    // The resampling behind every model input: the detector's letterboxed 128×128 view of the
+    // whole frame, and the PAD model's two 80×80 context crops of the face.
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let whole = Region::letterbox(0.0, 0.0, w, h);
+    c.bench_function("sample_640x480_to_128", |b| {
+        b.iter(|| sample(&image, whole, 128, 128, [0.0; 3]))
+    });
+    c.bench_function("sample_pad_crops_80", |b| {
+        b.iter(|| {
+            [2.7, 4.0].map(|s| {
+                let region =
+                    vision::pad::context_crop(image.width(), image.height(), &face.bbox, s);
+                sample(&image, region, 80, 80, [0.0; 3])
+            })
+        })
+    });
     c.bench_function("blazeface_640x480", |b| {
         b.iter(|| detector.detect(&image).unwrap())
     });

@@ -62,14 +62,16 @@ def balanced_threshold(scores, live, groups):
     return best_t
 
 
-def loso_table(scores, live, groups):
-    """Per held-out source: the threshold chosen on the other sources, and that source's
-    APCER, BPCER, ACER, BPCER@APCER=5 % and AUC; then the pooled figures."""
+def loso_table(scores, live, groups, choose=None):
+    """Per held-out source: the threshold chosen on the other sources (by `choose(scores, live,
+    groups)`, default `balanced_threshold`), and that source's APCER, BPCER, ACER,
+    BPCER@APCER=5 % and AUC; then the pooled figures."""
+    choose = choose or balanced_threshold
     scores, live, groups = map(np.asarray, (scores, live, groups))
     rows, dec_live, dec_acc = {}, [], []
     for g in np.unique(groups):
         held = groups == g
-        t = balanced_threshold(scores[~held], live[~held], groups[~held])
+        t = choose(scores[~held], live[~held], groups[~held])
         b, a = scores[held & live], scores[held & ~live]
         apcer, bpcer = rates(b, a, t)
         rows[str(g)] = dict(bona_fide=int(len(b)), attacks=int(len(a)), threshold=t,

@@ -1,7 +1,6 @@
 """Fits, feature transforms, threshold rules and the LOSO protocol of the group-fit grid."""
 from common import *  # noqa: F401,F403
 from common import BLOCKS, FEATURES, T, balanced_threshold, cols, loso_table, np
-from metrics import rates, roc_auc, bpcer_at_apcer
 
 # ---------------------------------------------------------------- feature transforms
 # Each maps N×1024 (export.TAPS of both networks) to N×D with elementwise / per-image
@@ -185,20 +184,8 @@ def make_threshold(rule):
 
 def loso_rows(oof, live, source, thr_fn):
     """metrics.loso_table with another threshold rule."""
-    rows, dl, da = {}, [], []
-    for g in np.unique(source):
-        held = source == g
-        t = thr_fn(oof[~held], live[~held], source[~held])
-        b, a = oof[held & live], oof[held & ~live]
-        ap, bp = rates(b, a, t)
-        rows[str(g)] = dict(threshold=t, apcer=ap, bpcer=bp, acer=(ap + bp) / 2,
-                            roc_auc=roc_auc(b, a))
-        dl.append(live[held]); da.append(oof[held] >= t)
-    lv, acc = np.concatenate(dl), np.concatenate(da)
-    ap, bp = float(np.mean(acc[~lv])), float(np.mean(~acc[lv]))
-    return rows, dict(apcer=ap, bpcer=bp, acer=(ap + bp) / 2,
-                      bpcer_at_apcer_5=bpcer_at_apcer(oof[live], oof[~live], 0.05),
-                      roc_auc=roc_auc(oof[live], oof[~live]))
+    return loso_table(oof, live, source, choose=thr_fn)
+
 
 # ---------------------------------------------------------------- protocol
 

@@ -113,7 +113,13 @@ def fit(x, live, source, l2, pool=None, iterations=25):
     s = x if pool is None or not len(pool) else np.concatenate([x, pool])
     mu, sd = s.mean(0), s.std(0) + 1e-6
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
-    y, w = live.astype(float), sample_weights(live, source)
+    beta = newton(z, live.astype(float), sample_weights(live, source), l2, iterations)
+    return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
+
+
+def newton(z, y, w, l2, iterations=25):
+    """Weighted, ridge-penalised logistic regression by Newton's method; `z` ends with a column
+    of ones (the bias, not penalised). Returns the coefficients, bias last."""
     ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
     beta = np.zeros(z.shape[1])
     for _ in range(iterations):
@@ -121,7 +127,7 @@ def fit(x, live, source, l2, pool=None, iterations=25):
         grad = z.T @ (w * (p - y)) + ridge @ beta
         hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
         beta -= np.linalg.solve(hess, grad)
-    return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
+    return beta
 
 
 def main():

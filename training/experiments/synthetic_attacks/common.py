@@ -72,12 +72,4 @@ def sample_weights(live, source, extra_w=None):
 
 def fit_lr(z, y, w, l2, iterations=25):
     """z: standardised features (no bias col); returns beta incl bias."""
-    z = np.hstack([z, np.ones((len(z), 1))])
-    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
-    beta = np.zeros(z.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -50, 50)))
-        grad = z.T @ (w * (p - y)) + ridge @ beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
-        beta -= np.linalg.solve(hess, grad)
-    return beta
+    return T.newton(np.hstack([z, np.ones((len(z), 1))]), y, w, l2, iterations)

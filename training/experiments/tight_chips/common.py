@@ -71,14 +71,7 @@ def fit_extra(x, live, source, l2, ex=None, ey=None, es=None, alpha=0.0, iterati
     X, Y, W = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
     mu, sd = X.mean(0), X.std(0) + 1e-6
     z = np.hstack([(X - mu) / sd, np.ones((len(X), 1))])
-    y = Y.astype(float)
-    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
-    beta = np.zeros(z.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -50, 50)))
-        grad = z.T @ (W * (p - y)) + ridge @ beta
-        hess = (z * (W * p * (1 - p))[:, None]).T @ z + ridge
-        beta -= np.linalg.solve(hess, grad)
+    beta = T.newton(z, Y.astype(float), W, l2, iterations)
     return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
 
 

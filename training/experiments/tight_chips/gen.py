@@ -17,7 +17,7 @@ import time
 from PIL import Image
 
 from common import *
-from imgcrop import context_crop, crops_for, load_image, sample
+from imgcrop import context_patch, crops_for, load_image, sample
 from synth import framed
 
 
@@ -37,23 +37,6 @@ def chip(img, box, rng, side=150):
     out = np.asarray(Image.open(b).convert("RGB"))
     f = side / s
     return out, [(bx - x0) * f, (by - y0) * f, bw * f, bh * f]
-
-
-def patch(img, box, maxside=200):
-    """The 4.0× context of the face, at most `maxside` px (as synthetic_attacks/gen_synth.py)."""
-    H, W = img.shape[:2]
-    x, y, w, h, _ = context_crop(W, H, *box, 4.0)
-    x0, y0 = int(np.floor(x)), int(np.floor(y))
-    x1, y1 = min(W, int(np.ceil(x + w)) + 1), min(H, int(np.ceil(y + h)) + 1)
-    sub = img[y0:y1, x0:x1]
-    b = [box[0] - x0, box[1] - y0, box[2], box[3]]
-    f = maxside / max(sub.shape[:2])
-    if f < 1:
-        nh, nw = max(8, round(sub.shape[0] * f)), max(8, round(sub.shape[1] * f))
-        fx, fy = nw / sub.shape[1], nh / sub.shape[0]
-        sub = np.asarray(Image.fromarray(sub).resize((nw, nh), Image.BOX))
-        b = [b[0] * fx, b[1] * fy, b[2] * fx, b[3] * fy]
-    return sub, b
 
 
 def main():
@@ -77,7 +60,7 @@ def main():
             elif k == "framed":
                 if not c.live[i]:
                     continue
-                p, pb = patch(img, box)
+                p, pb = context_patch(img, box)
                 j = rng.choice(live_by_src[c.source[i]])
                 bg = load_image(os.path.join(TD, c.rows[j]["file"]))
                 bg = bg[::max(1, bg.shape[0] // 240), ::max(1, bg.shape[1] // 240)]

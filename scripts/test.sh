@@ -30,7 +30,7 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
     --loso extra --loso-models "$SMOKE/out/folds"
   # The service and the training code score the same crops alike with the shipped model.
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/parity.py" \
-    --crops "$SMOKE/crops" --model "$ROOT/training/livegate_pad.onnx"
+    --crops "$SMOKE/crops" --model "$ROOT/training/livegate_pad"
   # The committed fold layers (training/folds.json) as models the service loads.
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/export.py" \
     --folds "$ROOT/training/folds.json" --out "$CARGO_TARGET_DIR/folds"

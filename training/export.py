@@ -1,23 +1,28 @@
-"""Livegate's PAD model as one ONNX graph, and fold models for leave-one-source-out evaluation.
+"""Livegate's PAD model as ONNX graphs, and fold models for leave-one-source-out evaluation.
 
     python training/export.py --folds training/folds.json --out DIR [--models DIR]
 
-writes `DIR/<source>.onnx` for every fold layer in `folds.json`: the same graph as the shipped
-model with the layer trained without that source (`livegate eval --loso-models DIR`). Fold
-models share their 3.5 MB of stock weights with the shipped model, so only the layers are kept
-in the repository.
+writes the folder `DIR/<source>/` for every fold layer in `folds.json`: the same graphs as the
+shipped model with the layer trained without that source (`livegate eval --loso-models DIR`).
+Fold models share their 3.5 MB of stock weights with the shipped model, so only the layers are
+kept in the repository.
 
-The graph: MiniFASNet V2 on input `crop_27` and V1SE on `crop_40` (each N×3×80×80, BGR 0..255,
-the face box scaled 2.7× and 4.0×), each read at the values in `TAPS` — its 128-d embedding and
-the per-channel mean and standard deviation of its stage-2 and stage-3 outputs (64 channels at
-20×20, 128 at 10×10: the texture levels, where print dots, screen pixels and moiré still show); all of them side by side
-(`FEATURES` values per crop); one linear layer to output `logits` (N×2, [0, z]) so that softmax
-index 1 is sigmoid(z), the live probability.
+The model is a folder with one graph per network: `crop_27.onnx` runs MiniFASNet V2 on input
+`crop_27`, `crop_40.onnx` V1SE on `crop_40` (each N×3×80×80, BGR 0..255, the face box scaled
+2.7× and 4.0×). Each network is read at the values in `TAPS` — its 128-d embedding and the
+per-channel mean and standard deviation of its stage-2 and stage-3 outputs (64 channels at
+20×20, 128 at 10×10: the texture levels, where print dots, screen pixels and moiré still show),
+`FEATURES` values — and the layer over both is linear, so each graph carries its own share of
+it: output `partial_logits` (N×2, [0, z_k]), the bias in `crop_27`'s share. The live probability
+is index 1 of the softmax over the two shares' sum, i.e. sigmoid(z_27 + z_40). Two graphs rather
+than one so that the service can run the two networks at the same time on two cores: ONNX
+Runtime runs one graph's independent branches one after the other, and its own parallel
+executor was 2× slower on this graph (README, "Performance").
 
 Every PReLU of the stock networks is written as Max(x, slope·x), which is the same function for
 slopes ≤ 1 (all of theirs) and which ONNX Runtime runs about 0.7× as long on this graph: its
 PReLU kernel broadcasts the per-channel slope element by element, and each one breaks its
-blocked-layout convolution chain (measured in MODEL_CARD.md, "Cost").
+blocked-layout convolution chain (measured in README, "Performance").
 """
 
 import argparse
@@ -51,6 +56,8 @@ TAPS = (
     (STAGE3, "std"),
 )
 FEATURES = 128 + 2 * 64 + 2 * 128  # per network
+# Each graph's output: its network's share of the layer's logits.
+OUTPUT = "partial_logits"
 
 
 def tap_features(values):
@@ -172,35 +179,40 @@ def _features(prefix):
 
 
 def build(models_dir, head):
-    nodes, inits, embs, inputs = [], [], [], []
-    for input_name, (file, _) in BACKBONES.items():
+    """One graph per network, in `BACKBONES`' order: {input name: ModelProto}. The layer's
+    weights are split by the features each network produces (`head.w` is laid out V2's
+    `FEATURES` first, then V1SE's); the bias goes with the first."""
+    graphs = {}
+    for k, (input_name, (file, _)) in enumerate(BACKBONES.items()):
         prefix = file.split(".")[0] + "/"
-        n, i, (feature_nodes, e) = _backbone(os.path.join(models_dir, file), prefix, input_name)
-        nodes += n + feature_nodes
-        inits += i
-        embs.append(e)
-        inputs.append(helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", 3, 80, 80]))
-    w = np.zeros((len(embs) * FEATURES, 2), np.float32)
-    w[:, 1] = head.w
-    bias = np.array([0.0, head.b], np.float32)
-    inits += [numpy_helper.from_array(w, "head/weight"), numpy_helper.from_array(bias, "head/bias")]
-    nodes += [
-        helper.make_node("Concat", embs, ["head/features"], axis=1, name="head/concat"),
-        helper.make_node("MatMul", ["head/features", "head/weight"], ["head/matmul"], name="head/matmul"),
-        helper.make_node("Add", ["head/matmul", "head/bias"], ["logits"], name="head/add"),
-    ]
-    graph = helper.make_graph(nodes, "livegate_pad", inputs,
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2])],
-                              inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="livegate-training")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+        nodes, inits, (feature_nodes, features) = _backbone(
+            os.path.join(models_dir, file), prefix, input_name)
+        w = np.zeros((FEATURES, 2), np.float32)
+        w[:, 1] = head.w[k * FEATURES:(k + 1) * FEATURES]
+        bias = np.array([0.0, head.b if k == 0 else 0.0], np.float32)
+        inits += [numpy_helper.from_array(w, "head/weight"),
+                  numpy_helper.from_array(bias, "head/bias")]
+        nodes += feature_nodes + [
+            helper.make_node("MatMul", [features, "head/weight"], ["head/matmul"], name="head/matmul"),
+            helper.make_node("Add", ["head/matmul", "head/bias"], [OUTPUT], name="head/add"),
+        ]
+        graph = helper.make_graph(
+            nodes, f"livegate_pad_{input_name}",
+            [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", 3, 80, 80])],
+            [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", 2])], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                  producer_name="livegate-training")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        graphs[input_name] = model
+    return graphs
 
 
-def write_model(models_dir, head, path):
-    onnx.save(build(models_dir, head), path)
+def write_model(models_dir, head, folder):
+    """The model as the service loads it: `folder/<input name>.onnx` for each network."""
+    os.makedirs(folder, exist_ok=True)
+    for input_name, model in build(models_dir, head).items():
+        onnx.save(model, os.path.join(folder, f"{input_name}.onnx"))
 
 
 def main():
@@ -217,7 +229,7 @@ def main():
     with open(a.folds) as f:
         folds = json.load(f)
     for source, d in folds.items():
-        write_model(models_dir, Head.from_json(d), os.path.join(a.out, f"{source}.onnx"))
+        write_model(models_dir, Head.from_json(d), os.path.join(a.out, source))
     print(f"wrote {len(folds)} fold models to {a.out}", file=sys.stderr)
 
 

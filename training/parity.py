@@ -1,11 +1,12 @@
 """Checks that the service and the training code score the same crop alike.
 
-    python training/parity.py --crops CROPS_DIR --model MODEL.onnx [--tolerance 1e-3]
+    python training/parity.py --crops CROPS_DIR --model MODEL_DIR [--tolerance 1e-3]
 
 `livegate crops --exact N` writes N items' crops unrounded (`exact_s27.npy`, `exact_s40.npy`)
 with the score each installed PAD model gave them in the service (`exact.tsv`). This runs the
 training code's own forward pass (the JAX graph in `onnx_graph.py`, independent of ONNX
-Runtime) with MODEL's weights on the same crops and fails when any `livegate_pad` score differs
+Runtime) with the weights of MODEL_DIR (`crop_27.onnx`, `crop_40.onnx`: each network's share
+of the layer's logits, summed) on the same crops and fails when any `livegate_pad` score differs
 by more than the tolerance.
 """
 
@@ -39,8 +40,10 @@ def main():
         rows = list(csv.DictReader(f, delimiter="\t"))
     if not rows or COLUMN not in rows[0]:
         sys.exit(f"exact.tsv has no {COLUMN} column: was the binary built with the model?")
-    graph = Graph(a.model)
-    logits = np.asarray(jax.jit(graph.apply)(graph.params, crops))
+    logits = 0
+    for name in BACKBONES:
+        graph = Graph(os.path.join(a.model, f"{name}.onnx"))
+        logits = logits + np.asarray(jax.jit(graph.apply)(graph.params, {name: crops[name]}))
     ours = np.asarray(jax.nn.softmax(logits)[:, 1])
     service = np.array([float(r[COLUMN]) for r in rows])
     diff = np.abs(ours - service)

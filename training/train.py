@@ -17,9 +17,10 @@ re-cuts of the same stills (`chips.py`, made from the test data's images, both c
 weight in the fit): features that move with tightness and resampling are then shrunk harder.
 
 Writes to OUT_DIR:
-- `livegate_pad.onnx`: both networks and the layer trained on every trainable source, one graph
-  with inputs `crop_27` and `crop_40` (N×3×80×80, BGR 0..255) and output `logits` (N×2;
-  softmax index 1 is live);
+- `livegate_pad/`: both networks and the layer trained on every trainable source, one graph per
+  network (`crop_27.onnx`, `crop_40.onnx`: input N×3×80×80, BGR 0..255; output
+  `partial_logits`, N×2, that network's share of the layer; softmax index 1 of the two shares'
+  sum is live; `export.py`);
 - `folds.json`: for each source, the layer trained without it (`export.py` turns them into fold
   models for `livegate eval --loso-models`);
 - `loso.json` + the printed table: out-of-fold scores and per-source figures, with the stock
@@ -178,7 +179,7 @@ def main():
         print(f"\noperating point on the out-of-fold scores: {threshold:.4f}")
 
     final = fit(x, live, source, args.l2, pool)
-    path = os.path.join(args.out, "livegate_pad.onnx")
+    path = os.path.join(args.out, "livegate_pad")
     write_model(models_dir, final, path)
     with open(os.path.join(args.out, "head.json"), "w") as f:
         json.dump(final.to_json(), f)
@@ -188,7 +189,8 @@ def main():
         report["held_out_subsets"] = {crops.rows[i]["file"]: float(s) for i, s in zip(other, sc)}
     with open(os.path.join(args.out, "loso.json"), "w") as f:
         json.dump(report, f, indent=1)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes) in {time.time() - t0:.0f} s")
+    size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    print(f"wrote {path}/ ({size} bytes) in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ pub struct EvalArgs {
     /// others. Floors name it `LOSO` (pooled, plus `max_source_acer`).
     #[arg(long)]
     loso: Vec<String>,
-    /// Folder of fold models `<source>.onnx` (from `training/train.py`): each source's items
+    /// Folder of fold models `<source>/` (from `training/export.py`): each source's items
     /// are scored by the Livegate PAD model trained without that source.
     #[arg(long, requires = "loso")]
     loso_models: Option<PathBuf>,
@@ -208,11 +208,11 @@ fn fold_analyzers(
     let runtime = vision::Runtime::from_store(&store)?;
     let mut out = std::collections::HashMap::new();
     for source in sources {
-        let path = dir.join(format!("{source}.onnx"));
-        if !path.is_file() {
+        let path = dir.join(source);
+        if !path.is_dir() {
             continue;
         }
-        let fold = vision::pad::LivegatePad::from_file(&runtime, &path)
+        let fold = vision::pad::LivegatePad::from_dir(&runtime, &path)
             .with_context(|| format!("cannot load the fold model {}", path.display()))?;
         let models = base
             .models()

@@ -9,7 +9,9 @@
 //! built eagerly (so a broken model fails at load time, and start-up stays cheap), more built
 //! lazily when callers actually contend, up to the number of cores. Each session uses a single
 //! intra-op thread: parallelism comes from running several requests at once, which on small CNNs
-//! like these beats splitting one inference across threads.
+//! like these beats splitting one inference across threads. Where one face needs two
+//! independent networks (Livegate's PAD model, [`crate::pad::LivegatePad`]), they are two graphs
+//! that the caller runs at the same time.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), vision::VisionError> {

@@ -60,3 +60,26 @@ fn held_out_silent_face_samples() {
     assert!(print < threshold && screen < threshold);
     assert!(genuine > print.max(screen));
 }
+
+/// A fold model is a folder of the two graphs; one with them swapped (each graph's input under
+/// the other's file name) would score each crop with the wrong network, so it is refused.
+#[test]
+fn a_fold_folder_loads_and_a_swapped_one_is_refused() {
+    let rt = common::runtime();
+    let [(name_27, bytes_27), (name_40, bytes_40)] = vision::pad::livegate::WEIGHTS;
+    let good = tempfile::tempdir().unwrap();
+    std::fs::write(good.path().join(name_27), bytes_27).unwrap();
+    std::fs::write(good.path().join(name_40), bytes_40).unwrap();
+    LivegatePad::from_dir(&rt, good.path()).expect("the shipped graphs as a folder");
+
+    let swapped = tempfile::tempdir().unwrap();
+    std::fs::write(swapped.path().join(name_27), bytes_40).unwrap();
+    std::fs::write(swapped.path().join(name_40), bytes_27).unwrap();
+    let err = LivegatePad::from_dir(&rt, swapped.path())
+        .err()
+        .expect("swapped graphs are refused");
+    assert!(
+        err.to_string().contains("expected a graph from crop_27"),
+        "{err}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod provision;
 pub mod quality;
 pub mod runtime;
 pub mod sampling;
+pub mod subnormal;
 pub mod tflite;
 
 pub use face::{

@@ -130,12 +130,19 @@ impl Runtime {
         self.load(name, &path)
     }
 
-    /// Loads an ONNX file. `name` is used in errors and logs.
+    /// Loads an ONNX file, its subnormal weights set to zero. `name` is used in errors and logs.
     pub fn load(&self, name: &'static str, path: &Path) -> Result<OnnxModel, VisionError> {
-        let bytes = std::fs::read(path).map_err(|e| VisionError::ModelMissing {
+        let mut bytes = std::fs::read(path).map_err(|e| VisionError::ModelMissing {
             model: name.into(),
             message: format!("cannot read {}: {e}", path.display()),
         })?;
+        // Models from elsewhere may carry subnormal weights, which cost several times their
+        // arithmetic on x86 (see `subnormal`). Bytes that cannot be walked go to ONNX Runtime
+        // as they are, for it to explain what is wrong with them.
+        match crate::subnormal::flush_weights(&mut bytes) {
+            Ok(0) | Err(_) => {}
+            Ok(n) => tracing::debug!(model = name, flushed = n, "subnormal weights set to zero"),
+        }
         self.load_bytes(name, bytes)
     }
 

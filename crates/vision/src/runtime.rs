@@ -332,7 +332,9 @@ impl OnnxModel {
         let Some(session) = checkout.session.as_mut() else {
             return Err(self.inference_error("session pool is empty"));
         };
-        let outputs = session.run(values).map_err(|e| self.inference_error(e))?;
+        // Subnormal activations cost several times their arithmetic (see `subnormal`).
+        let outputs = crate::subnormal::flush_to_zero(|| session.run(values))
+            .map_err(|e| self.inference_error(e))?;
         let mut result = Vec::with_capacity(self.output_names.len());
         for name in &self.output_names {
             let value = outputs

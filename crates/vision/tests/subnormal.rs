@@ -1,5 +1,6 @@
 //! Faceplugin's embedder with its subnormal weights flushed to zero (what `Runtime::load`
 //! hands ONNX Runtime) against the same file as fetched: the same embeddings on real faces.
+//! (Both run under `subnormal::flush_to_zero`, as every inference does.)
 
 mod common;
 

@@ -11,6 +11,7 @@ use crate::policy;
 use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
 use crate::{AnalysisError, AnalysisOptions, AnalysisRequest, MediaField};
+use rayon::prelude::*;
 use std::time::Instant;
 use vision::Embedding;
 
@@ -318,27 +319,20 @@ impl Analyzer {
     }
 
     /// Embeddings of the kept crops at `picks`, in order. The last step before the answer,
-    /// with the cores otherwise idle: two at a time.
+    /// with the cores otherwise idle: on all of them.
     fn embed_kept(
         &self,
         v: &VideoOutcome,
         picks: &[usize],
     ) -> Result<Vec<Embedding>, AnalysisError> {
-        let embed = |i: &usize| {
-            let (_, crop, face) = &v.kept[*i];
-            self.models.embedder.embed(crop, face)
-        };
-        let half = picks.len().div_ceil(2);
-        let (first, second) = picks.split_at(half);
-        let (a, b) = std::thread::scope(|s| {
-            let other = s.spawn(|| second.iter().map(embed).collect::<Result<Vec<_>, _>>());
-            let mine = first.iter().map(embed).collect::<Result<Vec<_>, _>>();
-            (mine, other.join())
-        });
-        let b = b.map_err(|_| AnalysisError::Internal("embedding thread panicked".into()))?;
-        let mut out = a.map_err(still::internal)?;
-        out.extend(b.map_err(still::internal)?);
-        Ok(out)
+        picks
+            .par_iter()
+            .map(|i| {
+                let (_, crop, face) = &v.kept[*i];
+                self.models.embedder.embed(crop, face)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(still::internal)
     }
 
     fn match_video(

@@ -20,6 +20,7 @@ use crate::still::internal;
 use crate::{AnalysisError, MediaField};
 use image::RgbImage;
 use media::FrameImage;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
@@ -429,13 +430,16 @@ fn consume(
         }
     }
     let t = Instant::now();
-    let mut looked_at = Vec::new();
-    for x in blink::excursions(&dense, policy::BLINK_MAX_CHECKS) {
-        if let Some(chips) = &dense_chips[x.peak] {
+    // The eye model's look at each excursion is the last thing the stream waits for, with the
+    // decoder done and the cores free: the looks are independent, so they run on both.
+    let looked_at = blink::excursions(&dense, policy::BLINK_MAX_CHECKS)
+        .into_par_iter()
+        .filter_map(|x| dense_chips[x.peak].as_ref().map(|chips| (x, chips)))
+        .map(|(x, chips)| {
             let eyes = models.eyes.chips_openness(chips).map_err(internal)?;
-            looked_at.push((x, (eyes.left + eyes.right) / 2.0));
-        }
-    }
+            Ok((x, (eyes.left + eyes.right) / 2.0))
+        })
+        .collect::<Result<Vec<_>, AnalysisError>>()?;
     timings.eyes_ms += ms(t);
     let blinks = blink::judge(&dense, &eyes.anchored_ears, &looked_at);
     Ok(Consumed {

@@ -26,35 +26,8 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let jpeg = dir.path().join("12mp.jpg");
-    let video = dir.path().join("720p_high.mp4");
-    let face = td.join("spoof/sfas_image_T1.jpg");
-    ffmpeg(&[
-        "-i",
-        face.to_str().unwrap(),
-        "-vf",
-        "scale=4032:3024",
-        "-q:v",
-        "2",
-        jpeg.to_str().unwrap(),
-    ]);
-    let selfie = td.join("videos/blinkdetector_selfie_blinks.mp4");
-    ffmpeg(&[
-        "-i",
-        selfie.to_str().unwrap(),
-        "-t",
-        "10",
-        "-vf",
-        "scale=720:1280,fps=30",
-        "-c:v",
-        "libx264",
-        "-profile:v",
-        "high",
-        "-bf",
-        "2",
-        "-an",
-        video.to_str().unwrap(),
-    ]);
+    let jpeg = stills::selfie_12mp(&td, dir.path());
+    let video = stills::selfie_clip_720p(&td, dir.path());
     // Issue #15's stills: a 640×480 NUAA webcam capture as it is, and a press portrait
     // (910×1137) scaled to a 12 MP 3000×4000 JPEG.
     let webcam = std::fs::read(td.join(stills::WEBCAM_640X480)).unwrap();
@@ -135,18 +108,7 @@ fn bench(c: &mut Criterion) {
     // The ratio against FFmpeg's own decode, measured side by side in this run: the two
     // alternate, so a slow spell of the (shared, virtual) machine hits both alike. Also for
     // the same clip encoded without B-frames, where no frame can be left undecoded.
-    let no_b = dir.path().join("720p_high_no_bframes.mp4");
-    ffmpeg(&[
-        "-i",
-        video.to_str().unwrap(),
-        "-c:v",
-        "libx264",
-        "-profile:v",
-        "high",
-        "-bf",
-        "0",
-        no_b.to_str().unwrap(),
-    ]);
+    let no_b = stills::without_b_frames(&video, dir.path());
     let side_by_side = |clip: &std::path::Path| {
         let request = AnalysisRequest {
             video: Some(std::fs::read(clip).unwrap()),

@@ -5,7 +5,7 @@
 
 use liveness::{Analyse, AnalysisOptions, AnalysisRequest};
 use std::time::Instant;
-use testkit::stills::ffmpeg;
+use testkit::stills::{self, ffmpeg};
 
 /// This process's user + system CPU time in ms (`/proc/self/stat`, 10 ms ticks).
 fn cpu_ms() -> f64 {
@@ -19,40 +19,10 @@ fn main() {
     let runs: usize = std::env::args().nth(1).map_or(7, |s| s.parse().unwrap());
     let td = testkit::location();
     let dir = tempfile::tempdir().unwrap();
-    let jpeg = dir.path().join("12mp.jpg");
-    let face = td.join("spoof/sfas_image_T1.jpg");
-    let f = |p: &std::path::Path| p.to_str().unwrap().to_owned();
-    ffmpeg(&[
-        "-i",
-        &f(&face),
-        "-vf",
-        "scale=4032:3024",
-        "-q:v",
-        "2",
-        &f(&jpeg),
-    ]);
-    let selfie = td.join("videos/blinkdetector_selfie_blinks.mp4");
-    let mut clips = Vec::new();
-    for bf in ["2", "0"] {
-        let out = dir.path().join(format!("bf{bf}.mp4"));
-        ffmpeg(&[
-            "-i",
-            &f(&selfie),
-            "-t",
-            "10",
-            "-vf",
-            "scale=720:1280,fps=30",
-            "-c:v",
-            "libx264",
-            "-profile:v",
-            "high",
-            "-bf",
-            bf,
-            "-an",
-            &f(&out),
-        ]);
-        clips.push(out);
-    }
+    let jpeg = stills::selfie_12mp(&td, dir.path());
+    let with_b = stills::selfie_clip_720p(&td, dir.path());
+    let no_b = stills::without_b_frames(&with_b, dir.path());
+    let clips = [with_b, no_b];
     let analyzer = livegate::load::analyzer().expect("models");
     for clip in &clips {
         let req = AnalysisRequest {
@@ -64,7 +34,7 @@ fn main() {
         analyzer.analyse(&req).unwrap();
         for _ in 0..runs {
             let t = Instant::now();
-            ffmpeg(&["-i", &f(clip), "-f", "null", "-"]);
+            ffmpeg(&["-i", clip.to_str().unwrap(), "-f", "null", "-"]);
             let ff = t.elapsed().as_secs_f64() * 1e3;
             let (t, c) = (Instant::now(), cpu_ms());
             let a = analyzer.analyse(&req).unwrap();

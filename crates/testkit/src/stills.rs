@@ -31,3 +31,61 @@ pub fn portrait_12mp(testdata: &Path, dir: &Path) -> PathBuf {
     ]);
     out
 }
+
+/// The pipeline bench's 12 MP (4032×3024) selfie JPEG: a spoof still scaled up.
+pub fn selfie_12mp(testdata: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("12mp.jpg");
+    ffmpeg(&[
+        "-i",
+        testdata.join("spoof/sfas_image_T1.jpg").to_str().unwrap(),
+        "-vf",
+        "scale=4032:3024",
+        "-q:v",
+        "2",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// The pipeline bench's 10 s 720×1280 30 fps H.264 High clip of the blink selfie video, with
+/// B-frames (x264's default of up to 2 in a row).
+pub fn selfie_clip_720p(testdata: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("720p_high.mp4");
+    ffmpeg(&[
+        "-i",
+        testdata
+            .join("videos/blinkdetector_selfie_blinks.mp4")
+            .to_str()
+            .unwrap(),
+        "-t",
+        "10",
+        "-vf",
+        "scale=720:1280,fps=30",
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "high",
+        "-bf",
+        "2",
+        "-an",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// `clip` re-encoded as H.264 High without B-frames, where every frame must be decoded.
+pub fn without_b_frames(clip: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("720p_high_no_bframes.mp4");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "high",
+        "-bf",
+        "0",
+        out.to_str().unwrap(),
+    ]);
+    out
+}

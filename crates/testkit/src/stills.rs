@@ -19,27 +19,30 @@ pub fn ffmpeg(args: &[&str]) {
 /// Writes `portrait_12mp.jpg` into `dir`: a press portrait (`faces/fr_obama.jpg`, 910×1137)
 /// scaled to a 12 MP 3000×4000 JPEG at high quality, as a phone would upload it.
 pub fn portrait_12mp(testdata: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join("portrait_12mp.jpg");
-    ffmpeg(&[
-        "-i",
-        testdata.join("faces/fr_obama.jpg").to_str().unwrap(),
-        "-vf",
-        "scale=3000:4000",
-        "-q:v",
-        "2",
-        out.to_str().unwrap(),
-    ]);
-    out
+    scaled_jpeg(
+        &testdata.join("faces/fr_obama.jpg"),
+        "3000:4000",
+        dir.join("portrait_12mp.jpg"),
+    )
 }
 
 /// The pipeline bench's 12 MP (4032×3024) selfie JPEG: a spoof still scaled up.
 pub fn selfie_12mp(testdata: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join("12mp.jpg");
+    scaled_jpeg(
+        &testdata.join("spoof/sfas_image_T1.jpg"),
+        "4032:3024",
+        dir.join("12mp.jpg"),
+    )
+}
+
+/// `source` scaled to `size` (FFmpeg's `W:H`) as a high-quality JPEG at `out`.
+fn scaled_jpeg(source: &Path, size: &str, out: PathBuf) -> PathBuf {
+    let scale = format!("scale={size}");
     ffmpeg(&[
         "-i",
-        testdata.join("spoof/sfas_image_T1.jpg").to_str().unwrap(),
+        source.to_str().unwrap(),
         "-vf",
-        "scale=4032:3024",
+        &scale,
         "-q:v",
         "2",
         out.to_str().unwrap(),

@@ -125,49 +125,18 @@ fn fields(msg: &[u8]) -> Result<Vec<(u32, std::ops::Range<usize>)>, Unreadable> 
     Ok(out)
 }
 
-/// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6) modes.
-#[cfg(target_arch = "x86_64")]
-const FTZ_DAZ: u32 = (1 << 15) | (1 << 6);
-
 /// Runs `f` (an ONNX Runtime call) with subnormal floats read and written as zero on this
-/// thread, then puts the thread's floating-point modes back as they were.
+/// thread (x86's flush-to-zero and denormals-are-zero, aarch64's flush-to-zero), then puts the
+/// thread's floating-point modes back as they were, also if `f` panics.
 ///
 /// ONNX Runtime computes a single-threaded session on the calling thread, whose modes are
 /// ours; its own "denormal as zero" option only sets them on its pool threads. The modes are
-/// changed only around the foreign call, so none of our own arithmetic runs under them.
+/// changed only around the foreign call, so none of our own arithmetic depends on them.
 pub fn flush_to_zero<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let saved = mxcsr::get();
-        // SAFETY: only the subnormal-handling bits change, and only for the duration of `f`;
-        // the saved value is restored before any of our code reads a float result.
-        unsafe { mxcsr::set(saved | FTZ_DAZ) };
-        let out = f();
-        unsafe { mxcsr::set(saved) };
-        out
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-mod mxcsr {
-    pub fn get() -> u32 {
-        let mut value = 0u32;
-        // SAFETY: `stmxcsr` stores the 32-bit control register into the given location.
-        unsafe {
-            std::arch::asm!("stmxcsr [{}]", in(reg) &mut value, options(nostack, preserves_flags))
-        };
-        value
-    }
-
-    /// # Safety
-    /// `value` must be a valid MXCSR value (one read by [`get`] with mode bits changed).
-    pub unsafe fn set(value: u32) {
-        unsafe {
-            std::arch::asm!("ldmxcsr [{}]", in(reg) &value, options(nostack, preserves_flags))
-        };
-    }
+    // SAFETY: Rust assumes the default floating-point environment; inside `f` only ONNX
+    // Runtime's C++ kernels do float arithmetic (the `ort` wrapper around them moves buffers),
+    // and the guard restores the modes before anything of ours reads a result.
+    unsafe { no_denormals::no_denormals(f) }
 }
 
 fn varint(mut bytes: &[u8]) -> Result<u64, Unreadable> {
@@ -220,10 +189,8 @@ mod tests {
         // Outside: the smallest subnormal halves to zero by rounding, but doubles exactly.
         assert_eq!(tiny * 2.0, f32::from_bits(2));
         let inside = flush_to_zero(|| std::hint::black_box(tiny) * std::hint::black_box(2.0f32));
-        #[cfg(target_arch = "x86_64")]
-        assert_eq!(inside, 0.0, "denormals-are-zero reads the operand as zero");
-        #[cfg(not(target_arch = "x86_64"))]
-        assert_eq!(inside, f32::from_bits(2));
+        // x86 reads the subnormal operand as zero; aarch64 flushes the subnormal result.
+        assert_eq!(inside, 0.0);
         assert_eq!(tiny * 2.0, f32::from_bits(2), "the modes are restored");
         assert_eq!(half * 2.0, 1.0);
     }

@@ -151,13 +151,15 @@ impl ModelStore {
         self.root.join(id.entry().file_name())
     }
 
-    /// Where the converted file lives, for entries with a converter. The crate version is part
-    /// of the name because a new converter must not reuse an old conversion.
+    /// Where the converted file lives, for entries with a converter. The crate version and the
+    /// converter's revision are part of the name because a new converter must not reuse an old
+    /// conversion.
     fn converted_path(&self, entry: &CatalogEntry) -> PathBuf {
         self.root.join(format!(
-            "{}.v{}.onnx",
+            "{}.v{}.c{}.onnx",
             entry.file_name(),
-            env!("CARGO_PKG_VERSION")
+            env!("CARGO_PKG_VERSION"),
+            crate::tflite::CONVERTER_REVISION
         ))
     }
 

@@ -192,7 +192,10 @@ impl Analyzer {
             let video_job = video.map(|bytes| {
                 s.spawn(move || {
                     let t = Instant::now();
-                    let work = VideoWork::for_request(opts, legacy, req.challenge.is_some());
+                    let work = VideoWork {
+                        facematch_frames: both.then_some(opts.facematch_frames),
+                        ..VideoWork::for_request(opts, legacy, req.challenge.is_some())
+                    };
                     (video::analyse(&self.models, bytes, &work), ms(t))
                 })
             });
@@ -345,7 +348,10 @@ impl Analyzer {
             return Ok(FacematchOutcome::default());
         };
         let picks = facematch::spread(v.kept.len(), want as usize);
-        let probes = self.embed_kept(v, &picks)?;
+        let probes = match &v.embedded_ahead {
+            Some(ahead) if ahead.picks == picks => ahead.embeddings.clone(),
+            _ => self.embed_kept(v, &picks)?,
+        };
         Ok(facematch::compare(
             self.models.embedder.as_ref(),
             reference,

@@ -137,6 +137,24 @@ pub fn excursions(samples: &[DenseSample], limit: usize) -> Vec<Excursion> {
     found
 }
 
+/// The peaks of the excursions in `samples` (a prefix of the dense stream) that later samples
+/// can no longer move: each ends at least half a level window before the latest sample, so its
+/// local levels and its way back down are already known. Only the video's typical level (a
+/// median over all samples) can still change, so these are very likely the final
+/// [`excursions`]' peaks, and the eye model can look at them while the video is still decoding
+/// (the final list decides; a peak looked at in vain costs one look).
+pub fn settled_peaks(samples: &[DenseSample], limit: usize) -> Vec<usize> {
+    let Some(latest) = samples.last().map(|s| s.time_s) else {
+        return Vec::new();
+    };
+    let settled_before = latest - policy::BLINK_LEVEL_WINDOW_S / 2.0;
+    excursions(samples, limit)
+        .into_iter()
+        .filter(|x| x.end_s <= settled_before)
+        .map(|x| x.peak)
+        .collect()
+}
+
 /// Each sample's change minus the median change of the followed samples around it.
 fn excess_over_local_level(samples: &[DenseSample]) -> Vec<Option<f32>> {
     let half = policy::BLINK_LEVEL_WINDOW_S / 2.0;
@@ -228,6 +246,22 @@ mod tests {
 
     fn steady(n: usize) -> Vec<Option<f32>> {
         (0..n).map(|i| Some(0.05 + 0.01 * (i % 3) as f32)).collect()
+    }
+
+    #[test]
+    fn a_peak_is_settled_once_the_level_window_has_passed_its_end() {
+        let mut v = steady(60);
+        v[10] = Some(0.3);
+        v[11] = Some(0.5);
+        v[12] = Some(0.2);
+        let all = series(&v);
+        // The excursion ends at sample 13 (0.87 s); half a level window later it is settled.
+        assert!(settled_peaks(&all[..14], 10).is_empty());
+        assert!(settled_peaks(&all[..20], 10).is_empty());
+        assert_eq!(settled_peaks(&all[..25], 10), vec![11]);
+        // The final list holds the same peak: the early look is the one the end would take.
+        let final_peaks: Vec<usize> = excursions(&all, 10).iter().map(|x| x.peak).collect();
+        assert_eq!(final_peaks, vec![11]);
     }
 
     #[test]

@@ -21,9 +21,12 @@ pub const STILL_JPEG_MIN_LONG_SIDE: u32 = 640;
 /// Video frames are scaled to this long side before analysis: the 720p/1080p selfie videos in
 /// `videos/` keep faces of 200+ px at 640, enough for the 64-px iris crops.
 pub const VIDEO_LONG_SIDE: u32 = 640;
-/// FFmpeg decoder threads (0 = one per core). Decoding overlaps with inference on the other
-/// core, so frame threading competes with the analysis; see the pipeline bench for the choice.
-pub const VIDEO_DECODE_THREADS: u32 = 0;
+/// FFmpeg decoder threads (0 = one per core). One: frame threading on two cores buys ~8 % of
+/// decode wall time for ~45 % more CPU (`ffmpeg -threads 1` vs auto on the pipeline bench's
+/// clip without B-frames: 0.53 vs 0.49 s wall, 0.52 vs 0.73 s CPU), and that CPU is what the
+/// analysis on the other core needs. `video_times` example, same machine: image + video ÷
+/// FFmpeg without B-frames 1.42 → 1.29 (median), with B-frames 1.14 → 1.08.
+pub const VIDEO_DECODE_THREADS: u32 = 1;
 /// A sampled frame's face is tracked from the previous sampled frame's (one detector run
 /// around it) if that was at most this long ago; otherwise the whole frame is searched.
 pub const TRACK_MAX_GAP_S: f64 = 1.0;
@@ -186,6 +189,10 @@ pub const BLINK_LEVEL_WINDOW_S: f64 = 1.4;
 pub const BLINK_MIN_CHANGE_EXCESS: f32 = 0.06;
 /// At most this many excursions per video go to the eye model (4.6 ms each): the largest.
 pub const BLINK_MAX_CHECKS: usize = 16;
+/// Every this many dense frames (about a quarter second at 15 fps) the excursions so far are
+/// listed and the settled ones looked at during decoding ([`crate::blink::settled_peaks`]);
+/// a listing costs ~0.06 ms at 150 frames.
+pub const BLINK_LOOK_AHEAD_EVERY: usize = 4;
 /// An anchor's eyes serve as the open-eye reference when their aspect ratio is at least this
 /// fraction of the median so far.
 pub const BLINK_REOPEN_RATIO: f32 = 0.85;

@@ -22,10 +22,11 @@ use image::RgbImage;
 use media::FrameImage;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Instant;
-use vision::{EyeChips, EyeOpenness, Face, Point};
+use vision::{Embedding, EyeChips, EyeOpenness, Face, Point};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameObservation {
@@ -60,6 +61,16 @@ pub struct VideoOutcome {
     /// Which of `frames` the client's sampling asked for (the others were sampled only for a
     /// challenge's pose).
     pub client: ClientFrames,
+    /// Embeddings of kept crops taken during decoding, for facematch.
+    pub embedded_ahead: Option<EmbeddedAhead>,
+}
+
+/// Embeddings of the kept crops at `picks` (indices into [`VideoOutcome::kept`]), made on the
+/// side thread as soon as the client's frames were all in.
+#[derive(Debug, Clone)]
+pub struct EmbeddedAhead {
+    pub picks: Vec<usize>,
+    pub embeddings: Vec<Embedding>,
 }
 
 impl VideoOutcome {
@@ -105,6 +116,10 @@ pub struct VideoWork {
     pub pad_on_sampled: bool,
     /// Which sampled frames the client's own sampling asked for.
     pub client: ClientFrames,
+    /// A facematch against a still will embed this many of the kept crops
+    /// ([`crate::facematch::spread`]): they are embedded during decoding, once the client's
+    /// frames are all in, instead of after it.
+    pub facematch_frames: Option<u32>,
 }
 
 /// The sampled frames the client's `frame_sampling_rate` and `max_frames_to_analyze` ask
@@ -161,6 +176,7 @@ impl VideoWork {
                 every: pad_every,
                 max: opts.max_frames_to_analyze as usize,
             },
+            facematch_frames: None,
         }
     }
 }
@@ -199,7 +215,7 @@ pub fn analyse(
         // none of their results to go on: the three threads keep both cores busy.
         let (side_tx, side_rx) = mpsc::channel::<SideJob>();
         let side_worker = scope.spawn(move || side_jobs(models, side_rx));
-        let consumed = consume(models, rx, side_tx, work.pad_on_sampled, work.client);
+        let consumed = consume(models, rx, side_tx, work);
         let decoded = decoder
             .join()
             .map_err(|_| AnalysisError::Internal("video decoder thread panicked".into()))?;
@@ -210,6 +226,10 @@ pub fn analyse(
         let info = decoded.map_err(media_err)?;
         let mut c = consumed?;
         let side = side?;
+        let t = Instant::now();
+        let dense_frames = c.blink.dense.len();
+        let blinks = c.blink.judge(models, side.looks)?;
+        c.timings.eyes_ms += ms(t);
         for (slot, scores) in side.pads {
             if let Some(obs) = c.frames.get_mut(slot) {
                 obs.pad = Some(scores.fused);
@@ -223,22 +243,34 @@ pub fn analyse(
             info,
             frames: c.frames,
             kept: c.kept,
-            blinks: c.blinks,
+            blinks,
             motion,
-            dense_frames: c.dense_frames,
+            dense_frames,
             timings: c.timings,
             client: work.client,
+            embedded_ahead: side.embedded_ahead,
         })
     })
 }
 
-/// One sampled frame's face for the side thread; `slot` is its index in the sampled stream.
-struct SideJob {
-    slot: usize,
-    time_s: f64,
-    image: RgbImage,
-    face: Face,
-    mesh: bool,
+/// Work for the side thread.
+enum SideJob {
+    /// PAD (and the mesh) of a sampled frame's face; `slot` is its index in the sampled stream.
+    Frame {
+        slot: usize,
+        time_s: f64,
+        image: RgbImage,
+        face: Face,
+        mesh: bool,
+    },
+    /// The eye model's look at a settled blink candidate, the dense frame at `peak`.
+    Look { peak: usize, chips: EyeChips },
+    /// Facematch's kept crops (at `picks` in the kept list), final once the client's frames
+    /// are all in.
+    Embed {
+        picks: Vec<usize>,
+        crops: Vec<(RgbImage, Face)>,
+    },
 }
 
 /// What the side thread found.
@@ -246,42 +278,107 @@ struct SideJob {
 struct SideResults {
     pads: Vec<(usize, pad::PadScores)>,
     meshes: Vec<(f64, Vec<Point>)>,
+    /// Mean eye openness at the dense frames looked at ahead of the end.
+    looks: Vec<(usize, f32)>,
+    embedded_ahead: Option<EmbeddedAhead>,
     pad_ms: f64,
     mesh_ms: f64,
 }
 
-/// PAD and face mesh of the sampled frames: per-frame work nothing else in the stream waits
-/// for, so it runs beside the frame-by-frame analysis.
+/// PAD and face mesh of the sampled frames, and the eye model's looks at blink candidates:
+/// per-frame work nothing else in the stream waits for, so it runs beside the frame-by-frame
+/// analysis instead of after it.
 fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResults, AnalysisError> {
     let mut out = SideResults::default();
     for job in jobs {
-        let t = Instant::now();
-        let s =
-            pad::score(models, &job.image, &job.face, pad::Medium::VideoFrame).map_err(internal)?;
-        out.pad_ms += ms(t);
-        out.pads.push((job.slot, s));
-        if let (true, Some(mesh)) = (job.mesh, &models.mesh) {
-            let t = Instant::now();
-            let points = mesh.landmarks(&job.image, &job.face).map_err(internal)?;
-            out.mesh_ms += ms(t);
-            out.meshes.push((job.time_s, points));
+        match job {
+            SideJob::Frame {
+                slot,
+                time_s,
+                image,
+                face,
+                mesh,
+            } => {
+                let t = Instant::now();
+                let s =
+                    pad::score(models, &image, &face, pad::Medium::VideoFrame).map_err(internal)?;
+                out.pad_ms += ms(t);
+                out.pads.push((slot, s));
+                if let (true, Some(model)) = (mesh, &models.mesh) {
+                    let t = Instant::now();
+                    let points = model.landmarks(&image, &face).map_err(internal)?;
+                    out.mesh_ms += ms(t);
+                    out.meshes.push((time_s, points));
+                }
+            }
+            SideJob::Look { peak, chips } => {
+                out.looks.push((peak, look(models, &chips)?));
+            }
+            SideJob::Embed { picks, crops } => {
+                let embeddings = crops
+                    .par_iter()
+                    .map(|(crop, face)| models.embedder.embed(crop, face))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(internal)?;
+                out.embedded_ahead = Some(EmbeddedAhead { picks, embeddings });
+            }
         }
     }
     Ok(out)
+}
+
+/// The eye model's mean openness of both eyes in `chips`.
+fn look(models: &Models, chips: &EyeChips) -> Result<f32, AnalysisError> {
+    let eyes = models.eyes.chips_openness(chips).map_err(internal)?;
+    Ok((eyes.left + eyes.right) / 2.0)
+}
+
+/// The dense stream as the blink judgement needs it.
+struct BlinkInputs {
+    dense: Vec<DenseSample>,
+    /// Each dense frame's eye chips, when its eyes were followed.
+    chips: Vec<Option<EyeChips>>,
+    anchored_ears: Vec<f32>,
+}
+
+impl BlinkInputs {
+    /// The eye model's look at each excursion — taken during decoding where the side thread
+    /// already looked — and the blinks they show.
+    fn judge(
+        self,
+        models: &Models,
+        ahead: Vec<(usize, f32)>,
+    ) -> Result<BlinkReport, AnalysisError> {
+        let ahead: HashMap<usize, f32> = ahead.into_iter().collect();
+        // The looks still missing are the last thing the answer waits for, with the decoder
+        // done and the cores free: they are independent, so they run on both.
+        let looked_at = blink::excursions(&self.dense, policy::BLINK_MAX_CHECKS)
+            .into_par_iter()
+            .filter_map(|x| self.chips[x.peak].as_ref().map(|chips| (x, chips)))
+            .map(|(x, chips)| match ahead.get(&x.peak) {
+                Some(&openness) => Ok((x, openness)),
+                None => Ok((x, look(models, chips)?)),
+            })
+            .collect::<Result<Vec<_>, AnalysisError>>()?;
+        Ok(blink::judge(&self.dense, &self.anchored_ears, &looked_at))
+    }
 }
 
 fn consume(
     models: &Models,
     rx: mpsc::Receiver<media::SampledFrame>,
     side_jobs: mpsc::Sender<SideJob>,
-    enhanced: bool,
-    client: ClientFrames,
+    work: &VideoWork,
 ) -> Result<Consumed, AnalysisError> {
+    let (enhanced, client) = (work.pad_on_sampled, work.client);
     let pad_every = client.every.max(1);
+    let mut client_frames_seen = 0;
     let mut frames = Vec::new();
     let mut kept = Vec::new();
     let mut dense = Vec::new();
     let mut dense_chips: Vec<Option<EyeChips>> = Vec::new();
+    // Dense frames already sent to the side thread for a look.
+    let mut looked_ahead = HashSet::new();
     let mut eyes = Eyes::default();
     // The face of the latest sampled frame, to track from.
     let mut last: Option<(f64, Face)> = None;
@@ -376,7 +473,7 @@ fn consume(
                             .len()
                             .is_multiple_of(pad_every * policy::MOTION_MESH_EVERY_SAMPLED);
                     if enhanced && pad_slot {
-                        let job = SideJob {
+                        let job = SideJob::Frame {
                             slot: frames.len(),
                             time_s: frame.time_s,
                             // The frame itself: nothing after this needs it.
@@ -394,6 +491,21 @@ fn consume(
                 None => eyes.tracker = EyeTracker::default(),
             }
             frames.push(obs);
+            if pad_slot {
+                client_frames_seen += 1;
+                // The last client frame: the kept crops are final, and facematch's picks with
+                // them.
+                if let (true, Some(want)) =
+                    (client_frames_seen == client.max, work.facematch_frames)
+                {
+                    let picks = crate::facematch::spread(kept.len(), want as usize);
+                    let crops = picks
+                        .iter()
+                        .map(|&i| (kept[i].1.clone(), kept[i].2.clone()))
+                        .collect();
+                    let _ = side_jobs.send(SideJob::Embed { picks, crops });
+                }
+            }
         } else if frame.dense
             && eyes
                 .last_search_s
@@ -427,26 +539,30 @@ fn consume(
                 change: followed.as_ref().map(|f| f.change),
             });
             dense_chips.push(followed.map(|f| f.chips));
+            // Blink candidates that later frames can no longer change go to the side thread
+            // now, so that their looks are not left for the end.
+            if dense.len().is_multiple_of(policy::BLINK_LOOK_AHEAD_EVERY) {
+                for peak in blink::settled_peaks(&dense, policy::BLINK_MAX_CHECKS) {
+                    let Some(chips) = dense_chips[peak].as_ref() else {
+                        continue;
+                    };
+                    if looked_ahead.insert(peak) {
+                        let chips = chips.clone();
+                        // A closed channel means the side thread failed; its error is reported.
+                        let _ = side_jobs.send(SideJob::Look { peak, chips });
+                    }
+                }
+            }
         }
     }
-    let t = Instant::now();
-    // The eye model's look at each excursion is the last thing the stream waits for, with the
-    // decoder done and the cores free: the looks are independent, so they run on both.
-    let looked_at = blink::excursions(&dense, policy::BLINK_MAX_CHECKS)
-        .into_par_iter()
-        .filter_map(|x| dense_chips[x.peak].as_ref().map(|chips| (x, chips)))
-        .map(|(x, chips)| {
-            let eyes = models.eyes.chips_openness(chips).map_err(internal)?;
-            Ok((x, (eyes.left + eyes.right) / 2.0))
-        })
-        .collect::<Result<Vec<_>, AnalysisError>>()?;
-    timings.eyes_ms += ms(t);
-    let blinks = blink::judge(&dense, &eyes.anchored_ears, &looked_at);
     Ok(Consumed {
         frames,
         kept,
-        blinks,
-        dense_frames: dense.len(),
+        blink: BlinkInputs {
+            dense,
+            chips: dense_chips,
+            anchored_ears: eyes.anchored_ears,
+        },
         timings,
     })
 }
@@ -569,8 +685,7 @@ struct Consumed {
     timings: StageTimings,
     frames: Vec<FrameObservation>,
     kept: Vec<(usize, RgbImage, Face)>,
-    blinks: BlinkReport,
-    dense_frames: usize,
+    blink: BlinkInputs,
 }
 
 /// The face with a margin of one face size on each side: enough context for any aligner.

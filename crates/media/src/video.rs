@@ -16,7 +16,7 @@
 //! FFmpeg's own logging is silenced.
 
 use std::ops::ControlFlow;
-use std::sync::Once;
+use std::sync::{Once, mpsc};
 use std::time::{Duration, Instant};
 
 use ff::codec::Id;
@@ -228,12 +228,99 @@ pub struct VideoInfo {
 
 /// Decodes the whole video (frames are counted) and calls `on_frame` for each frame in either
 /// stream, in order. `Break` from the callback ends delivery; counting goes on, cheaply.
+///
+/// Decoding runs on a thread of its own and hands the wanted frames over as decoded; scaling
+/// and colour conversion run on the calling thread, with the callback. A single-threaded
+/// decoder is then the only sequential work: it keeps one core while conversion and the
+/// caller's analysis share the other (pipeline bench: README, "Performance").
 pub fn decode_video(
     bytes: &[u8],
     plan: &VideoPlan,
     on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
 ) -> Result<VideoInfo, MediaError> {
-    Session::open(bytes, &plan.limits, plan.decode_threads)?.run(plan, on_frame)
+    let session = Session::open(bytes, &plan.limits, plan.decode_threads)?;
+    let mut conv = Converter::new(plan.max_long_side, session.rotation);
+    let (tx, rx) = mpsc::sync_channel::<Decoded>(CONVERT_QUEUE);
+    std::thread::scope(|scope| {
+        let decoding = scope.spawn(move || {
+            session.run(plan, &mut |frame| match tx.send(frame) {
+                Ok(()) => ControlFlow::Continue(()),
+                // Delivery ended (the callback's `Break`, or a conversion failed).
+                Err(_) => ControlFlow::Break(()),
+            })
+        });
+        let mut failed = None;
+        for decoded in rx.iter() {
+            match decoded.convert(&mut conv, plan.dense_luma) {
+                Ok(frame) => {
+                    if on_frame(frame).is_break() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        // The decoder sees the closed channel and goes on counting only.
+        drop(rx);
+        let info = decoding
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match failed {
+            Some(e) => Err(e),
+            None => info,
+        }
+    })
+}
+
+/// Decoded frames waiting for conversion: a few, to ride out a slow callback without holding
+/// many full-size pictures (a 4K frame is 12 MB decoded).
+const CONVERT_QUEUE: usize = 3;
+
+/// A frame one of the streams wants, as decoded (before scaling and colour conversion).
+struct Decoded {
+    frame: ff::frame::Video,
+    index: u64,
+    time_s: f64,
+    sampled: bool,
+    dense: bool,
+    /// Set for a sampled frame that comes reduced.
+    reduced: Option<ReducedSampling>,
+}
+
+impl Decoded {
+    fn convert(self, conv: &mut Converter, dense_luma: bool) -> Result<SampledFrame, MediaError> {
+        let Decoded {
+            frame,
+            index,
+            time_s,
+            sampled,
+            dense,
+            reduced,
+        } = self;
+        let image = match (sampled, dense_luma) {
+            _ if reduced.is_some() => FrameImage::Reduced {
+                rgb: conv.convert_at(&frame, reduced.map_or(0, |r| r.long_side))?,
+                full: conv.size(&frame),
+                luma: dense.then(|| conv.convert_luma(&frame)).transpose()?,
+            },
+            (false, true) => FrameImage::Luma(conv.convert_luma(&frame)?),
+            (true, true) => FrameImage::Both {
+                rgb: conv.convert(&frame)?,
+                luma: conv.convert_luma(&frame)?,
+            },
+            (_, false) => FrameImage::Rgb(conv.convert(&frame)?),
+        };
+        Ok(SampledFrame {
+            index,
+            time_s,
+            image,
+            sampled,
+            dense,
+        })
+    }
 }
 
 /// Reads the header, decodes the first frame (so a file that cannot be decoded is reported
@@ -436,7 +523,7 @@ impl Session {
     fn run(
         mut self,
         plan: &VideoPlan,
-        on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
+        on_frame: &mut dyn FnMut(Decoded) -> ControlFlow<()>,
     ) -> Result<VideoInfo, MediaError> {
         let resolved;
         let plan = match plan.dense_fps {
@@ -456,7 +543,6 @@ impl Session {
             _ => plan,
         };
         let mut st = Progress::new(plan);
-        let mut conv = Converter::new(plan.max_long_side, self.rotation);
         let mut packet = ff::Packet::empty();
         let mut frame = ff::frame::Video::empty();
         let mut bad_in_a_row = 0u32;
@@ -520,11 +606,11 @@ impl Session {
             if self.decoder.send_packet(&packet).is_err() {
                 st.decode_errors += 1;
             }
-            self.drain(&mut frame, &mut st, &mut conv, on_frame)?;
+            self.drain(&mut frame, &mut st, on_frame)?;
         }
         if !st.counting_only {
             let _ = self.decoder.send_eof();
-            self.drain(&mut frame, &mut st, &mut conv, on_frame)?;
+            self.drain(&mut frame, &mut st, on_frame)?;
         }
         self.finish(st, read_error)
     }
@@ -534,8 +620,7 @@ impl Session {
         &mut self,
         frame: &mut ff::frame::Video,
         st: &mut Progress,
-        conv: &mut Converter,
-        on_frame: &mut dyn FnMut(SampledFrame) -> ControlFlow<()>,
+        on_frame: &mut dyn FnMut(Decoded) -> ControlFlow<()>,
     ) -> Result<(), MediaError> {
         while !st.counting_only && self.decoder.receive_frame(frame).is_ok() {
             self.check_deadline("decoding the video")?;
@@ -562,31 +647,22 @@ impl Session {
                     _ => 0.0,
                 };
                 let reduced = st.reduced.filter(|r| sampled && !r.full(st.sampled));
-                let image = match (sampled, st.dense_luma) {
-                    _ if reduced.is_some() => FrameImage::Reduced {
-                        rgb: conv.convert_at(frame, reduced.map_or(0, |r| r.long_side))?,
-                        full: conv.size(frame),
-                        luma: dense.then(|| conv.convert_luma(frame)).transpose()?,
-                    },
-                    (false, true) => FrameImage::Luma(conv.convert_luma(frame)?),
-                    (true, true) => FrameImage::Both {
-                        rgb: conv.convert(frame)?,
-                        luma: conv.convert_luma(frame)?,
-                    },
-                    (_, false) => FrameImage::Rgb(conv.convert(frame)?),
-                };
                 if sampled {
                     st.sampled += 1;
                 }
                 if dense {
                     st.took_dense(index);
                 }
-                if on_frame(SampledFrame {
+                // The picture goes as decoded (its buffers are reference-counted); the
+                // decoder gets a fresh frame to fill.
+                let frame = std::mem::replace(frame, ff::frame::Video::empty());
+                if on_frame(Decoded {
+                    frame,
                     index,
                     time_s,
-                    image,
                     sampled,
                     dense,
+                    reduced,
                 })
                 .is_break()
                 {
@@ -723,7 +799,6 @@ struct Progress {
     dense_every: Option<u64>,
     /// The dense stream's next grid point (see [`Progress::wanted`]).
     next_dense: u64,
-    dense_luma: bool,
     reduced: Option<ReducedSampling>,
     /// Video packets demuxed, discarded ones included (to compare with the MP4 index).
     packets_all: u64,
@@ -748,7 +823,6 @@ impl Progress {
             max_sampled: plan.max_sampled as u64,
             dense_every: plan.dense_every.map(|d| d.max(1) as u64),
             next_dense: 0,
-            dense_luma: plan.dense_luma,
             reduced: plan.reduced,
             packets_all: 0,
             packets: 0,

@@ -2,9 +2,9 @@
 //! WebM/Matroska (VP8, VP9, AV1), AVI (MPEG-4 part 2).
 //!
 //! Shape of the work, as measured (see the team's shared `stack-notes.md`): decode every
-//! frame straight through with frame threads (seeking to every Nth frame is slower unless GOPs
-//! are tiny, and frames must be counted anyway), and colour-convert + scale only the frames a
-//! stream asks for. Once no stream needs more frames, stop decoding and count the remaining
+//! frame straight through (seeking to every Nth frame is slower unless GOPs are tiny, and
+//! frames must be counted anyway) on a thread of its own, and colour-convert + scale only the
+//! frames a stream asks for, on the caller's thread. Once no stream needs more frames, stop decoding and count the remaining
 //! packets (one packet is one frame in these containers), so a long video with a small sample
 //! cap is cheap.
 //!

@@ -229,7 +229,7 @@ pub fn analyse(
         let t = Instant::now();
         let dense_frames = c.blink.dense.len();
         let blinks = c.blink.judge(models, side.looks)?;
-        c.timings.eyes_ms += ms(t);
+        c.timings.eyes_ms += ms(t) + side.looks_ms;
         for (slot, scores) in side.pads {
             if let Some(obs) = c.frames.get_mut(slot) {
                 obs.pad = Some(scores.fused);
@@ -283,11 +283,13 @@ struct SideResults {
     embedded_ahead: Option<EmbeddedAhead>,
     pad_ms: f64,
     mesh_ms: f64,
+    /// The eye model's time on `looks`.
+    looks_ms: f64,
 }
 
-/// PAD and face mesh of the sampled frames, and the eye model's looks at blink candidates:
-/// per-frame work nothing else in the stream waits for, so it runs beside the frame-by-frame
-/// analysis instead of after it.
+/// PAD and face mesh of the sampled frames, the eye model's looks at settled blink candidates
+/// and facematch's embeddings: work nothing else in the stream waits for, so it runs beside
+/// the frame-by-frame analysis instead of after it.
 fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResults, AnalysisError> {
     let mut out = SideResults::default();
     for job in jobs {
@@ -312,7 +314,9 @@ fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResul
                 }
             }
             SideJob::Look { peak, chips } => {
+                let t = Instant::now();
                 out.looks.push((peak, look(models, &chips)?));
+                out.looks_ms += ms(t);
             }
             SideJob::Embed { picks, crops } => {
                 let embeddings = crops
@@ -503,6 +507,7 @@ fn consume(
                         .iter()
                         .map(|&i| (kept[i].1.clone(), kept[i].2.clone()))
                         .collect();
+                    // A closed channel means the side thread failed; its error is reported.
                     let _ = side_jobs.send(SideJob::Embed { picks, crops });
                 }
             }

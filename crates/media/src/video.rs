@@ -4,9 +4,9 @@
 //! Shape of the work, as measured (see the team's shared `stack-notes.md`): decode every
 //! frame straight through (seeking to every Nth frame is slower unless GOPs are tiny, and
 //! frames must be counted anyway) on a thread of its own, and colour-convert + scale only the
-//! frames a stream asks for, on the caller's thread. Once no stream needs more frames, stop decoding and count the remaining
-//! packets (one packet is one frame in these containers), so a long video with a small sample
-//! cap is cheap.
+//! frames a stream asks for, on the caller's thread. Once no stream needs more frames, stop
+//! decoding and count the remaining packets (one packet is one frame in these containers), so
+//! a long video with a small sample cap is cheap.
 //!
 //! Hostile input: the bytes never touch the disk (custom AVIO over memory); only the `mov`,
 //! `matroska` and `avi` demuxers may open them (no playlist demuxer can reach for other files or
@@ -231,7 +231,7 @@ pub struct VideoInfo {
 ///
 /// Decoding runs on a thread of its own and hands the wanted frames over as decoded; scaling
 /// and colour conversion run on the calling thread, with the callback. A single-threaded
-/// decoder is then the only sequential work: it keeps one core while conversion and the
+/// decoder (`decode_threads: 1`) then keeps one core to itself while conversion and the
 /// caller's analysis share the other (pipeline bench: README, "Performance").
 pub fn decode_video(
     bytes: &[u8],

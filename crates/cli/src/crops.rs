@@ -111,7 +111,10 @@ fn one(models: &Models, item: &eval::Item) -> anyhow::Result<Row> {
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
-    let picked = liveness::face_pick::pick(models.detector.detect(&still.image)?);
+    let picked = liveness::face_pick::pick(
+        models.detector.detect(&still.image)?,
+        &mut liveness::face_pick::mesh_opinion(models, &still.image),
+    );
     let face = match (picked.face, picked.unusable) {
         (Some(f), None) => f,
         (_, Some(why)) => anyhow::bail!("{why:?}"),

@@ -78,7 +78,11 @@ pub fn analyse(
         face,
         unusable,
         face_count,
-    } = face_pick::pick_with(faces, min_face_px(&still));
+    } = face_pick::pick_with(
+        faces,
+        min_face_px(&still),
+        &mut face_pick::mesh_opinion(models, &still.image),
+    );
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {

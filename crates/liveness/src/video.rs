@@ -598,8 +598,11 @@ fn locate(
         Some(face) => (face_pick::tracked(to_frame(face)), false),
         None => {
             let faces = models.detector.detect(rgb).map_err(internal)?;
+            // The pick sees frame coordinates; the mesh looks at `rgb`.
+            let mut opinion = face_pick::mesh_opinion(models, rgb);
+            let mut confirm = |f: &Face| opinion(&f.scaled(1.0 / sx, 1.0 / sy));
             (
-                face_pick::pick(faces.into_iter().map(to_frame).collect()),
+                face_pick::pick(faces.into_iter().map(to_frame).collect(), &mut confirm),
                 true,
             )
         }

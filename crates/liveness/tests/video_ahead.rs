@@ -2,23 +2,11 @@
 //! the eye model's looks at settled blink candidates — gives what the end would have given:
 //! the same crops embedded, and the blinks of a real blink video still found.
 
-use liveness::video::{self, VideoWork};
-use liveness::{AnalysisOptions, Models, facematch};
-use vision::ModelStore;
+mod common;
 
-fn models() -> Option<Models> {
-    let loaded = ModelStore::open_default()
-        .map_err(|e| e.to_string())
-        .and_then(|store| Models::load(&store).map_err(|e| e.to_string()));
-    match loaded {
-        Ok(models) => Some(models),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("models missing: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: models missing: {e}");
-            None
-        }
-    }
-}
+use common::models;
+use liveness::video::{self, VideoWork};
+use liveness::{AnalysisOptions, facematch};
 
 #[test]
 fn embeddings_and_blink_looks_taken_during_decoding_match_the_end() {

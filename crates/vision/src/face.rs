@@ -159,6 +159,10 @@ pub trait EyeModel: Send + Sync {
 /// same point can be followed from frame to frame.
 pub trait LandmarkModel: Send + Sync {
     fn landmarks(&self, image: &RgbImage, face: &Face) -> Result<Vec<Point>, VisionError>;
+    /// Probability that the detection's crop holds a face at all, by the landmark model's own
+    /// judgement: a second opinion on a detection, from a network trained on face crops rather
+    /// than whole scenes.
+    fn presence(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

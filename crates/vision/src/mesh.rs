@@ -228,6 +228,12 @@ impl LandmarkModel for FaceMesh {
     fn landmarks(&self, image: &RgbImage, face: &Face) -> Result<Vec<Point>, VisionError> {
         Ok(FaceMesh::landmarks(self, image, face)?.points)
     }
+
+    /// The face flag of the same pass. The crop is levelled on the detection's eye keypoints,
+    /// so a face lying on its side is judged upright.
+    fn presence(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError> {
+        Ok(FaceMesh::landmarks(self, image, face)?.presence)
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod facematch;
 pub mod findings;
 pub mod fusion;
 pub mod models;
+pub mod one_thread;
 pub mod options;
 pub mod pad;
 pub mod planarity;

@@ -214,7 +214,9 @@ pub fn analyse(
         // PAD and mesh of the sampled frames run beside the frame-by-frame work, which needs
         // none of their results to go on: the three threads keep both cores busy.
         let (side_tx, side_rx) = mpsc::channel::<SideJob>();
-        let side_worker = scope.spawn(move || side_jobs(models, side_rx));
+        // On one thread: see `one_thread` for why the PAD's own split is worse here.
+        let side_worker =
+            scope.spawn(move || crate::one_thread::run(|| side_jobs(models, side_rx))?);
         let consumed = consume(models, rx, side_tx, work);
         let decoded = decoder
             .join()

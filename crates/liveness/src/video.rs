@@ -321,8 +321,9 @@ fn side_jobs(models: &Models, jobs: mpsc::Receiver<SideJob>) -> Result<SideResul
                 out.looks_ms += ms(t);
             }
             SideJob::Embed { picks, crops } => {
+                // In order: this thread's pool has one thread (see `analyse`).
                 let embeddings = crops
-                    .par_iter()
+                    .iter()
                     .map(|(crop, face)| models.embedder.embed(crop, face))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(internal)?;

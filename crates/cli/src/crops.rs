@@ -16,9 +16,11 @@ use vision::Face;
 use vision::pad::context_crop;
 use vision::sampling::sample;
 
-/// Context scales written: the two Livegate's model reads (2.7 as MiniFASNet V2, 4.0 as V1SE)
-/// and two neighbours of 2.7 for experiments with scale augmentation.
-pub const SCALES: [f32; 4] = [2.2, 2.7, 3.2, 4.0];
+/// Context scales written: the two Livegate's model reads (2.7 as MiniFASNet V2, 4.0 as V1SE),
+/// two neighbours of 2.7 for experiments with scale augmentation, and the face with little or
+/// no context (1.0, 1.5), where a tight studio chip and a wide selfie look alike
+/// (`training/experiments/face_crops/`).
+pub const SCALES: [f32; 6] = [2.2, 2.7, 3.2, 4.0, 1.0, 1.5];
 const SIZE: usize = vision::pad::MiniFasNet::SIZE;
 
 #[derive(clap::Args)]

@@ -14,18 +14,15 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "texture_taps"))
 
 from data import Crops, to_input  # noqa: E402
-from export import EMBEDDING  # noqa: E402
-from onnx_graph import Graph  # noqa: E402
+from features import TAPS as ALL_TAPS, tapped  # noqa: E402
 from train import find_models  # noqa: E402
 
-TAPS = {
-    "emb": EMBEDDING,
-    "s2": "/stage2/model/model.3/Add_output_0",
-    "s3": "/stage3/model/model.5/Add_output_0",
-}
+TAPS = {k: ALL_TAPS[k] for k in ("emb", "s2", "s3")}
 NETS = {"v2": "MiniFASNetV2.onnx", "v1se": "MiniFASNetV1SE.onnx"}
 # (network, context scale × 10, feature name prefix for grid.py)
 PLAN = [
@@ -46,17 +43,9 @@ def main():
         c.by_scale[s] = np.load(os.path.join(crops_dir, f"crops_s{s}.npy"))
     feats = {}
     for net, scale, name in PLAN:
-        g = Graph(os.path.join(models, NETS[net]))
-        names = list(TAPS.values())
-        sess = g.session(names)
         x = to_input(c.by_scale[scale])
-        acc = {k: [] for k in TAPS}
-        for i in range(0, len(x), 128):
-            for k, v in zip(TAPS, sess.run(names, {g.input: x[i:i + 128]})):
-                acc[k].append(v if v.ndim == 2 else
-                              np.concatenate([v.mean((2, 3)), v.std((2, 3))], 1))
-        for k in TAPS:
-            feats[f"{name}_{k}"] = np.concatenate(acc[k]).astype(np.float32)
+        for k, v in tapped(os.path.join(models, NETS[net]), TAPS, x).items():
+            feats[f"{name}_{k}"] = v
     np.savez(out, **feats)
 
 

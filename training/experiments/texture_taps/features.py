@@ -27,23 +27,29 @@ TAPS = {
 }
 
 
+def tapped(model_path, taps, x):
+    """{tap name: N×d features} of one network on NCHW input `x`: an embedding as it is, a
+    feature map as its per-channel mean and population std."""
+    g = Graph(model_path)
+    names = list(taps.values())
+    sess = g.session(names)
+    acc = {k: [] for k in taps}
+    for i in range(0, len(x), 128):
+        for k, v in zip(taps, sess.run(names, {g.input: x[i:i + 128]})):
+            acc[k].append(v if v.ndim == 2 else
+                          np.concatenate([v.mean((2, 3)), v.std((2, 3))], 1))
+    return {k: np.concatenate(v).astype(np.float32) for k, v in acc.items()}
+
+
 def main():
     crops_dir, out = sys.argv[1], sys.argv[2]
     models = find_models("")
     c = Crops(crops_dir)
     feats = {}
     for net, (file, scale) in BACKBONES.items():
-        g = Graph(os.path.join(models, file))
-        names = list(TAPS.values())
-        sess = g.session(names)
         x = to_input(c.by_scale[scale])
-        acc = {k: [] for k in TAPS}
-        for i in range(0, len(x), 128):
-            for k, v in zip(TAPS, sess.run(names, {g.input: x[i:i + 128]})):
-                acc[k].append(v if v.ndim == 2 else
-                              np.concatenate([v.mean((2, 3)), v.std((2, 3))], 1))
-        for k in TAPS:
-            feats[f"{net}_{k}"] = np.concatenate(acc[k]).astype(np.float32)
+        for k, v in tapped(os.path.join(models, file), TAPS, x).items():
+            feats[f"{net}_{k}"] = v
     np.savez(out, **feats)
 
 

@@ -3,7 +3,7 @@
     python grid.py CROPS_DIR FEATURES.npz "emb,emb+s2,emb+s2+s3" 300,1000 [crop_27,crop_40]
 
 Each combination uses the named taps of the networks named last (both by default: `crop_27`
-is MiniFASNet V2's input, `crop_40` V1SE's); each source is scored by `train.fit`'s
+is MiniFASNet V2's input, `crop_40` V1SE's), or a feature block by its full name in the file; each source is scored by `train.fit`'s
 layer trained without it, the pooled/worst figures and the operating point as `train.py` does;
 `faces/` (never trained on) is scored by the layer trained on everything.
 """
@@ -30,7 +30,9 @@ def main():
     faces = np.flatnonzero(c.subset == "faces")
     live, source = c.live[idx], c.source[idx]
     for combo in combos:
-        X = np.concatenate([f[f"{net}_{tap}"] for tap in combo for net in nets],
+        # A tap of each network named last, or a whole feature block named as it is stored.
+        X = np.concatenate([f[tap] if tap in f.files else f[f"{net}_{tap}"]
+                            for tap in combo for net in ([tap] if tap in f.files else nets)],
                            1).astype(np.float64)
         x = X[idx]
         for l2 in ridges:

@@ -18,10 +18,12 @@ TRAIN_SUBSETS = ("extra", "nuaa_train")
 
 
 class Crops:
-    def __init__(self, folder, train_subsets=TRAIN_SUBSETS):
+    def __init__(self, folder, train_subsets=TRAIN_SUBSETS, scales=SCALES):
+        """`scales`: which of the written context scales to load (experiments add the
+        face-only 10 and 15)."""
         with open(os.path.join(folder, "index.tsv"), newline="") as f:
             self.rows = list(csv.DictReader(f, delimiter="\t"))
-        self.by_scale = {s: np.load(os.path.join(folder, f"crops_s{s}.npy")) for s in SCALES}
+        self.by_scale = {s: np.load(os.path.join(folder, f"crops_s{s}.npy")) for s in scales}
         n = len(self.rows)
         for s, a in self.by_scale.items():
             if a.shape[0] != n:

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "texture_taps"))
 
-from data import Crops, to_input  # noqa: E402
+from data import SCALES, Crops, to_input  # noqa: E402
 from features import TAPS as ALL_TAPS, tapped  # noqa: E402
 from train import find_models  # noqa: E402
 
@@ -38,9 +38,7 @@ PLAN = [
 def main():
     crops_dir, out = sys.argv[1], sys.argv[2]
     models = find_models("")
-    c = Crops(crops_dir)
-    for s in (10, 15):
-        c.by_scale[s] = np.load(os.path.join(crops_dir, f"crops_s{s}.npy"))
+    c = Crops(crops_dir, scales=SCALES + (10, 15))
     feats = {}
     for net, scale, name in PLAN:
         x = to_input(c.by_scale[scale])

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-from data import Crops  # noqa: E402
+from data import SCALES, Crops  # noqa: E402
 
 BANDS = [(0, 4), (4, 8), (8, 14), (14, 22), (22, 30), (30, 40), (40, 60)]
 
@@ -50,8 +50,7 @@ def statistics(rgb):
 
 def main():
     crops_dir, taps, out = sys.argv[1:4]
-    c = Crops(crops_dir)
-    c.by_scale[10] = np.load(os.path.join(crops_dir, "crops_s10.npy"))
+    c = Crops(crops_dir, scales=SCALES + (10,))
     feats = dict(np.load(taps))
     for s in (10, 27, 40):
         feats[f"h{s}"] = statistics(c.by_scale[s])

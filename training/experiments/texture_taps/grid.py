@@ -3,8 +3,8 @@
     python grid.py CROPS_DIR FEATURES.npz "emb,emb+s2,emb+s2+s3" 300,1000 [crop_27,crop_40]
 
 Each combination uses the named taps of the networks named last (both by default: `crop_27`
-is MiniFASNet V2's input, `crop_40` V1SE's), or a feature block by its full name in the file; each source is scored by `train.fit`'s
-layer trained without it, the pooled/worst figures and the operating point as `train.py` does;
+is MiniFASNet V2's input, `crop_40` V1SE's) — or, for a name stored as it is in the file, that
+whole feature block; each source is scored by `train.fit`'s layer trained without it, the pooled/worst figures and the operating point as `train.py` does;
 `faces/` (never trained on) is scored by the layer trained on everything.
 """
 
@@ -20,6 +20,13 @@ from data import Crops  # noqa: E402
 from metrics import balanced_threshold, loso_table  # noqa: E402
 
 
+def blocks(f, tap, nets):
+    """The features `tap` names: a block stored under that name, else that tap of each net."""
+    if tap in f.files:
+        return [f[tap]]
+    return [f[f"{net}_{tap}"] for net in nets]
+
+
 def main():
     c = Crops(sys.argv[1])
     f = np.load(sys.argv[2])
@@ -30,9 +37,7 @@ def main():
     faces = np.flatnonzero(c.subset == "faces")
     live, source = c.live[idx], c.source[idx]
     for combo in combos:
-        # A tap of each network named last, or a whole feature block named as it is stored.
-        X = np.concatenate([f[tap] if tap in f.files else f[f"{net}_{tap}"]
-                            for tap in combo for net in ([tap] if tap in f.files else nets)],
+        X = np.concatenate([block for tap in combo for block in blocks(f, tap, nets)],
                            1).astype(np.float64)
         x = X[idx]
         for l2 in ridges:

@@ -32,6 +32,7 @@ fn decode_alone(bytes: &[u8]) {
         dense_fps: Some(policy::DENSE_TARGET_FPS),
         max_long_side: policy::VIDEO_LONG_SIDE,
         decode_threads: policy::VIDEO_DECODE_THREADS,
+        skip_h264_deblocking: policy::VIDEO_SKIP_H264_DEBLOCKING,
         dense_luma: true,
         reduced: None,
         limits: media::VideoLimits::default(),

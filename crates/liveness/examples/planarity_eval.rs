@@ -105,6 +105,7 @@ fn mesh_track(
         dense_every: None,
         max_long_side: 640,
         decode_threads: 1,
+        skip_h264_deblocking: false,
         limits: media::VideoLimits {
             // Inference runs inside the decoding callback, so the budget covers it too.
             time_budget: Duration::from_secs(900),

@@ -194,6 +194,7 @@ pub fn analyse(
         dense_fps: Some(policy::DENSE_TARGET_FPS),
         max_long_side: policy::VIDEO_LONG_SIDE,
         decode_threads: policy::VIDEO_DECODE_THREADS,
+        skip_h264_deblocking: policy::VIDEO_SKIP_H264_DEBLOCKING,
         // Dense-only frames are followed in luma (see `eye_track`); only sampled frames need colour.
         dense_luma: true,
         // Frames sampled only for a challenge's pose need the face's keypoints: colour at a

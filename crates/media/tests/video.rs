@@ -684,3 +684,58 @@ fn reduced_sampled_frames_are_smaller_copies_of_the_same_frames() {
     }
     assert_eq!(seen_reduced, 12 - 2);
 }
+
+/// PSNR in dB between two frames of the same size.
+fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let se: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    let mse = se / a.as_raw().len() as f64;
+    10.0 * (255.0f64.powi(2) / mse.max(1e-12)).log10()
+}
+
+#[test]
+fn skipping_h264_deblocking_keeps_the_frames_close_and_leaves_other_codecs_alone() {
+    let full = VideoPlan {
+        decode_threads: 1,
+        every_nth: 10,
+        max_sampled: 100,
+        ..VideoPlan::default()
+    };
+    let skipped = VideoPlan {
+        skip_h264_deblocking: true,
+        ..full
+    };
+    // A real phone selfie, H.264 without B-frames: every picture is a reference, so the
+    // undeblocked pictures drift until the next keyframe.
+    if let Some(dir) = testdata() {
+        let bytes = std::fs::read(dir.join("videos/blinkdetector_selfie_blinks.mp4")).unwrap();
+        let (info_a, a) = collect(&bytes, &full).unwrap();
+        let (info_b, b) = collect(&bytes, &skipped).unwrap();
+        assert_eq!(info_a.total_frames, info_b.total_frames);
+        assert_eq!(indices(&a), indices(&b));
+        let db: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| psnr(x.image.rgb().unwrap(), y.image.rgb().unwrap()))
+            .collect();
+        eprintln!("PSNR of undeblocked frames, dB: {db:.1?}");
+        assert!(db.iter().any(|&d| d < 60.0), "the skip took no effect");
+        assert!(db.iter().all(|&d| d > 33.0), "frames drifted too far");
+    }
+    // VP8 has a loop filter too, but the skip is H.264's only.
+    let Some(vp8) = vp8_webm() else { return };
+    let (_, a) = collect(&vp8, &full).unwrap();
+    let (_, b) = collect(&vp8, &skipped).unwrap();
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            x.image.rgb().unwrap().as_raw(),
+            y.image.rgb().unwrap().as_raw()
+        );
+    }
+}

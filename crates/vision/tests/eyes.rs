@@ -78,6 +78,7 @@ fn blink_video_series(testdata: &std::path::Path) -> Vec<(f64, Option<f32>)> {
         dense_fps: None,
         max_long_side: 640,
         decode_threads: 0,
+        skip_h264_deblocking: false,
         dense_luma: false,
         reduced: None,
         // Inference runs inside the decode callback, so the wall-clock budget covers it too.

@@ -34,7 +34,8 @@ pub const VIDEO_DECODE_THREADS: u32 = 1;
 /// data). `livegate eval --loso extra --loso nuaa_train` before and after, 2,894 items: no
 /// verdict changed, H.264 video scores moved by ≤ 0.026, one attack video's blink count 3 → 2,
 /// every LOSO ACER the same. VP8 drifted more (one live score −0.046), so the skip is H.264's
-/// only. `video_times` example: image + video ÷ FFmpeg without B-frames 1.23–1.26 → 1.00–1.04.
+/// only. `video_times` example: image + video ÷ FFmpeg without B-frames 1.23–1.26 → 1.00–1.04;
+/// `pipeline` bench after: 1.03–1.10 without B-frames, 0.87–1.00 with (README, "Performance").
 pub const VIDEO_SKIP_H264_DEBLOCKING: bool = true;
 /// A sampled frame's face is tracked from the previous sampled frame's (one detector run
 /// around it) if that was at most this long ago; otherwise the whole frame is searched.

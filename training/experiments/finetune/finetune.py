@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from data import Crops, to_input  # noqa: E402
 from onnx_graph import Graph  # noqa: E402
-from train import find_models  # noqa: E402
+from train import find_models, sample_weights  # noqa: E402
 
 BATCH = 32
 
@@ -54,11 +54,10 @@ def augment(rgb, rng):
 
 def balanced_draw(crops, train):
     """Indices of the training crops and the probability of drawing each: every (source,
-    class) pair weighs the same, so no source's look decides the boundary."""
+    class) pair weighs the same (`train.sample_weights`), so no source's look decides the
+    boundary."""
     idx = np.flatnonzero(train)
-    keys = [(crops.source[i], crops.live[i]) for i in idx]
-    counts = {k: keys.count(k) for k in set(keys)}
-    w = np.array([1.0 / counts[k] for k in keys])
+    w = sample_weights(crops.live[idx], crops.source[idx])
     return idx, w / w.sum()
 
 

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from data import Crops, to_input  # noqa: E402
 from metrics import balanced_threshold, format_table, loso_table  # noqa: E402
+from onnx_graph import Graph  # noqa: E402
 from train import find_models  # noqa: E402
 
 
@@ -33,13 +34,12 @@ def logit(p):
 
 
 def stock_scores(crops_dir, crops, network, scale):
-    import onnxruntime as ort
-
-    x = np.load(os.path.join(crops_dir, f"crops_s{scale}.npy"))
-    s = ort.InferenceSession(os.path.join(find_models(""), network),
-                             providers=["CPUExecutionProvider"])
-    name = s.get_inputs()[0].name
-    out = np.concatenate([s.run(None, {name: to_input(x[i:i + 1])})[0] for i in range(len(x))])
+    """The untrained network's live logit of every crop, the same for every fold."""
+    x = to_input(np.load(os.path.join(crops_dir, f"crops_s{scale}.npy")))
+    graph = Graph(os.path.join(find_models(""), network))
+    sess = graph.session()
+    out = np.concatenate([sess.run(None, {graph.input: x[i:i + 256]})[0]
+                          for i in range(0, len(x), 256)])
     e = np.exp(out - out.max(1, keepdims=True))
     z = logit(e[:, 1] / e.sum(1))
     return {src: z for src in np.unique(crops.source[crops.trainable])}

@@ -7,6 +7,7 @@
 //! network nor the threshold has seen what is reported. `training/metrics.py` computes the
 //! same figures for model selection; keep the two in step.
 
+use crate::interval::{self, Held, Intervals};
 use crate::manifest::Class;
 use crate::metrics;
 use crate::report::pct;
@@ -25,6 +26,9 @@ pub struct SourceMetrics {
     pub acer: f32,
     pub bpcer_at_apcer_5: f32,
     pub roc_auc: f32,
+    /// 95 % intervals with the sources as they are and their items resampled
+    /// ([`interval::source`], [`interval::pooled_items`]).
+    pub ci: Intervals,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +36,9 @@ pub struct LosoReport {
     pub sources: BTreeMap<String, SourceMetrics>,
     /// Every source's items with its own held-out decision.
     pub pooled: SourceMetrics,
+    /// 95 % intervals of the pooled row with the sources resampled too
+    /// ([`interval::pooled_sources`]).
+    pub pooled_ci_sources: Intervals,
     /// The worst source's ACER.
     pub max_source_acer: f32,
 }
@@ -94,6 +101,7 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
     }
     let mut rows = BTreeMap::new();
     let (mut pooled_bona_ok, mut pooled_att_ok) = (Vec::new(), Vec::new());
+    let mut held_out = Vec::new();
     for name in names {
         let others: Vec<Scored<'_>> = scored.iter().copied().filter(|x| x.0 != name).collect();
         let t = balanced_threshold(&others);
@@ -103,6 +111,12 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         pooled_bona_ok.extend(bona.iter().map(|&s| s >= t));
         pooled_att_ok.extend(attack.iter().map(|&s| s >= t));
         let (apcer, bpcer) = (metrics::apcer(&attack, t), metrics::bpcer(&bona, t));
+        let held = Held {
+            bona,
+            attack,
+            threshold: t,
+        };
+        let (bona, attack) = (&held.bona, &held.attack);
         rows.insert(
             name.to_string(),
             SourceMetrics {
@@ -111,11 +125,13 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
                 threshold: Some(t),
                 apcer,
                 bpcer,
-                acer: mean_defined(apcer, bpcer),
-                bpcer_at_apcer_5: metrics::bpcer_at_apcer(&bona, &attack, 0.05),
-                roc_auc: metrics::roc_auc(&bona, &attack),
+                acer: metrics::acer(apcer, bpcer),
+                bpcer_at_apcer_5: metrics::bpcer_at_apcer(bona, attack, 0.05),
+                roc_auc: metrics::roc_auc(bona, attack),
+                ci: interval::source(&held),
             },
         );
+        held_out.push(held);
     }
     let share = |v: &[bool], want: bool| {
         if v.is_empty() {
@@ -143,32 +159,34 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
             acer: (apcer + bpcer) / 2.0,
             bpcer_at_apcer_5: metrics::bpcer_at_apcer(&all_bona, &all_attack, 0.05),
             roc_auc: metrics::roc_auc(&all_bona, &all_attack),
+            ci: interval::pooled_items(&held_out),
         },
+        pooled_ci_sources: interval::pooled_sources(&held_out),
         max_source_acer,
     })
-}
-
-/// ACER of a source with only one class is that class's error rate.
-fn mean_defined(a: f32, b: f32) -> f32 {
-    match (a.is_nan(), b.is_nan()) {
-        (false, false) => (a + b) / 2.0,
-        (true, false) => b,
-        (false, true) => a,
-        (true, true) => f32::NAN,
-    }
 }
 
 /// The LOSO table printed after the in-sample one.
 pub fn table(r: &LosoReport) -> String {
     let mut s = String::from("\nleave-one-source-out (threshold chosen on the other sources):\n");
     s.push_str(&format!(
-        "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>9} {:>6}\n",
-        "source", "bona", "att", "thr", "APCER", "BPCER", "ACER", "BP@AP5%", "AUC"
+        "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11}\n",
+        "source",
+        "bona",
+        "att",
+        "thr",
+        "APCER",
+        "BPCER",
+        "ACER",
+        "ACER 95% CI",
+        "BP@AP5%",
+        "AUC",
+        "AUC 95% CI"
     ));
     let rows = r.sources.iter().map(|(n, m)| (n.as_str(), m));
     for (name, m) in rows.chain([("POOLED", &r.pooled)]) {
         s.push_str(&format!(
-            "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>9} {:>6}\n",
+            "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11}\n",
             name.chars().take(44).collect::<String>(),
             m.bona_fide,
             m.attacks,
@@ -176,16 +194,33 @@ pub fn table(r: &LosoReport) -> String {
             pct(m.apcer),
             pct(m.bpcer),
             pct(m.acer),
+            m.ci.acer.map_or("-".into(), |i| i.pct()),
             pct(m.bpcer_at_apcer_5),
-            if m.roc_auc.is_nan() {
-                "-".into()
-            } else {
-                format!("{:.3}", m.roc_auc)
-            },
+            auc(m.roc_auc),
+            m.ci.roc_auc.map_or("-".into(), auc_interval),
         ));
     }
+    let c = &r.pooled_ci_sources;
+    s.push_str(&format!(
+        "POOLED with the sources resampled too (another set of sources like these): \
+         ACER 95% CI {}, AUC 95% CI {}\n",
+        c.acer.map_or("-".into(), |i| i.pct()),
+        c.roc_auc.map_or("-".into(), auc_interval),
+    ));
     s.push_str(&format!("worst source ACER {}\n", pct(r.max_source_acer)));
     s
+}
+
+fn auc(x: f32) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn auc_interval(i: interval::Interval) -> String {
+    format!("{:.3}–{:.3}", i.low, i.high)
 }
 
 #[cfg(test)]
@@ -242,5 +277,10 @@ mod tests {
         assert_eq!(r.sources["a"].acer, 0.0);
         assert!((r.pooled.apcer - 1.0 / 3.0).abs() < 1e-6);
         assert_eq!(r.max_source_acer, 0.5);
+        // Every row carries its intervals, around its own figures.
+        assert!(r.pooled.ci.acer.unwrap().contains(r.pooled.acer));
+        assert!(r.pooled_ci_sources.acer.unwrap().contains(r.pooled.acer));
+        assert_eq!(c.ci.apcer, interval::wilson(1, 1));
+        assert!(r.sources["a"].ci.bpcer.unwrap().high > 0.5);
     }
 }

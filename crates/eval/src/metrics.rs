@@ -22,6 +22,16 @@ fn rate(xs: &[f32], f: impl Fn(f32) -> bool) -> f32 {
     xs.iter().filter(|&&s| f(s)).count() as f32 / xs.len() as f32
 }
 
+/// ACER, the mean of APCER and BPCER; for a set with only one class, that class's error rate.
+pub fn acer(apcer: f32, bpcer: f32) -> f32 {
+    match (apcer.is_nan(), bpcer.is_nan()) {
+        (false, false) => (apcer + bpcer) / 2.0,
+        (true, false) => bpcer,
+        (false, true) => apcer,
+        (true, true) => f32::NAN,
+    }
+}
+
 /// BPCER at the lowest threshold whose APCER does not exceed `target`.
 pub fn bpcer_at_apcer(bona: &[f32], attack: &[f32], target: f32) -> f32 {
     if bona.is_empty() || attack.is_empty() {

@@ -22,6 +22,10 @@ use vision::sampling::sample;
 /// (`training/experiments/face_crops/`).
 pub const SCALES: [f32; 6] = [2.2, 2.7, 3.2, 4.0, 1.0, 1.5];
 const SIZE: usize = vision::pad::MiniFasNet::SIZE;
+/// Context scales written at Faceplugin `fr_liveness`'s 128×128 input with `--crops-128`
+/// (`crops_s<scale>_128.npy`), for `training/experiments/fine_texture/`.
+pub const SCALES_128: [f32; 3] = [2.7, 4.0, 1.0];
+const SIZE_128: usize = vision::pad::FrLiveness::SIZE;
 
 #[derive(clap::Args)]
 pub struct CropsArgs {
@@ -44,6 +48,9 @@ pub struct CropsArgs {
     /// them (`exact_s<scale>.npy`, `exact.tsv`).
     #[arg(long, default_value_t = 0)]
     exact: usize,
+    /// Also write 128×128 crops (`crops_s<scale>_128.npy`, about 50 kB per item and scale).
+    #[arg(long)]
+    crops_128: bool,
     /// Parallel workers (default: the number of cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -55,6 +62,7 @@ struct Row {
     image_w: u32,
     image_h: u32,
     crops: Vec<Vec<f32>>,
+    crops_128: Vec<Vec<u8>>,
     scores: Vec<(String, f32)>,
 }
 
@@ -86,7 +94,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
             .unwrap_or(2)
     });
     let results = eval::runner::par_map(&items, workers, true, |item| {
-        one(models, item).map_err(|e| format!("{}: {e}", item.file))
+        one(models, item, args.crops_128).map_err(|e| format!("{}: {e}", item.file))
     });
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
     for r in results {
@@ -109,7 +117,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
 }
 
 /// The still exactly as the API decodes it, its dominant usable face, and the crops.
-fn one(models: &Models, item: &eval::Item) -> anyhow::Result<Row> {
+fn one(models: &Models, item: &eval::Item, crops_128: bool) -> anyhow::Result<Row> {
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
@@ -130,6 +138,14 @@ fn one(models: &Models, item: &eval::Item) -> anyhow::Result<Row> {
             sample(image, region, SIZE, SIZE, [0.0; 3])
         })
         .collect();
+    let scales_128: &[f32] = if crops_128 { &SCALES_128 } else { &[] };
+    let crops_128 = scales_128
+        .iter()
+        .map(|&s| {
+            let region = context_crop(image.width(), image.height(), &face.bbox, s);
+            rounded(&sample(image, region, SIZE_128, SIZE_128, [0.0; 3]))
+        })
+        .collect();
     let scores = models
         .pad
         .iter()
@@ -141,6 +157,7 @@ fn one(models: &Models, item: &eval::Item) -> anyhow::Result<Row> {
         image_w: image.width(),
         image_h: image.height(),
         crops,
+        crops_128,
         scores,
     })
 }
@@ -186,12 +203,20 @@ fn write(out: &Path, rows: &[Row], exact: usize) -> anyhow::Result<()> {
     std::fs::write(out.join("index.tsv"), index)?;
     let shape = [rows.len(), SIZE, SIZE, 3];
     for (k, scale) in SCALES.iter().enumerate() {
-        let bytes: Vec<u8> = rows
-            .iter()
-            .flat_map(|r| r.crops[k].iter().map(|v| v.round().clamp(0.0, 255.0) as u8))
-            .collect();
+        let bytes: Vec<u8> = rows.iter().flat_map(|r| rounded(&r.crops[k])).collect();
         let name = format!("crops_s{}.npy", (scale * 10.0).round() as u32);
         npy(&out.join(name), "|u1", &shape, &bytes)?;
+    }
+    let written_128 = rows.first().map_or(0, |r| r.crops_128.len());
+    for (k, scale) in SCALES_128.iter().take(written_128).enumerate() {
+        let bytes: Vec<u8> = rows.iter().flat_map(|r| r.crops_128[k].clone()).collect();
+        let name = format!("crops_s{}_128.npy", (scale * 10.0).round() as u32);
+        npy(
+            &out.join(name),
+            "|u1",
+            &[rows.len(), SIZE_128, SIZE_128, 3],
+            &bytes,
+        )?;
     }
     if exact > 0 {
         let n = exact.min(rows.len());
@@ -214,6 +239,12 @@ fn write(out: &Path, rows: &[Row], exact: usize) -> anyhow::Result<()> {
         std::fs::write(out.join("exact.tsv"), t)?;
     }
     Ok(())
+}
+
+fn rounded(crop: &[f32]) -> Vec<u8> {
+    crop.iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect()
 }
 
 /// A NumPy `.npy` file (format 1.0): magic, a header dict padded to 64 bytes, raw data.

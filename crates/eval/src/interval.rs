@@ -192,10 +192,9 @@ fn percentile_interval(values: impl Iterator<Item = f32>) -> Option<Interval> {
         return None;
     }
     v.sort_by(f32::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
     Some(Interval {
-        low: at(0.025),
-        high: at(0.975),
+        low: metrics::nearest_rank(&v, 0.025),
+        high: metrics::nearest_rank(&v, 0.975),
     })
 }
 

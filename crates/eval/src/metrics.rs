@@ -102,11 +102,15 @@ pub fn percentiles(xs: &[f64]) -> Option<Percentiles> {
     }
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
     Some(Percentiles {
-        p50: at(0.5),
-        p95: at(0.95),
+        p50: nearest_rank(&v, 0.5),
+        p95: nearest_rank(&v, 0.95),
     })
+}
+
+/// The value at quantile `q` of `sorted` (non-empty, ascending), by nearest rank.
+pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> T {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "texture_taps"))
 
 from data import Crops, to_input  # noqa: E402
-from features import TAPS as MINIFASNET_TAPS, tapped  # noqa: E402
+from features import TAPS as MINIFASNET_TAPS, run_taps, tapped  # noqa: E402
 from train import find_models  # noqa: E402
 
 # The last value of each resolution in `fr_liveness.onnx` (numbered as its exporter left them):
@@ -51,13 +51,7 @@ def fr_tapped(x):
         model.graph.output.append(onnx.helper.make_tensor_value_info(
             name, onnx.TensorProto.FLOAT, None))
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = list(FR_TAPS.values())
-    acc = {k: [] for k in FR_TAPS}
-    for i in range(0, len(x), 64):
-        for k, v in zip(FR_TAPS, sess.run(names, {sess.get_inputs()[0].name: x[i:i + 64]})):
-            acc[k].append(v.reshape(len(v), -1) if v.ndim != 4 else
-                          np.concatenate([v.mean((2, 3)), v.std((2, 3))], 1))
-    return {k: np.concatenate(v).astype(np.float32) for k, v in acc.items()}
+    return run_taps(sess, sess.get_inputs()[0].name, FR_TAPS, x)
 
 
 def main():

@@ -31,11 +31,15 @@ def tapped(model_path, taps, x):
     """{tap name: N×d features} of one network on NCHW input `x`: an embedding as it is, a
     feature map as its per-channel mean and population std."""
     g = Graph(model_path)
+    return run_taps(g.session(list(taps.values())), g.input, taps, x)
+
+
+def run_taps(sess, input_name, taps, x):
+    """`tapped` on an ONNX Runtime session that already exposes the taps' values."""
     names = list(taps.values())
-    sess = g.session(names)
     acc = {k: [] for k in taps}
     for i in range(0, len(x), 128):
-        for k, v in zip(taps, sess.run(names, {g.input: x[i:i + 128]})):
+        for k, v in zip(taps, sess.run(names, {input_name: x[i:i + 128]})):
             acc[k].append(v if v.ndim == 2 else
                           np.concatenate([v.mean((2, 3)), v.std((2, 3))], 1))
     return {k: np.concatenate(v).astype(np.float32) for k, v in acc.items()}

@@ -248,15 +248,7 @@ mod tests {
     #[test]
     fn each_source_is_judged_at_the_others_threshold() {
         let item = |source: &str, label: &str, score: f32| {
-            let file = format!("extra/{source}/x.jpg");
-            let mut o = Outcome::unanalysed(
-                crate::manifest::parse(
-                    &format!("file\tidentity\tlabel\n{file}\tX\t{label}\n"),
-                    std::path::Path::new("/"),
-                )
-                .unwrap()
-                .remove(0),
-            );
+            let mut o = Outcome::of_line(&format!("extra/{source}/x.jpg"), label);
             o.score = Some(score);
             o
         };

@@ -345,14 +345,7 @@ mod tests {
     use super::*;
 
     fn outcome(label: &str, accepted: bool) -> Outcome {
-        let mut o = Outcome::unanalysed(
-            crate::manifest::parse(
-                &format!("file\tidentity\tlabel\nfaces/x.jpg\tX\t{label}\n"),
-                std::path::Path::new("/"),
-            )
-            .unwrap()
-            .remove(0),
-        );
+        let mut o = Outcome::of_line("faces/x.jpg", label);
         o.accepted = accepted;
         o.score = Some(if accepted { 0.9 } else { 0.1 });
         o

@@ -40,6 +40,15 @@ impl Outcome {
             pad_per_model: Vec::new(),
         }
     }
+
+    /// The unanalysed outcome of a one-line manifest naming `file` with `label`, for tests of
+    /// the figures built on outcomes.
+    #[cfg(test)]
+    pub(crate) fn of_line(file: &str, label: &str) -> Outcome {
+        let manifest = format!("file\tidentity\tlabel\n{file}\tX\t{label}\n");
+        let items = crate::manifest::parse(&manifest, std::path::Path::new("/")).unwrap();
+        Outcome::unanalysed(items.into_iter().next().unwrap())
+    }
 }
 
 /// Analyses every item with the analyzer `analyzer_for` picks for it (the same one for every

@@ -41,7 +41,9 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   "$BIN" eval --manifest "$LIVEGATE_TESTDATA/MANIFEST.tsv" --root "$LIVEGATE_TESTDATA" \
     --out "$CARGO_TARGET_DIR/eval" --quiet \
     --loso extra --loso nuaa_train --loso-models "$CARGO_TARGET_DIR/folds" \
+    --species nuaa_train=print \
     --floor LOSO:acer'<='0.13 --floor LOSO:roc_auc'>='0.93 --floor LOSO:max_source_acer'<='0.26 \
+    --floor LOSO:max_species_apcer'<='0.45 \
     --floor nuaa_train:roc_auc'>='0.995 --floor nuaa_train:acer'<='0.05 \
     --floor extra:roc_auc'>='0.91 --floor extra:acer'<='0.17 --floor faces:bpcer'<='0.13 \
     --floor spoof:apcer'<='0.0 --floor videos:bpcer'<='0.0 \

@@ -26,13 +26,18 @@ pub struct EvalArgs {
     floor: Vec<String>,
     /// Leave-one-source-out figures over the sources of these subsets (repeatable, e.g.
     /// `--loso extra --loso nuaa_train`): each source judged at a threshold chosen on the
-    /// others. Floors name it `LOSO` (pooled, plus `max_source_acer`).
+    /// others. Floors name it `LOSO` (pooled, plus `max_source_acer` and `max_species_apcer`).
     #[arg(long)]
     loso: Vec<String>,
     /// Folder of fold models `<source>/` (from `training/export.py`): each source's items
     /// are scored by the Livegate PAD model trained without that source.
     #[arg(long, requires = "loso")]
     loso_models: Option<PathBuf>,
+    /// Name the attack species of a subset or source whose manifest rows do not
+    /// (`SUBSET_OR_SOURCE=SPECIES`, repeatable; e.g. `nuaa_train=print`). Rows that name one
+    /// keep theirs.
+    #[arg(long, value_name = "SUBSET=SPECIES")]
+    species: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -47,6 +52,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut items = eval::manifest::read(&args.manifest, &root)?;
     if !args.only.is_empty() {
         items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));
+    }
+    for spec in &args.species {
+        let (group, species) = spec
+            .split_once('=')
+            .filter(|(g, n)| !g.is_empty() && !n.is_empty())
+            .with_context(|| format!("--species {spec}: expected SUBSET_OR_SOURCE=SPECIES"))?;
+        for item in items.iter_mut().filter(|i| {
+            i.class == Some(eval::Class::Attack)
+                && i.species.is_none()
+                && (i.subset == group || i.source == group)
+        }) {
+            item.species = Some(species.to_string());
+        }
     }
     let floors = args
         .floor
@@ -151,6 +169,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 Some(l) => {
                     let mut v = serde_json::to_value(&l.pooled)?;
                     v["max_source_acer"] = serde_json::json!(l.max_source_acer);
+                    v["max_species_apcer"] =
+                        serde_json::json!(l.species.worst.as_ref().map(|w| w.1));
                     Some(v)
                 }
                 None => None,

@@ -37,6 +37,21 @@ fn eval_refuses_a_manifest_whose_files_are_missing() {
 }
 
 #[test]
+fn eval_refuses_a_species_without_its_subset() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("MANIFEST.tsv");
+    std::fs::write(&manifest, "file\tidentity\tlabel\nx/a.jpg\tA\tspoof\n").unwrap();
+    let out = livegate()
+        .args(["eval", "--species", "print", "--manifest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SUBSET_OR_SOURCE=SPECIES"), "{err}");
+}
+
+#[test]
 fn batch_refuses_an_unwritable_output_before_analysing() {
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("in.zip");

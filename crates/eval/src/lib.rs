@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod plots;
 pub mod report;
 pub mod runner;
+pub mod species;
 
 pub use manifest::{Class, Item, Kind};
 pub use report::Report;

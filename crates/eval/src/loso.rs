@@ -12,6 +12,7 @@ use crate::manifest::Class;
 use crate::metrics;
 use crate::report::pct;
 use crate::runner::Outcome;
+use crate::species::{self, Decided, SpeciesReport};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -41,6 +42,8 @@ pub struct LosoReport {
     pub pooled_ci_sources: Intervals,
     /// The worst source's ACER.
     pub max_source_acer: f32,
+    /// APCER per attack species, every attack judged at its source's held-out threshold.
+    pub species: SpeciesReport,
 }
 
 /// One labelled score: (source, bona fide?, live score).
@@ -148,6 +151,7 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         .map(|r| r.acer)
         .filter(|a| !a.is_nan())
         .fold(0.0, f32::max);
+    let species = species::build(held_out_attacks(outcomes, sources, &rows));
     Some(LosoReport {
         sources: rows,
         pooled: SourceMetrics {
@@ -163,7 +167,28 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         },
         pooled_ci_sources: interval::pooled_sources(&held_out),
         max_source_acer,
+        species,
     })
+}
+
+/// The attacks of `outcomes` from `sources`, each decided at its source's threshold in `rows`.
+fn held_out_attacks<'a>(
+    outcomes: &'a [Outcome],
+    sources: &'a [String],
+    rows: &'a BTreeMap<String, SourceMetrics>,
+) -> impl Iterator<Item = Decided<'a>> {
+    outcomes
+        .iter()
+        .filter(|o| o.error.is_none() && o.item.class == Some(Class::Attack))
+        .filter(|o| sources.contains(&o.item.source))
+        .filter_map(|o| {
+            let t = rows.get(&o.item.source)?.threshold?;
+            Some(Decided {
+                species: o.item.species.as_deref(),
+                source: &o.item.source,
+                accepted: o.score.unwrap_or(0.0) >= t,
+            })
+        })
 }
 
 /// The LOSO table printed after the in-sample one.
@@ -208,6 +233,10 @@ pub fn table(r: &LosoReport) -> String {
         c.roc_auc.map_or("-".into(), auc_interval),
     ));
     s.push_str(&format!("worst source ACER {}\n", pct(r.max_source_acer)));
+    s.push_str(&species::table(
+        "attack species, each attack at its source's held-out threshold",
+        &r.species,
+    ));
     s
 }
 
@@ -269,6 +298,11 @@ mod tests {
         assert_eq!(r.sources["a"].acer, 0.0);
         assert!((r.pooled.apcer - 1.0 / 3.0).abs() < 1e-6);
         assert_eq!(r.max_source_acer, 0.5);
+        // Attacks without a species in the manifest are counted together, at their sources'
+        // held-out thresholds: c's attack is accepted, a's and b's are not.
+        let unnamed = &r.species.species[species::UNNAMED];
+        assert_eq!(unnamed.attacks, 3);
+        assert!((unnamed.apcer - 1.0 / 3.0).abs() < 1e-6);
         // Every row carries its intervals, around its own figures.
         assert!(r.pooled.ci.acer.unwrap().contains(r.pooled.acer));
         assert!(r.pooled_ci_sources.acer.unwrap().contains(r.pooled.acer));

@@ -32,6 +32,9 @@ pub struct Item {
     /// `None` for labels that are neither bona fide nor attack (reported separately).
     pub class: Option<Class>,
     pub kind: Kind,
+    /// An attack's presentation-attack instrument (PAI) species, ISO/IEC 30107-3's unit of
+    /// APCER: see [`species_of`]. `None` for bona fide items and unnamed attacks.
+    pub species: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,22 @@ pub fn source_of(file: &str, group: Option<&str>) -> String {
         }
         _ => subset.to_string(),
     }
+}
+
+/// An attack's PAI species: the manifest's `species` column when it has one, else its `note`
+/// when that is a single lower-case word (`replay_screen`, `print_or_replay_mixed`: how the
+/// test data's `extra/` rows name their attack type), else unnamed.
+pub fn species_of(species: Option<&str>, note: Option<&str>) -> Option<String> {
+    if let Some(s) = species.map(str::trim).filter(|s| !s.is_empty()) {
+        return Some(s.to_string());
+    }
+    note.map(str::trim)
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_string)
 }
 
 pub fn class_of(label: &str) -> Option<Class> {
@@ -100,6 +119,7 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
     };
     let (fi, ii, li) = (col("file")?, col("identity")?, col("label")?);
     let gi = col("group").ok();
+    let (si, ni) = (col("species").ok(), col("note").ok());
     let mut items = Vec::new();
     for line in lines {
         if line.trim().is_empty() {
@@ -112,15 +132,20 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
         // Annotations and other non-media rows are not analysed.
         let Some(kind) = kind_of(file) else { continue };
         let label = cols.get(li).copied().unwrap_or("").trim().to_string();
+        let class = class_of(&label);
+        let field = |i: Option<usize>| i.and_then(|i| cols.get(i).copied());
         items.push(Item {
             file: file.to_string(),
             path: root.join(file),
             subset: file.split('/').next().unwrap_or("").to_string(),
             source: source_of(file, gi.and_then(|g| cols.get(g).copied())),
             identity: cols.get(ii).copied().unwrap_or("").trim().to_string(),
-            class: class_of(&label),
+            class,
             label,
             kind,
+            species: (class == Some(Class::Attack))
+                .then(|| species_of(field(si), field(ni)))
+                .flatten(),
         });
     }
     Ok(items)
@@ -156,6 +181,18 @@ mod tests {
         assert_eq!(source_of("nuaa_train/live/x.jpg", Some("lab 2")), "lab 2");
         let t = "file\tidentity\tlabel\tgroup\nx/a.jpg\tA\tlive\tphone-1\n";
         assert_eq!(parse(t, Path::new("/")).unwrap()[0].source, "phone-1");
+    }
+
+    #[test]
+    fn an_attacks_species_comes_from_its_column_or_a_one_word_note() {
+        let t = "file\tidentity\tlabel\tnote\tspecies\n\
+                 extra/s/a.jpg\tA\tspoof\treplay_screen\t\n\
+                 extra/s/b.jpg\tA\tspoof\treplay_screen\tprint\n\
+                 extra/s/c.jpg\tA\tspoof\tApache-2.0 (repo LICENSE); photos\t\n\
+                 extra/s/d.jpg\tA\tlive\tnone\t\n";
+        let items = parse(t, Path::new("/")).unwrap();
+        let species: Vec<Option<&str>> = items.iter().map(|i| i.species.as_deref()).collect();
+        assert_eq!(species, [Some("replay_screen"), Some("print"), None, None]);
     }
 
     #[test]

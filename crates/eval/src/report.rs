@@ -4,6 +4,7 @@ use crate::interval::{self, Interval};
 use crate::manifest::{Class, Kind};
 use crate::metrics::{self, Percentiles};
 use crate::runner::Outcome;
+use crate::species::{self, Decided, SpeciesReport};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -60,6 +61,8 @@ pub struct Report {
     /// Items whose label is neither bona fide nor attack: how many were accepted as live.
     pub other_labels: BTreeMap<String, (usize, usize)>,
     pub videos: Vec<VideoBlinks>,
+    /// APCER per attack species at the product's operating point, over every subset.
+    pub species: SpeciesReport,
     /// Over every subset together, then per subset.
     pub facematch: Option<FacematchMetrics>,
     pub facematch_by_subset: BTreeMap<String, FacematchMetrics>,
@@ -152,11 +155,19 @@ pub fn build(
             },
         })
         .collect();
+    let attacks = outcomes
+        .iter()
+        .filter(|o| o.item.class == Some(Class::Attack) && o.error.is_none());
     Report {
         overall: pad_metrics(outcomes.iter()),
         subsets,
         other_labels,
         videos,
+        species: species::build(attacks.map(|o| Decided {
+            species: o.item.species.as_deref(),
+            source: &o.item.source,
+            accepted: o.accepted,
+        })),
         facematch: facematch(outcomes.iter(), max_distance, &distance),
         facematch_by_subset: outcomes
             .iter()
@@ -299,6 +310,12 @@ pub fn table(r: &Report) -> String {
         s.push_str(&row(name, m));
     }
     s.push_str(&row("OVERALL", &r.overall));
+    if !r.species.species.is_empty() {
+        s.push_str(&species::table(
+            "attack species at the product's operating point",
+            &r.species,
+        ));
+    }
     if !r.other_labels.is_empty() {
         s.push_str("\nother labels (items, accepted as live):");
         for (l, (n, a)) in &r.other_labels {

@@ -108,18 +108,19 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
     for name in names {
         let others: Vec<Scored<'_>> = scored.iter().copied().filter(|x| x.0 != name).collect();
         let t = balanced_threshold(&others);
-        let held = scored.iter().filter(|x| x.0 == name);
-        let bona: Vec<f32> = held.clone().filter(|x| x.1).map(|x| x.2).collect();
-        let attack: Vec<f32> = held.filter(|x| !x.1).map(|x| x.2).collect();
-        pooled_bona_ok.extend(bona.iter().map(|&s| s >= t));
-        pooled_att_ok.extend(attack.iter().map(|&s| s >= t));
-        let (apcer, bpcer) = (metrics::apcer(&attack, t), metrics::bpcer(&bona, t));
+        let of = |live: bool| -> Vec<f32> {
+            let held = scored.iter().filter(|x| x.0 == name && x.1 == live);
+            held.map(|x| x.2).collect()
+        };
         let held = Held {
-            bona,
-            attack,
+            bona: of(true),
+            attack: of(false),
             threshold: t,
         };
         let (bona, attack) = (&held.bona, &held.attack);
+        pooled_bona_ok.extend(bona.iter().map(|&s| s >= t));
+        pooled_att_ok.extend(attack.iter().map(|&s| s >= t));
+        let (apcer, bpcer) = (metrics::apcer(attack, t), metrics::bpcer(bona, t));
         rows.insert(
             name.to_string(),
             SourceMetrics {

@@ -98,3 +98,16 @@ def format_table(rows, pooled, title):
                    f"{pct(r['bpcer']):>7} {pct(r['acer']):>7} {pct(r['bpcer_at_apcer_5']):>7} "
                    f"{r['roc_auc']:>6.3f}")
     return "\n".join(out)
+
+
+def grid_line(label, oof, live, groups, faces_scores):
+    """One line of an experiment's grid: the pooled LOSO ACER and AUC of the out-of-fold scores,
+    the worst source, `nuaa_train`'s AUC, and the share of `faces_scores` (a layer trained on
+    every source, on stills never trained on) below the out-of-fold operating point."""
+    rows, pooled = loso_table(oof, live, groups)
+    threshold = balanced_threshold(oof, live, groups)
+    worst = max((r["acer"], name) for name, r in rows.items())
+    nuaa = rows.get("nuaa_train", {}).get("roc_auc", float("nan"))
+    return (f"{label} ACER {100 * pooled['acer']:5.1f} AUC {pooled['roc_auc']:.3f} "
+            f"worst {100 * worst[0]:4.1f} ({worst[1][:12]}) nuaa AUC {nuaa:.3f} "
+            f"faces BPCER {100 * np.mean(faces_scores < threshold):4.1f} thr {threshold:.2f}")

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import train as T  # noqa: E402
 from data import Crops  # noqa: E402
-from metrics import balanced_threshold, loso_table  # noqa: E402
+from metrics import grid_line  # noqa: E402
 
 KINDS = ("emb", "s2", "s3")
 
@@ -54,13 +54,8 @@ def main():
         for s in np.unique(source):
             h = source == s
             oof[h] = fit(x[~h], live[~h], source[~h], ridges)(x[h])
-        rows, pooled = loso_table(oof, live, source)
-        thr = balanced_threshold(oof, live, source)
-        faces_bpcer = np.mean(fit(x, live, source, ridges)(X[faces]) < thr)
-        worst = max((r["acer"], n) for n, r in rows.items())
-        print(f"ridge emb/s2/s3 {spec:<16} ACER {100 * pooled['acer']:5.1f} "
-              f"AUC {pooled['roc_auc']:.3f} worst {100 * worst[0]:4.1f} ({worst[1][:12]}) "
-              f"nuaa AUC {rows['nuaa_train']['roc_auc']:.3f} faces BPCER {100 * faces_bpcer:4.1f}",
+        faces_scores = fit(x, live, source, ridges)(X[faces])
+        print(grid_line(f"ridge emb/s2/s3 {spec:<16}", oof, live, source, faces_scores),
               flush=True)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import train as T  # noqa: E402
 from data import Crops  # noqa: E402
-from metrics import balanced_threshold, loso_table  # noqa: E402
+from metrics import grid_line  # noqa: E402
 
 
 def effects(x, live, source):
@@ -66,16 +66,10 @@ def main():
                     sel = select(x[~h], live[~h], source[~h], rule, k)
                     layer = T.fit(x[~h][:, sel], live[~h], source[~h], l2, iterations=12)
                     oof[h] = layer.score(x[h][:, sel])
-                rows, pooled = loso_table(oof, live, source)
-                thr = balanced_threshold(oof, live, source)
                 sel = select(x, live, source, rule, k)
                 layer = T.fit(x[:, sel], live, source, l2, iterations=12)
-                faces_bpcer = np.mean(layer.score(X[faces][:, sel]) < thr)
-                worst = max((r["acer"], n) for n, r in rows.items())
-                print(f"{rule:<5} k {k:<5} ridge {l2:<6g} ACER {100 * pooled['acer']:5.1f} "
-                      f"AUC {pooled['roc_auc']:.3f} worst {100 * worst[0]:4.1f} ({worst[1][:12]}) "
-                      f"nuaa AUC {rows['nuaa_train']['roc_auc']:.3f} faces BPCER {100 * faces_bpcer:4.1f}",
-                      flush=True)
+                print(grid_line(f"{rule:<5} k {k:<5} ridge {l2:<6g}", oof, live, source,
+                                layer.score(X[faces][:, sel])), flush=True)
 
 
 if __name__ == "__main__":

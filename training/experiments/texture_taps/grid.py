@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import train as T  # noqa: E402
 from data import Crops  # noqa: E402
-from metrics import balanced_threshold, loso_table  # noqa: E402
+from metrics import grid_line  # noqa: E402
 
 
 def blocks(f, tap, nets):
@@ -45,14 +45,9 @@ def main():
             for s in np.unique(source):
                 h = source == s
                 oof[h] = T.fit(x[~h], live[~h], source[~h], l2, iterations=12).score(x[h])
-            rows, pooled = loso_table(oof, live, source)
-            thr = balanced_threshold(oof, live, source)
-            faces_bpcer = np.mean(T.fit(x, live, source, l2, iterations=12).score(X[faces]) < thr)
-            worst = max((r["acer"], k) for k, r in rows.items())
-            print(f"{'+'.join(combo):<12} ridge {l2:<6g} ACER {100 * pooled['acer']:5.1f} "
-                  f"AUC {pooled['roc_auc']:.3f} worst {100 * worst[0]:4.1f} ({worst[1][:12]}) "
-                  f"nuaa AUC {rows['nuaa_train']['roc_auc']:.3f} faces BPCER {100 * faces_bpcer:4.1f} "
-                  f"thr {thr:.2f}", flush=True)
+            faces_scores = T.fit(x, live, source, l2, iterations=12).score(X[faces])
+            print(grid_line(f"{'+'.join(combo):<12} ridge {l2:<6g}", oof, live, source,
+                            faces_scores), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"""Retouched copies of every trainable crop, live AND attack (labelled as the parent), cached.
+
+    python gen_retouch.py SEED
+
+Each 80×80 service crop (2.7 and 4.0, the same draw for both) is smoothed (Gaussian, radius
+0.5-1.5 px), brightened (gamma 0.6-1.0), warmed (red ×1.0-1.15, blue ×0.8-1.0) and JPEG'd
+(q 50-90): the look of the studio and press portraits `faces/` rejects (smooth skin, warm
+light, strong compression), in both classes, so that this look cannot mean "attack".
+"""
+import io
+
+from PIL import Image, ImageFilter
+
+from common import *
+
+
+def retouch(rgb, radius, gamma, red, blue, q):
+    im = Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(radius))
+    x = (np.asarray(im, np.float64) / 255.0) ** gamma
+    x = np.clip(x * np.array([red, 1.0, blue]) * 255.0, 0, 255).astype(np.uint8)
+    b = io.BytesIO()
+    Image.fromarray(x).save(b, "JPEG", quality=q)
+    return np.asarray(Image.open(b).convert("RGB"))
+
+
+def main():
+    seed = int(sys.argv[1])
+    c = Crops(CROPS)
+    tr = np.flatnonzero(c.trainable)
+    c27, c40 = [], []
+    for i in tr:
+        rng = np.random.default_rng([seed, int(i), 7])
+        draw = (rng.uniform(0.5, 1.5), rng.uniform(0.6, 1.0), rng.uniform(1.0, 1.15),
+                rng.uniform(0.8, 1.0), int(rng.uniform(50, 90)))
+        c27.append(retouch(c.by_scale[27][i], *draw))
+        c40.append(retouch(c.by_scale[40][i], *draw))
+    c27, c40 = np.stack(c27), np.stack(c40)
+    x = features(c27, c40)
+    np.savez(os.path.join(OUT, f"extra_{seed}_retouch.npz"), parent=tr, kind=np.array(["retouch"] * len(tr)),
+             live=c.live[tr], x=x, c27=c27[::9], c40=c40[::9])
+    print("done", x.shape)
+
+
+if __name__ == "__main__":
+    main()

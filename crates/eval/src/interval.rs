@@ -92,14 +92,11 @@ pub fn wilson(errors: usize, n: usize) -> Option<Interval> {
 /// ACER and AUC.
 pub fn source(held: &Held) -> Intervals {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let reps: Vec<Figures> = (0..REPLICATES)
-        .map(|_| figures(&[resample(held, &mut rng)]))
-        .collect();
+    let bootstrapped = bootstrap(|| figures(&[resample(held, &mut rng)]));
     Intervals {
         apcer: wilson(held.accepted_attacks(), held.attack.len()),
         bpcer: wilson(held.rejected_bona(), held.bona.len()),
-        acer: percentile_interval(reps.iter().map(|f| f.acer)),
-        roc_auc: percentile_interval(reps.iter().map(|f| f.roc_auc)),
+        ..bootstrapped
     }
 }
 
@@ -115,6 +112,7 @@ pub fn pooled_items(held: &[Held]) -> Intervals {
 /// The pooled row with the sources resampled, then each drawn source's items.
 pub fn pooled_sources(held: &[Held]) -> Intervals {
     if held.is_empty() {
+        // Nothing to draw from: every figure is undefined.
         return bootstrap(|| figures(&[]));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);

@@ -97,3 +97,23 @@ def fmt(r, label):
     return (f"{label:<34} ACER {100 * r['acer']:5.2f} AUC {r['auc']:.3f} worst {100 * r['worst'][0]:4.1f}"
             f" ({r['worst'][1][:10]}) nuaa {r['nuaa']:.3f} faces {100 * r['faces']:4.1f} thr {r['thr']:.3f}"
             f"\n      {per}")
+
+
+def save_copies(seed, kind, make, salt=()):
+    """`make(rgb, rng_draw)` applied to both service crops (2.7 and 4.0, one draw per still) of
+    every trainable still; the copies' features cached as `extra_<seed>_<kind>.npz`, each
+    labelled as its parent. `make` is `(draw, transform)`: `draw(rng)` → parameters,
+    `transform(rgb, *parameters)` → the copy."""
+    draw, transform = make
+    c = Crops(CROPS)
+    tr = np.flatnonzero(c.trainable)
+    c27, c40 = [], []
+    for i in tr:
+        params = draw(np.random.default_rng([seed, int(i), *salt]))
+        c27.append(transform(c.by_scale[27][i], *params))
+        c40.append(transform(c.by_scale[40][i], *params))
+    c27, c40 = np.stack(c27), np.stack(c40)
+    x = features(c27, c40)
+    np.savez(os.path.join(OUT, f"extra_{seed}_{kind}.npz"), parent=tr, kind=np.array([kind] * len(tr)),
+             live=c.live[tr], x=x, c27=c27[::9], c40=c40[::9])
+    print("done", x.shape)

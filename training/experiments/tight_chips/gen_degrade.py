@@ -22,21 +22,12 @@ def degrade(rgb, f, q):
     return np.asarray(Image.open(b).convert("RGB"))
 
 
+def draw(rng):
+    return rng.uniform(0.35, 0.8), int(rng.uniform(60, 95))
+
+
 def main():
-    seed = int(sys.argv[1])
-    c = Crops(CROPS)
-    tr = np.flatnonzero(c.trainable)
-    c27, c40 = [], []
-    for i in tr:
-        rng = np.random.default_rng([seed, int(i)])
-        f, q = rng.uniform(0.35, 0.8), int(rng.uniform(60, 95))
-        c27.append(degrade(c.by_scale[27][i], f, q))
-        c40.append(degrade(c.by_scale[40][i], f, q))
-    c27, c40 = np.stack(c27), np.stack(c40)
-    x = features(c27, c40)
-    np.savez(os.path.join(OUT, f"extra_{seed}_degrade.npz"), parent=tr, kind=np.array(["degrade"] * len(tr)),
-             live=c.live[tr], x=x, c27=c27[::9], c40=c40[::9])
-    print("done", x.shape)
+    save_copies(int(sys.argv[1]), "degrade", (draw, degrade))
 
 
 if __name__ == "__main__":

@@ -23,22 +23,13 @@ def retouch(rgb, radius, gamma, red, blue, q):
     return np.asarray(Image.open(b).convert("RGB"))
 
 
+def draw(rng):
+    return (rng.uniform(0.5, 1.5), rng.uniform(0.6, 1.0), rng.uniform(1.0, 1.15),
+            rng.uniform(0.8, 1.0), int(rng.uniform(50, 90)))
+
+
 def main():
-    seed = int(sys.argv[1])
-    c = Crops(CROPS)
-    tr = np.flatnonzero(c.trainable)
-    c27, c40 = [], []
-    for i in tr:
-        rng = np.random.default_rng([seed, int(i), 7])
-        draw = (rng.uniform(0.5, 1.5), rng.uniform(0.6, 1.0), rng.uniform(1.0, 1.15),
-                rng.uniform(0.8, 1.0), int(rng.uniform(50, 90)))
-        c27.append(retouch(c.by_scale[27][i], *draw))
-        c40.append(retouch(c.by_scale[40][i], *draw))
-    c27, c40 = np.stack(c27), np.stack(c40)
-    x = features(c27, c40)
-    np.savez(os.path.join(OUT, f"extra_{seed}_retouch.npz"), parent=tr, kind=np.array(["retouch"] * len(tr)),
-             live=c.live[tr], x=x, c27=c27[::9], c40=c40[::9])
-    print("done", x.shape)
+    save_copies(int(sys.argv[1]), "retouch", (draw, retouch), salt=(7,))
 
 
 if __name__ == "__main__":

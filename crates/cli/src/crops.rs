@@ -93,8 +93,9 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
+    let scales_128: &[f32] = if args.crops_128 { &SCALES_128 } else { &[] };
     let results = eval::runner::par_map(&items, workers, true, |item| {
-        one(models, item, args.crops_128).map_err(|e| format!("{}: {e}", item.file))
+        one(models, item, scales_128).map_err(|e| format!("{}: {e}", item.file))
     });
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
     for r in results {
@@ -103,7 +104,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
             Err(e) => skipped.push(e),
         }
     }
-    write(&args.out, &rows, args.exact)?;
+    write(&args.out, &rows, scales_128, args.exact)?;
     eprintln!(
         "wrote {} crops per scale to {} ({} items without a usable face skipped)",
         rows.len(),
@@ -117,7 +118,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
 }
 
 /// The still exactly as the API decodes it, its dominant usable face, and the crops.
-fn one(models: &Models, item: &eval::Item, crops_128: bool) -> anyhow::Result<Row> {
+fn one(models: &Models, item: &eval::Item, scales_128: &[f32]) -> anyhow::Result<Row> {
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
@@ -138,7 +139,6 @@ fn one(models: &Models, item: &eval::Item, crops_128: bool) -> anyhow::Result<Ro
             sample(image, region, SIZE, SIZE, [0.0; 3])
         })
         .collect();
-    let scales_128: &[f32] = if crops_128 { &SCALES_128 } else { &[] };
     let crops_128 = scales_128
         .iter()
         .map(|&s| {
@@ -162,7 +162,7 @@ fn one(models: &Models, item: &eval::Item, crops_128: bool) -> anyhow::Result<Ro
     })
 }
 
-fn write(out: &Path, rows: &[Row], exact: usize) -> anyhow::Result<()> {
+fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let models: Vec<String> = rows
         .first()
@@ -207,9 +207,11 @@ fn write(out: &Path, rows: &[Row], exact: usize) -> anyhow::Result<()> {
         let name = format!("crops_s{}.npy", (scale * 10.0).round() as u32);
         npy(&out.join(name), "|u1", &shape, &bytes)?;
     }
-    let written_128 = rows.first().map_or(0, |r| r.crops_128.len());
-    for (k, scale) in SCALES_128.iter().take(written_128).enumerate() {
-        let bytes: Vec<u8> = rows.iter().flat_map(|r| r.crops_128[k].clone()).collect();
+    for (k, scale) in scales_128.iter().enumerate() {
+        let bytes: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.crops_128[k].iter().copied())
+            .collect();
         let name = format!("crops_s{}_128.npy", (scale * 10.0).round() as u32);
         npy(
             &out.join(name),

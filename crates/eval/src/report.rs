@@ -310,12 +310,10 @@ pub fn table(r: &Report) -> String {
         s.push_str(&row(name, m));
     }
     s.push_str(&row("OVERALL", &r.overall));
-    if !r.species.species.is_empty() {
-        s.push_str(&species::table(
-            "attack species at the product's operating point",
-            &r.species,
-        ));
-    }
+    s.push_str(&species::table(
+        "attack species at the product's operating point",
+        &r.species,
+    ));
     if !r.other_labels.is_empty() {
         s.push_str("\nother labels (items, accepted as live):");
         for (l, (n, a)) in &r.other_labels {

@@ -66,8 +66,11 @@ pub fn build<'a>(attacks: impl IntoIterator<Item = Decided<'a>>) -> SpeciesRepor
     SpeciesReport { species, worst }
 }
 
-/// The table printed under `title`.
+/// The table printed under `title`; nothing when there are no attacks.
 pub fn table(title: &str, r: &SpeciesReport) -> String {
+    if r.species.is_empty() {
+        return String::new();
+    }
     let mut s = format!("\n{title}:\n");
     s.push_str(&format!(
         "{:<28} {:>7} {:>7} {:>7} {:>13}\n",
@@ -131,5 +134,6 @@ mod tests {
     fn no_attacks_no_worst() {
         let r = build(Vec::new());
         assert!(r.species.is_empty() && r.worst.is_none());
+        assert_eq!(table("t", &r), "");
     }
 }

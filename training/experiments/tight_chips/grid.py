@@ -23,11 +23,16 @@ def main():
             res = []
             for d in files:
                 ex, ey, es = [], [], []
+                # a copy that mixes in another still (style_shift) names it: both sources must
+                # be in a fold's training set for the copy to be
+                partner = d["partner"] if "partner" in d else d["parent"]
                 for kind, alpha in cfg:
                     m = d["kind"] == kind
-                    ex.append(d["x"][m]); ey.append(d["live"][m]); es.append(c.source[d["parent"][m]])
-                # each extra sample tagged "source|kind": its weight is its kind's
-                tags = np.concatenate([np.char.add(e.astype(str), f"|{kk}") for e, (kk, _) in zip(es, cfg)])
+                    ex.append(d["x"][m]); ey.append(d["live"][m])
+                    es.append(np.char.add(np.char.add(c.source[d["parent"][m]].astype(str), "|"),
+                                          c.source[partner[m]].astype(str)))
+                # each extra sample tagged "source|partner source|kind": its weight is its kind's
+                tags = np.concatenate([np.char.add(e, f"|{kk}") for e, (kk, _) in zip(es, cfg)])
                 # label-keeping nuisance pairs: each extra sample minus its parent's features
                 global PAIRS
                 pm = np.isin(d["kind"], NUISANCE_KINDS)
@@ -47,10 +52,12 @@ def main():
 
 def evaluate_kinds(x, live, source, xf, l2, ex, ey, tags, alphas):
     """`common.evaluate` with one weight per kind of extra sample."""
-    src = np.array([t.split("|")[0] for t in tags]); kind = np.array([t.split("|")[1] for t in tags])
+    src = np.array([t.split("|")[0] for t in tags]); kind = np.array([t.split("|")[2] for t in tags])
+    partner_src = np.array([t.split("|")[1] for t in tags])
 
     def fit(mask, start=None, iterations=12):
-        keep = np.isin(src, np.unique(source[mask]))
+        inside = np.unique(source[mask])
+        keep = np.isin(src, inside) & np.isin(partner_src, inside)
         return fit_weighted(x[mask], live[mask], source[mask], l2, ex[keep], ey[keep], src[keep],
                             kind[keep], alphas, start, iterations)
 

@@ -4,7 +4,7 @@ measured on the shipped layer's taps (issue #10; not part of train.sh or CI).
 
     python gen_style.py SEED MODE [LAYER]
 
-At LAYER (default: the stem's output, 64 channels at 40×40, before any tapped value) each
+At LAYER (default: the stem's output, 32 channels at 40×40 in both networks, before any tapped value) each
 channel's mean μ and standard deviation σ over the map are what the literature calls a crop's
 "style" — camera, light and compression live there as much as print or screen texture. The map
 is re-normalised to new statistics and run on to the taps:
@@ -17,8 +17,11 @@ is re-normalised to new statistics and run on to the taps:
 - `none`: no shift — a check that the split into two halves reproduces the crops' features.
 
 A mixing partner and λ are drawn once per still and shared by both networks (2.7× and 4.0×
-crops); `dsu`'s noise is drawn per network and channel. The copies' 1,024 features
-are cached as `extra_<seed>_<kind>.npz` (the kind is MODE, or MODE-<path of LAYER> for another LAYER) for `../tight_chips/grid.py`.
+crops); `dsu`'s noise is drawn per network and channel. The copies' 1,024 features are cached
+as `extra_<seed>_<kind>.npz` for `../tight_chips/grid.py` (the kind is MODE, or
+MODE-<path of LAYER> for another LAYER), with each copy's partner: a fold must leave out every
+copy whose partner's source it holds out (README: without that, the held-out source's style
+leaks into training).
 """
 import os
 import sys

@@ -22,24 +22,18 @@ def main():
         for l2 in ridges:
             res = []
             for d in files:
-                ex, ey, es = [], [], []
                 # a copy that mixes in another still (style_shift) names it: both sources must
                 # be in a fold's training set for the copy to be
                 partner = d["partner"] if "partner" in d else d["parent"]
-                for kind, alpha in cfg:
-                    m = d["kind"] == kind
-                    ex.append(d["x"][m]); ey.append(d["live"][m])
-                    es.append(np.char.add(np.char.add(c.source[d["parent"][m]].astype(str), "|"),
-                                          c.source[partner[m]].astype(str)))
-                # each extra sample tagged "source|partner source|kind": its weight is its kind's
-                tags = np.concatenate([np.char.add(e, f"|{kk}") for e, (kk, _) in zip(es, cfg)])
+                m = np.concatenate([np.flatnonzero(d["kind"] == kind) for kind, _ in cfg])
+                extras = (d["x"][m], d["live"][m], c.source[d["parent"][m]], c.source[partner[m]],
+                          d["kind"][m])
                 # label-keeping nuisance pairs: each extra sample minus its parent's features
                 global PAIRS
                 pm = np.isin(d["kind"], NUISANCE_KINDS)
                 PAIRS = (d["x"][pm] - X[d["parent"][pm]], c.source[d["parent"][pm]])
                 t = time.time()
-                r = evaluate_kinds(x, live, source, X[fa], l2, np.concatenate(ex), np.concatenate(ey),
-                                   tags, dict(cfg))
+                r = evaluate_kinds(x, live, source, X[fa], l2, extras, dict(cfg))
                 res.append(r)
                 label = "+".join(f"{k}:{a:g}" for k, a in cfg) + f" r{l2:g}"
                 print(fmt(r, label) + f"  [{time.time() - t:.0f}s]", flush=True)
@@ -50,10 +44,10 @@ def main():
                       flush=True)
 
 
-def evaluate_kinds(x, live, source, xf, l2, ex, ey, tags, alphas):
-    """`common.evaluate` with one weight per kind of extra sample."""
-    src = np.array([t.split("|")[0] for t in tags]); kind = np.array([t.split("|")[2] for t in tags])
-    partner_src = np.array([t.split("|")[1] for t in tags])
+def evaluate_kinds(x, live, source, xf, l2, extras, alphas):
+    """`common.evaluate` with one weight per kind of extra sample. `extras`: features, live
+    flags, parent's source, partner's source and kind of each extra sample."""
+    ex, ey, src, partner_src, kind = extras
 
     def fit(mask, start=None, iterations=12):
         inside = np.unique(source[mask])

@@ -1,6 +1,7 @@
 """LOSO grid over extra-sample sets, their weights and the ridge.
 
     python grid.py "chip:0.5,framed:0.5" 1000 extra_0_chip-framed.npz [extra_1_chip-framed.npz ...]
+    python grid.py "chip:0+frames:0.5" 1000 extra_0_chip.npz+frames_24.npz
 
 Each config is "+"-joined kinds with one weight each, e.g. "chip:0.5+framed:0.3"; configs are
 comma-separated; every config × ridge is run on each seed's file and the mean printed.
@@ -14,24 +15,25 @@ def main():
     configs = [[(k.split(":")[0], float(k.split(":")[1])) for k in cfg.split("+")]
                for cfg in sys.argv[1].split(",")]
     ridges = [float(v) for v in sys.argv[2].split(",")]
-    files = [np.load(os.path.join(OUT, f)) for f in sys.argv[3:]]
+    # one run per argument; "a.npz+b.npz" pools the extra samples of several files
+    files = [[np.load(os.path.join(OUT, f)) for f in arg.split("+")] for arg in sys.argv[3:]]
     c, X = base()
     tr = np.flatnonzero(c.trainable); fa = np.flatnonzero(c.subset == "faces")
     x, live, source = X[tr], c.live[tr], c.source[tr]
     for cfg in configs:
         for l2 in ridges:
             res = []
-            for d in files:
+            for group in files:
                 # a copy that mixes in another still (style_shift) names it: both sources must
                 # be in a fold's training set for the copy to be
-                partner = d["partner"] if "partner" in d else d["parent"]
-                m = np.concatenate([np.flatnonzero(d["kind"] == kind) for kind, _ in cfg])
-                extras = (d["x"][m], d["live"][m], c.source[d["parent"][m]], c.source[partner[m]],
-                          d["kind"][m])
+                parts = [extra_samples(d, c, cfg) for d in group]
+                extras = tuple(np.concatenate(p) for p in zip(*parts))
                 # label-keeping nuisance pairs: each extra sample minus its parent's features
                 global PAIRS
-                pm = np.isin(d["kind"], NUISANCE_KINDS)
-                PAIRS = (d["x"][pm] - X[d["parent"][pm]], c.source[d["parent"][pm]])
+                for d in group:
+                    if "parent" in d:
+                        pm = np.isin(d["kind"], NUISANCE_KINDS)
+                        PAIRS = (d["x"][pm] - X[d["parent"][pm]], c.source[d["parent"][pm]])
                 t = time.time()
                 r = evaluate_kinds(x, live, source, X[fa], l2, extras, dict(cfg))
                 res.append(r)
@@ -44,13 +46,28 @@ def main():
                       flush=True)
 
 
+def extra_samples(d, c, cfg):
+    """The extra samples of a cached file that the config names: features, live flags, parent's
+    source, partner's source, kind. Copies of training stills (`parent`: an index into the
+    crops) take their sources from the parent (and the `partner` a style_shift copy mixed in);
+    new stills (`video_frames/`, kind "frames") carry their own `source`."""
+    if "parent" not in d:
+        m = np.ones(len(d["x"]), bool) if any(k == "frames" for k, _ in cfg) else np.zeros(len(d["x"]), bool)
+        return (d["x"][m], d["live"][m], d["source"][m], d["source"][m],
+                np.array(["frames"] * int(m.sum())))
+    partner = d["partner"] if "partner" in d else d["parent"]
+    m = np.concatenate([np.flatnonzero(d["kind"] == kind) for kind, _ in cfg])
+    return (d["x"][m], d["live"][m], c.source[d["parent"][m]], c.source[partner[m]], d["kind"][m])
+
+
 def evaluate_kinds(x, live, source, xf, l2, extras, alphas):
     """`common.evaluate` with one weight per kind of extra sample. `extras`: features, live
     flags, parent's source, partner's source and kind of each extra sample."""
     ex, ey, src, partner_src, kind = extras
 
     def fit(mask, start=None, iterations=12):
-        inside = np.unique(source[mask])
+        # a source no fold holds out (new stills' own sources) is always inside
+        inside = np.concatenate([np.unique(source[mask]), np.setdiff1d(src, source)])
         keep = np.isin(src, inside) & np.isin(partner_src, inside)
         return fit_weighted(x[mask], live[mask], source[mask], l2, ex[keep], ey[keep], src[keep],
                             kind[keep], alphas, start, iterations)

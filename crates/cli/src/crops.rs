@@ -51,6 +51,10 @@ pub struct CropsArgs {
     /// Also write 128×128 crops (`crops_s<scale>_128.npy`, about 50 kB per item and scale).
     #[arg(long)]
     crops_128: bool,
+    /// Also write the facematch embedder's embedding of each face (`embeddings.npy`, float32,
+    /// the aligned face the service compares), for `training/experiments/fr_taps/`.
+    #[arg(long)]
+    embeddings: bool,
     /// Parallel workers (default: the number of cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -63,6 +67,7 @@ struct Row {
     image_h: u32,
     crops: Vec<Vec<f32>>,
     crops_128: Vec<Vec<u8>>,
+    embedding: Option<Vec<f32>>,
     scores: Vec<(String, f32)>,
 }
 
@@ -95,7 +100,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
     });
     let scales_128: &[f32] = if args.crops_128 { &SCALES_128 } else { &[] };
     let results = eval::runner::par_map(&items, workers, true, |item| {
-        one(models, item, scales_128).map_err(|e| format!("{}: {e}", item.file))
+        one(models, item, scales_128, args.embeddings).map_err(|e| format!("{}: {e}", item.file))
     });
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
     for r in results {
@@ -118,7 +123,12 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
 }
 
 /// The still exactly as the API decodes it, its dominant usable face, and the crops.
-fn one(models: &Models, item: &eval::Item, scales_128: &[f32]) -> anyhow::Result<Row> {
+fn one(
+    models: &Models,
+    item: &eval::Item,
+    scales_128: &[f32],
+    embedding: bool,
+) -> anyhow::Result<Row> {
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
@@ -146,6 +156,9 @@ fn one(models: &Models, item: &eval::Item, scales_128: &[f32]) -> anyhow::Result
             rounded(&sample(image, region, SIZE_128, SIZE_128, [0.0; 3]))
         })
         .collect();
+    let embedding = embedding
+        .then(|| models.embedder.embed(image, &face).map(|e| e.0))
+        .transpose()?;
     let scores = models
         .pad
         .iter()
@@ -158,6 +171,7 @@ fn one(models: &Models, item: &eval::Item, scales_128: &[f32]) -> anyhow::Result
         image_h: image.height(),
         crops,
         crops_128,
+        embedding,
         scores,
     })
 }
@@ -217,6 +231,26 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
             &out.join(name),
             "|u1",
             &[rows.len(), SIZE_128, SIZE_128, 3],
+            &bytes,
+        )?;
+    }
+    if let Some(dim) = rows
+        .first()
+        .and_then(|r| r.embedding.as_ref())
+        .map(Vec::len)
+    {
+        let bytes: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.embedding.iter().flatten().flat_map(|v| v.to_le_bytes()))
+            .collect();
+        anyhow::ensure!(
+            bytes.len() == rows.len() * dim * 4,
+            "embeddings of unequal length"
+        );
+        npy(
+            &out.join("embeddings.npy"),
+            "<f4",
+            &[rows.len(), dim],
             &bytes,
         )?;
     }

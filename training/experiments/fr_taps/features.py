@@ -7,8 +7,9 @@ shipped layer's taps (issue #10; not part of train.sh).
 Why: the MiniFASNets learnt from one vendor's captures; a face-recognition network learnt from
 millions of photos of every kind — press portraits included — so its statistics might place a
 studio portrait among live faces where the PAD taps do not. Blocks: `base` (the shipped
-layer's 1,024 inputs, from `tight_chips`' cache, same crops), `fr_s1`…`fr_s4` (per-channel mean
-and standard deviation at 56², 28², 14² and 7²), `fr_emb` (the L2-normalised 512-d embedding).
+layer's 1,024 inputs, from `tight_chips`' cache, same crops; `base27` / `base40` its halves),
+`fr_s1`…`fr_s4` (per-channel mean and standard deviation at 56², 28², 14² and 7²), `fr_emb`
+(the L2-normalised 512-d embedding).
 The face-only 128×128 crop is resized to 112×112; no 5-point alignment (statistics, not
 identity, are read).
 """
@@ -60,7 +61,9 @@ def main():
     target = os.environ.get("CARGO_TARGET_DIR", "/var/cache/livegate/target")
     base = np.load(os.path.join(target, "exp-tight", "base.npy"))
     assert len(base) == len(c.rows), "tight_chips' base.npy is from other crops"
-    np.savez(out, base=base, **{k: np.array(v) for k, v in blocks.items()})
+    # base27 / base40: one network's half of the taps (crop_27 is V2's, crop_40 V1SE's)
+    np.savez(out, base=base, base27=base[:, :512], base40=base[:, 512:],
+             **{k: np.array(v) for k, v in blocks.items()})
     print({k: np.array(v).shape for k, v in blocks.items()})
 
 

@@ -7,7 +7,8 @@ A block's weight c multiplies its standardised features, so its effective ridge 
 ridge / c²: c < 1 shrinks that block harder than the taps. Protocol as `train.py`: each source
 scored by the layer fitted without it (Newton warm-started from the full fit, 5 steps), the
 operating point the source-balanced ACER minimum of those scores, `faces/` (never trained on)
-scored by the layer fitted on everything; standardised over the real crops only.
+scored by the layer fitted on everything; standardised over the real crops only. `EXCLUDE`
+("source|source") keeps sources out of every layer's training (still scored, out of fold).
 """
 import os
 import sys
@@ -54,11 +55,14 @@ def run(c, f, combo, l2, verbose=False):
     idx = np.flatnonzero(c.trainable)
     faces = np.flatnonzero(c.subset == "faces")
     x, live, source = X[idx], c.live[idx], c.source[idx]
-    full, beta = fit(x, live, source, l2, weight)
+    # EXCLUDE="a|b": sources no layer is trained on (each still scored by the layer without it)
+    out = np.isin(source, [s for s in os.environ.get("EXCLUDE", "").split("|") if s])
+    full, beta = fit(x[~out], live[~out], source[~out], l2, weight)
     oof = np.zeros(len(idx))
     for s in np.unique(source):
         h = source == s
-        oof[h] = fit(x[~h], live[~h], source[~h], l2, weight, beta, 5)[0](x[h])
+        m = ~h & ~out
+        oof[h] = fit(x[m], live[m], source[m], l2, weight, beta, 5)[0](x[h])
     fs = full(X[faces])
     print(grid_line(f"{combo:<28} ridge {l2:<6g}", oof, live, source, fs), flush=True)
     if verbose:

@@ -127,7 +127,7 @@ fn one(
     models: &Models,
     item: &eval::Item,
     scales_128: &[f32],
-    embedding: bool,
+    with_embedding: bool,
 ) -> anyhow::Result<Row> {
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
@@ -156,7 +156,7 @@ fn one(
             rounded(&sample(image, region, SIZE_128, SIZE_128, [0.0; 3]))
         })
         .collect();
-    let embedding = embedding
+    let embedding = with_embedding
         .then(|| models.embedder.embed(image, &face).map(|e| e.0))
         .transpose()?;
     let scores = models

@@ -52,7 +52,7 @@ def extra_samples(d, c, cfg):
     crops) take their sources from the parent (and the `partner` a style_shift copy mixed in);
     new stills (`video_frames/`, kind "frames") carry their own `source`."""
     if "parent" not in d:
-        m = np.ones(len(d["x"]), bool) if any(k == "frames" for k, _ in cfg) else np.zeros(len(d["x"]), bool)
+        m = np.full(len(d["x"]), any(kind == "frames" for kind, _ in cfg))
         return (d["x"][m], d["live"][m], d["source"][m], d["source"][m],
                 np.array(["frames"] * int(m.sum())))
     partner = d["partner"] if "partner" in d else d["parent"]

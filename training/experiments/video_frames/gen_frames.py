@@ -7,7 +7,8 @@ and rooms (two of them with a replay of the same person) and more frames of two 
 sources. Each video's frames are cut evenly over its length with ffmpeg (which applies the
 container's rotation, as the service's decoder does), cropped by the service itself
 (`livegate crops`, so the face box, pick and context crops are production's), and their
-1,024 taps cached as `frames_<n>.npz` (features `x`, `live`, LOSO `source`, `video`).
+1,024 taps cached as `frames_<n>.npz` (features `x`, `live`, LOSO `source`, `video`; the
+three new people's videos alone as `frames_<n>_new.npz`, their live ones as `_newlive`).
 Frames of an `extra/` source's video belong to that source and leave its fold with it; the
 other videos are sources of their own that no fold holds out (they are not scored: a few
 dozen frames of one take say little about a source).
@@ -75,7 +76,12 @@ def main():
     c = Crops(crops)
     video = np.array([r["file"].split("/")[1] for r in c.rows])
     x = features(c.by_scale[27], c.by_scale[40])
-    np.savez(os.path.join(OUT, f"frames_{n}.npz"), x=x, live=c.live, source=c.source, video=video)
+    cached = dict(x=x, live=c.live, source=c.source, video=video)
+    np.savez(os.path.join(OUT, f"frames_{n}.npz"), **cached)
+    # the three new people's videos only (`_new`), and only their live ones (`_newlive`)
+    new = np.char.startswith(c.source.astype(str), "video:")
+    for suffix, keep in (("new", new), ("newlive", new & c.live)):
+        np.savez(os.path.join(OUT, f"frames_{n}_{suffix}.npz"), **{k: v[keep] for k, v in cached.items()})
     for v in np.unique(video):
         m = video == v
         print(f"{v:<45} {m.sum():3d} frames, live {c.live[m][0]}, source {c.source[m][0]}")

@@ -185,6 +185,12 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
     let mut index = String::from(
         "file\tsubset\tsource\tlabel\tclass\tface_x\tface_y\tface_w\tface_h\timage_w\timage_h",
     );
+    // the detector's six keypoints (vision::kp order) and confidence: pose and framing
+    // covariates for experiments (`training/experiments/fr_taps/`)
+    for k in 0..6 {
+        index.push_str(&format!("\tkp{k}_x\tkp{k}_y"));
+    }
+    index.push_str("\tdetector_score");
     for m in &models {
         index.push('\t');
         index.push_str(m);
@@ -209,6 +215,10 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
             r.image_w,
             r.image_h
         ));
+        for p in &r.face.keypoints {
+            index.push_str(&format!("\t{:.2}\t{:.2}", p.x, p.y));
+        }
+        index.push_str(&format!("\t{:.4}", r.face.score));
         for (_, s) in &r.scores {
             index.push_str(&format!("\t{s:.6}"));
         }

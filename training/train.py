@@ -118,11 +118,12 @@ def fit(x, live, source, l2, pool=None, iterations=25):
     return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
 
 
-def newton(z, y, w, l2, iterations=25):
+def newton(z, y, w, l2, iterations=25, start=None):
     """Weighted, ridge-penalised logistic regression by Newton's method; `z` ends with a column
-    of ones (the bias, not penalised). Returns the coefficients, bias last."""
+    of ones (the bias, not penalised). Returns the coefficients, bias last. `start`: where to
+    begin (zeros by default; experiments warm-start folds from the full fit)."""
     ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
-    beta = np.zeros(z.shape[1])
+    beta = np.zeros(z.shape[1]) if start is None else start.copy()
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-z @ beta))
         grad = z.T @ (w * (p - y)) + ridge @ beta

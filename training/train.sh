@@ -27,11 +27,10 @@ if ((SMOKE)); then
   WORK="$CARGO_TARGET_DIR/training-smoke"
   OUT="$WORK/out"
   rm -rf "$WORK"
-  # --embeddings: unused by train.py; exercises the path training/experiments/fr_taps/ reads
+  # --embeddings: unused by train.py; written and checked here for training/experiments/fr_taps/
   "$BIN" crops --manifest "$LIVEGATE_TESTDATA/MANIFEST.tsv" --root "$LIVEGATE_TESTDATA" \
     --out "$WORK/crops" --every 10 --exact 8 --embeddings
-  "$VENV/bin/python" -c 'import sys, numpy as np; e = np.load(sys.argv[1]); n = len(open(sys.argv[2]).readlines()) - 1; assert e.ndim == 2 and len(e) == n and np.isfinite(e).all() and (np.linalg.norm(e, axis=1) > 0).all(), e.shape' \
-    "$WORK/crops/embeddings.npy" "$WORK/crops/index.tsv"
+  "$VENV/bin/python" "$ROOT/training/check_crops.py" "$WORK/crops"
   "$VENV/bin/python" "$ROOT/training/train.py" --crops "$WORK/crops" --out "$OUT" "$@"
   "$VENV/bin/python" "$ROOT/training/export.py" --folds "$OUT/folds.json" --out "$OUT/folds"
 else

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 import train as T  # noqa: E402
 from data import Crops  # noqa: E402
+from export import Head  # noqa: E402
 from metrics import balanced_threshold, grid_line, loso_table  # noqa: E402
 
 
@@ -34,20 +35,11 @@ def design(f, combo):
 
 
 def fit(x, live, source, l2, weight, start=None, iterations=12):
+    """`train.fit` with each standardised column multiplied by its block's weight."""
     mu, sd = x.mean(0), x.std(0) + 1e-6
     z = np.hstack([(x - mu) / sd * weight, np.ones((len(x), 1))])
-    y, w = live.astype(float), T.sample_weights(live, source)
-    ridge = l2 * np.r_[np.ones(z.shape[1] - 1), 0.0]
-    beta = np.zeros(z.shape[1]) if start is None else start.copy()
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -50, 50)))
-        grad = z.T @ (w * (p - y)) + ridge * beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(ridge)
-        beta -= np.linalg.solve(hess, grad)
-
-    def score(xt):
-        return 1.0 / (1.0 + np.exp(-(((xt - mu) / sd * weight) @ beta[:-1] + beta[-1])))
-    return score, beta
+    beta = T.newton(z, live.astype(float), T.sample_weights(live, source), l2, iterations, start)
+    return Head.from_standardised(beta[:-1] * weight, beta[-1], mu, sd), beta
 
 
 def run(c, f, combo, l2, verbose=False):
@@ -62,8 +54,8 @@ def run(c, f, combo, l2, verbose=False):
     for s in np.unique(source):
         h = source == s
         m = ~h & ~out
-        oof[h] = fit(x[m], live[m], source[m], l2, weight, beta, 5)[0](x[h])
-    fs = full(X[faces])
+        oof[h] = fit(x[m], live[m], source[m], l2, weight, beta, 5)[0].score(x[h])
+    fs = full.score(X[faces])
     print(grid_line(f"{combo:<28} ridge {l2:<6g}", oof, live, source, fs), flush=True)
     if verbose:
         rows, _ = loso_table(oof, live, source)

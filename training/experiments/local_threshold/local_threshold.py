@@ -47,11 +47,12 @@ def nested_scores(c, f):
     oof, inner = np.zeros(len(idx)), {}
     for h in np.unique(source):
         out = source != h
-        score_h, beta_h = fit(x[out], live[out], source[out], RIDGE, weight, beta, 5)
-        oof[source == h] = score_h(x[source == h])
+        layer_h, beta_h = fit(x[out], live[out], source[out], RIDGE, weight, beta, 5)
+        oof[source == h] = layer_h.score(x[source == h])
         for s in np.unique(source[out]):
             m = out & (source != s)
-            inner[(h, s)] = fit(x[m], live[m], source[m], RIDGE, weight, beta_h, 4)[0](x[source == s])
+            inner[(h, s)] = fit(x[m], live[m], source[m], RIDGE, weight, beta_h, 4)[0].score(
+                x[source == s])
     pickle.dump((oof, inner), open(path, "wb"))
     return oof, inner
 

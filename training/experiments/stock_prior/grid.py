@@ -1,0 +1,93 @@
+"""The layer shrunk toward the stock networks' own verdict instead of toward zero (issue #10).
+
+    python grid.py GAMMAS RIDGES [OFFSET]     # e.g. 0,0.25,0.5,1 300,1000,3000 mean
+
+The shipped layer's ridge pulls every weight to zero, so where the layer has not seen a kind of
+face it says nothing — and the features' source looks decide. The stock MiniFASNets were trained
+by their authors on far more faces; on live faces of kinds no source here has (studio video,
+group photos: `../registry_live/`) their own classifiers accept nearly all. Here the stock
+logits enter as a fixed offset, γ × (V2 logit on crop_27 + V1SE logit on crop_40) / 2 (OFFSET
+`mean`; `v2` or `v1se` for one network), and the ridge-shrunk taps only correct it: a prior
+centred on the stock decision. γ = 0 is the shipped layer (real-crop standardisation).
+
+Same protocol as `../tight_chips/grid.py` (each source scored by the layer fitted without it,
+threshold from the other sources' out-of-fold scores, `faces/` by the layer fitted on all), plus
+the fetched live faces (`../registry_live/`, never trained on here) at that threshold.
+"""
+import csv
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tight_chips"))
+
+from common import *  # noqa: E402,F403
+
+REGISTRY = os.environ.get("LIVEGATE_REGISTRY", "/var/cache/livegate/exp-reg2")
+
+
+def stock_logits(rows, which):
+    """The stock networks' live logit from each crop's index row (softmax live probability)."""
+    cols = {"mean": ("minifasnet_v2", "minifasnet_v1se"), "v2": ("minifasnet_v2",),
+            "v1se": ("minifasnet_v1se",)}[which]
+    p = np.clip(np.array([[float(r[k]) for k in cols] for r in rows]), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p)).mean(1)
+
+
+def fit(x, live, source, l2, off, iterations=12, start=None):
+    """`train.fit` with a fixed per-sample offset added to the linear score."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    w = T.sample_weights(live, source)
+    y = live.astype(float)
+    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
+    beta = np.zeros(z.shape[1]) if start is None else start.copy()
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta + off, -50, 50)))
+        grad = z.T @ (w * (p - y)) + ridge @ beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
+        beta -= np.linalg.solve(hess, grad)
+    head = Head.from_standardised(beta[:-1], beta[-1], mu, sd)
+    return head, beta
+
+
+def score(head, x, off):
+    return 1.0 / (1.0 + np.exp(-np.clip(x @ head.w + head.b + off, -50, 50)))
+
+
+def main():
+    gammas = [float(g) for g in sys.argv[1].split(",")]
+    ridges = [float(v) for v in sys.argv[2].split(",")]
+    which = sys.argv[3] if len(sys.argv) > 3 else "mean"
+    c, X = base()
+    logit = stock_logits(c.rows, which)
+    tr = np.flatnonzero(c.trainable)
+    fa = np.flatnonzero(c.subset == "faces")
+    x, live, source = X[tr], c.live[tr], c.source[tr]
+    reg = np.load(os.path.join(OUT, "registry.npz"))
+    with open(os.path.join(REGISTRY, "crops", "index.tsv"), newline="") as f:
+        rlogit = stock_logits(list(csv.DictReader(f, delimiter="\t")), which)
+    for l2 in ridges:
+        for g in gammas:
+            off = g * logit[tr]
+            full, beta = fit(x, live, source, l2, off)
+            oof = np.zeros(len(live))
+            for s in np.unique(source):
+                h = source == s
+                head, _ = fit(x[~h], live[~h], source[~h], l2, off[~h], 4, beta)
+                oof[h] = score(head, x[h], off[h])
+            rows, pooled = loso_table(oof, live, source)
+            thr = balanced_threshold(oof, live, source)
+            worst = max((r["acer"], k) for k, r in rows.items())
+            faces = score(full, X[fa], g * logit[fa])
+            rs = score(full, reg["x"], g * rlogit)
+            held = ", ".join(f"{k.split(':')[1]} {np.sum(rs[reg['source'] == k] < thr)}/"
+                             f"{np.sum(reg['source'] == k)}" for k in np.unique(reg["source"]))
+            print(f"{which} γ={g:g} ridge {l2:g}: ACER {100 * pooled['acer']:.2f} AUC "
+                  f"{pooled['roc_auc']:.3f} worst {100 * worst[0]:.1f} ({worst[1][:10]}) nuaa "
+                  f"{rows['nuaa_train']['roc_auc']:.3f} faces {np.sum(faces < thr)}/{len(fa)} thr "
+                  f"{thr:.3f} | registry: {held}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,11 +42,10 @@ def session():
     return ort.InferenceSession(m.SerializeToString(), o, providers=["CPUExecutionProvider"])
 
 
-def main():
-    crops_dir, out = sys.argv[1], sys.argv[2]
-    c = Crops(crops_dir, scales=(27, 40))
-    face = np.load(os.path.join(crops_dir, "crops_s10_128.npy"))
-    s = session()
+def fr_features(face, s=None):
+    """{block: N×d} of the network on N×128×128×3 RGB face-only crops: `fr_emb` and every tap
+    of `TAPS` as per-channel mean and standard deviation."""
+    s = s or session()
     names = ["output", *TAPS.values()]
     blocks = {k: [] for k in ["fr_emb", *TAPS]}
     for rgb in face:
@@ -58,13 +57,20 @@ def main():
         for k, n in TAPS.items():
             a = outs[n][0].reshape(outs[n].shape[1], -1)
             blocks[k].append(np.concatenate([a.mean(1), a.std(1)]))
+    return {k: np.array(v) for k, v in blocks.items()}
+
+
+def main():
+    crops_dir, out = sys.argv[1], sys.argv[2]
+    c = Crops(crops_dir, scales=(27, 40))
+    blocks = fr_features(np.load(os.path.join(crops_dir, "crops_s10_128.npy")))
     target = os.environ.get("CARGO_TARGET_DIR", "/var/cache/livegate/target")
     base = np.load(os.path.join(target, "exp-tight", "base.npy"))
     assert len(base) == len(c.rows), "tight_chips' base.npy is from other crops"
     # base27 / base40: one network's half of the taps (crop_27 is V2's, crop_40 V1SE's)
     np.savez(out, base=base, base27=base[:, :512], base40=base[:, 512:],
-             **{k: np.array(v) for k, v in blocks.items()})
-    print({k: np.array(v).shape for k, v in blocks.items()})
+             **blocks)
+    print({k: v.shape for k, v in blocks.items()})
 
 
 if __name__ == "__main__":

@@ -156,15 +156,24 @@ class Graph:
     def session(self, outputs=()):
         """An ONNX Runtime session of the original weights with a free batch dimension and
         `outputs` (names of inner values) exposed after the graph's own output."""
-        import onnxruntime as ort
-
         model = onnx.ModelProto()
         model.CopyFrom(self.model)
         _free_batch(model)
-        for name in outputs:
+        return exposing(model, outputs)
+
+
+def exposing(model, outputs, threads=None):
+    """An ONNX Runtime session of `model` (a ModelProto, changed in place) with `outputs`
+    (names of inner values) exposed after its own outputs. Threads: `threads`, else
+    LIVEGATE_TRAIN_THREADS, else ONNX Runtime's default."""
+    import onnxruntime as ort
+
+    have = {o.name for o in model.graph.output}
+    for name in outputs:
+        if name not in have:
             model.graph.output.append(onnx.helper.make_tensor_value_info(
                 name, onnx.TensorProto.FLOAT, None))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(os.environ.get("LIVEGATE_TRAIN_THREADS", "0"))
-        return ort.InferenceSession(model.SerializeToString(), opts,
-                                    providers=["CPUExecutionProvider"])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or int(os.environ.get("LIVEGATE_TRAIN_THREADS", "0"))
+    return ort.InferenceSession(model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])

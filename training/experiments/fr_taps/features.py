@@ -18,13 +18,13 @@ import sys
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from data import Crops  # noqa: E402
+from onnx_graph import exposing  # noqa: E402
 
 TAPS = {"fr_s1": "341", "fr_s2": "395", "fr_s3": "471", "fr_s4": "503"}
 MODEL = os.path.expanduser(os.environ.get("LIVEGATE_FR_FEATURE",
@@ -32,14 +32,7 @@ MODEL = os.path.expanduser(os.environ.get("LIVEGATE_FR_FEATURE",
 
 
 def session():
-    m = onnx.load(MODEL)
-    have = {o.name for o in m.graph.output}
-    for name in TAPS.values():
-        if name not in have:
-            m.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    o = ort.SessionOptions()
-    o.intra_op_num_threads = 2
-    return ort.InferenceSession(m.SerializeToString(), o, providers=["CPUExecutionProvider"])
+    return exposing(onnx.load(MODEL), TAPS.values(), threads=2)
 
 
 def fr_features(face, s=None):

@@ -17,8 +17,11 @@ import sys
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+from onnx_graph import exposing  # noqa: E402
 
 MODELS = os.path.expanduser(os.environ.get("LIVEGATE_MODEL_DIR", "~/.cache/livegate/models"))
 P = "StatefulPartitionedCall/functional_1/"
@@ -45,14 +48,7 @@ def session(file, taps):
     for k, name in list(taps.items()):
         if name is None:
             taps[k] = last_add(m, [8, 8])
-    have = {o.name for o in m.graph.output}
-    for name in taps.values():
-        if name not in have:
-            m.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    o = ort.SessionOptions()
-    o.intra_op_num_threads = 2
-    return ort.InferenceSession(m.SerializeToString(), o, providers=["CPUExecutionProvider"]), \
-        m.graph.input[0].name
+    return exposing(m, taps.values(), threads=2), m.graph.input[0].name
 
 
 def mediapipe_features(face):

@@ -8,14 +8,15 @@ about live faces or about those 78. The registry faces (`fetch.py`, `features.py
 second, independent bona fide check: 80 faces of three other kinds, never trained on here.
 
 Blocks, for the training crops and the registry crops alike: `base` (the shipped layer's 1,024
-taps), `v1se_10` (V1SE's taps on the face-only 1.0× crop, `../face_crops/`), `fr_emb` and
-`fr_s2` (the face-recognition network's embedding and 28² statistics on the resized face-only
-crop, `../fr_taps/`), `bf_s32`/`bf_s16`/`bf_s8` and `mesh_s24`/`mesh_s12`/`mesh_s6` (the face
-detector's and the face mesh's statistics on it, `../mediapipe_taps/`). The training crops are those of `../fr_taps/` (`livegate crops
---crops-128` of the whole manifest, `$CARGO_TARGET_DIR/exp-fr/crops`); the registry crops are
-re-cut with `--crops-128` into `<registry>/crops128`. Protocol and block weights ("+fr_emb*0.7")
-as `../fr_taps/grid.py`; the registry faces are scored by the layer fitted on everything, at
-the out-of-fold operating point.
+taps; `base27` / `base40` its halves, V2's and V1SE's), `v1se_10` (V1SE's taps on the
+face-only 1.0× crop, `../face_crops/`), `fr_emb` and `fr_s2` (the face-recognition network's
+embedding and 28² statistics on the resized face-only crop, `../fr_taps/`),
+`bf_s32`/`bf_s16`/`bf_s8` and `mesh_s24`/`mesh_s12`/`mesh_s6` (the face detector's and the
+face mesh's statistics on it, `../mediapipe_taps/`). The training crops are those of
+`../fr_taps/` (`livegate crops --crops-128` of the whole manifest,
+`$CARGO_TARGET_DIR/exp-fr/crops`); the registry crops are re-cut with `--crops-128` into
+`<registry>/crops128`. Protocol and block weights ("+fr_emb*0.7") as `../fr_taps/grid.py`; the
+registry faces are scored by the layer fitted on everything, at the out-of-fold operating point.
 """
 import importlib.util
 import os
@@ -75,11 +76,14 @@ def blocks():
                        check=True)
     reg = np.load(os.path.join(CACHE, "registry.npz"))
     face = np.load(os.path.join(crops128, "crops_s10_128.npy"))
-    r = dict(base=reg["x"], v1se_10=v1se_10(crops128), **fr_blocks(crops128),
+    r = dict(base=reg["x"], base27=reg["x"][:, :512], base40=reg["x"][:, 512:],
+             v1se_10=v1se_10(crops128), **fr_blocks(crops128),
              **mediapipe.mediapipe_features(face))
     assert len(r["v1se_10"]) == len(reg["x"]), "registry.npz is from other crops"
     fr = np.load(os.path.join(TARGET, "exp-fr", "fr.npz"))
-    t = dict(base=fr["base"], v1se_10=v1se_10(TRAIN_CROPS), fr_emb=fr["fr_emb"], fr_s2=fr["fr_s2"],
+    t = dict(base=fr["base"], base27=fr["base"][:, :512], base40=fr["base"][:, 512:],
+             v1se_10=v1se_10(TRAIN_CROPS),
+             fr_emb=fr["fr_emb"], fr_s2=fr["fr_s2"],
              **mediapipe.mediapipe_features(np.load(os.path.join(TRAIN_CROPS, "crops_s10_128.npy"))))
     np.savez(os.path.join(CACHE, "cand_train.npz"), **t)
     np.savez(os.path.join(CACHE, "cand_registry.npz"), source=reg["source"], **r)

@@ -1,13 +1,15 @@
 """The layer shrunk toward the stock networks' own verdict instead of toward zero (issue #10).
 
     python grid.py GAMMAS RIDGES [OFFSET]     # e.g. 0,0.25,0.5,1 300,1000,3000 mean
+    python grid.py nested GAMMAS RIDGE [OFFSET]   # γ chosen inside each fold
 
 The shipped layer's ridge pulls every weight to zero, so where the layer has not seen a kind of
 face it says nothing — and the features' source looks decide. The stock MiniFASNets were trained
 by their authors on far more faces; on live faces of kinds no source here has (studio video,
 group photos: `../registry_live/`) their own classifiers accept nearly all. Here the stock
 logits enter as a fixed offset, γ × (V2 logit on crop_27 + V1SE logit on crop_40) / 2 (OFFSET
-`mean`; `v2` or `v1se` for one network), and the ridge-shrunk taps only correct it: a prior
+`mean`; `v2` or `v1se` for one network; `fr` for Faceplugin's `fr_liveness`, a third network
+the service no longer runs; `all` for the mean of the three), and the ridge-shrunk taps only correct it: a prior
 centred on the stock decision. γ = 0 is the shipped layer (real-crop standardisation).
 
 Same protocol as `../tight_chips/grid.py` (each source scored by the layer fitted without it,
@@ -29,7 +31,8 @@ REGISTRY = os.environ.get("LIVEGATE_REGISTRY", "/var/cache/livegate/exp-reg2")
 def stock_logits(rows, which):
     """The stock networks' live logit from each crop's index row (softmax live probability)."""
     cols = {"mean": ("minifasnet_v2", "minifasnet_v1se"), "v2": ("minifasnet_v2",),
-            "v1se": ("minifasnet_v1se",)}[which]
+            "v1se": ("minifasnet_v1se",), "fr": ("fr_liveness",),
+            "all": ("minifasnet_v2", "minifasnet_v1se", "fr_liveness")}[which]
     p = np.clip(np.array([[float(r[k]) for k in cols] for r in rows]), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p)).mean(1)
 
@@ -55,7 +58,48 @@ def score(head, x, off):
     return 1.0 / (1.0 + np.exp(-np.clip(x @ head.w + head.b + off, -50, 50)))
 
 
+def loso(x, live, source, l2, off, start=None):
+    """Out-of-fold scores of every source (warm-started from `start` or the full fit)."""
+    if start is None:
+        start = fit(x, live, source, l2, off)[1]
+    oof = np.zeros(len(live))
+    for s in np.unique(source):
+        h = source == s
+        head, _ = fit(x[~h], live[~h], source[~h], l2, off[~h], 4, start)
+        oof[h] = score(head, x[h], off[h])
+    return oof
+
+
+def nested(gammas, l2, which):
+    """γ chosen without the held-out source: for each source, the γ whose LOSO over the other
+    sources has the lowest pooled ACER; that source is then scored by the layer with that γ
+    fitted on the others. Thresholds as everywhere (the other sources' out-of-fold scores)."""
+    c, X = base()
+    logit = stock_logits(c.rows, which)
+    tr = np.flatnonzero(c.trainable)
+    x, live, source, lg = X[tr], c.live[tr], c.source[tr], logit[tr]
+    oof = np.zeros(len(live))
+    for s in np.unique(source):
+        h = source == s
+        inner = {g: loso_table(loso(x[~h], live[~h], source[~h], l2, g * lg[~h]), live[~h],
+                               source[~h])[1]["acer"] for g in gammas}
+        g = min(inner, key=inner.get)
+        head, _ = fit(x[~h], live[~h], source[~h], l2, g * lg[~h])
+        oof[h] = score(head, x[h], g * lg[h])
+        print(f"  {s[:28]:<28} γ {g:g} (inner ACER " + ", ".join(
+            f"{k:g}: {100 * v:.2f}" for k, v in inner.items()) + ")", flush=True)
+    rows, pooled = loso_table(oof, live, source)
+    worst = max((r["acer"], k) for k, r in rows.items())
+    print(f"nested {which} ridge {l2:g}: ACER {100 * pooled['acer']:.2f} AUC "
+          f"{pooled['roc_auc']:.3f} worst {100 * worst[0]:.1f} ({worst[1][:10]}) nuaa "
+          f"{rows['nuaa_train']['roc_auc']:.3f}")
+    print("     ", " ".join(f"{k[:5]}:{100 * r['acer']:.1f}" for k, r in rows.items()))
+
+
 def main():
+    if sys.argv[1] == "nested":
+        return nested([float(g) for g in sys.argv[2].split(",")], float(sys.argv[3]),
+                      sys.argv[4] if len(sys.argv) > 4 else "mean")
     gammas = [float(g) for g in sys.argv[1].split(",")]
     ridges = [float(v) for v in sys.argv[2].split(",")]
     which = sys.argv[3] if len(sys.argv) > 3 else "mean"
@@ -71,11 +115,7 @@ def main():
         for g in gammas:
             off = g * logit[tr]
             full, beta = fit(x, live, source, l2, off)
-            oof = np.zeros(len(live))
-            for s in np.unique(source):
-                h = source == s
-                head, _ = fit(x[~h], live[~h], source[~h], l2, off[~h], 4, beta)
-                oof[h] = score(head, x[h], off[h])
+            oof = loso(x, live, source, l2, off, beta)
             rows, pooled = loso_table(oof, live, source)
             thr = balanced_threshold(oof, live, source)
             worst = max((r["acer"], k) for k, r in rows.items())

@@ -1,7 +1,7 @@
 """The layer shrunk toward the stock networks' own verdict instead of toward zero (issue #10).
 
     python grid.py GAMMAS RIDGES [OFFSET]     # e.g. 0,0.25,0.5,1 300,1000,3000 mean
-    python grid.py nested GAMMAS RIDGE [OFFSET]   # γ chosen inside each fold
+    python grid.py nested GAMMAS RIDGES [OFFSET]  # γ and ridge chosen inside each fold
 
 The shipped layer's ridge pulls every weight to zero, so where the layer has not seen a kind of
 face it says nothing — and the features' source looks decide. The stock MiniFASNets were trained
@@ -70,10 +70,11 @@ def loso(x, live, source, l2, off, start=None):
     return oof
 
 
-def nested(gammas, l2, which):
-    """γ chosen without the held-out source: for each source, the γ whose LOSO over the other
-    sources has the lowest pooled ACER; that source is then scored by the layer with that γ
-    fitted on the others. Thresholds as everywhere (the other sources' out-of-fold scores)."""
+def nested(gammas, ridges, which):
+    """γ and ridge chosen without the held-out source: for each source, the pair whose LOSO over
+    the other sources has the lowest pooled ACER; that source is then scored by the layer with
+    that pair fitted on the others. Thresholds as everywhere (the other sources' out-of-fold
+    scores). With γ = 0 alone it checks the shipped form's ridge choice."""
     c, X = base()
     logit = stock_logits(c.rows, which)
     tr = np.flatnonzero(c.trainable)
@@ -81,16 +82,17 @@ def nested(gammas, l2, which):
     oof = np.zeros(len(live))
     for s in np.unique(source):
         h = source == s
-        inner = {g: loso_table(loso(x[~h], live[~h], source[~h], l2, g * lg[~h]), live[~h],
-                               source[~h])[1]["acer"] for g in gammas}
-        g = min(inner, key=inner.get)
+        inner = {(g, l2): loso_table(loso(x[~h], live[~h], source[~h], l2, g * lg[~h]),
+                                     live[~h], source[~h])[1]["acer"]
+                 for g in gammas for l2 in ridges}
+        g, l2 = min(inner, key=inner.get)
         head, _ = fit(x[~h], live[~h], source[~h], l2, g * lg[~h])
         oof[h] = score(head, x[h], g * lg[h])
-        print(f"  {s[:28]:<28} γ {g:g} (inner ACER " + ", ".join(
-            f"{k:g}: {100 * v:.2f}" for k, v in inner.items()) + ")", flush=True)
+        print(f"  {s[:28]:<28} γ {g:g} ridge {l2:g} (inner ACER " + ", ".join(
+            f"{k[0]:g}/{k[1]:g}: {100 * v:.2f}" for k, v in inner.items()) + ")", flush=True)
     rows, pooled = loso_table(oof, live, source)
     worst = max((r["acer"], k) for k, r in rows.items())
-    print(f"nested {which} ridge {l2:g}: ACER {100 * pooled['acer']:.2f} AUC "
+    print(f"nested {which} ridges {'/'.join(f'{r:g}' for r in ridges)}: ACER {100 * pooled['acer']:.2f} AUC "
           f"{pooled['roc_auc']:.3f} worst {100 * worst[0]:.1f} ({worst[1][:10]}) nuaa "
           f"{rows['nuaa_train']['roc_auc']:.3f}")
     print("     ", " ".join(f"{k[:5]}:{100 * r['acer']:.1f}" for k, r in rows.items()))
@@ -98,7 +100,8 @@ def nested(gammas, l2, which):
 
 def main():
     if sys.argv[1] == "nested":
-        return nested([float(g) for g in sys.argv[2].split(",")], float(sys.argv[3]),
+        return nested([float(g) for g in sys.argv[2].split(",")],
+                      [float(r) for r in sys.argv[3].split(",")],
                       sys.argv[4] if len(sys.argv) > 4 else "mean")
     gammas = [float(g) for g in sys.argv[1].split(",")]
     ridges = [float(v) for v in sys.argv[2].split(",")]

@@ -118,14 +118,15 @@ def fit(x, live, source, l2, pool=None, iterations=25):
     return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
 
 
-def newton(z, y, w, l2, iterations=25, start=None):
+def newton(z, y, w, l2, iterations=25, start=None, offset=0.0):
     """Weighted, ridge-penalised logistic regression by Newton's method; `z` ends with a column
     of ones (the bias, not penalised). Returns the coefficients, bias last. `start`: where to
-    begin (zeros by default; experiments warm-start folds from the full fit)."""
+    begin (zeros by default; experiments warm-start folds from the full fit). `offset`: a fixed
+    per-sample term added to the linear score (experiments; none in training)."""
     ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
     beta = np.zeros(z.shape[1]) if start is None else start.copy()
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-z @ beta))
+        p = 1.0 / (1.0 + np.exp(-(z @ beta + offset)))
         grad = z.T @ (w * (p - y)) + ridge @ beta
         hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
         beta -= np.linalg.solve(hess, grad)

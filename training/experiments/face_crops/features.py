@@ -35,16 +35,22 @@ PLAN = [
 ]
 
 
-def main():
-    crops_dir, out = sys.argv[1], sys.argv[2]
+def views(crops_dir, plan=PLAN):
+    """{"<name>_<tap>": N×d} of each (network, scale, name) of `plan` on one crops folder."""
     models = find_models("")
-    c = Crops(crops_dir, scales=SCALES + (10, 15))
+    extra = sorted({scale for _, scale, _ in plan} - set(SCALES))
+    c = Crops(crops_dir, scales=SCALES + tuple(extra))
     feats = {}
-    for net, scale, name in PLAN:
+    for net, scale, name in plan:
         x = to_input(c.by_scale[scale])
         for k, v in tapped(os.path.join(models, NETS[net]), TAPS, x).items():
             feats[f"{name}_{k}"] = v
-    np.savez(out, **feats)
+    return feats
+
+
+def main():
+    crops_dir, out = sys.argv[1], sys.argv[2]
+    np.savez(out, **views(crops_dir))
 
 
 if __name__ == "__main__":

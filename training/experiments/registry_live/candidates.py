@@ -28,9 +28,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
-from data import SCALES, Crops, to_input  # noqa: E402
+from data import Crops  # noqa: E402
 from metrics import balanced_threshold, grid_line  # noqa: E402
-from train import find_models  # noqa: E402
 
 
 def sibling(folder, name):
@@ -42,7 +41,7 @@ def sibling(folder, name):
     return module
 
 
-texture = sibling("texture_taps", "features")  # `tapped`, `TAPS`
+face_crops = sibling("face_crops", "features")  # `views`
 fr = sibling("fr_taps", "features")  # the face-recognition network's `session`, `TAPS`
 fr_grid = sibling("fr_taps", "grid")  # `design`, `fit`
 mediapipe = sibling("mediapipe_taps", "features")  # `mediapipe_features`
@@ -60,11 +59,9 @@ def fr_blocks(crops_dir):
 
 
 def v1se_10(crops_dir):
-    c = Crops(crops_dir, scales=SCALES + (10,))
-    taps = {k: texture.TAPS[k] for k in ("emb", "s2", "s3")}
-    got = texture.tapped(os.path.join(find_models(""), "MiniFASNetV1SE.onnx"), taps,
-                         to_input(c.by_scale[10]))
-    return np.concatenate([got[k] for k in taps], 1)
+    """V1SE's taps on the face-only crop, as `../face_crops/` computes them."""
+    got = face_crops.views(crops_dir, [("v1se", 10, "v1se_10")])
+    return np.concatenate([got[f"v1se_10_{k}"] for k in ("emb", "s2", "s3")], 1)
 
 
 def blocks():

@@ -41,17 +41,9 @@ def fit(x, live, source, l2, off, iterations=12, start=None):
     """`train.fit` with a fixed per-sample offset added to the linear score."""
     mu, sd = x.mean(0), x.std(0) + 1e-6
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
-    w = T.sample_weights(live, source)
-    y = live.astype(float)
-    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
-    beta = np.zeros(z.shape[1]) if start is None else start.copy()
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta + off, -50, 50)))
-        grad = z.T @ (w * (p - y)) + ridge @ beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
-        beta -= np.linalg.solve(hess, grad)
-    head = Head.from_standardised(beta[:-1], beta[-1], mu, sd)
-    return head, beta
+    beta = T.newton(z, live.astype(float), T.sample_weights(live, source), l2, iterations, start,
+                    offset=off)
+    return Head.from_standardised(beta[:-1], beta[-1], mu, sd), beta
 
 
 def score(head, x, off):

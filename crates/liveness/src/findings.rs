@@ -11,6 +11,9 @@ pub enum Finding {
     Blur,
     Underexposed,
     Overexposed,
+    /// Fewer picture pixels behind the PAD crop than the network's input: the verdict is a
+    /// guess (see `policy::PAD_MIN_PICTURE_PX`).
+    LowResolution,
 }
 
 impl Finding {
@@ -23,6 +26,7 @@ impl Finding {
             Finding::Blur => "blur",
             Finding::Underexposed => "underexposed",
             Finding::Overexposed => "overexposed",
+            Finding::LowResolution => "low_resolution",
         }
     }
 }

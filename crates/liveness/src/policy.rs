@@ -265,6 +265,17 @@ pub fn facematch_max_distance(embedder: EmbedderId) -> f32 {
 pub const BLUR_SHARPNESS_BELOW: f32 = 20.0;
 pub const UNDEREXPOSED_LUMA_BELOW: f32 = 50.0;
 pub const OVEREXPOSED_LUMA_ABOVE: f32 = 215.0;
+/// Quality finding `low_resolution` (evidence only, like blur): the shorter side of the PAD
+/// model's tightest context crop (2.7× the face, shrunk and slid to fit the picture) covers
+/// fewer picture pixels than this, so the network's 80-px input is an enlargement of a tiny
+/// picture. Measured 2026-12-06 (`training/experiments/zoom/`): every labelled still of
+/// `extra/`, `nuaa_train/` and `faces/`, shrunk to half and scored through the product by the
+/// fold models — below 60 px 49 % of 141 answered live faces were refused (20–22 % at 60–100 px,
+/// 2–7 % above); at full size 10 of the 22 attacks below 60 px (`AksultanMukhanbet` files 46–67
+/// px wide) were accepted. Below it the verdict is a guess either way: ask for a nearer or
+/// sharper picture. It does not veto: the training stills include such pictures, and the
+/// verdict's figures are quoted with them.
+pub const PAD_MIN_PICTURE_PX: f32 = 60.0;
 
 /// `/facematch` confidence: 1 at distance 0, 0.5 at the match threshold, 0 at twice it — a
 /// monotone map so clients can rank, with the verdict boundary at 0.5.

@@ -94,6 +94,9 @@ pub fn analyse(
         }
         let q = vision::quality::assess(&still.image, f);
         findings.extend(quality_findings(&q));
+        if low_resolution(&still.image, f) {
+            findings.push(Finding::LowResolution);
+        }
         quality = Some(q);
     }
     Ok(StillOutcome {
@@ -140,6 +143,15 @@ pub fn quality_findings(q: &vision::quality::FaceQuality) -> Vec<Finding> {
         out.push(Finding::Overexposed);
     }
     out
+}
+
+/// The default PAD model's tightest crop covers fewer than [`policy::PAD_MIN_PICTURE_PX`]
+/// picture pixels (on its shorter side), measured in the analysed image — what the network is
+/// given, whatever the original's size.
+fn low_resolution(image: &RgbImage, face: &Face) -> bool {
+    let (_, tightest) = vision::pad::LivegatePad::INPUTS[0];
+    let crop = vision::pad::context_crop(image.width(), image.height(), &face.bbox, tightest);
+    crop.w.min(crop.h) < policy::PAD_MIN_PICTURE_PX
 }
 
 pub fn internal(e: vision::VisionError) -> AnalysisError {

@@ -535,6 +535,31 @@ async fn a_still_without_a_face_is_a_200_fake_with_the_reason() {
     assert_eq!(a.headers["x-livegate-reason"], "multiple_faces");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_too_small_for_the_pad_crop_is_flagged_low_resolution() {
+    let Some((app, data)) = setup() else { return };
+    // A 46×56-px live still: the PAD crop is the whole picture, enlarged to 80 px.
+    let tiny = "extra/neonipun+CV_PROJECT/dataset_real_1142.png";
+    let a = liveness(&app, &data, Some(tiny), None, &[("details", "1")]).await;
+    let findings = a.json["details"]["image"]["findings"].as_array().unwrap();
+    assert!(
+        findings.contains(&Value::from("low_resolution")),
+        "{findings:?}"
+    );
+    // Evidence only: the scores still decide, so there is no reason code.
+    assert_ne!(a.json["image_result"], "N/A", "{}", a.text);
+    assert!(a.headers.get("x-livegate-reason").is_none());
+    // A portrait, and the same portrait 240 px high, give the crop enough picture.
+    for enough in ["faces/fr_biden.jpg", "faces/fr_obama-240p.jpg"] {
+        let b = liveness(&app, &data, Some(enough), None, &[("details", "1")]).await;
+        let findings = b.json["details"]["image"]["findings"].as_array().unwrap();
+        assert!(
+            !findings.contains(&Value::from("low_resolution")),
+            "{enough}: {findings:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn ignored_fields_are_named_and_the_verdict_is_unchanged() {
     let Some((app, data)) = setup() else { return };

@@ -58,47 +58,60 @@ def gated(f, big, fit_rows):
     return out
 
 
+class Setup:
+    """The training crops' and the registry faces' blocks, face widths and labels."""
+
+    def __init__(self, native_train, native_registry):
+        self.c = Crops(os.path.join(TARGET, "exp-fr", "crops"), scales=(27,))
+        self.f = dict(np.load(os.path.join(CACHE, "cand_train.npz")), **np.load(native_train))
+        self.g = dict(np.load(os.path.join(CACHE, "cand_registry.npz")),
+                      **np.load(native_registry))
+        self.fw = face_widths(os.path.join(TARGET, "exp-fr", "crops"))
+        self.rfw = face_widths(os.path.join(REGISTRY, "crops128"))
+        self.f["logfw"], self.g["logfw"] = np.log(self.fw)[:, None], np.log(self.rfw)[:, None]
+        self.idx = np.flatnonzero(self.c.trainable)
+        self.faces = np.flatnonzero(self.c.subset == "faces")
+        self.live, self.source = self.c.live[self.idx], self.c.source[self.idx]
+
+    def evaluate(self, gate, combo, l2):
+        """Out-of-fold scores of the trainable rows, and the layer fitted on all of them on
+        `faces/` and on the registry faces."""
+        f, g, idx, live, source = self.f, self.g, self.idx, self.live, self.source
+        big, rbig = self.fw >= gate, self.rfw >= gate
+        everything = np.zeros(len(self.fw), bool)
+        everything[idx] = True
+        X, weight = fr_grid.design(gated(f, big, everything), combo)
+        full, beta = fr_grid.fit(X[idx], live, source, l2, weight)
+        oof = np.zeros(len(idx))
+        for s in np.unique(source):
+            h = source == s
+            rows = everything.copy()
+            rows[idx[h]] = False
+            Xs, _ = fr_grid.design(gated(f, big, rows), combo)
+            layer = fr_grid.fit(Xs[idx][~h], live[~h], source[~h], l2, weight, beta, 5)[0]
+            oof[h] = layer.score(Xs[idx][h])
+        ga = dict(g)
+        for k in NATIVE:
+            if k in g:
+                ga[k] = np.where(rbig[:, None], g[k], np.median(f[k][big & everything], 0))
+        R, _ = fr_grid.design(ga, combo)
+        return oof, full.score(X[self.faces]), full.score(R)
+
+
 def main():
     native_train, native_registry, gates, combos, ridges = sys.argv[1:6]
-    c = Crops(os.path.join(TARGET, "exp-fr", "crops"), scales=(27,))
-    f = dict(np.load(os.path.join(CACHE, "cand_train.npz")), **np.load(native_train))
-    g = dict(np.load(os.path.join(CACHE, "cand_registry.npz")), **np.load(native_registry))
-    fw, rfw = face_widths(os.path.join(TARGET, "exp-fr", "crops")), face_widths(
-        os.path.join(REGISTRY, "crops128"))
-    f["logfw"], g["logfw"] = np.log(fw)[:, None], np.log(rfw)[:, None]
-    idx = np.flatnonzero(c.trainable)
-    faces = np.flatnonzero(c.subset == "faces")
-    live, source = c.live[idx], c.source[idx]
-    rsrc = g["source"]
+    d = Setup(native_train, native_registry)
+    live, source, rsrc = d.live, d.source, d.g["source"]
     verbose = os.environ.get("VERBOSE") == "1"
     for gate in (float(v) for v in gates.split(",")):
-        big, rbig = fw >= gate, rfw >= gate
         for combo in combos.split(","):
             for l2 in (float(v) for v in ridges.split(",")):
-                everything = np.zeros(len(fw), bool)
-                everything[idx] = True
-                fa = gated(f, big, everything)
-                X, weight = fr_grid.design(fa, combo)
-                full, beta = fr_grid.fit(X[idx], live, source, l2, weight)
-                oof = np.zeros(len(idx))
-                for s in np.unique(source):
-                    h = source == s
-                    rows = everything.copy()
-                    rows[idx[h]] = False
-                    Xs, _ = fr_grid.design(gated(f, big, rows), combo)
-                    layer = fr_grid.fit(Xs[idx][~h], live[~h], source[~h], l2, weight, beta, 5)[0]
-                    oof[h] = layer.score(Xs[idx][h])
+                oof, fs, rs = d.evaluate(gate, combo, l2)
                 thr = balanced_threshold(oof, live, source)
-                ga = dict(g)
-                for k in NATIVE:
-                    if k in g:
-                        ga[k] = np.where(rbig[:, None], g[k], np.median(f[k][big & everything], 0))
-                R, _ = fr_grid.design(ga, combo)
-                rs = full.score(R)
                 held = ", ".join(f"{k.split(':')[1]} {np.sum(rs[rsrc == k] < thr)}/"
                                  f"{np.sum(rsrc == k)}" for k in np.unique(rsrc))
                 print(grid_line(f"gate {gate:<4g} {combo:<24} ridge {l2:<5g}", oof, live, source,
-                                full.score(X[faces]))
+                                fs)
                       + f" | registry {np.sum(rs < thr)}/{len(rs)}: {held}", flush=True)
                 if verbose:
                     rows_, _ = loso_table(oof, live, source)

@@ -1,4 +1,4 @@
-"""The verdicts of `livegate eval` runs on `make.py`'s copies, side by side, at the shipped
+"""The verdicts of `livegate eval` runs on `training/resized.py`'s copies, side by side, at the shipped
 operating point (issue #10).
 
     python compare.py THRESHOLD EVAL_DIR[=NAME] ...

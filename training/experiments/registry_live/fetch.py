@@ -42,8 +42,9 @@ PACKAGES = {
                  "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", "MIT"),
     "tracking": (["npm", "pack", "-q", "tracking@1.1.3"], "tracking-1.1.3.tgz",
                  "cac8569e3f1e6158a3b1162fe2212a33c671c17f67729ad6a7fa2e35faaa52fb", "BSD-3-Clause"),
-    "insightface": (["pip", "download", "-q", "--no-deps", "--only-binary", ":all:", "-d", ".",
-                     "insightface==2.1"], "insightface-2.1-py3-none-any.whl",
+    # the running interpreter's pip: CI runs this with the training venv's Python
+    "insightface": ([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary",
+                     ":all:", "-d", ".", "insightface==2.1"], "insightface-2.1-py3-none-any.whl",
                     "dcd58ee79d99d689572477315f3149353afd65a36dc575f597cbb217a7bde399", "MIT"),
 }
 

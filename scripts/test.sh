@@ -38,14 +38,15 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # Floors (README, "Evaluation"). Stills of extra/ and nuaa_train/ are scored by the fold
   # model trained without their source, the operating point of each source is chosen on the
   # others (LOSO); faces/, spoof/ and videos/ were never trained on.
+  LOSO=(--loso extra --loso nuaa_train --loso-models "$CARGO_TARGET_DIR/folds")
+  LOSO_FLOORS=(--floor LOSO:acer'<='0.13 --floor LOSO:roc_auc'>='0.93
+    --floor LOSO:max_source_acer'<='0.26 --floor faces:bpcer'<='0.13)
   "$BIN" eval --manifest "$LIVEGATE_TESTDATA/MANIFEST.tsv" --root "$LIVEGATE_TESTDATA" \
-    --out "$CARGO_TARGET_DIR/eval" --quiet \
-    --loso extra --loso nuaa_train --loso-models "$CARGO_TARGET_DIR/folds" \
+    --out "$CARGO_TARGET_DIR/eval" --quiet "${LOSO[@]}" "${LOSO_FLOORS[@]}" \
     --species nuaa_train=print \
-    --floor LOSO:acer'<='0.13 --floor LOSO:roc_auc'>='0.93 --floor LOSO:max_source_acer'<='0.26 \
     --floor LOSO:max_species_apcer'<='0.45 \
     --floor nuaa_train:roc_auc'>='0.995 --floor nuaa_train:acer'<='0.05 \
-    --floor extra:roc_auc'>='0.91 --floor extra:acer'<='0.17 --floor faces:bpcer'<='0.13 \
+    --floor extra:roc_auc'>='0.91 --floor extra:acer'<='0.17 \
     --floor spoof:apcer'<='0.0 --floor videos:bpcer'<='0.0 \
     --floor OVERALL:roc_auc'>='0.92 --floor OVERALL:acer'<='0.15
 
@@ -58,9 +59,7 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/resized.py" "$LIVEGATE_TESTDATA" \
     "$NEARER/set" 1.5 extra/ nuaa_train/ faces/
   "$BIN" eval --manifest "$NEARER/set/MANIFEST.tsv" --root "$NEARER/set" --out "$NEARER/out" \
-    --quiet --loso extra --loso nuaa_train --loso-models "$CARGO_TARGET_DIR/folds" \
-    --floor LOSO:acer'<='0.13 --floor LOSO:roc_auc'>='0.93 --floor LOSO:max_source_acer'<='0.26 \
-    --floor faces:bpcer'<='0.13
+    --quiet "${LOSO[@]}" "${LOSO_FLOORS[@]}"
   rm -rf "$NEARER/set"
 
   # Live faces of kinds no training source has: 82 press portraits, faces cut from group photos,

@@ -47,15 +47,17 @@ def face_widths(crops_dir):
         return np.array([float(r["face_w"]) for r in csv.DictReader(f, delimiter="\t")])
 
 
-def gated(f, big, fit_rows):
-    """`f` with every native block held at the median of `big & fit_rows` where not `big`."""
-    out = dict(f)
-    for k in NATIVE:
-        if k in f:
-            a = f[k].copy()
-            a[~big] = np.median(f[k][big & fit_rows], 0)
-            out[k] = a
+def gated(blocks, big, fill):
+    """`blocks` with every native block held at `fill[block]` where not `big`."""
+    out = dict(blocks)
+    for k, v in fill.items():
+        out[k] = np.where(big[:, None], blocks[k], v)
     return out
+
+
+def medians(f, rows):
+    """The constant each native block takes below the gate: its median over `rows`."""
+    return {k: np.median(f[k][rows], 0) for k in NATIVE if k in f}
 
 
 class Setup:
@@ -66,7 +68,7 @@ class Setup:
         self.f = dict(np.load(os.path.join(CACHE, "cand_train.npz")), **np.load(native_train))
         self.g = dict(np.load(os.path.join(CACHE, "cand_registry.npz")),
                       **np.load(native_registry))
-        self.fw = face_widths(os.path.join(TARGET, "exp-fr", "crops"))
+        self.fw = np.array([float(r["face_w"]) for r in self.c.rows])
         self.rfw = face_widths(os.path.join(REGISTRY, "crops128"))
         self.f["logfw"], self.g["logfw"] = np.log(self.fw)[:, None], np.log(self.rfw)[:, None]
         self.idx = np.flatnonzero(self.c.trainable)
@@ -80,21 +82,18 @@ class Setup:
         big, rbig = self.fw >= gate, self.rfw >= gate
         everything = np.zeros(len(self.fw), bool)
         everything[idx] = True
-        X, weight = fr_grid.design(gated(f, big, everything), combo)
+        fill = medians(f, big & everything)
+        X, weight = fr_grid.design(gated(f, big, fill), combo)
         full, beta = fr_grid.fit(X[idx], live, source, l2, weight)
         oof = np.zeros(len(idx))
         for s in np.unique(source):
             h = source == s
             rows = everything.copy()
             rows[idx[h]] = False
-            Xs, _ = fr_grid.design(gated(f, big, rows), combo)
+            Xs, _ = fr_grid.design(gated(f, big, medians(f, big & rows)), combo)
             layer = fr_grid.fit(Xs[idx][~h], live[~h], source[~h], l2, weight, beta, 5)[0]
             oof[h] = layer.score(Xs[idx][h])
-        ga = dict(g)
-        for k in NATIVE:
-            if k in g:
-                ga[k] = np.where(rbig[:, None], g[k], np.median(f[k][big & everything], 0))
-        R, _ = fr_grid.design(ga, combo)
+        R, _ = fr_grid.design(gated(g, rbig, fill), combo)
         return oof, full.score(X[self.faces]), full.score(R)
 
 

@@ -13,6 +13,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from metrics import rates  # noqa: E402
+
 
 def group(path):
     parts = path.split("/")
@@ -40,9 +43,8 @@ def main():
             live = np.array([run[f][0] for f in keys])
             score = np.array([run[f][1] for f in keys])
             base = np.array([first[f][1] if f in first else np.nan for f in keys])
-            bpcer = np.mean(score[live] < thr) * 100 if live.any() else np.nan
-            apcer = np.mean(score[~live] >= thr) * 100 if (~live).any() else np.nan
-            line += f"{bpcer:>9.1f}{apcer:>7.1f}{np.nanmedian(score - base):>+12.3f}"
+            apcer, bpcer = rates(score[live], score[~live], thr)
+            line += f"{100 * bpcer:>9.1f}{100 * apcer:>7.1f}{np.nanmedian(score - base):>+12.3f}"
         print(line)
 
 

@@ -560,6 +560,84 @@ async fn a_picture_too_small_for_the_pad_crop_is_flagged_low_resolution() {
     }
 }
 
+/// A still sent as the client sent it, with `details=1`: the whole body.
+async fn with_details(app: &axum::Router, png: Vec<u8>) -> Value {
+    let form = Form::new()
+        .file("image", "still", &png)
+        .text("details", "1");
+    let a = send(
+        app,
+        form.request("/liveness", Some(&good_token("verdicts"))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.json
+}
+
+fn png(image: &image::RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_still_on_its_side_is_turned_until_its_face_is_upright() {
+    let Some((app, data)) = setup() else { return };
+    // A portrait turned a quarter clockwise, losslessly: turned back, the service sees the very
+    // pixels of the upright picture, so the verdict is the upright one's.
+    let upright = image::load_from_memory(&read(&data, "faces/fr_obama.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = upright.dimensions();
+    let straight = with_details(&app, png(&upright)).await;
+    let sideways = with_details(&app, png(&image::imageops::rotate90(&upright))).await;
+    let up = &straight["details"]["image"];
+    let side = &sideways["details"]["image"];
+    assert_eq!(up["rotation"], 0, "{up}");
+    assert_eq!(side["rotation"], 270, "{side}");
+    assert_eq!(side["usable"], true, "{side}");
+    assert_eq!(sideways["image_result"], "real", "{sideways}");
+    assert_eq!(sideways["image_confidence"], straight["image_confidence"]);
+    // The face box is reported in the sideways picture the client sent: the upright box
+    // (x, y, w, h) turned a quarter clockwise is (height - y - h, x, h, w).
+    let b = |v: &Value, k: &str| v["face"]["bbox"][k].as_f64().unwrap();
+    let want = [
+        f64::from(h) - b(up, "y") - b(up, "h"),
+        b(up, "x"),
+        b(up, "h"),
+        b(up, "w"),
+    ];
+    let got = [b(side, "x"), b(side, "y"), b(side, "w"), b(side, "h")];
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 0.5, "box {got:?}, expected {want:?}");
+    }
+    assert_eq!(
+        (side["width"].as_u64(), side["height"].as_u64()),
+        (Some(h.into()), Some(w.into()))
+    );
+
+    // A live still its source saved sideways, which used to be refused as `no_face`.
+    let a = liveness(
+        &app,
+        &data,
+        Some("extra/AksultanMukhanbet+recognize_with_python/dataset_real_1821.png"),
+        None,
+        &[("details", "1")],
+    )
+    .await;
+    let image = &a.json["details"]["image"];
+    assert_eq!(image["rotation"], 270, "{image}");
+    assert_eq!(image["usable"], true, "{image}");
+    assert!(a.headers.get("x-livegate-reason").is_none());
+
+    // A picture without a face stays `no_face`, though upside down the detector takes the dog
+    // for a face (the face mesh does not).
+    let dog = "negative/dlib_dog_noface.jpg";
+    let a = liveness(&app, &data, Some(dog), None, &[("details", "1")]).await;
+    assert_eq!(a.json["details"]["image"]["rotation"], 0, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-reason"], "no_face");
+}
+
 #[tokio::test]
 async fn ignored_fields_are_named_and_the_verdict_is_unchanged() {
     let Some((app, data)) = setup() else { return };

@@ -65,9 +65,6 @@ struct Row {
     face: Face,
     image_w: u32,
     image_h: u32,
-    /// Degrees the still was turned to find its face (`liveness::upright`); the box, the
-    /// keypoints and `image_w` × `image_h` are the turned picture's.
-    rotation: u16,
     crops: Vec<Vec<f32>>,
     crops_128: Vec<Vec<u8>>,
     embedding: Option<Vec<f32>>,
@@ -135,14 +132,16 @@ fn one(
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
-    let min_face_px = liveness::still::min_face_px(&still);
-    let found = liveness::upright::find_face(models, still.image, min_face_px)?;
-    let face = match (found.picked.face, found.picked.unusable) {
+    let picked = liveness::face_pick::pick(
+        models.detector.detect(&still.image)?,
+        &mut liveness::face_pick::mesh_opinion(models, &still.image),
+    );
+    let face = match (picked.face, picked.unusable) {
         (Some(f), None) => f,
         (_, Some(why)) => anyhow::bail!("{why:?}"),
         (None, None) => anyhow::bail!("no face"),
     };
-    let image = &found.image;
+    let image = &still.image;
     let crops = SCALES
         .iter()
         .map(|&s| {
@@ -170,7 +169,6 @@ fn one(
         face,
         image_w: image.width(),
         image_h: image.height(),
-        rotation: found.turn.map_or(0, |t| t.degrees()),
         crops,
         crops_128,
         embedding,
@@ -185,7 +183,7 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
         .map(|r| r.scores.iter().map(|(n, _)| n.clone()).collect())
         .unwrap_or_default();
     let mut index = String::from(
-        "file\tsubset\tsource\tlabel\tclass\tface_x\tface_y\tface_w\tface_h\timage_w\timage_h\trotation",
+        "file\tsubset\tsource\tlabel\tclass\tface_x\tface_y\tface_w\tface_h\timage_w\timage_h",
     );
     // the detector's six keypoints (vision::kp order) and confidence: pose and framing
     // covariates for experiments (`training/experiments/fr_taps/`)
@@ -201,7 +199,7 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
     for r in rows {
         let b = &r.face.bbox;
         index.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{:.2}\t{:.2}\t{:.2}\t{:.2}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{:.2}\t{:.2}\t{:.2}\t{:.2}\t{}\t{}",
             r.item.file,
             r.item.subset,
             r.item.source,
@@ -215,8 +213,7 @@ fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::
             b.w,
             b.h,
             r.image_w,
-            r.image_h,
-            r.rotation
+            r.image_h
         ));
         for p in &r.face.keypoints {
             index.push_str(&format!("\t{:.2}\t{:.2}", p.x, p.y));

@@ -102,9 +102,6 @@ pub struct StillEvidence {
     pub orientation: u8,
     /// Scale at which the still was analysed (≤ 1: large stills are reduced first).
     pub analysed_scale: f32,
-    /// Degrees the picture was turned clockwise because it showed no upright face (0, 90,
-    /// 180, 270; see `upright`). `face` is in the picture as decoded either way.
-    pub rotation: u16,
     pub face: Option<Face>,
     pub face_count: usize,
     /// A dominant face fit for judging was found and scored.

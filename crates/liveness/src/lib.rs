@@ -27,7 +27,6 @@ pub mod policy;
 pub mod report;
 pub mod request;
 pub mod still;
-pub mod upright;
 pub mod video;
 
 pub use analyse::{Analyse, AnalysisError};

@@ -106,14 +106,6 @@ pub const MIN_DETECTION_SCORE: f32 = 0.6;
 /// 0.0003.
 pub const SECOND_OPINION_MIN_PRESENCE: f32 = 0.5;
 
-/// A face found only after the still was turned (`upright`) counts when the face mesh gives it
-/// at least this face probability: each turn is one more chance for the detector to take a
-/// pattern for a face. Measured on every `testdata` still without an upright face (2026-12-06):
-/// the turned boxes that were no face or no frontal face (a dog and a coffee cup upside down, a
-/// printed face, a profile) got 0.0005–0.01 and an upside-down face 0.13; the three sideways
-/// live faces turned upright 1.0.
-pub const TURNED_FACE_MIN_PRESENCE: f32 = 0.5;
-
 /// The rule that picks the face a still is judged on, in words, for the evidence: built from
 /// the values above so the text cannot drift from what the code does.
 pub fn face_rule() -> String {
@@ -121,10 +113,7 @@ pub fn face_rule() -> String {
         "dominant face = largest box with detector score >= {MIN_DETECTION_SCORE}; unusable when \
          none (no_face), another face >= {:.0}% of its area (multiple_faces; of two such boxes, \
          one the face mesh gives a face probability below {SECOND_OPINION_MIN_PRESENCE} is \
-         dropped), or narrower than {MIN_FACE_PX} px (face_too_small); a still whose face lies \
-         on its side (eyes-to-mouth line nearer a quarter turn than straight down), or that \
-         shows no face until turned (the face mesh confirming it with probability >= \
-         {TURNED_FACE_MIN_PRESENCE}), is judged turned upright (details.image.rotation)",
+         dropped), or narrower than {MIN_FACE_PX} px (face_too_small)",
         SECOND_FACE_AREA_RATIO * 100.0
     )
 }

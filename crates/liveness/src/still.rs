@@ -1,22 +1,18 @@
 //! The still path: decode, find the dominant face, score it.
 
 use crate::analysis::StillEvidence;
-use crate::face_pick::Picked;
+use crate::face_pick::{self, Picked};
 use crate::findings::Finding;
 use crate::models::Models;
 use crate::pad::{self, PadScores};
 use crate::policy;
-use crate::upright::{self, Found, Turn};
 use crate::{AnalysisError, MediaField};
 use image::RgbImage;
 use vision::{Embedding, Face};
 
 pub struct StillOutcome {
-    /// The picture analysed: the decoded still, turned by `turn` when that showed the face.
     pub image: RgbImage,
     pub info: media::StillInfo,
-    pub turn: Option<Turn>,
-    /// In `image`'s coordinates.
     pub face: Option<Face>,
     pub face_count: usize,
     pub unusable: Option<Finding>,
@@ -39,28 +35,14 @@ impl StillOutcome {
 
     /// The evidence, once the image and the embedding are no longer needed.
     pub fn into_evidence(self) -> StillEvidence {
-        let usable = self.usable();
-        // The evidence's face is in the picture as decoded, the one the client sent.
-        let face = match (self.turn, self.face) {
-            (Some(turn), Some(f)) => {
-                // `image` is the turned picture: a quarter turn swaps its sides back.
-                let (w, h) = match turn {
-                    Turn::Half => (self.image.width(), self.image.height()),
-                    _ => (self.image.height(), self.image.width()),
-                };
-                Some(turn.undo(&f, w, h))
-            }
-            (_, face) => face,
-        };
         StillEvidence {
-            usable,
+            usable: self.usable(),
             format: self.info.format,
             width: self.info.width,
             height: self.info.height,
             orientation: self.info.orientation,
             analysed_scale: self.info.scale,
-            rotation: self.turn.map_or(0, Turn::degrees),
-            face,
+            face: self.face,
             face_count: self.face_count,
             findings: self.findings,
             pad: self.pad,
@@ -91,36 +73,35 @@ pub fn analyse(
     still: media::Still,
     want: Want,
 ) -> Result<StillOutcome, AnalysisError> {
-    let min_face_px = min_face_px(&still);
-    let Found {
-        image,
-        picked: Picked {
-            face,
-            unusable,
-            face_count,
-        },
-        turn,
-    } = upright::find_face(models, still.image, min_face_px).map_err(internal)?;
+    let faces = models.detector.detect(&still.image).map_err(internal)?;
+    let Picked {
+        face,
+        unusable,
+        face_count,
+    } = face_pick::pick_with(
+        faces,
+        min_face_px(&still),
+        &mut face_pick::mesh_opinion(models, &still.image),
+    );
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {
         if want.pad {
-            pad = Some(pad::score(models, &image, f, pad::Medium::Still).map_err(internal)?);
+            pad = Some(pad::score(models, &still.image, f, pad::Medium::Still).map_err(internal)?);
         }
         if want.embedding {
-            embedding = Some(models.embedder.embed(&image, f).map_err(internal)?);
+            embedding = Some(models.embedder.embed(&still.image, f).map_err(internal)?);
         }
-        let q = vision::quality::assess(&image, f);
+        let q = vision::quality::assess(&still.image, f);
         findings.extend(quality_findings(&q));
-        if low_resolution(&image, f) {
+        if low_resolution(&still.image, f) {
             findings.push(Finding::LowResolution);
         }
         quality = Some(q);
     }
     Ok(StillOutcome {
-        image,
+        image: still.image,
         info: still.info,
-        turn,
         face,
         face_count,
         unusable,
@@ -134,7 +115,7 @@ pub fn analyse(
 /// [`policy::MIN_FACE_PX`] holds at the [`policy::STILL_LONG_SIDE`] scale; a big JPEG decoded
 /// smaller (see [`policy::STILL_JPEG_MIN_LONG_SIDE`]) gets the same face-size floor relative
 /// to the photo.
-pub fn min_face_px(still: &media::Still) -> f32 {
+fn min_face_px(still: &media::Still) -> f32 {
     let analysed = still.image.width().max(still.image.height()) as f32;
     let reference = still
         .info

@@ -14,6 +14,9 @@ pub enum Finding {
     /// Fewer picture pixels behind the PAD crop than the network's input: the verdict is a
     /// guess (see `policy::PAD_MIN_PICTURE_PX`).
     LowResolution,
+    /// The face lies on its side or upside down in the picture, which the PAD model was not
+    /// made for (see `policy::ROTATED_FACE_MIN_ROLL_DEG`).
+    FaceRotated,
 }
 
 impl Finding {
@@ -27,6 +30,7 @@ impl Finding {
             Finding::Underexposed => "underexposed",
             Finding::Overexposed => "overexposed",
             Finding::LowResolution => "low_resolution",
+            Finding::FaceRotated => "face_rotated",
         }
     }
 }

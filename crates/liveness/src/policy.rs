@@ -277,6 +277,18 @@ pub const OVEREXPOSED_LUMA_ABOVE: f32 = 215.0;
 /// verdict's figures are quoted with them.
 pub const PAD_MIN_PICTURE_PX: f32 = 60.0;
 
+/// A still's face whose roll ([`vision::Face::roll`]: eyes-to-mouth line against straight
+/// down) is at least this many degrees either way is flagged `face_rotated`: nearer a face on
+/// its side than an upright one. Some phones and web views save a portrait capture on its
+/// side without an orientation tag, and the PAD model reads the face as it lies. In
+/// `testdata` (2026-12-06) 36 stills are beyond it, all live faces of `AksultanMukhanbet`
+/// (48–96°); its fold model refuses 17 of them. Every other face is within 45° (2,465 of 2,823
+/// within 10°). Evidence only: turning such stills upright before judging them, with the
+/// model retrained on upright crops, made the figures worse on every bona fide set
+/// (`training/experiments/turned/`), so the verdict stays the model's and the client can ask
+/// for an upright picture.
+pub const ROTATED_FACE_MIN_ROLL_DEG: f32 = 45.0;
+
 /// `/facematch` confidence: 1 at distance 0, 0.5 at the match threshold, 0 at twice it — a
 /// monotone map so clients can rank, with the verdict boundary at 0.5.
 pub fn facematch_confidence(distance: f32, max_distance: f32) -> f32 {

@@ -97,6 +97,9 @@ pub fn analyse(
         if low_resolution(&still.image, f) {
             findings.push(Finding::LowResolution);
         }
+        if f.roll().abs() >= policy::ROTATED_FACE_MIN_ROLL_DEG {
+            findings.push(Finding::FaceRotated);
+        }
         quality = Some(q);
     }
     Ok(StillOutcome {

@@ -560,6 +560,68 @@ async fn a_picture_too_small_for_the_pad_crop_is_flagged_low_resolution() {
     }
 }
 
+/// A still as bytes with `details=1`: the whole body.
+async fn with_details(app: &axum::Router, bytes: Vec<u8>) -> Value {
+    let form = Form::new()
+        .file("image", "still", &bytes)
+        .text("details", "1");
+    let a = send(
+        app,
+        form.request("/liveness", Some(&good_token("verdicts"))),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.json
+}
+
+fn png(image: &image::RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn findings(body: &Value) -> Vec<String> {
+    body["details"]["image"]["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_face_on_its_side_is_flagged_face_rotated() {
+    let Some((app, data)) = setup() else { return };
+    let upright = image::load_from_memory(&read(&data, "faces/fr_obama.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let straight = with_details(&app, png(&upright)).await;
+    assert!(
+        !findings(&straight).contains(&"face_rotated".into()),
+        "{straight}"
+    );
+    // The same portrait turned a quarter, either way: the detector still finds the face, and
+    // the evidence says it does not stand upright (the PAD model, which reads the face as it
+    // lies, refuses both: the README's "where it fails").
+    for turned in [
+        image::imageops::rotate90(&upright),
+        image::imageops::rotate270(&upright),
+    ] {
+        let body = with_details(&app, png(&turned)).await;
+        assert!(findings(&body).contains(&"face_rotated".into()), "{body}");
+        assert_eq!(body["details"]["image"]["usable"], true, "{body}");
+    }
+    // A live still its source saved on its side.
+    let side = "extra/AksultanMukhanbet+recognize_with_python/dataset_real_1564.png";
+    let a = liveness(&app, &data, Some(side), None, &[("details", "1")]).await;
+    assert!(
+        findings(&a.json).contains(&"face_rotated".into()),
+        "{}",
+        a.text
+    );
+    assert!(a.headers.get("x-livegate-reason").is_none());
+}
+
 #[tokio::test]
 async fn ignored_fields_are_named_and_the_verdict_is_unchanged() {
     let Some((app, data)) = setup() else { return };

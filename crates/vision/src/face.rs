@@ -51,6 +51,18 @@ impl Face {
         f
     }
 
+    /// The face's in-plane rotation in degrees, from its keypoints: the angle between straight
+    /// down and the line from between the eyes to the mouth, positive when the mouth lies to
+    /// the left of that line (the head leaning towards the picture's right), in (-180, 180].
+    /// Near 0 for an upright face, ±90 for a face on its side, 180 upside down.
+    pub fn roll(&self) -> f32 {
+        let k = &self.keypoints;
+        let eyes_x = (k[kp::RIGHT_EYE].x + k[kp::LEFT_EYE].x) / 2.0;
+        let eyes_y = (k[kp::RIGHT_EYE].y + k[kp::LEFT_EYE].y) / 2.0;
+        let (dx, dy) = (k[kp::MOUTH].x - eyes_x, k[kp::MOUTH].y - eyes_y);
+        (-dx).atan2(dy).to_degrees()
+    }
+
     /// The same face with every coordinate multiplied by `(sx, sy)`: between a frame and a
     /// smaller copy of it.
     pub fn scaled(&self, sx: f32, sy: f32) -> Face {
@@ -185,4 +197,32 @@ pub trait PadModel: Send + Sync {
     }
     /// Probability-like score that the face is a live presentation, 0..1.
     fn live_score(&self, image: &RgbImage, face: &Face) -> Result<f32, VisionError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A face with its eyes at (40, 40) and (60, 40) and its mouth at `(x, y)`.
+    fn with_mouth(x: f32, y: f32) -> Face {
+        let mut keypoints = [Point { x: 50.0, y: 50.0 }; 6];
+        keypoints[kp::RIGHT_EYE] = Point { x: 40.0, y: 40.0 };
+        keypoints[kp::LEFT_EYE] = Point { x: 60.0, y: 40.0 };
+        keypoints[kp::MOUTH] = Point { x, y };
+        Face {
+            bbox: BBox::default(),
+            score: 0.9,
+            keypoints,
+        }
+    }
+
+    #[test]
+    fn roll_follows_where_the_mouth_lies_from_the_eyes() {
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-3;
+        assert!(close(with_mouth(50.0, 70.0).roll(), 0.0));
+        assert!(close(with_mouth(20.0, 40.0).roll(), 90.0));
+        assert!(close(with_mouth(80.0, 40.0).roll(), -90.0));
+        assert!(close(with_mouth(50.0, 10.0).roll().abs(), 180.0));
+        assert!(close(with_mouth(30.0, 60.0).roll(), 45.0));
+    }
 }

@@ -2,9 +2,11 @@
 # Reproduces Livegate's PAD model from ../shared/testdata in one command:
 #   training/train.sh            # the shipped model, its fold models and the LOSO table
 #   training/train.sh --smoke    # a quick run on every 10th still into a scratch folder (CI)
-# Extra arguments go to train.py (e.g. --l2 10). Output: training/livegate_pad/ (one graph per network),
-# training/folds.json, training/head.json, training/loso.json, training/threshold.txt (with
-# --smoke: under $CARGO_TARGET_DIR/training-smoke/, fold models exported too).
+# Extra arguments go to train.py (e.g. --l2 10; --out DIR writes there instead, as CI does to
+# check that the command still makes the committed model: training/reproduced.py). Output:
+# training/livegate_pad/ (one graph per network), training/folds.json, training/head.json,
+# training/loso.json, training/threshold.txt (with --smoke: under
+# $CARGO_TARGET_DIR/training-smoke/, fold models exported too).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/env.sh"
 SMOKE=0

@@ -132,8 +132,9 @@ fn one(
     let bytes = std::fs::read(&item.path)
         .with_context(|| format!("cannot read {}", item.path.display()))?;
     let still = liveness::still::decode(&bytes, liveness::MediaField::Image)?;
-    let picked = liveness::face_pick::pick(
+    let picked = liveness::face_pick::pick_with(
         models.detector.detect(&still.image)?,
+        liveness::still::min_face_px(&still),
         &mut liveness::face_pick::mesh_opinion(models, &still.image),
     );
     let face = match (picked.face, picked.unusable) {

@@ -118,7 +118,7 @@ pub fn analyse(
 /// [`policy::MIN_FACE_PX`] holds at the [`policy::STILL_LONG_SIDE`] scale; a big JPEG decoded
 /// smaller (see [`policy::STILL_JPEG_MIN_LONG_SIDE`]) gets the same face-size floor relative
 /// to the photo.
-fn min_face_px(still: &media::Still) -> f32 {
+pub fn min_face_px(still: &media::Still) -> f32 {
     let analysed = still.image.width().max(still.image.height()) as f32;
     let reference = still
         .info

@@ -29,9 +29,13 @@ def largest_gap(a, b):
     return max(largest_gap(a[k], b[k]) if isinstance(a[k], dict) else abs(a[k] - b[k]) for k in a)
 
 
+def load(folder, name):
+    with open(os.path.join(folder, name)) as f:
+        return json.load(f)
+
+
 def main():
     fresh = sys.argv[1]
-    load = lambda folder, name: json.load(open(os.path.join(folder, name)))  # noqa: E731
     gaps = {
         "head.json": largest_gap(load(fresh, "head.json"), load(HERE, "head.json")),
         "folds.json": largest_gap(load(fresh, "folds.json"), load(HERE, "folds.json")),

@@ -38,9 +38,55 @@ pub struct EvalArgs {
     /// keep theirs.
     #[arg(long, value_name = "SUBSET=SPECIES")]
     species: Vec<String>,
+    /// Set this deployment's own operating point on the manifest's labelled stills and write
+    /// it to FILE, for the service's `LIVEGATE_OPERATING_POINT`: of the thresholds with the
+    /// lowest ACER there, the one nearest the policy's (README, "Your own operating point").
+    /// Needs at least 20 judged stills of each class, of the deployment's own captures.
+    #[arg(long, value_name = "FILE", conflicts_with = "loso_models")]
+    calibrate: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// `--calibrate`: the operating point the outcomes support, written to `file`, with what it
+/// does on these stills next to the policy's threshold.
+fn write_operating_point(
+    outcomes: &[eval::runner::Outcome],
+    manifest: &std::path::Path,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let weights = vision::pad::LivegatePad::weights_sha256()
+        .into_iter()
+        .map(|(name, hash)| (name.to_string(), hash))
+        .collect();
+    let point =
+        eval::calibrate::operating_point(outcomes, &manifest.display().to_string(), weights)?;
+    let c = &point.calibration;
+    let line = |name: &str, r: &liveness::operating_point::Rates| {
+        format!(
+            "  {name:<8} threshold {:.4}: APCER {:.1} %, BPCER {:.1} %",
+            r.threshold,
+            100.0 * r.apcer,
+            100.0 * r.bpcer
+        )
+    };
+    println!(
+        "operating point on {} bona fide and {} attack stills ({} without a judgement left out):\n{}\n{}\n  (in-sample: judge it on captures it was not set on)",
+        c.bona_fide,
+        c.attacks,
+        c.unjudged,
+        line("policy", &c.policy),
+        line("chosen", &c.chosen),
+    );
+    std::fs::write(file, serde_json::to_vec_pretty(&point)?)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    eprintln!(
+        "wrote {}: serve with LIVEGATE_OPERATING_POINT={}",
+        file.display(),
+        file.display()
+    );
+    Ok(())
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -91,6 +137,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
     }
     let analyzer = livegate::load::analyzer()?;
+    if analyzer.image_real_threshold() != liveness::policy::IMAGE_REAL_THRESHOLD {
+        eprintln!(
+            "judging at the operating point of LIVEGATE_OPERATING_POINT: {:.4} (policy {})",
+            analyzer.image_real_threshold(),
+            liveness::policy::IMAGE_REAL_THRESHOLD
+        );
+    }
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -125,6 +178,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         if unjudged.len() > 50 {
             eprintln!("  … and {} more (report.json has all)", unjudged.len() - 50);
         }
+    }
+    if let Some(file) = &args.calibrate {
+        write_operating_point(&outcomes, &args.manifest, file)?;
     }
     let loso_sources: Vec<String> = items
         .iter()

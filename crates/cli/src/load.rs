@@ -1,7 +1,7 @@
 //! The analyzer over the installed models: provisioning here, wiring in [`Models::load`].
 
 use anyhow::Context;
-use liveness::{Analyzer, Models};
+use liveness::{Analyzer, Models, OperatingPoint};
 use vision::ModelStore;
 
 /// The analyzer over the models in the default store (`LIVEGATE_MODEL_DIR` or the XDG cache).
@@ -19,5 +19,25 @@ pub fn analyzer() -> anyhow::Result<Analyzer> {
             .context("cannot fetch the required models")?;
     }
     let models = Models::load(&store).context("cannot load the models")?;
-    Ok(Analyzer::new(models))
+    at_configured_operating_point(Analyzer::new(models))
+}
+
+/// The analyzer judging at the operating point `LIVEGATE_OPERATING_POINT` names (written by
+/// `livegate eval --calibrate`), or at the policy's when it is unset. A file that cannot be
+/// used stops the start: serving at a threshold the operator did not choose would be worse.
+pub fn at_configured_operating_point(analyzer: Analyzer) -> anyhow::Result<Analyzer> {
+    let Some(path) = std::env::var_os("LIVEGATE_OPERATING_POINT").filter(|p| !p.is_empty()) else {
+        return Ok(analyzer);
+    };
+    let point = OperatingPoint::load(std::path::Path::new(&path))?;
+    let analyzer = analyzer.at_operating_point(&point)?;
+    tracing::info!(
+        threshold = point.image_real_threshold,
+        policy = liveness::policy::IMAGE_REAL_THRESHOLD,
+        bona_fide = point.calibration.bona_fide,
+        attacks = point.calibration.attacks,
+        "judging at the deployment's own operating point from {}",
+        std::path::Path::new(&path).display()
+    );
+    Ok(analyzer)
 }

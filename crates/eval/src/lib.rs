@@ -1,5 +1,6 @@
 //! `livegate eval`: ISO/IEC 30107-3 metrics of the API's own analysis on labelled data.
 
+pub mod calibrate;
 pub mod interval;
 pub mod loso;
 pub mod manifest;

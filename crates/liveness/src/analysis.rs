@@ -205,7 +205,7 @@ impl Analysis {
             challenge: self.challenge.as_ref(),
             mode: self.mode,
             face_rule: policy::face_rule(),
-            rules: policy::FUSION,
+            rules: self.decision.rules,
             timings_ms: &self.timings,
         }
     }

@@ -6,7 +6,9 @@ use crate::challenge::{self, ChallengeEvidence, ChallengeInput, Pose, SameFace, 
 use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
+use crate::fusion::FusionWeights;
 use crate::models::Models;
+use crate::operating_point::{OperatingPoint, OperatingPointError};
 use crate::policy;
 use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
@@ -14,14 +16,35 @@ use crate::{AnalysisError, AnalysisOptions, AnalysisRequest, MediaField};
 use rayon::prelude::*;
 use std::time::Instant;
 use vision::Embedding;
+use vision::pad::LivegatePad;
 
 pub struct Analyzer {
     models: Models,
+    /// The policy's fusion, or a deployment's own operating point.
+    fusion: FusionWeights,
 }
 
 impl Analyzer {
     pub fn new(models: Models) -> Self {
-        Self { models }
+        Self {
+            models,
+            fusion: policy::FUSION,
+        }
+    }
+
+    /// Judges at `point` instead of the policy's threshold; refused when `point` was set for
+    /// other PAD weights than the ones this build scores with.
+    pub fn at_operating_point(self, point: &OperatingPoint) -> Result<Self, OperatingPointError> {
+        point.check_model(&LivegatePad::weights_sha256())?;
+        Ok(Self {
+            fusion: point.fusion(),
+            ..self
+        })
+    }
+
+    /// The still threshold the verdicts apply.
+    pub fn image_real_threshold(&self) -> f32 {
+        self.fusion.image_real_threshold
     }
 
     pub fn models(&self) -> &Models {
@@ -41,7 +64,10 @@ impl Analyse for Analyzer {
         let stages = self.run_stages(req)?;
         let decision = decide(
             &stages.signals(),
-            &Options::with_facematch_threshold(req.options.facematch_threshold),
+            &Options {
+                facematch_threshold: req.options.facematch_threshold,
+                fusion: self.fusion,
+            },
         );
         Ok(stages.into_analysis(decision, &req.options, ms(t0)))
     }
@@ -118,6 +144,7 @@ impl Stages {
     }
 
     fn into_analysis(self, decision: Decision, opts: &AnalysisOptions, total_ms: f64) -> Analysis {
+        let rules = decision.rules;
         let reason = self
             .still
             .as_ref()
@@ -143,7 +170,8 @@ impl Stages {
                 analyzed: v.client_frames().count() as u32,
                 real: v
                     .client_frames()
-                    .filter(|f| f.pad.is_some_and(|p| p >= policy::FRAME_REAL_THRESHOLD))
+                    // the still's operating point: the same model scores each frame
+                    .filter(|f| f.pad.is_some_and(|p| p >= rules.image_real_threshold))
                     .count() as u32,
             },
             // Legacy looks at the dense stream for blinks only: report how many frames it saw.

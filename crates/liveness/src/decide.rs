@@ -82,6 +82,8 @@ pub struct Decision {
     pub video_alone: Option<(Verdict, f32)>,
     /// The fusion behind `result` when a video was sent.
     pub fused: Option<Fused>,
+    /// The weights and thresholds every verdict above applied.
+    pub rules: FusionWeights,
     pub facematch: bool,
     pub facematch_confidence: f32,
     pub overall: bool,
@@ -180,6 +182,7 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         facematch_confidence,
         overall,
         overall_confidence,
+        rules: o.fusion,
     }
 }
 

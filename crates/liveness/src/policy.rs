@@ -148,18 +148,30 @@ pub fn video_pad_weight(model: PadId) -> f32 {
 /// the same way on the other sources alone; they land at 0.429-0.451
 /// (`training/MODEL_CARD.md`, 2026-11-28).
 pub const IMAGE_REAL_THRESHOLD: f32 = 0.43;
-/// Per-frame PAD score at or above which a video frame counts in `real_video_frames`: the
-/// still-image operating point, as the same model scores each frame.
-pub const FRAME_REAL_THRESHOLD: f32 = IMAGE_REAL_THRESHOLD;
+
+/// Fewest labelled stills of each class (bona fide and attack) on which `livegate eval
+/// --calibrate` sets a deployment's own operating point ([`crate::operating_point`]). Measured
+/// with each source's out-of-fold scores, the threshold chosen on n consecutive stills of each
+/// class of that source (one stretch of capture) and judged on the rest
+/// (`training/experiments/local_calibration/`, 2026-12-06): pooled ACER 11.8 → 12.8 % at n = 5
+/// (worse than not calibrating), 12.2 → 11.6 % at 10, 12.2 → 11.3 % at 20, 11.8 → 10.6 % at 40.
+pub const OPERATING_POINT_MIN_PER_CLASS: usize = 20;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
 /// threshold with neither a blink nor depth in the motion fuses to
 /// 0.75 × 0.43 + 0.15 × 0.5 + 0.1 × 0.5 = 0.4475. The manifest's 5 live videos fuse to
 /// 0.68-0.97, its 4 replays to 0.21-0.34 (`livegate eval --loso extra --loso-models …`: the
 /// `extra/` videos scored by the fold model of their source; the model standardised over the
 /// chip re-cuts, 2026-11-28).
-pub const RESULT_REAL_THRESHOLD: f32 = W_VIDEO_PAD * IMAGE_REAL_THRESHOLD
-    + W_BLINK * BLINK_ABSENT_SCORE
-    + W_MOTION * MOTION_ABSENT_SCORE;
+pub const RESULT_REAL_THRESHOLD: f32 = result_real_threshold(IMAGE_REAL_THRESHOLD);
+
+/// The video threshold that goes with a still threshold: the fused score of frames at exactly
+/// that PAD score with neither a blink nor depth in the motion. A deployment's own operating
+/// point ([`crate::operating_point`]) moves both together.
+pub const fn result_real_threshold(image_real_threshold: f32) -> f32 {
+    W_VIDEO_PAD * image_real_threshold
+        + W_BLINK * BLINK_ABSENT_SCORE
+        + W_MOTION * MOTION_ABSENT_SCORE
+}
 
 /// Fusion weights for the video path: the mean per-frame PAD score dominates; blink and
 /// motion are supporting evidence, never required (a still, unblinking live person passes
@@ -178,16 +190,22 @@ pub const W_LEGACY_IMAGE_PAD: f32 = 0.5;
 pub const W_LEGACY_BLINK: f32 = 0.5;
 
 /// The fusion's weights and thresholds as one value (what [`crate::decide::decide`] applies).
-pub const FUSION: FusionWeights = FusionWeights {
-    video_pad: W_VIDEO_PAD,
-    blink: W_BLINK,
-    motion: W_MOTION,
-    image_in_video: W_IMAGE_IN_VIDEO_MODE,
-    legacy_image_pad: W_LEGACY_IMAGE_PAD,
-    legacy_blink: W_LEGACY_BLINK,
-    image_real_threshold: IMAGE_REAL_THRESHOLD,
-    result_real_threshold: RESULT_REAL_THRESHOLD,
-};
+pub const FUSION: FusionWeights = fusion_at(IMAGE_REAL_THRESHOLD);
+
+/// The policy's fusion with the still threshold moved to `image_real_threshold` (a
+/// deployment's own operating point) and the video threshold with it.
+pub const fn fusion_at(image_real_threshold: f32) -> FusionWeights {
+    FusionWeights {
+        video_pad: W_VIDEO_PAD,
+        blink: W_BLINK,
+        motion: W_MOTION,
+        image_in_video: W_IMAGE_IN_VIDEO_MODE,
+        legacy_image_pad: W_LEGACY_IMAGE_PAD,
+        legacy_blink: W_LEGACY_BLINK,
+        image_real_threshold,
+        result_real_threshold: result_real_threshold(image_real_threshold),
+    }
+}
 
 /// Without a blink, the blink term contributes this neutral value (a live person who does
 /// not blink can still pass on PAD and motion).

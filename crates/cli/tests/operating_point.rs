@@ -1,0 +1,156 @@
+//! A deployment's own operating point, end to end with the real binary and real stills:
+//! `livegate eval --calibrate` sets it on labelled captures, and `LIVEGATE_OPERATING_POINT`
+//! makes the analysis judge at it (or refuses to start when the file cannot be used).
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn livegate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_livegate"))
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `livegate check --details` on `image`, at the operating point `point` (`None`: the policy's).
+fn check(image: &Path, point: Option<&Path>) -> Value {
+    let mut cmd = livegate();
+    cmd.args(["check", "--details", "--image"]).arg(image);
+    cmd.env("LIVEGATE_OPERATING_POINT", point.unwrap_or(Path::new("")));
+    serde_json::from_slice(&ok(cmd.output().unwrap()).stdout).unwrap()
+}
+
+#[test]
+fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operating-point.json");
+    // One source's screen replays and live stills: the shipped model accepts 8 of its 98 replays
+    // at the policy's threshold, all scoring below the live faces.
+    let out = ok(livegate()
+        .args([
+            "eval",
+            "--quiet",
+            "--only",
+            "extra/jtboing+liveness-web-demo/",
+        ])
+        .arg("--manifest")
+        .arg(data.join("MANIFEST.tsv"))
+        .arg("--out")
+        .arg(dir.path().join("eval"))
+        .arg("--calibrate")
+        .arg(&file)
+        .env("LIVEGATE_OPERATING_POINT", "")
+        .output()
+        .unwrap());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("operating point on 60 bona fide and 98 attack"),
+        "{printed}"
+    );
+
+    let point: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let t = point["image_real_threshold"].as_f64().unwrap();
+    let cal = &point["calibration"];
+    assert!(t > 0.43, "{point}");
+    assert!(
+        cal["chosen"]["apcer"].as_f64() < cal["policy"]["apcer"].as_f64(),
+        "{point}"
+    );
+    assert!(
+        cal["chosen"]["bpcer"].as_f64() <= cal["policy"]["bpcer"].as_f64(),
+        "{point}"
+    );
+    let card = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../training/MODEL_CARD.md"),
+    )
+    .unwrap();
+    for pair in point["pad_weights_sha256"].as_array().unwrap() {
+        assert!(card.contains(pair[1].as_str().unwrap()), "{pair}");
+    }
+
+    // A replay the policy's threshold accepts and the calibrated one does not.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("eval/report.json")).unwrap())
+            .unwrap();
+    let between = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["label"] == "spoof"
+                && i["accepted"] == true
+                && i["score"].as_f64().is_some_and(|s| s < t)
+        })
+        .unwrap_or_else(|| panic!("no replay between 0.43 and {t}"));
+    let image = data.join(between["file"].as_str().unwrap());
+    let policy = check(&image, None);
+    let own = check(&image, Some(&file));
+    assert_eq!(policy["result"], "real", "{policy}");
+    assert_eq!(own["result"], "fake", "{own}");
+    let applied = |v: &Value| {
+        v["details"]["rules"]["image_real_threshold"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((applied(&policy) - 0.43).abs() < 1e-6, "{policy}");
+    assert!((applied(&own) - t).abs() < 1e-6, "{own}");
+    // the same live score either way: only the threshold moved
+    assert_eq!(
+        policy["details"]["image"]["pad"],
+        own["details"]["image"]["pad"]
+    );
+    let live = check(&data.join("faces/fr_obama.jpg"), Some(&file));
+    assert_eq!(live["result"], "real", "{live}");
+}
+
+#[test]
+fn an_operating_point_that_cannot_be_used_stops_the_start_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-weights.json");
+    let rates = serde_json::json!({ "threshold": 0.5, "apcer": 0.0, "bpcer": 0.0 });
+    std::fs::write(
+        &other,
+        serde_json::json!({
+            "image_real_threshold": 0.5,
+            "pad_weights_sha256": [["crop_27.onnx", "00".repeat(32)], ["crop_40.onnx", "11".repeat(32)]],
+            "calibration": { "manifest": "m.tsv", "bona_fide": 20, "attacks": 20, "unjudged": 0,
+                             "policy": rates, "chosen": rates },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"image_real_threshold\": 0.5").unwrap();
+    // read before the analyzer is made, never analysed: the start stops first
+    let still = dir.path().join("still.jpg");
+    std::fs::write(&still, b"not analysed").unwrap();
+    for (file, says) in [
+        (other, "other PAD weights"),
+        (broken, "is not valid"),
+        (
+            dir.path().join("missing.json"),
+            "cannot read the operating point",
+        ),
+    ] {
+        let out = livegate()
+            .args(["check", "--image"])
+            .arg(&still)
+            .env("LIVEGATE_OPERATING_POINT", &file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}", file.display());
+        assert!(err.contains(says), "{}: {err}", file.display());
+    }
+}

@@ -1,0 +1,204 @@
+//! A deployment's own operating point: the still threshold set on the deployment's own
+//! labelled captures (`livegate eval --calibrate FILE`), which the service judges at when
+//! `LIVEGATE_OPERATING_POINT` names that file.
+//!
+//! Why: the PAD score ranks live faces above attacks within almost every source (LOSO AUC
+//! ≥ 0.89, six sources ≥ 0.99), but where a source's scores sit moves with its people, phones
+//! and screens, so the policy's threshold, chosen on the training sources, lands wrong for
+//! some (README, "where the model fails": `viguardieiro` AUC 1.000 with 49 % of its replays
+//! accepted). A deployment can label a few dozen of its own captures; the threshold they
+//! support is worth more to it than one chosen on other people's.
+
+use crate::fusion::FusionWeights;
+use crate::policy;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The still threshold a deployment judges at, with what it was set on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatingPoint {
+    /// A still is `real` at or above this live score; the video threshold moves with it
+    /// ([`policy::fusion_at`]).
+    pub image_real_threshold: f32,
+    /// SHA-256 of each file of the PAD model it was set for (as `training/MODEL_CARD.md` lists
+    /// them): a threshold means nothing for other weights.
+    pub pad_weights_sha256: Vec<(String, String)>,
+    pub calibration: Calibration,
+}
+
+/// What the threshold was chosen on, and how the policy's and the chosen one did there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The labelled manifest, as given on the command line.
+    pub manifest: String,
+    pub bona_fide: usize,
+    pub attacks: usize,
+    /// Labelled stills the analysis could not judge (no usable face, undecodable): left out.
+    pub unjudged: usize,
+    pub policy: Rates,
+    /// In-sample: judge it on captures it was not chosen on before trusting these figures.
+    pub chosen: Rates,
+}
+
+/// APCER and BPCER of the calibration stills at one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub threshold: f32,
+    pub apcer: f32,
+    pub bpcer: f32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatingPointError {
+    #[error("cannot read the operating point {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the operating point {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+    #[error(
+        "the operating point was set for other PAD weights ({found}); this build scores with \
+         {expected}: set it again with `livegate eval --calibrate`"
+    )]
+    OtherModel { found: String, expected: String },
+}
+
+impl OperatingPoint {
+    /// Reads and checks a file written by `livegate eval --calibrate`.
+    pub fn load(path: &Path) -> Result<Self, OperatingPointError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| OperatingPointError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let invalid = |message: String| OperatingPointError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let point: OperatingPoint =
+            serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let t = point.image_real_threshold;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(invalid(format!(
+                "image_real_threshold {t} is not a live score in (0, 1]"
+            )));
+        }
+        Ok(point)
+    }
+
+    /// The policy's fusion at this threshold.
+    pub fn fusion(&self) -> FusionWeights {
+        policy::fusion_at(self.image_real_threshold)
+    }
+
+    /// Refuses a point set for other weights than `expected` (file name, SHA-256).
+    pub fn check_model(&self, expected: &[(&str, String)]) -> Result<(), OperatingPointError> {
+        let same = self.pad_weights_sha256.len() == expected.len()
+            && self
+                .pad_weights_sha256
+                .iter()
+                .zip(expected)
+                .all(|((n, h), (en, eh))| n == en && h == eh);
+        if same {
+            return Ok(());
+        }
+        let list = |pairs: Vec<(&str, &str)>| {
+            pairs
+                .iter()
+                .map(|(n, h)| format!("{n} {}", &h[..h.len().min(12)]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Err(OperatingPointError::OtherModel {
+            found: list(
+                self.pad_weights_sha256
+                    .iter()
+                    .map(|(n, h)| (n.as_str(), h.as_str()))
+                    .collect(),
+            ),
+            expected: list(expected.iter().map(|(n, h)| (*n, h.as_str())).collect()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(threshold: f32) -> OperatingPoint {
+        let rates = Rates {
+            threshold,
+            apcer: 0.0,
+            bpcer: 0.0,
+        };
+        OperatingPoint {
+            image_real_threshold: threshold,
+            pad_weights_sha256: vec![("crop_27.onnx".into(), "ab".repeat(32))],
+            calibration: Calibration {
+                manifest: "m.tsv".into(),
+                bona_fide: 20,
+                attacks: 20,
+                unjudged: 0,
+                policy: rates,
+                chosen: rates,
+            },
+        }
+    }
+
+    fn written(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_written_point_loads_back_and_moves_both_thresholds() {
+        let f = written(&serde_json::to_string(&point(0.6)).unwrap());
+        let p = OperatingPoint::load(f.path()).unwrap();
+        assert_eq!(p, point(0.6));
+        let w = p.fusion();
+        assert_eq!(w.image_real_threshold, 0.6);
+        assert_eq!(w.result_real_threshold, policy::result_real_threshold(0.6));
+        assert!(w.result_real_threshold > policy::FUSION.result_real_threshold);
+        assert_eq!(
+            policy::fusion_at(policy::IMAGE_REAL_THRESHOLD),
+            policy::FUSION
+        );
+    }
+
+    #[test]
+    fn a_threshold_that_is_no_live_score_or_a_broken_file_is_refused_with_the_reason() {
+        for bad in [0.0, -0.2, 1.5] {
+            let f = written(&serde_json::to_string(&point(bad)).unwrap());
+            let e = OperatingPoint::load(f.path()).unwrap_err().to_string();
+            assert!(e.contains("is not a live score"), "{e}");
+        }
+        let e = OperatingPoint::load(written("{\"image_real_threshold\": 0.5}").path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not valid") && e.contains("pad_weights_sha256"),
+            "{e}"
+        );
+        let e = OperatingPoint::load(Path::new("/nonexistent/op.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn a_point_set_for_other_weights_is_refused() {
+        let p = point(0.5);
+        assert!(p.check_model(&[("crop_27.onnx", "ab".repeat(32))]).is_ok());
+        let e = p
+            .check_model(&[("crop_27.onnx", "cd".repeat(32))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("other PAD weights") && e.contains("cdcdcd"),
+            "{e}"
+        );
+        assert!(p.check_model(&[]).is_err());
+    }
+}

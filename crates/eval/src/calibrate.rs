@@ -5,7 +5,7 @@
 //! the operating point moves only as far as the deployment's own stills say it must; a sample
 //! the policy's threshold already separates leaves it where it is. Each source's out-of-fold
 //! scores, calibrated on 20 consecutive stills of each class and judged on the rest: pooled
-//! ACER 12.2 → 11.3 % (the middle of the tied stretch instead: 11.5 %; sources the policy
+//! ACER 12.3 → 11.4 % (the middle of the tied stretch instead: 11.7 %, and sources the policy
 //! already served perfectly then lost up to 6 points).
 
 use crate::metrics;

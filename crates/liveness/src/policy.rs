@@ -153,8 +153,9 @@ pub const IMAGE_REAL_THRESHOLD: f32 = 0.43;
 /// --calibrate` sets a deployment's own operating point ([`crate::operating_point`]). Measured
 /// with each source's out-of-fold scores, the threshold chosen on n consecutive stills of each
 /// class of that source (one stretch of capture) and judged on the rest
-/// (`training/experiments/local_calibration/`, 2026-12-06): pooled ACER 11.8 → 12.8 % at n = 5
-/// (worse than not calibrating), 12.2 → 11.6 % at 10, 12.2 → 11.3 % at 20, 11.8 → 10.6 % at 40.
+/// (`training/experiments/local_calibration/`, 2026-12-06, 200 draws): pooled ACER 11.8 → 13.1 %
+/// at n = 5 (worse than not calibrating), 12.1 → 11.7 % at 10, 12.3 → 11.4 % at 20, 11.9 →
+/// 10.7 % at 40.
 pub const OPERATING_POINT_MIN_PER_CLASS: usize = 20;
 /// Fused score at or above which a video's verdict is `real`: a frame PAD of exactly the still
 /// threshold with neither a blink nor depth in the motion fuses to

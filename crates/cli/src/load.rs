@@ -25,7 +25,8 @@ pub fn analyzer() -> anyhow::Result<Analyzer> {
 /// The analyzer judging at the operating point `LIVEGATE_OPERATING_POINT` names (written by
 /// `livegate eval --calibrate`), or at the policy's when it is unset. A file that cannot be
 /// used stops the start: serving at a threshold the operator did not choose would be worse.
-pub fn at_configured_operating_point(analyzer: Analyzer) -> anyhow::Result<Analyzer> {
+/// Every replica of one deployment must be given the same file.
+fn at_configured_operating_point(analyzer: Analyzer) -> anyhow::Result<Analyzer> {
     let Some(path) = std::env::var_os("LIVEGATE_OPERATING_POINT").filter(|p| !p.is_empty()) else {
         return Ok(analyzer);
     };

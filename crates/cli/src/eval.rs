@@ -56,12 +56,11 @@ fn write_operating_point(
     manifest: &std::path::Path,
     file: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let weights = vision::pad::LivegatePad::weights_sha256()
-        .into_iter()
-        .map(|(name, hash)| (name.to_string(), hash))
-        .collect();
-    let point =
-        eval::calibrate::operating_point(outcomes, &manifest.display().to_string(), weights)?;
+    let point = eval::calibrate::operating_point(
+        outcomes,
+        &manifest.display().to_string(),
+        liveness::operating_point::shipped_weights(),
+    )?;
     let c = &point.calibration;
     let line = |name: &str, r: &liveness::operating_point::Rates| {
         format!(

@@ -93,17 +93,11 @@ impl OperatingPoint {
     }
 
     /// Refuses a point set for other weights than `expected` (file name, SHA-256).
-    pub fn check_model(&self, expected: &[(&str, String)]) -> Result<(), OperatingPointError> {
-        let same = self.pad_weights_sha256.len() == expected.len()
-            && self
-                .pad_weights_sha256
-                .iter()
-                .zip(expected)
-                .all(|((n, h), (en, eh))| n == en && h == eh);
-        if same {
+    pub fn check_model(&self, expected: &[(String, String)]) -> Result<(), OperatingPointError> {
+        if self.pad_weights_sha256 == expected {
             return Ok(());
         }
-        let list = |pairs: Vec<(&str, &str)>| {
+        let list = |pairs: &[(String, String)]| {
             pairs
                 .iter()
                 .map(|(n, h)| format!("{n} {}", &h[..h.len().min(12)]))
@@ -111,15 +105,18 @@ impl OperatingPoint {
                 .join(", ")
         };
         Err(OperatingPointError::OtherModel {
-            found: list(
-                self.pad_weights_sha256
-                    .iter()
-                    .map(|(n, h)| (n.as_str(), h.as_str()))
-                    .collect(),
-            ),
-            expected: list(expected.iter().map(|(n, h)| (*n, h.as_str())).collect()),
+            found: list(&self.pad_weights_sha256),
+            expected: list(expected),
         })
     }
+}
+
+/// The shipped PAD model's files and their SHA-256, as an operating point records them.
+pub fn shipped_weights() -> Vec<(String, String)> {
+    vision::pad::LivegatePad::weights_sha256()
+        .into_iter()
+        .map(|(name, hash)| (name.to_string(), hash))
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,9 +187,12 @@ mod tests {
     #[test]
     fn a_point_set_for_other_weights_is_refused() {
         let p = point(0.5);
-        assert!(p.check_model(&[("crop_27.onnx", "ab".repeat(32))]).is_ok());
+        assert!(
+            p.check_model(&[("crop_27.onnx".into(), "ab".repeat(32))])
+                .is_ok()
+        );
         let e = p
-            .check_model(&[("crop_27.onnx", "cd".repeat(32))])
+            .check_model(&[("crop_27.onnx".into(), "cd".repeat(32))])
             .unwrap_err()
             .to_string();
         assert!(

@@ -193,6 +193,15 @@ test('The verdict says what confidence means and which threshold applied', async
   assert.ok(threshold.includes(`A still is real when its live score ≥ ${num(body.details.rules.image_real_threshold)}`), threshold);
   assert.ok(threshold.includes(`scored ${num(body.details.image.pad.fused)}`), threshold);
   assert.ok(await page.isHidden('#verdict-reason'), 'no rule decided');
+  assert.equal(body.details.review.image_near_threshold, false);
+  assert.equal(await page.$('#verdict-review'), null, 'far from the threshold: no review line');
+
+  // A live still scored just under the threshold: rejected, and flagged as worth a look.
+  await page.setInputFiles('#image', join(td, 'faces/tranvanluyt_dataset_real_0.png'));
+  body = await runAndWait(page);
+  assert.equal(body.details.review.image_near_threshold, true);
+  assert.match(await page.textContent('#verdict-review'),
+    /within 0\.1 of the threshold: a verdict of the kind worth a person's look/);
 
   // A printed-photo attack, fake by its score: the confidence is in "fake", not in "real".
   await page.setInputFiles('#image', join(td, 'spoof/tranvanluyt_dataset_fake_0.png'));

@@ -48,6 +48,7 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
     --out "$CARGO_TARGET_DIR/eval" --quiet "${LOSO[@]}" "${LOSO_FLOORS[@]}" \
     --species nuaa_train=print \
     --floor LOSO:max_species_apcer'<='0.45 \
+    --floor LOSO:review.share'<='0.10 --floor LOSO:review.error_share'>='0.25 \
     --floor nuaa_train:roc_auc'>='0.995 --floor nuaa_train:acer'<='0.05 \
     --floor extra:roc_auc'>='0.91 --floor extra:acer'<='0.17 \
     --floor spoof:apcer'<='0.0 --floor videos:bpcer'<='0.0 \

@@ -21,7 +21,8 @@ pub struct EvalArgs {
     #[arg(long)]
     only: Vec<String>,
     /// Fail (exit 1) when a floor is broken: `subset:metric<=value` or `subset:metric>=value`,
-    /// e.g. `nuaa_train:roc_auc>=0.99` or `OVERALL:acer<=0.2` (repeatable).
+    /// e.g. `nuaa_train:roc_auc>=0.99` or `OVERALL:acer<=0.2`; a dot reaches inside a block,
+    /// e.g. `LOSO:review.error_share>=0.2` (repeatable).
     #[arg(long)]
     floor: Vec<String>,
     /// Leave-one-source-out figures over the sources of these subsets (repeatable, e.g.
@@ -226,6 +227,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                     v["max_source_acer"] = serde_json::json!(l.max_source_acer);
                     v["max_species_apcer"] =
                         serde_json::json!(l.species.worst.as_ref().map(|w| w.1));
+                    v["review"] = serde_json::to_value(&l.review)?;
                     Some(v)
                 }
                 None => None,
@@ -240,7 +242,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             broken.push(format!("{}: no such subset", f.subset));
             continue;
         };
-        let v = m[&f.metric].as_f64();
+        let v = m
+            .pointer(&format!("/{}", f.metric.replace('.', "/")))
+            .and_then(|v| v.as_f64());
         let Some(v) = v else {
             broken.push(format!("{}:{}: no such metric", f.subset, f.metric));
             continue;

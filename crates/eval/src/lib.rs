@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod plots;
 pub mod report;
+pub mod review;
 pub mod runner;
 pub mod species;
 

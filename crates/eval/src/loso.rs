@@ -8,9 +8,10 @@
 //! same figures for model selection; keep the two in step.
 
 use crate::interval::{self, Held, Intervals};
-use crate::manifest::Class;
+use crate::manifest::{Class, Kind};
 use crate::metrics;
 use crate::report::pct;
+use crate::review::{self, Judged, ReviewBand};
 use crate::runner::Outcome;
 use crate::species::{self, Decided, SpeciesReport};
 use serde::Serialize;
@@ -44,6 +45,8 @@ pub struct LosoReport {
     pub max_source_acer: f32,
     /// APCER per attack species, every attack judged at its source's held-out threshold.
     pub species: SpeciesReport,
+    /// The stills near their source's held-out threshold, and the errors among them.
+    pub review: ReviewBand,
 }
 
 /// One labelled score: (source, bona fide?, live score).
@@ -153,6 +156,7 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         .filter(|a| !a.is_nan())
         .fold(0.0, f32::max);
     let species = species::build(held_out_attacks(outcomes, sources, &rows));
+    let review = review::build(held_out_stills(outcomes, sources, &rows));
     Some(LosoReport {
         sources: rows,
         pooled: SourceMetrics {
@@ -169,7 +173,30 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         pooled_ci_sources: interval::pooled_sources(&held_out),
         max_source_acer,
         species,
+        review,
     })
+}
+
+/// The labelled stills of `outcomes` from `sources`, each judged at its source's threshold in
+/// `rows`, with whether it lies in the review band around that threshold.
+fn held_out_stills<'a>(
+    outcomes: &'a [Outcome],
+    sources: &'a [String],
+    rows: &'a BTreeMap<String, SourceMetrics>,
+) -> impl Iterator<Item = Judged> + 'a {
+    outcomes
+        .iter()
+        .filter(|o| o.error.is_none() && o.item.kind == Kind::Still)
+        .filter(|o| sources.contains(&o.item.source))
+        .filter_map(|o| {
+            let live = o.item.class? == Class::BonaFide;
+            let t = rows.get(&o.item.source)?.threshold?;
+            let score = o.score.unwrap_or(0.0);
+            Some(Judged {
+                wrong: (score >= t) != live,
+                near: liveness::decide::near_threshold(score, t),
+            })
+        })
 }
 
 /// The attacks of `outcomes` from `sources`, each decided at its source's threshold in `rows`.
@@ -234,6 +261,7 @@ pub fn table(r: &LosoReport) -> String {
         c.roc_auc.map_or("-".into(), auc_interval),
     ));
     s.push_str(&format!("worst source ACER {}\n", pct(r.max_source_acer)));
+    s.push_str(&review::line(&r.review));
     s.push_str(&species::table(
         "attack species, each attack at its source's held-out threshold",
         &r.species,

@@ -3,6 +3,7 @@
 use crate::interval::{self, Interval};
 use crate::manifest::{Class, Kind};
 use crate::metrics::{self, Percentiles};
+use crate::review::{self, Judged, ReviewBand};
 use crate::runner::Outcome;
 use crate::species::{self, Decided, SpeciesReport};
 use serde::Serialize;
@@ -25,6 +26,8 @@ pub struct PadMetrics {
     pub attack_non_response: f32,
     pub errors: usize,
     pub latency_ms: Option<Percentiles>,
+    /// The stills near their threshold, as the product flagged them.
+    pub review: ReviewBand,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +110,15 @@ pub fn pad_metrics<'a>(outcomes: impl Iterator<Item = &'a Outcome> + Clone) -> P
         attack_non_response: nr(&attack),
         errors: outcomes.clone().filter(|o| o.error.is_some()).count(),
         latency_ms: metrics::percentiles(&lat),
+        review: review::build(
+            bona.iter()
+                .chain(&attack)
+                .filter(|o| o.item.kind == Kind::Still)
+                .map(|o| Judged {
+                    wrong: o.accepted != (o.item.class == Some(Class::BonaFide)),
+                    near: o.near_threshold,
+                }),
+        ),
     }
 }
 
@@ -310,6 +322,7 @@ pub fn table(r: &Report) -> String {
         s.push_str(&row(name, m));
     }
     s.push_str(&row("OVERALL", &r.overall));
+    s.push_str(&review::line(&r.overall.review));
     s.push_str(&species::table(
         "attack species at the product's operating point",
         &r.species,

@@ -17,6 +17,8 @@ pub struct Outcome {
     pub accepted: bool,
     /// No usable face: the analysis had nothing to judge.
     pub non_response: bool,
+    /// The product flagged the still's score as near its threshold (`details.review`).
+    pub near_threshold: bool,
     pub blinks: Option<usize>,
     pub latency_ms: f64,
     pub error: Option<String>,
@@ -33,6 +35,7 @@ impl Outcome {
             score: None,
             accepted: false,
             non_response: false,
+            near_threshold: false,
             blinks: None,
             latency_ms: 0.0,
             error: None,
@@ -154,6 +157,7 @@ fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
                 1.0 - confidence
             });
             o.non_response = a.no_usable_face();
+            o.near_threshold = a.decision.image_near_threshold;
             if let Some(pad) = a.still.as_ref().and_then(|s| s.pad.as_ref()) {
                 o.pad_per_model = pad.per_model.clone();
             }

@@ -164,7 +164,17 @@ pub struct Details<'a> {
     /// The weights and thresholds the verdicts applied (`image_real_threshold`: a still is
     /// real at or above it; `result_real_threshold`: a video's fused score).
     pub rules: FusionWeights,
+    pub review: Review,
     pub timings_ms: &'a Timings,
+}
+
+/// Whether a person should look: the still's live score against the band around its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Review {
+    /// The still's live score lies within `margin` of `rules.image_real_threshold`.
+    pub image_near_threshold: bool,
+    /// [`policy::REVIEW_MARGIN`].
+    pub margin: f32,
 }
 
 impl Analysis {
@@ -206,6 +216,10 @@ impl Analysis {
             mode: self.mode,
             face_rule: policy::face_rule(),
             rules: self.decision.rules,
+            review: Review {
+                image_near_threshold: self.decision.image_near_threshold,
+                margin: policy::REVIEW_MARGIN,
+            },
             timings_ms: &self.timings,
         }
     }

@@ -78,6 +78,10 @@ pub struct Decision {
     pub confidence: f32,
     /// The still judged alone, when one was sent.
     pub image: Option<(Verdict, f32)>,
+    /// The still's live score lies within [`policy::REVIEW_MARGIN`] of the threshold it was
+    /// judged at: its verdict is of the kind a person should look at. False without a scored
+    /// still.
+    pub image_near_threshold: bool,
     /// The video judged alone (without the still), when one was sent.
     pub video_alone: Option<(Verdict, f32)>,
     /// The fusion behind `result` when a video was sent.
@@ -118,6 +122,10 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         // No usable face: there is no live person to vouch for.
         None => (Verdict::Fake, 1.0),
     });
+    let image_near_threshold = s
+        .still_pad
+        .flatten()
+        .is_some_and(|score| near_threshold(score, w.image_real_threshold));
     let video_signals = |v: &VideoMeasures, still_pad| VideoSignals {
         frames_pad: v.frames_pad,
         still_pad,
@@ -176,6 +184,7 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         result,
         confidence,
         image,
+        image_near_threshold,
         video_alone,
         fused,
         facematch,
@@ -184,6 +193,11 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         overall_confidence,
         rules: o.fusion,
     }
+}
+
+/// Within [`policy::REVIEW_MARGIN`] of `threshold`, either side.
+pub fn near_threshold(score: f32, threshold: f32) -> bool {
+    (score - threshold).abs() < policy::REVIEW_MARGIN
 }
 
 #[cfg(test)]
@@ -220,6 +234,38 @@ mod tests {
         let d = at(0.9);
         assert!(d.overall && (d.overall_confidence - 0.9).abs() < 1e-6);
         assert!(!d.facematch, "no facematch without a video");
+    }
+
+    #[test]
+    fn a_still_near_the_threshold_is_flagged_on_both_sides() {
+        let t = policy::IMAGE_REAL_THRESHOLD;
+        let flagged = |pad, fusion| {
+            let o = Options {
+                facematch_threshold: 0.6,
+                fusion,
+            };
+            let s = Signals {
+                still_pad: Some(pad),
+                video: None,
+                legacy: false,
+                facematch: None,
+                challenge_passed: None,
+            };
+            decide(&s, &o).image_near_threshold
+        };
+        let m = policy::REVIEW_MARGIN;
+        assert!(flagged(Some(t + m / 2.0), policy::FUSION), "just real");
+        assert!(flagged(Some(t - m / 2.0), policy::FUSION), "just fake");
+        assert!(!flagged(Some(t + m * 1.5), policy::FUSION));
+        assert!(!flagged(Some(t - m * 1.5), policy::FUSION));
+        assert!(
+            !flagged(None, policy::FUSION),
+            "no usable face: a rule, not a score"
+        );
+        // The band follows the threshold the still was judged at (an operating point).
+        let moved = policy::fusion_at(t + 2.0 * m);
+        assert!(!flagged(Some(t), moved));
+        assert!(flagged(Some(t + 2.0 * m), moved));
     }
 
     #[test]

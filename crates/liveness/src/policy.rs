@@ -149,6 +149,15 @@ pub fn video_pad_weight(model: PadId) -> f32 {
 /// (`training/MODEL_CARD.md`, 2026-11-28).
 pub const IMAGE_REAL_THRESHOLD: f32 = 0.43;
 
+/// A still whose live score lies within this of the threshold it was judged at is flagged
+/// near the threshold (`details.review`, `/v2`'s `image.near_threshold`, the review band of
+/// `livegate eval`): the verdicts worth a person's look. Measured on the out-of-fold scores,
+/// each source at its LOSO threshold (`training/experiments/local_calibration/review_band.py`,
+/// 2026-12-06; 11.9 % of the stills wrong in all): ±0.05 holds 4.3 % of the stills and 17 % of
+/// the errors, ±0.1 8.4 % and 29 %, ±0.2 17 % and 49 %. At ±0.1 the rest are 9.2 % wrong: half
+/// of the errors are confident ones, which no band catches.
+pub const REVIEW_MARGIN: f32 = 0.1;
+
 /// Fewest labelled stills of each class (bona fide and attack) on which `livegate eval
 /// --calibrate` sets a deployment's own operating point ([`crate::operating_point`]). Measured
 /// with each source's out-of-fold scores, the threshold chosen on n consecutive stills of each

@@ -393,6 +393,12 @@ function meaning(body, reason) {
       + (body.image_input ? ` The still alone (image_result) is real when its live score ≥ ${num(rules.image_real_threshold)}.` : '');
   }
   if (threshold) lines.push(h('p', { id: 'verdict-threshold' }, threshold));
+  // details.review: a still scored close to its threshold is where most errors sit.
+  const review = d && d.review;
+  if (review && review.image_near_threshold) {
+    lines.push(h('p', { id: 'verdict-review' },
+      `The still's live score is within ${num(review.margin)} of the threshold: a verdict of the kind worth a person's look.`));
+  }
   return h('div', { class: 'meaning', id: 'verdict-meaning' }, lines);
 }
 

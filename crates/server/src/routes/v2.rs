@@ -22,6 +22,9 @@ pub struct ImageBlock {
     /// "real" | "fake" | "N/A": presentation-attack verdict on the still.
     pub result: String,
     pub confidence: f32,
+    /// The still's live score lies within the review margin (`details.review.margin`) of the
+    /// threshold: of the verdicts worth a person's look (README, "Your own operating point").
+    pub near_threshold: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -96,6 +99,7 @@ impl From<&Analysis> for LivenessV2 {
                 performed: d.image.is_some(),
                 result: image_result,
                 confidence: image_confidence,
+                near_threshold: d.image_near_threshold,
             },
             video: VideoBlock {
                 input_provided: a.video_input(),

@@ -181,6 +181,8 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'dog', 'mixed', 'obama', 'replay', 'tranvanluyt']);
   // The no-face verdict says why in the table, without details.
   assert.match(await page.textContent('#bulk-table tr[data-stem="dog"]'), /fake \(no_face\)/);
+  assert.match(await page.textContent('#bulk-table tr[data-stem="tranvanluyt"]'), /\(still near its threshold\)/);
+  assert.doesNotMatch(await page.textContent('#bulk-table tr[data-stem="obama"]'), /near its threshold/);
   assert.equal(await page.textContent('#bulk-skipped-count'), '3');
   assert.match(await page.url(), /#job=[0-9a-f]{32}$/);
 
@@ -207,6 +209,9 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.equal(byStem.dog.result, 'fake');
   assert.equal(byStem.dog.reason, 'no_face');
   assert.equal(byStem.obama.reason, '', 'a verdict the scores decided has no reason');
+  // The student's live still scores just under the threshold: marked for a person's look.
+  assert.deepEqual(['tranvanluyt', 'obama', 'replay', 'dog', 'mixed'].map((s) => byStem[s].near_threshold),
+    ['true', 'false', 'false', 'false', '']);
   assert.equal(byStem.mixed.kind, 'facematch');
   assert.equal(byStem.mixed.facematch_result, 'False');
   const skipped = csv.filter((r) => r.status === 'skipped').map((r) => r.files).sort();
@@ -215,6 +220,7 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.equal(summary.counts.stems, 6);
   assert.equal(summary.counts.ok + summary.counts.error, 6);
   assert.equal(summary.counts.skipped_files, 3);
+  assert.equal(summary.counts.near_threshold, 1);
   assert.equal(summary.settings.max_frames_to_analyze, 10);
 
   // "Erase from server" deletes the batch: the server then answers 404 for it.

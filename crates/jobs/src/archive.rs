@@ -10,7 +10,7 @@ use zip::write::SimpleFileOptions;
 
 /// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
 /// not apply to a row's kind is left empty.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 19] = [
     "stem",
     "kind",
     "status",
@@ -31,6 +31,9 @@ pub const CSV_COLUMNS: [&str; 18] = [
     // Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
     // decided it; the API's `X-Livegate-Reason`.
     "reason",
+    // `true` when the still scored within the review margin of its threshold
+    // (`details.review`): the verdicts worth a person's look.
+    "near_threshold",
 ];
 
 pub fn write_archive<W: Write + Seek>(
@@ -112,6 +115,9 @@ pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
                         row[col] = scalar(o.body.get(key));
                     }
                     row[17] = o.reason.clone().unwrap_or_default();
+                    if item.task.kind() == "liveness" {
+                        row[18] = o.near_threshold.to_string();
+                    }
                 } else {
                     row[16] = error_text(&o.body);
                 }
@@ -204,6 +210,11 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
             "error": job.error,
             "not_run": job.total.saturating_sub(job.done),
             "skipped_files": job.skipped.len(),
+            // Liveness verdicts whose still scored near its threshold: the review queue.
+            "near_threshold": items
+                .iter()
+                .filter(|i| i.outcome.as_ref().is_some_and(|o| o.ok && o.near_threshold))
+                .count(),
         },
         "skipped": job.skipped,
         "settings": crate::exact_json(&job.settings).unwrap_or_default(),

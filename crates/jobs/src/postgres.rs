@@ -388,7 +388,8 @@ impl Store for PostgresStore {
         let (pool, job_id) = (self.pool.clone(), job_id.to_owned());
         self.run(async move {
             let rows = sqlx::query(
-                "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker
+                "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
+                        r.near_threshold
                  FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
                  WHERE i.job_id = $1 ORDER BY i.idx",
             )
@@ -406,6 +407,7 @@ impl Store for PostgresStore {
                         elapsed: r.try_get(5)?,
                         reason: r.try_get(6)?,
                         worker: r.try_get(7)?,
+                        near_threshold: r.try_get(8)?,
                     }
                     .into_state()
                 })
@@ -539,8 +541,8 @@ impl Store for PostgresStore {
             let now = now_ms() as i64;
             let inserted = sqlx::query(
                 "INSERT INTO results
-                    (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                    (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
                  WHERE EXISTS (SELECT 1 FROM items WHERE job_id = $1 AND idx = $2)
                  ON CONFLICT DO NOTHING",
             )
@@ -552,6 +554,7 @@ impl Store for PostgresStore {
             .bind(now)
             .bind(&outcome.reason)
             .bind(&worker)
+            .bind(outcome.near_threshold)
             .execute(&mut *tx)
             .await;
             match inserted {

@@ -16,31 +16,46 @@ pub type ReadFile<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
 pub fn execute(analyser: &dyn Analyse, item: &Claim, read: &ReadFile<'_>) -> Outcome {
     let t0 = Instant::now();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(analyser, item, read)));
-    let (ok, (body, reason)) = match result {
+    let (ok, answer) = match result {
         Ok(Ok(answer)) => (true, answer),
-        Ok(Err(body)) => (false, (body, None)),
+        Ok(Err(body)) => (false, Answer::plain(body)),
         Err(_) => {
             tracing::error!(job = %item.job_id, stem = %item.stem, "analysis panicked");
-            (false, (internal_error(), None))
+            (false, Answer::plain(internal_error()))
         }
     };
     Outcome {
         ok,
-        body,
+        body: answer.body,
         elapsed_ms: t0.elapsed().as_millis() as u64,
-        reason: reason.map(str::to_owned),
+        reason: answer.reason.map(str::to_owned),
+        near_threshold: answer.near_threshold,
         worker: None,
     }
 }
 
 type Body = serde_json::Value;
 
-/// The item's body and, for a liveness verdict a rule decided, why.
-fn run(
-    analyser: &dyn Analyse,
-    item: &Claim,
-    read_file: &ReadFile<'_>,
-) -> Result<(Body, Option<&'static str>), Body> {
+/// The item's body and, for a liveness verdict, what the results' columns say beside it.
+struct Answer {
+    body: Body,
+    /// Why, when a rule decided the verdict.
+    reason: Option<&'static str>,
+    /// The still scored near its threshold.
+    near_threshold: bool,
+}
+
+impl Answer {
+    fn plain(body: Body) -> Self {
+        Answer {
+            body,
+            reason: None,
+            near_threshold: false,
+        }
+    }
+}
+
+fn run(analyser: &dyn Analyse, item: &Claim, read_file: &ReadFile<'_>) -> Result<Answer, Body> {
     let read = |field: &str, name: &str| read_file(name).map_err(|e| field_error(field, &e));
     fn to_json<T: serde::Serialize>(v: &T) -> Result<Body, Body> {
         crate::exact_json(v).map_err(|e| {
@@ -57,10 +72,11 @@ fn run(
                 challenge: None,
             };
             match analyser.analyse(&request) {
-                Ok(analysis) => Ok((
-                    to_json(&LivenessReport::from(&analysis))?,
-                    analysis.reason.map(Reason::as_str),
-                )),
+                Ok(analysis) => Ok(Answer {
+                    body: to_json(&LivenessReport::from(&analysis))?,
+                    reason: analysis.reason.map(Reason::as_str),
+                    near_threshold: analysis.decision.image_near_threshold,
+                }),
                 Err(e) => Err(analysis_error(&e)),
             }
         }
@@ -68,10 +84,10 @@ fn run(
             let a = read("image1", image1)?;
             let b = read("image2", image2)?;
             match analyser.facematch(&a, &b) {
-                Ok(c) => Ok((
-                    to_json(&FacematchReport::new(&c, item.settings.details))?,
-                    None,
-                )),
+                Ok(c) => Ok(Answer::plain(to_json(&FacematchReport::new(
+                    &c,
+                    item.settings.details,
+                ))?)),
                 Err(e) => Err(analysis_error(&e)),
             }
         }

@@ -519,6 +519,7 @@ impl JobService {
                 )),
                 elapsed_ms: 0,
                 reason: None,
+                near_threshold: false,
                 worker: None,
             }
         } else {

@@ -22,7 +22,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -79,6 +79,8 @@ ALTER TABLE items ADD COLUMN lease_owner TEXT;
 ALTER TABLE items ADD COLUMN lease_until_ms INTEGER;
 ALTER TABLE results ADD COLUMN worker TEXT;
 ",
+    // Whether a liveness result's still scored near its threshold, for the review column.
+    "ALTER TABLE results ADD COLUMN near_threshold INTEGER;",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -244,7 +246,8 @@ impl Store for SqliteStore {
     fn items(&self, job_id: &str) -> Result<Vec<ItemState>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker
+            "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
+                    r.near_threshold
              FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
              WHERE i.job_id = ?1 ORDER BY i.idx",
         )?;
@@ -258,6 +261,7 @@ impl Store for SqliteStore {
                 elapsed: r.get(5)?,
                 reason: r.get(6)?,
                 worker: r.get(7)?,
+                near_threshold: r.get::<_, Option<i64>>(8)?.map(|v| v != 0),
             })
         })?;
         let mut out = Vec::new();
@@ -350,8 +354,8 @@ impl Store for SqliteStore {
         // A job erased while its item ran has no item row left to attach the result to.
         tx.execute(
             "INSERT OR IGNORE INTO results
-                (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
              WHERE EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND idx = ?2)",
             params![
                 job_id,
@@ -362,6 +366,7 @@ impl Store for SqliteStore {
                 now,
                 outcome.reason,
                 worker,
+                outcome.near_threshold as i64,
             ],
         )?;
         let remaining: i64 = tx.query_row(

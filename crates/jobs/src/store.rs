@@ -106,6 +106,9 @@ pub struct Outcome {
     /// Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
     /// decided it: the API's `X-Livegate-Reason`.
     pub reason: Option<String>,
+    /// The still scored within the review margin of its threshold (`details.review`): a
+    /// verdict worth a person's look. False for facematch items and errors.
+    pub near_threshold: bool,
     /// The replica that ran the item (operators' view; not part of the API).
     #[serde(skip)]
     pub worker: Option<String>,
@@ -331,6 +334,7 @@ pub(crate) struct ItemRow {
     pub body: Option<String>,
     pub elapsed: Option<i64>,
     pub reason: Option<String>,
+    pub near_threshold: Option<bool>,
     pub worker: Option<String>,
 }
 
@@ -342,6 +346,7 @@ impl ItemRow {
                 body: serde_json::from_str(&body).map_err(corrupt)?,
                 elapsed_ms: self.elapsed.unwrap_or(0).max(0) as u64,
                 reason: self.reason,
+                near_threshold: self.near_threshold.unwrap_or(false),
                 worker: self.worker,
             }),
             _ => None,

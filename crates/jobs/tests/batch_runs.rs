@@ -106,6 +106,42 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
 }
 
 #[test]
+fn stills_scored_near_their_threshold_are_marked_for_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(
+        config(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let bytes = zip_of(&[
+        ("close_image.jpg", b"NEAR-close"),
+        ("clear_image.jpg", b"REAL-clear"),
+        ("print_image.jpg", b"print"),
+        ("pair_image1.png", b"same"),
+        ("pair_image2.png", b"same"),
+    ]);
+    let id = submit(&svc, &bytes, AnalysisOptions::default());
+    assert_eq!(run_all(&svc), 4);
+    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+    let csv = &files["results.csv"];
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "near_threshold").unwrap();
+    let flag = |stem: &str| {
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{stem},")))
+            .unwrap();
+        row.split(',').nth(col).unwrap().to_owned()
+    };
+    assert_eq!(flag("close"), "true", "{csv}");
+    assert_eq!(flag("clear"), "false");
+    assert_eq!(flag("print"), "false");
+    assert_eq!(flag("pair"), "", "no threshold in a facematch row");
+    let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    assert_eq!(summary["counts"]["near_threshold"], 1);
+}
+
+#[test]
 fn a_restart_resumes_without_rerunning_or_losing_items() {
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..6).map(|i| format!("p{i}_image.jpg")).collect();

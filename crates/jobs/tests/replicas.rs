@@ -255,6 +255,7 @@ fn cancel_and_erase_at_one_replica_reach_the_other() {
         body: serde_json::json!({"result": "real"}),
         elapsed_ms: 1,
         reason: None,
+        near_threshold: false,
         worker: None,
     };
     // The item that ran before the cancel keeps its result; the erased batch gets nothing.
@@ -306,7 +307,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
             .unwrap()
             .applied_migrations()
             .unwrap(),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     assert!(svc.run_one().unwrap());
     let job = svc

@@ -94,12 +94,18 @@ impl Analyse for ByteAnalyser {
         if r.image.is_none() && r.video.is_none() {
             return Err(AnalysisError::NothingToAnalyse);
         }
-        let real = r.image.as_ref().is_some_and(|i| i.starts_with(b"REAL"));
+        // `REAL…` scores well above the still threshold, `NEAR…` just above it, anything
+        // else well below.
+        let score = match &r.image {
+            Some(i) if i.starts_with(b"REAL") => 0.9,
+            Some(i) if i.starts_with(b"NEAR") => liveness::policy::IMAGE_REAL_THRESHOLD + 0.02,
+            _ => 0.1,
+        };
         // The frame counts carry the entries' lengths, so a test sees which bytes reached
         // which role: `real_video_frames` = the image's, `video_frames_analyzed` = the video's.
         let decision = decide(
             &Signals {
-                still_pad: r.image.as_ref().map(|_| Some(if real { 0.9 } else { 0.1 })),
+                still_pad: r.image.as_ref().map(|_| Some(score)),
                 video: None,
                 legacy: false,
                 facematch: None,

@@ -157,7 +157,10 @@ function row(item) {
     cell(item.stem), cell(item.kind), cell(item.status),
     item.reason
       ? h('td', { title: reasonText(item.reason) }, `${r.result} (${item.reason})`)
-      : cell(isFm ? r.facematch_result : r.result),
+      : item.near_threshold
+        ? h('td', { title: 'The still scored within the review margin of its threshold: a verdict worth a person\'s look.' },
+          `${r.result} (still near its threshold)`)
+        : cell(isFm ? r.facematch_result : r.result),
     cell(typeof conf === 'number' ? conf.toFixed(3) : ''),
     cell(isFm ? '' : [r.overall_result, r.image_input && r.video_input ? `match ${r.facematch_result}` : ''].filter(Boolean).join(' / ')),
     cell(isFm || !r.video_input ? '' : r.blink_detection),

@@ -530,6 +530,9 @@ pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
             if let (Some(o), Value::Object(m)) = (&i.outcome, &mut v) {
                 m.insert("elapsed_ms".into(), json!(o.elapsed_ms));
                 m.insert("reason".into(), json!(o.reason));
+                if i.task.kind() == "liveness" {
+                    m.insert("near_threshold".into(), json!(o.near_threshold));
+                }
                 // Progress is polled every second; the evidence can be large and is in the
                 // archive's json/<stem>.json, so the poll carries the verdicts only.
                 let mut response = o.body.clone();

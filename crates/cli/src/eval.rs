@@ -227,7 +227,6 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                     v["max_source_acer"] = serde_json::json!(l.max_source_acer);
                     v["max_species_apcer"] =
                         serde_json::json!(l.species.worst.as_ref().map(|w| w.1));
-                    v["review"] = serde_json::to_value(&l.review)?;
                     Some(v)
                 }
                 None => None,

@@ -31,6 +31,8 @@ pub struct SourceMetrics {
     /// 95 % intervals with the sources as they are and their items resampled
     /// ([`interval::source`], [`interval::pooled_items`]).
     pub ci: Intervals,
+    /// The stills near the held-out threshold, and the errors among them.
+    pub review: ReviewBand,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,8 +47,6 @@ pub struct LosoReport {
     pub max_source_acer: f32,
     /// APCER per attack species, every attack judged at its source's held-out threshold.
     pub species: SpeciesReport,
-    /// The stills near their source's held-out threshold, and the errors among them.
-    pub review: ReviewBand,
 }
 
 /// One labelled score: (source, bona fide?, live score).
@@ -108,6 +108,7 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
     let mut rows = BTreeMap::new();
     let (mut pooled_bona_ok, mut pooled_att_ok) = (Vec::new(), Vec::new());
     let mut held_out = Vec::new();
+    let mut judged_all = Vec::new();
     for name in names {
         let others: Vec<Scored<'_>> = scored.iter().copied().filter(|x| x.0 != name).collect();
         let t = balanced_threshold(&others);
@@ -124,6 +125,8 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         pooled_bona_ok.extend(bona.iter().map(|&s| s >= t));
         pooled_att_ok.extend(attack.iter().map(|&s| s >= t));
         let (apcer, bpcer) = (metrics::apcer(attack, t), metrics::bpcer(bona, t));
+        let judged: Vec<Judged> = held_out_stills(outcomes, name, t).collect();
+        judged_all.extend_from_slice(&judged);
         rows.insert(
             name.to_string(),
             SourceMetrics {
@@ -136,6 +139,7 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
                 bpcer_at_apcer_5: metrics::bpcer_at_apcer(bona, attack, 0.05),
                 roc_auc: metrics::roc_auc(bona, attack),
                 ci: interval::source(&held),
+                review: review::build(judged),
             },
         );
         held_out.push(held);
@@ -156,7 +160,6 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
         .filter(|a| !a.is_nan())
         .fold(0.0, f32::max);
     let species = species::build(held_out_attacks(outcomes, sources, &rows));
-    let review = review::build(held_out_stills(outcomes, sources, &rows));
     Some(LosoReport {
         sources: rows,
         pooled: SourceMetrics {
@@ -169,28 +172,26 @@ pub fn build(outcomes: &[Outcome], sources: &[String]) -> Option<LosoReport> {
             bpcer_at_apcer_5: metrics::bpcer_at_apcer(&all_bona, &all_attack, 0.05),
             roc_auc: metrics::roc_auc(&all_bona, &all_attack),
             ci: interval::pooled_items(&held_out),
+            review: review::build(judged_all),
         },
         pooled_ci_sources: interval::pooled_sources(&held_out),
         max_source_acer,
         species,
-        review,
     })
 }
 
-/// The labelled stills of `outcomes` from `sources`, each judged at its source's threshold in
-/// `rows`, with whether it lies in the review band around that threshold.
+/// The labelled stills of `outcomes` from `source`, judged at its held-out threshold `t`, with
+/// whether each lies in the review band around it.
 fn held_out_stills<'a>(
     outcomes: &'a [Outcome],
-    sources: &'a [String],
-    rows: &'a BTreeMap<String, SourceMetrics>,
+    source: &'a str,
+    t: f32,
 ) -> impl Iterator<Item = Judged> + 'a {
     outcomes
         .iter()
-        .filter(|o| o.error.is_none() && o.item.kind == Kind::Still)
-        .filter(|o| sources.contains(&o.item.source))
-        .filter_map(|o| {
+        .filter(move |o| o.error.is_none() && o.item.kind == Kind::Still && o.item.source == source)
+        .filter_map(move |o| {
             let live = o.item.class? == Class::BonaFide;
-            let t = rows.get(&o.item.source)?.threshold?;
             let score = o.score.unwrap_or(0.0);
             Some(Judged {
                 wrong: (score >= t) != live,
@@ -223,7 +224,7 @@ fn held_out_attacks<'a>(
 pub fn table(r: &LosoReport) -> String {
     let mut s = String::from("\nleave-one-source-out (threshold chosen on the other sources):\n");
     s.push_str(&format!(
-        "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11}\n",
+        "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11} {:>17}\n",
         "source",
         "bona",
         "att",
@@ -234,12 +235,13 @@ pub fn table(r: &LosoReport) -> String {
         "ACER 95% CI",
         "BP@AP5%",
         "AUC",
-        "AUC 95% CI"
+        "AUC 95% CI",
+        "±band: in, errors"
     ));
     let rows = r.sources.iter().map(|(n, m)| (n.as_str(), m));
     for (name, m) in rows.chain([("POOLED", &r.pooled)]) {
         s.push_str(&format!(
-            "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11}\n",
+            "{:<44} {:>5} {:>5} {:>6} {:>7} {:>7} {:>7} {:>13} {:>9} {:>6} {:>11} {:>17}\n",
             name.chars().take(44).collect::<String>(),
             m.bona_fide,
             m.attacks,
@@ -251,6 +253,12 @@ pub fn table(r: &LosoReport) -> String {
             pct(m.bpcer_at_apcer_5),
             auc(m.roc_auc),
             m.ci.roc_auc.map_or("-".into(), auc_interval),
+            format!(
+                "{} {}/{}",
+                pct(m.review.share),
+                m.review.wrong_in_band,
+                m.review.wrong
+            ),
         ));
     }
     let c = &r.pooled_ci_sources;
@@ -261,7 +269,7 @@ pub fn table(r: &LosoReport) -> String {
         c.roc_auc.map_or("-".into(), auc_interval),
     ));
     s.push_str(&format!("worst source ACER {}\n", pct(r.max_source_acer)));
-    s.push_str(&review::line(&r.review));
+    s.push_str(&review::line(&r.pooled.review));
     s.push_str(&species::table(
         "attack species, each attack at its source's held-out threshold",
         &r.species,

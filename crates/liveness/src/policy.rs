@@ -150,12 +150,14 @@ pub fn video_pad_weight(model: PadId) -> f32 {
 pub const IMAGE_REAL_THRESHOLD: f32 = 0.43;
 
 /// A still whose live score lies within this of the threshold it was judged at is flagged
-/// near the threshold (`details.review`, `/v2`'s `image.near_threshold`, the review band of
-/// `livegate eval`): the verdicts worth a person's look. Measured on the out-of-fold scores,
-/// each source at its LOSO threshold (`training/experiments/local_calibration/review_band.py`,
-/// 2026-12-06; 11.9 % of the stills wrong in all): ±0.05 holds 4.3 % of the stills and 17 % of
-/// the errors, ±0.1 8.4 % and 29 %, ±0.2 17 % and 49 %. At ±0.1 the rest are 9.2 % wrong: half
-/// of the errors are confident ones, which no band catches.
+/// near the threshold (`details.review`, `/v2`'s `image.near_threshold`, Bulk results' column,
+/// the review band of `livegate eval`): the verdicts worth a person's look. Measured on the
+/// out-of-fold scores, each source at its LOSO threshold
+/// (`training/experiments/local_calibration/review_band.py`, 2026-12-06; 11.9 % of the stills
+/// wrong in all): ±0.05 holds 4.3 % of the stills and 17 % of the errors, ±0.1 8.4 % and 29 %,
+/// ±0.2 17 % and 49 %. 0.1 keeps a person's queue under a tenth of the stills for nearly a third
+/// of the errors; the rest are 9.2 % wrong, and half of all errors are confident ones, which no
+/// band catches (through the product: `livegate eval --loso`, 8.2 % and 29.1 %).
 pub const REVIEW_MARGIN: f32 = 0.1;
 
 /// Fewest labelled stills of each class (bona fide and attack) on which `livegate eval

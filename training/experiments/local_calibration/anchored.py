@@ -21,10 +21,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tight_chips"))
-from common import T, base  # noqa: E402
-from metrics import balanced_threshold, rates  # noqa: E402
-from measure import local_threshold, number  # noqa: E402
-from retrain import WAY, draw, identities  # noqa: E402
+from common import T  # noqa: E402
+from measure import local_threshold  # noqa: E402
+from retrain import close_source, draw, held_out, report, stills, tally  # noqa: E402
 
 L2 = 1000.0
 
@@ -46,14 +45,9 @@ def main():
     draws = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     lams = [float(v) for v in (sys.argv[3] if len(sys.argv) > 3 else "3,10,30,100,300").split(",")]
-    c, x_all = base()
-    tr = np.flatnonzero(c.trainable)
-    order = sorted(range(len(tr)), key=lambda k: (c.source[tr[k]], c.live[tr[k]], number(c.rows[tr[k]]["file"])))
-    tr = tr[order]
-    x, live, src = x_all[tr], c.live[tr], c.source[tr]
-    people = np.array([identities().get(c.rows[k]["file"], "") for k in tr])
+    x, live, src, people = stills()
     sources = np.unique(src)
-    fold, oof = {}, np.zeros(len(tr))
+    fold, oof = {}, np.zeros(len(live))
     for s in sources:
         h = src == s
         mu, sd = x[~h].mean(0), x[~h].std(0) + 1e-6
@@ -66,16 +60,13 @@ def main():
     acc = {w: [] for w in ways}
     per = {}
     for s in sources:
-        m = src == s
-        t_shared = balanced_threshold(oof[~m], live[~m], src[~m])
-        b_idx, a_idx = np.flatnonzero(m & live), np.flatnonzero(m & ~live)
-        if min(len(b_idx), len(a_idx)) < 2 * n:
+        held = held_out(s, n, src, live, oof, people)
+        if held is None:
             continue
-        if WAY == "people" and min(len(np.unique(people[i])) for i in (b_idx, a_idx)) < 3:
-            continue
+        m, t_shared, b_idx, a_idx = held
         mu, sd, beta0 = fold[s]
         zs = np.hstack([(x[m] - mu) / sd, np.ones((m.sum(), 1))])
-        pos = np.full(len(tr), -1)
+        pos = np.full(len(live), -1)
         pos[np.flatnonzero(m)] = np.arange(m.sum())
         got = {w: [] for w in ways}
         for _ in range(draws):
@@ -90,28 +81,13 @@ def main():
             for lam in lams:
                 # β = β_fold + δ: fit δ (bias free) with ridge λ, the fold's score as offset.
                 delta = anchored_step(zz, y, w, lam, zz @ beta0)
-                sc = np.zeros(len(tr))
+                sc = np.zeros(len(live))
                 sc[m] = 1 / (1 + np.exp(-(zs @ (beta0 + delta))))
                 judged[f"anchored λ {lam:g}"] = (sc, t_shared)
-            for name, (sc, t) in judged.items():
-                ap, bp = rates(sc[rb], sc[ra], t)
-                got[name].append((ap, bp, len(ra), len(rb)))
-        per[s] = {k: np.array(v) for k, v in got.items()}
-        for k in ways:
-            acc[k].append(per[s][k])
+            tally(got, judged, rb, ra)
+        close_source(s, got, per, acc)
 
-    def pooled(rows):
-        rows = np.concatenate(rows)
-        ap = (rows[:, 0] * rows[:, 2]).sum() / rows[:, 2].sum()
-        bp = (rows[:, 1] * rows[:, 3]).sum() / rows[:, 3].sum()
-        return 100 * (ap + bp) / 2
-
-    print(f"n = {n} per class, {draws} {WAY} draws per source; pooled ACER on the rest of each source:")
-    for k in ways:
-        print(f"  {k:<20} {pooled(acc[k]):5.1f} %")
-    print("  per source (" + " / ".join(ways) + "):")
-    for s, r in per.items():
-        print(f"    {s[:40]:<40} " + " / ".join(f"{100 * (v[:, 0].mean() + v[:, 1].mean()) / 2:4.1f}" for v in r.values()))
+    report(n, draws, ways, acc, per)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,63 @@ L2 = 1000.0
 WAY = os.environ.get("WAY", "block")
 
 
+def held_out(s, n, src, live, oof, people):
+    """Source `s`'s mask, its shared LOSO threshold and its live and attack indices; `None`
+    when it has too few stills of a class for a sample of n and a rest (or, for `people`, too
+    few people)."""
+    m = src == s
+    b_idx, a_idx = np.flatnonzero(m & live), np.flatnonzero(m & ~live)
+    if min(len(b_idx), len(a_idx)) < 2 * n:
+        return None
+    if WAY == "people" and min(len(np.unique(people[i])) for i in (b_idx, a_idx)) < 3:
+        return None
+    return m, balanced_threshold(oof[~m], live[~m], src[~m]), b_idx, a_idx
+
+
+def tally(got, judged, rb, ra):
+    """Each way's APCER and BPCER on the rest (live `rb`, attacks `ra`): {way: (scores, t)}."""
+    for w, (sc, t) in judged.items():
+        ap, bp = rates(sc[rb], sc[ra], t)
+        got[w].append((ap, bp, len(ra), len(rb)))
+
+
+def close_source(s, got, per, acc):
+    """One source's draws into the per-source table and the pooled lists."""
+    per[s] = {w: np.array(v) for w, v in got.items()}
+    for w, v in per[s].items():
+        acc[w].append(v)
+
+
+def report(n, draws, ways, acc, per):
+    """Prints the pooled ACER of each way over all draws and sources (errors weighted by how
+    many stills each rate covers), then each source's mean ACER per way."""
+    def pooled(rows):
+        rows = np.concatenate(rows)
+        ap = (rows[:, 0] * rows[:, 2]).sum() / rows[:, 2].sum()
+        bp = (rows[:, 1] * rows[:, 3]).sum() / rows[:, 3].sum()
+        return 100 * (ap + bp) / 2
+
+    print(f"n = {n} per class, {draws} {WAY} draws per source; pooled ACER on the rest of each source:")
+    for w in ways:
+        print(f"  {w:<27} {pooled(acc[w]):5.1f} %")
+    print("  per source (" + " / ".join(ways) + "):")
+    for s, r in per.items():
+        cells = " / ".join(f"{100 * (v[:, 0].mean() + v[:, 1].mean()) / 2:4.1f}" for v in r.values())
+        print(f"    {s[:40]:<40} {cells}")
+    sys.stdout.flush()
+
+
+def stills():
+    """The trainable stills' features, live flags, sources and people, in capture order within
+    each source and class (file-number order: frames of takes)."""
+    c, x_all = base()
+    tr = np.flatnonzero(c.trainable)
+    order = sorted(range(len(tr)), key=lambda k: (c.source[tr[k]], c.live[tr[k]], number(c.rows[tr[k]]["file"])))
+    tr = tr[order]
+    people = np.array([identities().get(c.rows[k]["file"], "") for k in tr])
+    return x_all[tr], c.live[tr], c.source[tr], people
+
+
 def identities():
     """file → identity, from the test data's manifest."""
     td = os.environ.get("LIVEGATE_TESTDATA", os.path.join(HERE, "..", "..", "..", "..", "shared", "testdata"))
@@ -78,15 +135,9 @@ def draw(rng, idx, n, people):
 def main():
     draws = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     ns = [int(v) for v in (sys.argv[2] if len(sys.argv) > 2 else "20").split(",")]
-    c, x_all = base()
-    tr = np.flatnonzero(c.trainable)
-    # Within a source and class, file-number order is capture order (frames of takes).
-    order = sorted(range(len(tr)), key=lambda k: (c.source[tr[k]], c.live[tr[k]], number(c.rows[tr[k]]["file"])))
-    tr = tr[order]
-    x, live, src = x_all[tr], c.live[tr], c.source[tr]
-    people = np.array([identities().get(c.rows[k]["file"], "") for k in tr])
+    x, live, src, people = stills()
     sources = np.unique(src)
-    folds, oof = {}, np.zeros(len(tr))
+    folds, oof = {}, np.zeros(len(live))
     for s in sources:
         h = src == s
         folds[s] = fit_extra(x[~h], live[~h], src[~h], L2)
@@ -97,13 +148,10 @@ def main():
         acc = {w: [] for w in ways}
         per = {}
         for s in sources:
-            m = src == s
-            t_shared = balanced_threshold(oof[~m], live[~m], src[~m])
-            b_idx, a_idx = np.flatnonzero(m & live), np.flatnonzero(m & ~live)
-            if min(len(b_idx), len(a_idx)) < 2 * n:
+            held = held_out(s, n, src, live, oof, people)
+            if held is None:
                 continue
-            if WAY == "people" and min(len(np.unique(people[i])) for i in (b_idx, a_idx)) < 3:
-                continue
+            m, t_shared, b_idx, a_idx = held
             got = {w: [] for w in ways}
             for _ in range(draws):
                 cb, rb = draw(rng, b_idx, n, people)
@@ -114,7 +162,7 @@ def main():
                 tag[-len(sample):] = "own sample"
                 retrained = fit_extra(x[train], live[train], tag.astype(str), L2)
                 fold_scores = oof
-                new_scores = np.zeros(len(tr))
+                new_scores = np.zeros(len(live))
                 new_scores[m] = retrained.score(x[m])
                 judged = {
                     "shared": (fold_scores, t_shared),
@@ -123,27 +171,10 @@ def main():
                     "retrained + own threshold": (
                         new_scores, local_threshold(new_scores[cb], new_scores[ca], t_shared)),
                 }
-                for w, (sc, t) in judged.items():
-                    ap, bp = rates(sc[rb], sc[ra], t)
-                    got[w].append((ap, bp, len(ra), len(rb)))
-            per[s] = {w: np.array(v) for w, v in got.items()}
-            for w in ways:
-                acc[w].append(per[s][w])
+                tally(got, judged, rb, ra)
+            close_source(s, got, per, acc)
 
-        def pooled(rows):
-            rows = np.concatenate(rows)
-            ap = (rows[:, 0] * rows[:, 2]).sum() / rows[:, 2].sum()
-            bp = (rows[:, 1] * rows[:, 3]).sum() / rows[:, 3].sum()
-            return 100 * (ap + bp) / 2
-
-        print(f"n = {n} per class, {draws} {WAY} draws per source; pooled ACER on the rest of each source:")
-        for w in ways:
-            print(f"  {w:<27} {pooled(acc[w]):5.1f} %")
-        print("  per source (shared / own threshold / retrained / retrained + own threshold):")
-        for s, r in per.items():
-            cells = " / ".join(f"{100 * (v[:, 0].mean() + v[:, 1].mean()) / 2:4.1f}" for v in r.values())
-            print(f"    {s[:40]:<40} {cells}")
-        sys.stdout.flush()
+        report(n, draws, ways, acc, per)
 
 
 if __name__ == "__main__":

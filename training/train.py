@@ -118,12 +118,14 @@ def fit(x, live, source, l2, pool=None, iterations=25):
     return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
 
 
-def newton(z, y, w, l2, iterations=25, start=None, offset=0.0):
+def newton(z, y, w, l2, iterations=25, start=None, offset=0.0, bias_l2=0.0):
     """Weighted, ridge-penalised logistic regression by Newton's method; `z` ends with a column
-    of ones (the bias, not penalised). Returns the coefficients, bias last. `start`: where to
-    begin (zeros by default; experiments warm-start folds from the full fit). `offset`: a fixed
-    per-sample term added to the linear score (experiments; none in training)."""
-    ridge = l2 * np.diag(np.r_[np.ones(z.shape[1] - 1), 0.0])
+    of ones (the bias, not penalised unless `bias_l2`). Returns the coefficients, bias last.
+    `start`: where to begin (zeros by default; experiments warm-start folds from the full fit).
+    `offset`: a fixed per-sample term added to the linear score (experiments; none in
+    training). `bias_l2`: a ridge on the bias too, for experiments whose few samples the offset
+    may already separate perfectly (the bias would otherwise be unbounded)."""
+    ridge = np.diag(np.r_[np.full(z.shape[1] - 1, float(l2)), bias_l2])
     beta = np.zeros(z.shape[1]) if start is None else start.copy()
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(z @ beta + offset)))

@@ -5,7 +5,7 @@ stills (not run by CI).
 sources are this project's test data, never distributed. Here the fold layer that never saw a
 source (its weights and its standardisation, both derived numbers a release could carry) is
 the starting point, and only the sample is fitted: logistic loss on the sample (classes
-balanced) plus λ‖β − β_fold‖² on the standardised weights; the bias is free, so it also moves
+balanced) plus λ‖β − β_fold‖² on the standardised weights; the bias all but free (ridge 1e-3), so it also moves
 the operating point. Judged on the rest of the source at the shared LOSO threshold, against the
 fold layer at the shared threshold and at the sample's own threshold (session 17's rule), on
 the same draws as `retrain.py` (`WAY`, n).
@@ -26,19 +26,6 @@ from measure import local_threshold  # noqa: E402
 from retrain import close_source, draw, held_out, report, stills, tally  # noqa: E402
 
 L2 = 1000.0
-
-
-def anchored_step(z, y, w, lam, offset, iterations=12):
-    """`train.newton` for δ with the fold's score as offset, with a small ridge on the bias too:
-    a sample the fold already separates perfectly would otherwise leave the bias unbounded."""
-    ridge = np.diag(np.r_[np.full(z.shape[1] - 1, lam), 1e-3])
-    delta = np.zeros(z.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(z @ delta + offset)))
-        grad = z.T @ (w * (p - y)) + ridge @ delta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
-        delta -= np.linalg.solve(hess, grad)
-    return delta
 
 
 def main():
@@ -79,8 +66,8 @@ def main():
             y = live[sample].astype(float)
             w = T.sample_weights(live[sample], src[sample])
             for lam in lams:
-                # β = β_fold + δ: fit δ (bias free) with ridge λ, the fold's score as offset.
-                delta = anchored_step(zz, y, w, lam, zz @ beta0)
+                # β = β_fold + δ: fit δ with ridge λ (the bias all but free), the fold's score as offset.
+                delta = T.newton(zz, y, w, lam, 12, offset=zz @ beta0, bias_l2=1e-3)
                 sc = np.zeros(len(live))
                 sc[m] = 1 / (1 + np.exp(-(zs @ (beta0 + delta))))
                 judged[f"anchored λ {lam:g}"] = (sc, t_shared)

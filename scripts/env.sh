@@ -31,6 +31,20 @@ fresh_workspace() {
   cargo clean --quiet --release --manifest-path "$ROOT/Cargo.toml" "${pkgs[@]}" 2>/dev/null || true
 }
 
+# The training tools' virtual environment, outside the clone, rebuilt only when the pinned
+# requirements change (training/train.sh, training/calibrate.sh).
+ensure_train_venv() {
+  local stamp="$LIVEGATE_TRAIN_VENV/.requirements.sha256"
+  local want
+  want=$(sha256sum "$ROOT/training/requirements.txt" | cut -d' ' -f1)
+  if [[ ! -x "$LIVEGATE_TRAIN_VENV/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    python3 -m venv "$LIVEGATE_TRAIN_VENV"
+    "$LIVEGATE_TRAIN_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$ROOT/training/requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
 # Where `livegate serve` keeps batch jobs and serve.sh its generated token secret; the same
 # default as the binary's --data-dir.
 livegate_data_dir() {

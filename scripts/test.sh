@@ -37,6 +37,10 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # The committed fold layers (training/folds.json) as models the service loads.
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/export.py" \
     --folds "$ROOT/training/folds.json" --out "$CARGO_TARGET_DIR/folds"
+  # A deployment's own layer (training/calibrate.sh, README "Your own layer"): the fold layer
+  # that never saw nuaa_train, moved toward 20 live and 20 attack stills of one of its people,
+  # must judge the other people's stills better than before.
+  "$ROOT/training/calibrate_check.sh" nuaa_train 20
 
   # Floors (README, "Evaluation"). Stills of extra/ and nuaa_train/ are scored by the fold
   # model trained without their source, the operating point of each source is chosen on the

@@ -3,8 +3,9 @@
     python reproduced.py DIR
 
 The layer's weights and bias (`head.json`), every fold's (`folds.json`) and the out-of-fold
-scores (`loso.json`) must agree with the committed ones to 1e-6, and the operating point
-(`threshold.txt`) exactly. Why not the ONNX bytes: a different CPU may round the last bit of a
+scores (`loso.json`) must agree with the committed ones to 1e-6, the feature scales
+(`scales.json`, four significant digits, for `calibrate.py`) to 1e-3 of each value, and the
+operating point (`threshold.txt`) exactly. Why not the ONNX bytes: a different CPU may round the last bit of a
 float differently, and that is not what "reproduces" is about; what is, is that the command,
 on the data and code as they stand, makes this model. Between 2026-11-28 and 2026-12-06 it
 silently stopped doing so (weights 0.0015 apart), which nothing noticed.
@@ -17,6 +18,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLERANCE = 1e-6
+SCALE_TOLERANCE = 1e-3
 
 
 def largest_gap(a, b):
@@ -27,6 +29,14 @@ def largest_gap(a, b):
         sys.exit(f"training/train.sh no longer trains on the committed model's items or sources: "
                  f"{sorted(set(a) ^ set(b))[:5]}")
     return max(largest_gap(a[k], b[k]) if isinstance(a[k], dict) else abs(a[k] - b[k]) for k in a)
+
+
+def largest_scale_gap(a, b):
+    """The largest relative difference between two `scales.json`."""
+    if sorted(a["folds"]) != sorted(b["folds"]):
+        sys.exit("training/train.sh no longer writes the committed folds' scales")
+    pairs = [(a["sd"], b["sd"])] + [(a["folds"][k], b["folds"][k]) for k in a["folds"]]
+    return max(np.abs(np.asarray(x) / np.asarray(y) - 1).max() for x, y in pairs)
 
 
 def load(folder, name):
@@ -42,9 +52,11 @@ def main():
         "out-of-fold scores": largest_gap(load(fresh, "loso.json")["oof"],
                                           load(HERE, "loso.json")["oof"]),
     }
+    scales = largest_scale_gap(load(fresh, "scales.json"), load(HERE, "scales.json"))
     thresholds = [open(os.path.join(d, "threshold.txt")).read().strip() for d in (fresh, HERE)]
-    report = ", ".join(f"{k} {v:.1e}" for k, v in gaps.items())
-    if max(gaps.values()) > TOLERANCE or thresholds[0] != thresholds[1]:
+    report = ", ".join(f"{k} {v:.1e}" for k, v in gaps.items()) + f", scales {scales:.1e}"
+    if (max(gaps.values()) > TOLERANCE or scales > SCALE_TOLERANCE
+            or thresholds[0] != thresholds[1]):
         sys.exit(f"training/train.sh no longer makes the committed model: {report}; threshold "
                  f"{thresholds[0]} against {thresholds[1]}. Commit what it makes now (and its "
                  f"hashes in MODEL_CARD.md) or find what moved.")

@@ -108,11 +108,17 @@ def sample_weights(live, source):
     return w / w.mean()
 
 
-def fit(x, live, source, l2, pool=None, iterations=25):
-    """Weighted logistic regression by Newton's method on standardised features; standardised
-    over `x` and the unlabelled, unweighted `pool` (the chips) together."""
+def standardisation(x, pool=None):
+    """Mean and standard deviation of each feature over `x` and the unlabelled, unweighted
+    `pool` (the chips) together."""
     s = x if pool is None or not len(pool) else np.concatenate([x, pool])
-    mu, sd = s.mean(0), s.std(0) + 1e-6
+    return s.mean(0), s.std(0) + 1e-6
+
+
+def fit(x, live, source, l2, pool=None, iterations=25):
+    """Weighted logistic regression by Newton's method on features standardised over `x` and
+    `pool` (`standardisation`)."""
+    mu, sd = standardisation(x, pool)
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
     beta = newton(z, live.astype(float), sample_weights(live, source), l2, iterations)
     return Head.from_standardised(beta[:-1], beta[-1], mu, sd)
@@ -135,6 +141,11 @@ def newton(z, y, w, l2, iterations=25, start=None, offset=0.0, bias_l2=0.0):
     return beta
 
 
+def rounded(v):
+    """Four significant digits: a scale, not a weight (the layer's own numbers keep theirs)."""
+    return [float(f"{e:.4g}") for e in v]
+
+
 def main():
     args = parse()
     t0 = time.time()
@@ -155,15 +166,19 @@ def main():
         pool, pool_source = features(models_dir, {27: c27, 40: c40}), source
         print(f"{len(pool)} chip re-cuts in {time.time() - t0:.0f} s", flush=True)
 
+    # Each layer's feature scales, which `calibrate.py` measures a deployment's change to the
+    # layer in (the scales the ridge was applied in).
+    scales = {"sd": rounded(standardisation(x, pool)[1]), "folds": {}}
     if not args.no_folds:
         oof = np.zeros(len(idx))
         folds = {}
         for s in report["sources"]:
             held = source == s
-            head = fit(x[~held], live[~held], source[~held], args.l2,
-                       None if pool is None else pool[pool_source != s])
+            fold_pool = None if pool is None else pool[pool_source != s]
+            head = fit(x[~held], live[~held], source[~held], args.l2, fold_pool)
             oof[held] = head.score(x[held])
             folds[s] = head.to_json()
+            scales["folds"][s] = rounded(standardisation(x[~held], fold_pool)[1])
         with open(os.path.join(args.out, "folds.json"), "w") as f:
             json.dump(folds, f)
         rows, pooled = loso_table(oof, live, source)
@@ -187,6 +202,8 @@ def main():
     write_model(models_dir, final, path)
     with open(os.path.join(args.out, "head.json"), "w") as f:
         json.dump(final.to_json(), f)
+    with open(os.path.join(args.out, "scales.json"), "w") as f:
+        json.dump(scales, f)
     other = np.flatnonzero(~crops.trainable)
     if len(other):
         sc = final.score(embeddings(models_dir, crops, other))

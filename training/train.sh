@@ -5,7 +5,7 @@
 # Extra arguments go to train.py (e.g. --l2 10; --out DIR writes there instead, as CI does to
 # check that the command still makes the committed model: training/reproduced.py). Output:
 # training/livegate_pad/ (one graph per network), training/folds.json, training/head.json,
-# training/loso.json, training/threshold.txt (with --smoke: under
+# training/scales.json, training/loso.json, training/threshold.txt (with --smoke: under
 # $CARGO_TARGET_DIR/training-smoke/, fold models exported too).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/env.sh"
@@ -13,15 +13,8 @@ SMOKE=0
 if [[ "${1:-}" == "--smoke" ]]; then SMOKE=1; shift; fi
 : "${LIVEGATE_TESTDATA:?testdata missing: set LIVEGATE_TESTDATA or put it at ../shared/testdata}"
 
-# A virtual environment outside the clone, rebuilt only when the pinned requirements change.
+ensure_train_venv
 VENV="$LIVEGATE_TRAIN_VENV"
-STAMP="$VENV/.requirements.sha256"
-WANT=$(sha256sum "$ROOT/training/requirements.txt" | cut -d' ' -f1)
-if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/training/requirements.txt"
-  echo "$WANT" > "$STAMP"
-fi
 
 BIN="$CARGO_TARGET_DIR/release/livegate"
 [[ -x "$BIN" ]] || cargo build --locked --release -p livegate --manifest-path "$ROOT/Cargo.toml"

@@ -56,11 +56,12 @@ fn write_operating_point(
     outcomes: &[eval::runner::Outcome],
     manifest: &std::path::Path,
     file: &std::path::Path,
+    pad_weights: &[(String, String)],
 ) -> anyhow::Result<()> {
     let point = eval::calibrate::operating_point(
         outcomes,
         &manifest.display().to_string(),
-        liveness::operating_point::shipped_weights(),
+        pad_weights.to_vec(),
     )?;
     let c = &point.calibration;
     let line = |name: &str, r: &liveness::operating_point::Rates| {
@@ -180,7 +181,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(file) = &args.calibrate {
-        write_operating_point(&outcomes, &args.manifest, file)?;
+        write_operating_point(
+            &outcomes,
+            &args.manifest,
+            file,
+            analyzer.models().pad_weights(),
+        )?;
     }
     let loso_sources: Vec<String> = items
         .iter()
@@ -294,7 +300,7 @@ fn fold_analyzers(
             .with_context(|| format!("cannot load the fold model {}", path.display()))?;
         let models = base
             .models()
-            .with_pad(vision::PadId::LivegatePad, std::sync::Arc::new(fold))
+            .with_own_layer(fold)
             .context("the analyzer has no Livegate PAD model to replace")?;
         out.insert(source.to_string(), liveness::Analyzer::new(models));
     }

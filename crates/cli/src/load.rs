@@ -19,7 +19,35 @@ pub fn analyzer() -> anyhow::Result<Analyzer> {
             .context("cannot fetch the required models")?;
     }
     let models = Models::load(&store).context("cannot load the models")?;
+    let models = with_configured_layer(models, &store)?;
     at_configured_operating_point(Analyzer::new(models))
+}
+
+/// The models scoring with the deployment's own PAD layer from the folder `LIVEGATE_PAD_DIR`
+/// names (written by `training/calibrate.sh`), or with the shipped one when it is unset. As
+/// with the operating point, a folder that cannot be used stops the start, and every replica
+/// of one deployment must be given the same folder.
+fn with_configured_layer(models: Models, store: &ModelStore) -> anyhow::Result<Models> {
+    let Some(dir) = std::env::var_os("LIVEGATE_PAD_DIR").filter(|p| !p.is_empty()) else {
+        return Ok(models);
+    };
+    let dir = std::path::Path::new(&dir);
+    let runtime = vision::Runtime::from_store(store)?;
+    let pad = vision::pad::LivegatePad::from_dir(&runtime, dir).with_context(|| {
+        format!(
+            "LIVEGATE_PAD_DIR: cannot load the PAD layer in {}",
+            dir.display()
+        )
+    })?;
+    let models = models
+        .with_own_layer(pad)
+        .context("the models have no Livegate PAD model to replace")?;
+    tracing::info!(
+        weights = ?models.pad_weights(),
+        "scoring with the deployment's own PAD layer from {}",
+        dir.display()
+    );
+    Ok(models)
 }
 
 /// The analyzer judging at the operating point `LIVEGATE_OPERATING_POINT` names (written by

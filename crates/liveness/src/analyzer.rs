@@ -8,7 +8,7 @@ use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
 use crate::fusion::FusionWeights;
 use crate::models::Models;
-use crate::operating_point::{self, OperatingPoint, OperatingPointError};
+use crate::operating_point::{OperatingPoint, OperatingPointError};
 use crate::policy;
 use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
@@ -32,9 +32,9 @@ impl Analyzer {
     }
 
     /// Judges at `point` instead of the policy's threshold; refused when `point` was set for
-    /// other PAD weights than the ones this build scores with.
+    /// other PAD weights than the ones these models score with.
     pub fn at_operating_point(self, point: &OperatingPoint) -> Result<Self, OperatingPointError> {
-        point.check_model(&operating_point::shipped_weights())?;
+        point.check_model(self.models.pad_weights())?;
         Ok(Self {
             fusion: point.fusion(),
             ..self

@@ -7,11 +7,17 @@ use crate::policy;
 use std::ops::Deref;
 use std::sync::Arc;
 use vision::blazeface::DetectorConfig;
+use vision::pad::LivegatePad;
 use vision::{ModelStore, PadId, PadModel, Vision, VisionError, VisionOptions};
 
 /// Vision's loaded models (behind its narrow traits), configured as the policy says.
 #[derive(Clone, Debug)]
-pub struct Models(Vision);
+pub struct Models {
+    vision: Vision,
+    /// (file name, SHA-256) of the Livegate PAD model's graphs: the shipped ones, or a
+    /// deployment's own layer ([`Models::with_own_layer`]).
+    pad_weights: Vec<(String, String)>,
+}
 
 impl Models {
     /// Loads every installed model from `store`. Required models that are missing fail with the
@@ -33,17 +39,39 @@ impl Models {
             embedder = v.embedder.name(),
             "models loaded"
         );
-        Ok(Models(v))
+        Ok(Models {
+            vision: v,
+            pad_weights: owned(LivegatePad::weights_sha256().as_slice()),
+        })
+    }
+
+    /// The same models scoring with `pad`, a deployment's own layer (`training/calibrate.sh`)
+    /// or a leave-one-source-out fold model, in place of the shipped Livegate PAD model.
+    pub fn with_own_layer(&self, pad: LivegatePad) -> Option<Self> {
+        let pad_weights = owned(pad.sha256());
+        let models = self.with_pad(PadId::LivegatePad, Arc::new(pad))?;
+        Some(Models {
+            pad_weights,
+            ..models
+        })
+    }
+
+    /// (file name, SHA-256) of each graph of the Livegate PAD model that scores.
+    pub fn pad_weights(&self) -> &[(String, String)] {
+        &self.pad_weights
     }
 
     /// The same models with the PAD model `id` replaced by `model` (leave-one-source-out
     /// evaluation scores each source with the fold model trained without it); `None` when no
     /// model `id` is loaded.
     pub fn with_pad(&self, id: PadId, model: Arc<dyn PadModel>) -> Option<Self> {
-        let mut v = self.0.clone();
-        let slot = v.pad.iter_mut().find(|m| m.id() == id)?;
+        let mut vision = self.vision.clone();
+        let slot = vision.pad.iter_mut().find(|m| m.id() == id)?;
         *slot = model;
-        Some(Models(v))
+        Some(Models {
+            vision,
+            pad_weights: self.pad_weights.clone(),
+        })
     }
 }
 
@@ -53,6 +81,13 @@ impl Deref for Models {
     type Target = Vision;
 
     fn deref(&self) -> &Vision {
-        &self.0
+        &self.vision
     }
+}
+
+fn owned(weights: &[(&str, String)]) -> Vec<(String, String)> {
+    weights
+        .iter()
+        .map(|(name, hash)| (name.to_string(), hash.clone()))
+        .collect()
 }

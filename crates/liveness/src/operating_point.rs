@@ -111,14 +111,6 @@ impl OperatingPoint {
     }
 }
 
-/// The shipped PAD model's files and their SHA-256, as an operating point records them.
-pub fn shipped_weights() -> Vec<(String, String)> {
-    vision::pad::LivegatePad::weights_sha256()
-        .into_iter()
-        .map(|(name, hash)| (name.to_string(), hash))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

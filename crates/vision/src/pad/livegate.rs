@@ -37,6 +37,9 @@ pub const WEIGHTS: [(&str, &[u8]); 2] = [
 pub struct LivegatePad {
     /// One graph per network, in input order (`crop_27`, `crop_40`).
     parts: [OnnxModel; 2],
+    /// (file name, SHA-256) of each graph as it was read: which weights score, for the logs
+    /// and for operating points, which mean nothing for other weights.
+    weights: Vec<(&'static str, String)>,
 }
 
 impl LivegatePad {
@@ -50,25 +53,44 @@ impl LivegatePad {
     /// The shipped model.
     pub fn load(runtime: &Runtime) -> Result<LivegatePad, VisionError> {
         let [(_, crop_27), (_, crop_40)] = WEIGHTS;
-        Self::checked([
-            runtime.load_bytes(Self::NAME, crop_27)?,
-            runtime.load_bytes(Self::NAME, crop_40)?,
-        ])
+        Self::checked(
+            [
+                runtime.load_bytes(Self::NAME, crop_27)?,
+                runtime.load_bytes(Self::NAME, crop_40)?,
+            ],
+            Self::weights_sha256(),
+        )
     }
 
-    /// Another training of the same graphs (a leave-one-source-out fold model): a folder with
-    /// `crop_27.onnx` and `crop_40.onnx`, as `training/export.py` writes it.
+    /// Another training of the same graphs — a leave-one-source-out fold model, or a
+    /// deployment's own layer (`training/calibrate.sh`): a folder with `crop_27.onnx` and
+    /// `crop_40.onnx`, as `training/export.py` writes them.
     pub fn from_dir(runtime: &Runtime, dir: &Path) -> Result<LivegatePad, VisionError> {
         let [(crop_27, _), (crop_40, _)] = WEIGHTS;
-        Self::checked([
-            runtime.load(Self::NAME, &dir.join(crop_27))?,
-            runtime.load(Self::NAME, &dir.join(crop_40))?,
-        ])
+        let mut weights = Vec::new();
+        for name in [crop_27, crop_40] {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| VisionError::ModelMissing {
+                model: Self::NAME.into(),
+                message: format!("cannot read {}: {e}", path.display()),
+            })?;
+            weights.push((name, hex::encode(Sha256::digest(&bytes))));
+        }
+        Self::checked(
+            [
+                runtime.load(Self::NAME, &dir.join(crop_27))?,
+                runtime.load(Self::NAME, &dir.join(crop_40))?,
+            ],
+            weights,
+        )
     }
 
     /// Inputs and outputs are used by position: a graph with other names would silently score
     /// the wrong crop.
-    fn checked(parts: [OnnxModel; 2]) -> Result<LivegatePad, VisionError> {
+    fn checked(
+        parts: [OnnxModel; 2],
+        weights: Vec<(&'static str, String)>,
+    ) -> Result<LivegatePad, VisionError> {
         for (part, (input, _)) in parts.iter().zip(Self::INPUTS) {
             if part.input_names() != [input] || part.output_names() != [Self::OUTPUT] {
                 return Err(VisionError::ModelMissing {
@@ -82,7 +104,12 @@ impl LivegatePad {
                 });
             }
         }
-        Ok(LivegatePad { parts })
+        Ok(LivegatePad { parts, weights })
+    }
+
+    /// SHA-256 of each file this model was loaded from: (file name, hex digest).
+    pub fn sha256(&self) -> &[(&'static str, String)] {
+        &self.weights
     }
 
     /// SHA-256 of each shipped file, as the model card states them: (file name, hex digest).

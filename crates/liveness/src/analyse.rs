@@ -24,6 +24,19 @@ pub trait Analyse: Send + Sync {
     fn analyse(&self, request: &AnalysisRequest) -> Result<Analysis, AnalysisError>;
     /// Whether two stills show the same person.
     fn facematch(&self, image1: &[u8], image2: &[u8]) -> Result<Comparison, AnalysisError>;
+    /// What the verdicts are judged with, for an operator to see that every replica of a
+    /// deployment runs the same layer and threshold; `None` for analysers without models.
+    fn judging(&self) -> Option<Judging> {
+        None
+    }
+}
+
+/// The PAD weights that score and the still threshold the verdicts apply.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Judging {
+    /// (file name, SHA-256) of each graph of the Livegate PAD model.
+    pub pad_weights: Vec<(String, String)>,
+    pub image_real_threshold: f32,
 }
 
 impl AnalysisError {

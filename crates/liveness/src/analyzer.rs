@@ -1,6 +1,6 @@
 //! [`Analyzer`]: the one implementation of [`Analyse`], wiring the stages together.
 
-use crate::analyse::Analyse;
+use crate::analyse::{Analyse, Judging};
 use crate::analysis::{Analysis, Echo, FrameCounts, Mode, Reason, Timings};
 use crate::challenge::{self, ChallengeEvidence, ChallengeInput, Pose, SameFace, StepWindow};
 use crate::comparison::Comparison;
@@ -56,6 +56,13 @@ fn ms(since: Instant) -> f64 {
 }
 
 impl Analyse for Analyzer {
+    fn judging(&self) -> Option<Judging> {
+        Some(Judging {
+            pad_weights: self.models.pad_weights().to_vec(),
+            image_real_threshold: self.fusion.image_real_threshold,
+        })
+    }
+
     /// Three steps: run the stages, [`decide`], build the [`Analysis`].
     fn analyse(&self, req: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         let t0 = Instant::now();

@@ -30,7 +30,7 @@ pub mod request;
 pub mod still;
 pub mod video;
 
-pub use analyse::{Analyse, AnalysisError};
+pub use analyse::{Analyse, AnalysisError, Judging};
 pub use analysis::{Analysis, Mode, Reason};
 pub use analyzer::Analyzer;
 pub use comparison::Comparison;

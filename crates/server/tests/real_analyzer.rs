@@ -740,3 +740,27 @@ async fn v2_judges_the_video_apart_from_the_still() {
         a.text
     );
 }
+
+/// `/readyz` names what the verdicts are judged with, so that an operator can see every replica
+/// of a deployment runs the same PAD layer and threshold: here the shipped ones.
+#[tokio::test]
+async fn readiness_names_the_pad_weights_and_the_threshold() {
+    let Some((app, _)) = setup() else {
+        return;
+    };
+    let r = send(
+        &app,
+        axum::http::Request::builder()
+            .uri("/readyz")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for (file, sha256) in vision::pad::LivegatePad::weights_sha256() {
+        assert_eq!(r.json["pad_weights"][file], sha256.as_str(), "{}", r.text);
+    }
+    let threshold = r.json["image_real_threshold"].as_f64().unwrap();
+    let policy = f64::from(liveness::policy::IMAGE_REAL_THRESHOLD);
+    assert!((threshold - policy).abs() < 1e-6, "{}", r.text);
+}

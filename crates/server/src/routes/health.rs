@@ -29,8 +29,12 @@ pub async fn healthz() -> impl IntoResponse {
     tag = "operations",
     summary = "Readiness probe, with the analysis workers' load",
     responses(
-        (status = 200, description = "Models loaded, job store reachable; the workers' load", body = Object,
-            example = json!({"status": "ready", "workers_busy": 1, "queued": 0})),
+        (status = 200, description = "Models loaded, job store reachable; the workers' load, and \
+            what the verdicts are judged with (the PAD graphs' SHA-256 and the still threshold: \
+            the same on every replica of one deployment)", body = Object,
+            example = json!({"status": "ready", "workers_busy": 1, "queued": 0,
+                "pad_weights": {"crop_27.onnx": "6c4600e3…", "crop_40.onnx": "d734971f…"},
+                "image_real_threshold": 0.43})),
         (status = 503, description = "The job store (database) cannot be reached", body = Object,
             example = json!({"status": "not_ready", "reason": "the job store is unreachable"})),
     )
@@ -49,14 +53,25 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
             );
         }
     }
-    (
-        StatusCode::OK,
-        Json(json!({
-            "status": "ready",
-            "workers_busy": st.pool.busy(),
-            "queued": st.pool.queued(),
-        })),
-    )
+    let mut body = json!({
+        "status": "ready",
+        "workers_busy": st.pool.busy(),
+        "queued": st.pool.queued(),
+    });
+    // Replicas of one deployment must judge alike: this shows what each one judges with
+    // (a deployment's own layer, `LIVEGATE_PAD_DIR`; its own threshold, `LIVEGATE_OPERATING_POINT`).
+    if let Some(judging) = st.analyzer.judging() {
+        body["pad_weights"] = judging
+            .pad_weights
+            .into_iter()
+            .map(|(file, sha256)| (file, json!(sha256)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        // f32 → the decimal it was written as, not its binary expansion.
+        body["image_real_threshold"] =
+            json!((f64::from(judging.image_real_threshold) * 1e6).round() / 1e6);
+    }
+    (StatusCode::OK, Json(body))
 }
 
 /// A balancer probes often; an answer slower than this counts as unreachable.

@@ -32,7 +32,7 @@ pub trait Analyse: Send + Sync {
 }
 
 /// The PAD weights that score and the still threshold the verdicts apply.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Judging {
     /// (file name, SHA-256) of each graph of the Livegate PAD model.
     pub pad_weights: Vec<(String, String)>,

@@ -56,13 +56,6 @@ fn ms(since: Instant) -> f64 {
 }
 
 impl Analyse for Analyzer {
-    fn judging(&self) -> Option<Judging> {
-        Some(Judging {
-            pad_weights: self.models.pad_weights().to_vec(),
-            image_real_threshold: self.fusion.image_real_threshold,
-        })
-    }
-
     /// Three steps: run the stages, [`decide`], build the [`Analysis`].
     fn analyse(&self, req: &AnalysisRequest) -> Result<Analysis, AnalysisError> {
         let t0 = Instant::now();
@@ -102,6 +95,13 @@ impl Analyse for Analyzer {
             embedder: embedder.name(),
             image1: a.into_evidence(),
             image2: b.into_evidence(),
+        })
+    }
+
+    fn judging(&self) -> Option<Judging> {
+        Some(Judging {
+            pad_weights: self.models.pad_weights().to_vec(),
+            image_real_threshold: self.fusion.image_real_threshold,
         })
     }
 }

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use vision::blazeface::DetectorConfig;
 use vision::pad::LivegatePad;
-use vision::{ModelStore, PadId, PadModel, Vision, VisionError, VisionOptions};
+use vision::{ModelStore, PadId, Vision, VisionError, VisionOptions};
 
 /// Vision's loaded models (behind its narrow traits), configured as the policy says.
 #[derive(Clone, Debug)]
@@ -46,32 +46,25 @@ impl Models {
     }
 
     /// The same models scoring with `pad`, a deployment's own layer (`training/calibrate.sh`)
-    /// or a leave-one-source-out fold model, in place of the shipped Livegate PAD model.
+    /// or a leave-one-source-out fold model, in place of the shipped Livegate PAD model;
+    /// `None` when no Livegate PAD model is loaded.
     pub fn with_own_layer(&self, pad: LivegatePad) -> Option<Self> {
         let pad_weights = owned(pad.sha256());
-        let models = self.with_pad(PadId::LivegatePad, Arc::new(pad))?;
+        let mut vision = self.vision.clone();
+        let slot = vision
+            .pad
+            .iter_mut()
+            .find(|m| m.id() == PadId::LivegatePad)?;
+        *slot = Arc::new(pad);
         Some(Models {
+            vision,
             pad_weights,
-            ..models
         })
     }
 
     /// (file name, SHA-256) of each graph of the Livegate PAD model that scores.
     pub fn pad_weights(&self) -> &[(String, String)] {
         &self.pad_weights
-    }
-
-    /// The same models with the PAD model `id` replaced by `model` (leave-one-source-out
-    /// evaluation scores each source with the fold model trained without it); `None` when no
-    /// model `id` is loaded.
-    pub fn with_pad(&self, id: PadId, model: Arc<dyn PadModel>) -> Option<Self> {
-        let mut vision = self.vision.clone();
-        let slot = vision.pad.iter_mut().find(|m| m.id() == id)?;
-        *slot = model;
-        Some(Models {
-            vision,
-            pad_weights: self.pad_weights.clone(),
-        })
     }
 }
 

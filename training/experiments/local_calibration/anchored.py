@@ -10,7 +10,8 @@ the operating point. Judged on the rest of the source at the shared LOSO thresho
 fold layer at the shared threshold and at the sample's own threshold (session 17's rule), on
 the same draws as `retrain.py` (`WAY`, n).
 
-λ is a grid, reported whole: which λ a deployment should use is not chosen on these figures.
+λ is a grid, reported whole, and then chosen the nested way (each source judged at the λ that
+did best on the other sources), which is how `training/calibrate.py`'s λ is checked.
 
 Usage: WAY=block|halves|people anchored.py [DRAWS] [N] [λ,λ…]
 """
@@ -23,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tight_chips"))
 from common import T  # noqa: E402
 from measure import local_threshold  # noqa: E402
-from retrain import close_source, draw, held_out, report, stills, tally  # noqa: E402
+from retrain import close_source, draw, held_out, pooled, report, stills, tally  # noqa: E402
 
 L2 = 1000.0
 
@@ -75,6 +76,17 @@ def main():
         close_source(s, got, per, acc)
 
     report(n, draws, ways, acc, per)
+    nested(per, lams)
+
+
+def nested(per, lams):
+    """λ chosen without the source it is judged on: for each source, the λ of the grid with the
+    lowest pooled ACER over the other sources' draws; the pooled ACER of those choices."""
+    ways = [f"anchored λ {lam:g}" for lam in lams]
+    picks = {s: min(ways, key=lambda w: pooled([per[o][w] for o in per if o != s])) for s in per}
+    print(f"  λ chosen on the other sources (nested): {pooled([per[s][picks[s]] for s in per]):5.1f} %")
+    for s, w in picks.items():
+        print(f"    {s[:40]:<40} {w.removeprefix('anchored ')}")
 
 
 if __name__ == "__main__":

@@ -70,15 +70,17 @@ def close_source(s, got, per, acc):
         acc[w].append(v)
 
 
-def report(n, draws, ways, acc, per):
-    """Prints the pooled ACER of each way over all draws and sources (errors weighted by how
-    many stills each rate covers), then each source's mean ACER per way."""
-    def pooled(rows):
-        rows = np.concatenate(rows)
-        ap = (rows[:, 0] * rows[:, 2]).sum() / rows[:, 2].sum()
-        bp = (rows[:, 1] * rows[:, 3]).sum() / rows[:, 3].sum()
-        return 100 * (ap + bp) / 2
+def pooled(rows):
+    """Pooled ACER (%) of tallied draws, errors weighted by how many stills each rate covers."""
+    rows = np.concatenate(rows)
+    ap = (rows[:, 0] * rows[:, 2]).sum() / rows[:, 2].sum()
+    bp = (rows[:, 1] * rows[:, 3]).sum() / rows[:, 3].sum()
+    return 100 * (ap + bp) / 2
 
+
+def report(n, draws, ways, acc, per):
+    """Prints the pooled ACER of each way over all draws and sources, then each source's mean
+    ACER per way."""
     print(f"n = {n} per class, {draws} {WAY} draws per source; pooled ACER on the rest of each source:")
     for w in ways:
         print(f"  {w:<27} {pooled(acc[w]):5.1f} %")

@@ -1,14 +1,15 @@
 """Measures what `calibrate.sh` gains on captures it was not fitted on (CI runs it on one source).
 
     python calibrate_check.py split MANIFEST SOURCE N DIR
-    python calibrate_check.py compare BEFORE_REPORT AFTER_REPORT
+    python calibrate_check.py compare BEFORE_REPORT AFTER_REPORT LAYER_DIR
 
 `split` writes `DIR/calibration.tsv`, the first N stills of each class of SOURCE in capture
 (file-number) order — one stretch of capture, as a deployment labels its first sessions — and
 `DIR/rest.tsv`, the source's other stills. Where the manifest names several people in a class
 (`identity`), the rest holds only people the calibration stills do not show: a layer fitted on
 staff is then judged on customers. `compare` prints both `livegate eval` reports' overall rates
-and fails unless the own layer's ACER on the rest is lower.
+and fails unless the after report was judged with the own layer's weights (and the before
+report not) and the own layer's ACER on the rest is lower.
 """
 import csv
 import json
@@ -55,12 +56,19 @@ def split(manifest, source, n, out):
     print(f"{source}: {len(calibration)} calibration stills, {len(rest)} judged", file=sys.stderr)
 
 
-def compare(before, after):
-    rates = []
+def compare(before, after, layer):
+    """`before`, `after`: `livegate eval` reports on the rest; `layer`: the own layer's folder,
+    whose weights `after` must have been judged with."""
+    reports = []
     for path in (before, after):
         with open(path) as f:
-            o = json.load(f)["report"]["overall"]
-        rates.append(o)
+            reports.append(json.load(f))
+    with open(os.path.join(layer, "calibration.json")) as f:
+        made = json.load(f)["weights_sha256"]
+    if reports[1]["pad_weights"] != made or reports[0]["pad_weights"] == made:
+        sys.exit(f"the reports were not judged with the layers they name: {reports[0]['pad_weights']}, "
+                 f"{reports[1]['pad_weights']}; the own layer is {made}")
+    rates = [r["report"]["overall"] for r in reports]
     line = lambda name, o: (f"{name}: APCER {100 * o['apcer']:.1f} %, BPCER {100 * o['bpcer']:.1f} %, "  # noqa: E731
                             f"ACER {100 * o['acer']:.1f} % ({o['bona_fide']} bona fide, {o['attacks']} attacks)")
     print(line("base layer", rates[0]))
@@ -72,7 +80,7 @@ def compare(before, after):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["split"] and len(sys.argv) == 6:
         split(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
-    elif sys.argv[1:2] == ["compare"] and len(sys.argv) == 4:
-        compare(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["compare"] and len(sys.argv) == 5:
+        compare(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit(__doc__)

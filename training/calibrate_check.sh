@@ -31,4 +31,4 @@ for layer in before:"$FOLDS/$SOURCE" after:"$WORK/layer"; do
     --root "$LIVEGATE_TESTDATA" --out "$WORK/${layer%%:*}" --quiet > /dev/null
 done
 "${PY[@]}" "$ROOT/training/calibrate_check.py" compare "$WORK/before/report.json" \
-  "$WORK/after/report.json"
+  "$WORK/after/report.json" "$WORK/layer"

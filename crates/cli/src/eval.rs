@@ -145,12 +145,30 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             liveness::policy::IMAGE_REAL_THRESHOLD
         );
     }
+    // Which weights judged goes into the report: a deployment's own layer (LIVEGATE_PAD_DIR)
+    // and the shipped one give different figures on the same stills.
+    let pad_weights: serde_json::Map<String, serde_json::Value> = analyzer
+        .models()
+        .pad_weights()
+        .iter()
+        .map(|(file, sha256)| (file.clone(), serde_json::json!(sha256)))
+        .collect();
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    eprintln!("evaluating {} items with {workers} workers", items.len());
+    eprintln!(
+        "evaluating {} items with {workers} workers; PAD weights {}",
+        items.len(),
+        analyzer
+            .models()
+            .pad_weights()
+            .iter()
+            .map(|(file, sha256)| format!("{file} {}", &sha256[..12.min(sha256.len())]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let folds = match &args.loso_models {
         Some(dir) => fold_analyzers(&analyzer, dir, &items)?,
         None => std::collections::HashMap::new(),
@@ -205,7 +223,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let json = serde_json::json!({ "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
+    let json = serde_json::json!({ "pad_weights": pad_weights, "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
         "pad_per_model": o.pad_per_model,

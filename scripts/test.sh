@@ -41,6 +41,11 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # that never saw nuaa_train, moved toward 20 live and 20 attack stills of one of its people,
   # must judge the other people's stills better than before.
   "$ROOT/training/calibrate_check.sh" nuaa_train 20
+  # The same command on the shipped layer, as a deployment runs it: the layer loads and judges.
+  "$ROOT/training/calibrate.sh" --root "$LIVEGATE_TESTDATA" --out "$CARGO_TARGET_DIR/own-layer" \
+    --manifest "$CARGO_TARGET_DIR/calibrate-check/nuaa_train/calibration.tsv"
+  LIVEGATE_PAD_DIR="$CARGO_TARGET_DIR/own-layer" "$BIN" check \
+    --image "$LIVEGATE_TESTDATA/faces/fr_obama.jpg" > /dev/null
 
   # Floors (README, "Evaluation"). Stills of extra/ and nuaa_train/ are scored by the fold
   # model trained without their source, the operating point of each source is chosen on the

@@ -1,6 +1,6 @@
 """A deployment's own PAD layer: the shipped layer moved toward the deployment's labelled stills.
 
-    python training/calibrate.py --crops DIR --out DIR [--fold SOURCE] [--lam 30]
+    python training/calibrate.py --crops DIR --out DIR [--fold SOURCE [--folds DIR]] [--lam 30]
 
 `training/calibrate.sh` is the one command (it cuts the crops with `livegate crops` first);
 the README's "Your own layer" says when to use it and what it was measured to gain.
@@ -18,7 +18,9 @@ change of the layer's weights measured in the feature scales the layer was train
 (`scales.json`, written by `train.py`), so that the layer moves only as far as the stills say
 it must and keeps what it learned from ten sources. The bias is all but free, so the layer's
 operating point moves too and the service judges at the policy's threshold as before.
-Nothing else is trained: the networks and the taps are the shipped ones.
+Nothing else is trained: the networks and the taps are the shipped ones. The features are
+read from the base model's own graphs and the new layer is written into copies of them, so
+nothing but this repository is needed (not the stock MiniFASNet files, not the test data).
 
 Output, in `--out`: `crop_27.onnx` and `crop_40.onnx` (serve them with
 `LIVEGATE_PAD_DIR=<out>`), `layer.json` (the layer, as `head.json`) and `calibration.json`
@@ -32,12 +34,15 @@ import os
 import sys
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import Crops  # noqa: E402
-from export import BACKBONES, Head, write_model  # noqa: E402
-from train import features, find_models, newton, sample_weights  # noqa: E402
+from data import Crops, to_input  # noqa: E402
+from export import BACKBONES, Head, layer_initializers  # noqa: E402
+from onnx_graph import exposing  # noqa: E402
+from train import newton, sample_weights  # noqa: E402
 
 # The ridge on the layer's change. Measured (`anchored.py`, a stretch of 20 stills of each
 # class, the rest of the source judged): pooled ACER 7.5 / 6.8 / 6.7 / 6.9 / 7.4 % at
@@ -60,27 +65,77 @@ def parse():
     p.add_argument("--crops", required=True, help="`livegate crops` of the labelled stills")
     p.add_argument("--out", required=True, help="folder for the layer (LIVEGATE_PAD_DIR)")
     p.add_argument("--fold", default="",
-                   help="start from the fold layer trained without this source instead of the "
-                        "shipped layer (to measure the gain on a source the base never saw)")
+                   help="start from the fold model trained without this source instead of the "
+                        "shipped one (to measure the gain on a source the base never saw)")
+    p.add_argument("--folds", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", ""), "folds"),
+                   help="where `export.py --folds training/folds.json` wrote the fold models")
     p.add_argument("--lam", type=float, default=LAMBDA, help="ridge on the layer's change")
-    p.add_argument("--models", default=os.environ.get("LIVEGATE_BASE_MODELS", ""),
-                   help="folder with MiniFASNetV2.onnx and MiniFASNetV1SE.onnx")
     return p.parse_args()
 
 
-def base_layer(fold):
-    """The layer to start from and the feature scales it was trained in."""
+def base_model(fold, folds_dir):
+    """The graphs to start from ({input name: ModelProto}), the feature scales their layer was
+    trained in, and its name. The layer inside the graphs must be the one the scales belong to
+    (`head.json`, or the fold's in `folds.json`)."""
     with open(os.path.join(HERE, "scales.json")) as f:
         scales = json.load(f)
-    if not fold:
+    if fold:
+        with open(os.path.join(HERE, "folds.json")) as f:
+            folds = json.load(f)
+        if fold not in folds:
+            sys.exit(f"no fold layer for {fold!r}; the folds are {sorted(folds)}")
+        folder, expected, sd = os.path.join(folds_dir, fold), folds[fold], scales["folds"][fold]
+        name = f"the fold layer trained without {fold}"
+    else:
         with open(os.path.join(HERE, "head.json")) as f:
-            return Head.from_json(json.load(f)), np.asarray(scales["sd"]), "the shipped layer"
-    with open(os.path.join(HERE, "folds.json")) as f:
-        folds = json.load(f)
-    if fold not in folds:
-        sys.exit(f"no fold layer for {fold!r}; the folds are {sorted(folds)}")
-    return (Head.from_json(folds[fold]), np.asarray(scales["folds"][fold]),
-            f"the fold layer trained without {fold}")
+            expected = json.load(f)
+        folder, sd, name = os.path.join(HERE, "livegate_pad"), scales["sd"], "the shipped layer"
+    graphs = {k: onnx.load(os.path.join(folder, f"{k}.onnx")) for k in BACKBONES}
+    found, want = layer_of(graphs), Head.from_json(expected)
+    gap = max(np.abs(found.w - want.w).max() / np.abs(want.w).max(), abs(found.b - want.b))
+    if gap > 1e-5:
+        sys.exit(f"the graphs in {folder} do not hold {name} ({gap:.1e} apart): export them "
+                 f"again from this checkout")
+    return graphs, np.asarray(sd), name
+
+
+def layer_of(graphs):
+    """The linear layer the graphs end in (`export.layer_initializers`, read back)."""
+    w, b = [], 0.0
+    for model in graphs.values():
+        inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        w.append(inits["head/weight"][:, 1].astype(np.float64))
+        b += float(inits["head/bias"][1])
+    return Head(np.concatenate(w), b)
+
+
+def features(graphs, crops):
+    """Both networks' features (`export.TAPS`) of every crop, as the graphs compute them just
+    before their layer (the value `<network>/features`), side by side."""
+    parts = []
+    for input_name, model in graphs.items():
+        file, scale = BACKBONES[input_name]
+        value = file.split(".")[0] + "/features"
+        m = onnx.ModelProto()
+        m.CopyFrom(model)
+        session = exposing(m, [value])
+        x = to_input(crops.by_scale[scale])
+        parts.append(np.concatenate([session.run([value], {input_name: b})[0]
+                                     for b in np.array_split(x, max(1, len(x) // 128))]))
+    return np.concatenate(parts, axis=1).astype(np.float64)
+
+
+def with_layer(graphs, head, folder):
+    """Copies of the graphs with `head` as their layer, written to `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    for k, (input_name, model) in enumerate(graphs.items()):
+        m = onnx.ModelProto()
+        m.CopyFrom(model)
+        new = {t.name: t for t in layer_initializers(head, k)}
+        for t in m.graph.initializer:
+            if t.name in new:
+                t.CopyFrom(new[t.name])
+        onnx.save(m, os.path.join(folder, f"{input_name}.onnx"))
 
 
 def anchored(x, live, base, sd, lam):
@@ -109,13 +164,11 @@ def main():
     if min(counts.values()) < MIN_PER_CLASS:
         sys.exit(f"need at least {MIN_PER_CLASS} usable stills of each class; got "
                  f"{counts['bona_fide']} bona fide and {counts['attacks']} attacks")
-    base, sd, base_name = base_layer(args.fold)
-    models_dir = find_models(args.models)
-    all_rows = np.arange(len(live))
-    x = features(models_dir, {scale: crops.by_scale[scale][all_rows]
-                              for _, scale in BACKBONES.values()})
+    graphs, sd, base_name = base_model(args.fold, args.folds)
+    base = layer_of(graphs)
+    x = features(graphs, crops)
     layer = anchored(x, live, base, sd, args.lam)
-    write_model(models_dir, layer, args.out)
+    with_layer(graphs, layer, args.out)
     with open(os.path.join(args.out, "layer.json"), "w") as f:
         json.dump(layer.to_json(), f)
     files = {f"{name}.onnx": sha256(os.path.join(args.out, f"{name}.onnx")) for name in BACKBONES}

@@ -25,7 +25,7 @@ rm -rf "$WORK"
 "${PY[@]}" "$ROOT/training/calibrate_check.py" split "$LIVEGATE_TESTDATA/MANIFEST.tsv" \
   "$SOURCE" "$N" "$WORK"
 "$ROOT/training/calibrate.sh" --manifest "$WORK/calibration.tsv" --root "$LIVEGATE_TESTDATA" \
-  --out "$WORK/layer" --fold "$SOURCE"
+  --out "$WORK/layer" --fold "$SOURCE" --folds "$FOLDS"
 for layer in before:"$FOLDS/$SOURCE" after:"$WORK/layer"; do
   LIVEGATE_PAD_DIR="${layer#*:}" "$BIN" eval --manifest "$WORK/rest.tsv" \
     --root "$LIVEGATE_TESTDATA" --out "$WORK/${layer%%:*}" --quiet > /dev/null

@@ -178,20 +178,25 @@ def _features(prefix):
     return nodes, out
 
 
+def layer_initializers(head, k):
+    """Graph k's share of the layer (`head.w` is laid out V2's `FEATURES` first, then V1SE's;
+    the bias goes with the first) as the initializers `head/weight` (FEATURES × 2, [0, w]) and
+    `head/bias` ([0, b])."""
+    w = np.zeros((FEATURES, 2), np.float32)
+    w[:, 1] = head.w[k * FEATURES:(k + 1) * FEATURES]
+    bias = np.array([0.0, head.b if k == 0 else 0.0], np.float32)
+    return [numpy_helper.from_array(w, "head/weight"), numpy_helper.from_array(bias, "head/bias")]
+
+
 def build(models_dir, head):
-    """One graph per network, in `BACKBONES`' order: {input name: ModelProto}. The layer's
-    weights are split by the features each network produces (`head.w` is laid out V2's
-    `FEATURES` first, then V1SE's); the bias goes with the first."""
+    """One graph per network, in `BACKBONES`' order: {input name: ModelProto}, each ending in
+    its share of the layer (`layer_initializers`)."""
     graphs = {}
     for k, (input_name, (file, _)) in enumerate(BACKBONES.items()):
         prefix = file.split(".")[0] + "/"
         nodes, inits, (feature_nodes, features) = _backbone(
             os.path.join(models_dir, file), prefix, input_name)
-        w = np.zeros((FEATURES, 2), np.float32)
-        w[:, 1] = head.w[k * FEATURES:(k + 1) * FEATURES]
-        bias = np.array([0.0, head.b if k == 0 else 0.0], np.float32)
-        inits += [numpy_helper.from_array(w, "head/weight"),
-                  numpy_helper.from_array(bias, "head/bias")]
+        inits += layer_initializers(head, k)
         nodes += feature_nodes + [
             helper.make_node("MatMul", [features, "head/weight"], ["head/matmul"], name="head/matmul"),
             helper.make_node("Add", ["head/matmul", "head/bias"], [OUTPUT], name="head/add"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A deployment's own PAD layer from its own labelled stills, in one command:
 #   training/calibrate.sh --manifest FILE [--root DIR] --out DIR [calibrate.py options]
-# FILE is a TSV like `livegate eval`'s (`file`, `identity`, `label` columns; labels `live` or an
-# attack label): at least 10 stills of each class with a usable face, better 20 or more, from
+# FILE is a TSV like `livegate eval`'s (`file`, `identity`, `label` columns; labels `live` or
+# `spoof`): at least 10 stills of each class with a usable face, better 20 or more, from
 # several sessions, devices and attack kinds. DIR receives the layer (serve it with
 # LIVEGATE_PAD_DIR=DIR) and calibration.json. Check it on other captures than these before
 # serving it (`livegate eval` with LIVEGATE_PAD_DIR set); training/calibrate_check.sh does so on
@@ -20,7 +20,7 @@ while (($#)); do
   esac
 done
 [[ -n "$MANIFEST" && -n "$OUT" ]] || {
-  echo "usage: training/calibrate.sh --manifest FILE [--root DIR] --out DIR [--fold SOURCE] [--lam L]" >&2
+  echo "usage: training/calibrate.sh --manifest FILE [--root DIR] --out DIR [--fold SOURCE [--folds DIR]] [--lam L]" >&2
   exit 2
 }
 DATA="${DATA:-$(dirname "$MANIFEST")}"

@@ -105,6 +105,16 @@ fn the_layer_in_the_folder_scores_and_operating_points_follow_its_weights() {
     assert!(!pad(&policy).is_null(), "{policy}");
     assert_eq!(pad(&from_same), pad(&policy));
     assert_eq!(pad(&from_other), pad(&policy));
+    // The evidence names the weights that scored (`same` holds the shipped bytes).
+    let names = |v: &Value, folder: &Path| {
+        FILES.iter().all(|file| {
+            let bytes = std::fs::read(folder.join(file)).unwrap();
+            v["details"]["pad_weights"][*file] == sha256(&bytes).as_str()
+        })
+    };
+    assert!(names(&policy, &same), "{policy}");
+    assert!(names(&from_other, &other), "{from_other}");
+    assert!(!names(&from_other, &same), "{from_other}");
 
     // A point set for the shipped weights holds for a folder of the same bytes …
     let at_point = verdict(check(&mut livegate(&same, &point), &image));

@@ -17,6 +17,7 @@ use crate::planarity::PlanarityReport;
 use crate::policy;
 use crate::video::{FrameObservation, StageTimings};
 use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 use vision::Face;
 
 /// How the media were judged.
@@ -147,6 +148,9 @@ pub struct Analysis {
     pub facematch: Option<FacematchOutcome>,
     /// The active challenge, when one was given with a video.
     pub challenge: Option<ChallengeEvidence>,
+    /// (file name, SHA-256) of each graph of the PAD model that scored: the shipped one or a
+    /// deployment's own layer, so that a stored verdict names the weights behind it.
+    pub pad_weights: Vec<(String, String)>,
     pub timings: Timings,
 }
 
@@ -165,6 +169,8 @@ pub struct Details<'a> {
     /// real at or above it; `result_real_threshold`: a video's fused score).
     pub rules: FusionWeights,
     pub review: Review,
+    /// The PAD graphs that scored: file name → SHA-256.
+    pub pad_weights: BTreeMap<&'a str, &'a str>,
     pub timings_ms: &'a Timings,
 }
 
@@ -220,6 +226,11 @@ impl Analysis {
                 image_near_threshold: self.decision.image_near_threshold,
                 margin: policy::REVIEW_MARGIN,
             },
+            pad_weights: self
+                .pad_weights
+                .iter()
+                .map(|(file, sha256)| (file.as_str(), sha256.as_str()))
+                .collect(),
             timings_ms: &self.timings,
         }
     }

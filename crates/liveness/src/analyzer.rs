@@ -68,7 +68,12 @@ impl Analyse for Analyzer {
                 fusion: self.fusion,
             },
         );
-        Ok(stages.into_analysis(decision, &req.options, ms(t0)))
+        Ok(stages.into_analysis(
+            decision,
+            &req.options,
+            self.models.pad_weights().to_vec(),
+            ms(t0),
+        ))
     }
 
     fn facematch(&self, image1: &[u8], image2: &[u8]) -> Result<Comparison, AnalysisError> {
@@ -149,7 +154,13 @@ impl Stages {
         }
     }
 
-    fn into_analysis(self, decision: Decision, opts: &AnalysisOptions, total_ms: f64) -> Analysis {
+    fn into_analysis(
+        self,
+        decision: Decision,
+        opts: &AnalysisOptions,
+        pad_weights: Vec<(String, String)>,
+        total_ms: f64,
+    ) -> Analysis {
         let rules = decision.rules;
         let reason = self
             .still
@@ -207,6 +218,7 @@ impl Stages {
             frames,
             facematch: self.facematch,
             challenge: self.challenge,
+            pad_weights,
             timings: Timings {
                 total: total_ms,
                 ..self.timings

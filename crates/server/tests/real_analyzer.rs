@@ -133,6 +133,10 @@ async fn details_and_v2_blocks() {
     assert_eq!(v1.status, 200, "{}", v1.text);
     assert_contract_shape(&v1.json, true, true);
     assert!(v1.json["details"].is_object(), "details requested");
+    // The evidence names the weights behind the verdict: here the shipped ones.
+    for (file, sha256) in vision::pad::LivegatePad::weights_sha256() {
+        assert_eq!(v1.json["details"]["pad_weights"][file], sha256.as_str());
+    }
 
     let v2 = send(&app, form.request("/v2/liveness", Some(&t))).await;
     assert_eq!(v2.status, 200, "{}", v2.text);

@@ -131,6 +131,7 @@ impl Analyse for ByteAnalyser {
             },
             facematch: None,
             challenge: None,
+            pad_weights: Vec::new(),
             timings: Timings::default(),
         })
     }

@@ -218,6 +218,7 @@ mod tests {
             },
             facematch: None,
             challenge: None,
+            pad_weights: Vec::new(),
             timings: Timings::default(),
         }
     }

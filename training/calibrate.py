@@ -166,7 +166,8 @@ def policy_threshold():
 
 
 def natural(path):
-    """Capture order: the path with its numbers compared as numbers."""
+    """Capture order: the path with its numbers compared as numbers (`frame_9` before
+    `frame_10`, and one NUAA subject's frames together)."""
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path)]
 
 

@@ -14,14 +14,10 @@ report not) and the own layer's ACER on the rest is lower.
 import csv
 import json
 import os
-import re
 import sys
 
-
-def natural(path):
-    """Capture order: the path with its numbers compared as numbers (`frame_9` before
-    `frame_10`, and one NUAA subject's frames together)."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path)]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from calibrate import natural  # noqa: E402
 
 
 def source_of(file):

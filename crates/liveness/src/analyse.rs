@@ -35,7 +35,7 @@ pub trait Analyse: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judging {
     /// (file name, SHA-256) of each graph of the Livegate PAD model.
-    pub pad_weights: Vec<(String, String)>,
+    pub pad_weights: crate::models::PadWeights,
     pub image_real_threshold: f32,
 }
 

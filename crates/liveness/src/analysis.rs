@@ -12,6 +12,7 @@ use crate::decide::Decision;
 use crate::facematch::FacematchOutcome;
 use crate::findings::Finding;
 use crate::fusion::{Fused, FusionWeights, Veto};
+use crate::models::PadWeights;
 use crate::pad::PadScores;
 use crate::planarity::PlanarityReport;
 use crate::policy;
@@ -150,7 +151,7 @@ pub struct Analysis {
     pub challenge: Option<ChallengeEvidence>,
     /// (file name, SHA-256) of each graph of the PAD model that scored: the shipped one or a
     /// deployment's own layer, so that a stored verdict names the weights behind it.
-    pub pad_weights: Vec<(String, String)>,
+    pub pad_weights: PadWeights,
     pub timings: Timings,
 }
 

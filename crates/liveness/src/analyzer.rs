@@ -7,7 +7,7 @@ use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
 use crate::fusion::FusionWeights;
-use crate::models::Models;
+use crate::models::{Models, PadWeights};
 use crate::operating_point::{OperatingPoint, OperatingPointError};
 use crate::policy;
 use crate::still::{self, StillOutcome, Want};
@@ -71,7 +71,7 @@ impl Analyse for Analyzer {
         Ok(stages.into_analysis(
             decision,
             &req.options,
-            self.models.pad_weights().to_vec(),
+            self.models.pad_weights().clone(),
             ms(t0),
         ))
     }
@@ -105,7 +105,7 @@ impl Analyse for Analyzer {
 
     fn judging(&self) -> Option<Judging> {
         Some(Judging {
-            pad_weights: self.models.pad_weights().to_vec(),
+            pad_weights: self.models.pad_weights().clone(),
             image_real_threshold: self.fusion.image_real_threshold,
         })
     }
@@ -158,7 +158,7 @@ impl Stages {
         self,
         decision: Decision,
         opts: &AnalysisOptions,
-        pad_weights: Vec<(String, String)>,
+        pad_weights: PadWeights,
         total_ms: f64,
     ) -> Analysis {
         let rules = decision.rules;

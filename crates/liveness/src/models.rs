@@ -10,13 +10,16 @@ use vision::blazeface::DetectorConfig;
 use vision::pad::LivegatePad;
 use vision::{ModelStore, PadId, Vision, VisionError, VisionOptions};
 
+/// (file name, SHA-256) of each graph of the Livegate PAD model; shared, because every
+/// analysis carries it (`Analysis::pad_weights`).
+pub type PadWeights = Arc<[(String, String)]>;
+
 /// Vision's loaded models (behind its narrow traits), configured as the policy says.
 #[derive(Clone, Debug)]
 pub struct Models {
     vision: Vision,
-    /// (file name, SHA-256) of the Livegate PAD model's graphs: the shipped ones, or a
-    /// deployment's own layer ([`Models::with_own_layer`]).
-    pad_weights: Vec<(String, String)>,
+    /// The shipped graphs' hashes, or a deployment's own layer's ([`Models::with_own_layer`]).
+    pad_weights: PadWeights,
 }
 
 impl Models {
@@ -63,7 +66,7 @@ impl Models {
     }
 
     /// (file name, SHA-256) of each graph of the Livegate PAD model that scores.
-    pub fn pad_weights(&self) -> &[(String, String)] {
+    pub fn pad_weights(&self) -> &PadWeights {
         &self.pad_weights
     }
 }
@@ -78,7 +81,7 @@ impl Deref for Models {
     }
 }
 
-fn owned(weights: &[(&str, String)]) -> Vec<(String, String)> {
+fn owned(weights: &[(&str, String)]) -> PadWeights {
     weights
         .iter()
         .map(|(name, hash)| (name.to_string(), hash.clone()))

@@ -132,10 +132,20 @@ impl Runtime {
 
     /// Loads an ONNX file, its subnormal weights set to zero. `name` is used in errors and logs.
     pub fn load(&self, name: &'static str, path: &Path) -> Result<OnnxModel, VisionError> {
-        let mut bytes = std::fs::read(path).map_err(|e| VisionError::ModelMissing {
+        let bytes = std::fs::read(path).map_err(|e| VisionError::ModelMissing {
             model: name.into(),
             message: format!("cannot read {}: {e}", path.display()),
         })?;
+        self.load_read(name, bytes)
+    }
+
+    /// Loads the bytes of an ONNX file already read (its subnormal weights set to zero, as
+    /// [`Runtime::load`] does), for callers that also look at the file's bytes.
+    pub fn load_read(
+        &self,
+        name: &'static str,
+        mut bytes: Vec<u8>,
+    ) -> Result<OnnxModel, VisionError> {
         // Models from elsewhere may carry subnormal weights, which cost several times their
         // arithmetic on x86 (see `subnormal`). Bytes that cannot be walked go to ONNX Runtime
         // as they are, for it to explain what is wrong with them.

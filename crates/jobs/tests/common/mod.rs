@@ -131,7 +131,7 @@ impl Analyse for ByteAnalyser {
             },
             facematch: None,
             challenge: None,
-            pad_weights: Vec::new(),
+            pad_weights: Default::default(),
             timings: Timings::default(),
         })
     }

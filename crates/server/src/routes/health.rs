@@ -63,8 +63,8 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     if let Some(judging) = st.analyzer.judging() {
         body["pad_weights"] = judging
             .pad_weights
-            .into_iter()
-            .map(|(file, sha256)| (file, json!(sha256)))
+            .iter()
+            .map(|(file, sha256)| (file.clone(), json!(sha256)))
             .collect::<serde_json::Map<_, _>>()
             .into();
         // f32 → the decimal it was written as, not its binary expansion.

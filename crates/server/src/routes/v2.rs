@@ -218,7 +218,7 @@ mod tests {
             },
             facematch: None,
             challenge: None,
-            pad_weights: Vec::new(),
+            pad_weights: Default::default(),
             timings: Timings::default(),
         }
     }

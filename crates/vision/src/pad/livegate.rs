@@ -67,22 +67,19 @@ impl LivegatePad {
     /// `crop_40.onnx`, as `training/export.py` writes them.
     pub fn from_dir(runtime: &Runtime, dir: &Path) -> Result<LivegatePad, VisionError> {
         let [(crop_27, _), (crop_40, _)] = WEIGHTS;
-        let mut weights = Vec::new();
-        for name in [crop_27, crop_40] {
+        // Each file read once: the hash is of the bytes that load.
+        let read = |name: &'static str| {
             let path = dir.join(name);
             let bytes = std::fs::read(&path).map_err(|e| VisionError::ModelMissing {
                 model: Self::NAME.into(),
                 message: format!("cannot read {}: {e}", path.display()),
             })?;
-            weights.push((name, hex::encode(Sha256::digest(&bytes))));
-        }
-        Self::checked(
-            [
-                runtime.load(Self::NAME, &dir.join(crop_27))?,
-                runtime.load(Self::NAME, &dir.join(crop_40))?,
-            ],
-            weights,
-        )
+            let digest = (name, hex::encode(Sha256::digest(&bytes)));
+            Ok::<_, VisionError>((runtime.load_read(Self::NAME, bytes)?, digest))
+        };
+        let (part_27, hash_27) = read(crop_27)?;
+        let (part_40, hash_40) = read(crop_40)?;
+        Self::checked([part_27, part_40], vec![hash_27, hash_40])
     }
 
     /// Inputs and outputs are used by position: a graph with other names would silently score

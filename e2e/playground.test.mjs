@@ -222,6 +222,15 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.equal(summary.counts.skipped_files, 3);
   assert.equal(summary.counts.near_threshold, 1);
   assert.equal(summary.settings.max_frames_to_analyze, 10);
+  // Every liveness verdict names the PAD weights that judged it: those the server says it
+  // loaded, in each row and, once for the batch, in the summary.
+  const loaded = (await (await fetch(`${server.base}/readyz`)).json()).pad_weights;
+  const named = Object.entries(loaded).map(([file, sha]) => `${file}:${sha}`).join(' ');
+  assert.match(named, /^crop_27\.onnx:[0-9a-f]{64} crop_40\.onnx:[0-9a-f]{64}$/);
+  for (const s of ['tranvanluyt', 'obama', 'replay', 'dog']) assert.equal(byStem[s].pad_weights, named, s);
+  assert.equal(byStem.mixed.pad_weights, '', 'no PAD model judges a facematch');
+  assert.equal(byStem.broken.pad_weights, '');
+  assert.deepEqual(summary.pad_weights, [{ weights: loaded, verdicts: 4 }]);
 
   // "Erase from server" deletes the batch: the server then answers 404 for it.
   const jobId = (await page.url()).split('#job=')[1];

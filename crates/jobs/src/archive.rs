@@ -3,6 +3,7 @@
 //! `json/<stem>.json` (the full response or error body) and `summary.json`.
 
 use crate::store::{ItemState, JobRecord};
+use liveness::models::PadWeights;
 use serde_json::{Value, json};
 use std::io::{Seek, Write};
 use zip::ZipWriter;
@@ -10,7 +11,7 @@ use zip::write::SimpleFileOptions;
 
 /// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
 /// not apply to a row's kind is left empty.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "stem",
     "kind",
     "status",
@@ -34,6 +35,9 @@ pub const CSV_COLUMNS: [&str; 19] = [
     // `true` when the still scored within the review margin of its threshold
     // (`details.review`): the verdicts worth a person's look.
     "near_threshold",
+    // The PAD graphs that judged the verdict, `file:sha256` separated by spaces: the shipped
+    // model or a deployment's own layer, as the replica that ran the row had it loaded.
+    "pad_weights",
 ];
 
 pub fn write_archive<W: Write + Seek>(
@@ -117,6 +121,12 @@ pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
                     row[17] = o.reason.clone().unwrap_or_default();
                     if item.task.kind() == "liveness" {
                         row[18] = o.near_threshold.to_string();
+                        row[19] = o
+                            .pad_weights
+                            .iter()
+                            .map(|(file, sha256)| format!("{file}:{sha256}"))
+                            .collect::<Vec<_>>()
+                            .join(" ");
                     }
                 } else {
                     row[16] = error_text(&o.body);
@@ -218,6 +228,7 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
         },
         "skipped": job.skipped,
         "settings": crate::exact_json(&job.settings).unwrap_or_default(),
+        "pad_weights": judged_by(items),
         "timings": {
             "created_unix_ms": job.created_unix_ms,
             "started_unix_ms": job.started_unix_ms,
@@ -229,6 +240,32 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
         },
         "generator": concat!("livegate ", env!("CARGO_PKG_VERSION")),
     })
+}
+
+/// Each distinct set of PAD graphs that judged the batch's liveness verdicts (file name →
+/// SHA-256) and how many verdicts it judged, in the order first met. One entry is the norm;
+/// two mean replicas with different weights shared the batch (a rolling change of the model or
+/// of `LIVEGATE_PAD_DIR`), and its rows say which judged each.
+pub fn judged_by(items: &[ItemState]) -> Value {
+    let mut sets: Vec<(&PadWeights, u64)> = Vec::new();
+    for o in items.iter().filter_map(|i| i.outcome.as_ref()) {
+        if !o.ok || o.pad_weights.is_empty() {
+            continue;
+        }
+        match sets.iter_mut().find(|(w, _)| **w == o.pad_weights) {
+            Some((_, n)) => *n += 1,
+            None => sets.push((&o.pad_weights, 1)),
+        }
+    }
+    sets.into_iter()
+        .map(|(weights, n)| {
+            let weights: serde_json::Map<String, Value> = weights
+                .iter()
+                .map(|(file, sha256)| (file.clone(), json!(sha256)))
+                .collect();
+            json!({ "weights": weights, "verdicts": n })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
     Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
-    Store, StoreError, Usage, Wake, corrupt, lease_ms, now_ms,
+    Store, StoreError, Usage, Wake, corrupt, lease_ms, now_ms, weights_column,
 };
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row, migrate::Migrator};
@@ -389,7 +389,7 @@ impl Store for PostgresStore {
         self.run(async move {
             let rows = sqlx::query(
                 "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                        r.near_threshold
+                        r.near_threshold, r.pad_weights
                  FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
                  WHERE i.job_id = $1 ORDER BY i.idx",
             )
@@ -408,6 +408,7 @@ impl Store for PostgresStore {
                         reason: r.try_get(6)?,
                         worker: r.try_get(7)?,
                         near_threshold: r.try_get(8)?,
+                        pad_weights: r.try_get(9)?,
                     }
                     .into_state()
                 })
@@ -541,8 +542,9 @@ impl Store for PostgresStore {
             let now = now_ms() as i64;
             let inserted = sqlx::query(
                 "INSERT INTO results
-                    (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+                    (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold,
+                     pad_weights)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
                  WHERE EXISTS (SELECT 1 FROM items WHERE job_id = $1 AND idx = $2)
                  ON CONFLICT DO NOTHING",
             )
@@ -555,6 +557,7 @@ impl Store for PostgresStore {
             .bind(&outcome.reason)
             .bind(&worker)
             .bind(outcome.near_threshold)
+            .bind(weights_column(&outcome.pad_weights))
             .execute(&mut *tx)
             .await;
             match inserted {

@@ -6,6 +6,7 @@
 use crate::envelope::{analysis_error, field_error, internal_error};
 use crate::pairing::Task;
 use crate::store::{Claim, Outcome};
+use liveness::models::PadWeights;
 use liveness::{Analyse, AnalysisRequest, FacematchReport, LivenessReport, Reason};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -30,6 +31,7 @@ pub fn execute(analyser: &dyn Analyse, item: &Claim, read: &ReadFile<'_>) -> Out
         elapsed_ms: t0.elapsed().as_millis() as u64,
         reason: answer.reason.map(str::to_owned),
         near_threshold: answer.near_threshold,
+        pad_weights: answer.pad_weights,
         worker: None,
     }
 }
@@ -43,6 +45,8 @@ struct Answer {
     reason: Option<&'static str>,
     /// The still scored near its threshold.
     near_threshold: bool,
+    /// The PAD graphs that judged.
+    pad_weights: PadWeights,
 }
 
 impl Answer {
@@ -51,6 +55,7 @@ impl Answer {
             body,
             reason: None,
             near_threshold: false,
+            pad_weights: PadWeights::default(),
         }
     }
 }
@@ -76,6 +81,7 @@ fn run(analyser: &dyn Analyse, item: &Claim, read_file: &ReadFile<'_>) -> Result
                     body: to_json(&LivenessReport::from(&analysis))?,
                     reason: analysis.reason.map(Reason::as_str),
                     near_threshold: analysis.decision.image_near_threshold,
+                    pad_weights: analysis.pad_weights.clone(),
                 }),
                 Err(e) => Err(analysis_error(&e)),
             }

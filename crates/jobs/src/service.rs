@@ -520,6 +520,7 @@ impl JobService {
                 elapsed_ms: 0,
                 reason: None,
                 near_threshold: false,
+                pad_weights: Default::default(),
                 worker: None,
             }
         } else {

@@ -9,7 +9,7 @@ use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
     Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
-    Store, StoreError, Usage, corrupt, lease_ms, now_ms,
+    Store, StoreError, Usage, corrupt, lease_ms, now_ms, weights_column,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -81,6 +81,8 @@ ALTER TABLE results ADD COLUMN worker TEXT;
 ",
     // Whether a liveness result's still scored near its threshold, for the review column.
     "ALTER TABLE results ADD COLUMN near_threshold INTEGER;",
+    // Which PAD graphs judged a liveness result (file name → SHA-256, JSON).
+    "ALTER TABLE results ADD COLUMN pad_weights TEXT;",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -247,7 +249,7 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                    r.near_threshold
+                    r.near_threshold, r.pad_weights
              FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
              WHERE i.job_id = ?1 ORDER BY i.idx",
         )?;
@@ -262,6 +264,7 @@ impl Store for SqliteStore {
                 reason: r.get(6)?,
                 worker: r.get(7)?,
                 near_threshold: r.get::<_, Option<i64>>(8)?.map(|v| v != 0),
+                pad_weights: r.get(9)?,
             })
         })?;
         let mut out = Vec::new();
@@ -354,8 +357,9 @@ impl Store for SqliteStore {
         // A job erased while its item ran has no item row left to attach the result to.
         tx.execute(
             "INSERT OR IGNORE INTO results
-                (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold,
+                 pad_weights)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
              WHERE EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND idx = ?2)",
             params![
                 job_id,
@@ -367,6 +371,7 @@ impl Store for SqliteStore {
                 outcome.reason,
                 worker,
                 outcome.near_threshold as i64,
+                weights_column(&outcome.pad_weights),
             ],
         )?;
         let remaining: i64 = tx.query_row(

@@ -13,7 +13,9 @@
 use crate::owner::{Access, Owner};
 use crate::pairing::{Pairing, Skipped, Task};
 use liveness::AnalysisOptions;
+use liveness::models::PadWeights;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -109,6 +111,11 @@ pub struct Outcome {
     /// The still scored within the review margin of its threshold (`details.review`): a
     /// verdict worth a person's look. False for facematch items and errors.
     pub near_threshold: bool,
+    /// The PAD graphs that judged a liveness verdict (file name, SHA-256): the shipped model or
+    /// a deployment's own layer, as the replica that ran the item had it loaded. Empty for
+    /// facematch items, errors and results stored before the column existed.
+    #[serde(skip)]
+    pub pad_weights: PadWeights,
     /// The replica that ran the item (operators' view; not part of the API).
     #[serde(skip)]
     pub worker: Option<String>,
@@ -335,6 +342,8 @@ pub(crate) struct ItemRow {
     pub elapsed: Option<i64>,
     pub reason: Option<String>,
     pub near_threshold: Option<bool>,
+    /// [`weights_column`]'s text.
+    pub pad_weights: Option<String>,
     pub worker: Option<String>,
 }
 
@@ -347,6 +356,10 @@ impl ItemRow {
                 elapsed_ms: self.elapsed.unwrap_or(0).max(0) as u64,
                 reason: self.reason,
                 near_threshold: self.near_threshold.unwrap_or(false),
+                pad_weights: match self.pad_weights {
+                    Some(text) => weights_from_column(&text)?,
+                    None => PadWeights::default(),
+                },
                 worker: self.worker,
             }),
             _ => None,
@@ -358,6 +371,24 @@ impl ItemRow {
             outcome,
         })
     }
+}
+
+/// The `results.pad_weights` column: a JSON object of file name → SHA-256, or NULL when no PAD
+/// model judged the item.
+pub(crate) fn weights_column(weights: &PadWeights) -> Option<String> {
+    (!weights.is_empty()).then(|| {
+        let map: BTreeMap<&str, &str> = weights
+            .iter()
+            .map(|(file, sha256)| (file.as_str(), sha256.as_str()))
+            .collect();
+        // Serialising a map of strings cannot fail.
+        serde_json::to_string(&map).unwrap_or_default()
+    })
+}
+
+fn weights_from_column(text: &str) -> Result<PadWeights, StoreError> {
+    let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(corrupt)?;
+    Ok(map.into_iter().collect())
 }
 
 /// A claimed row as either backend reads it.

@@ -142,6 +142,58 @@ fn stills_scored_near_their_threshold_are_marked_for_review() {
 }
 
 #[test]
+fn every_verdict_names_the_pad_weights_that_judged_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha256 = "c".repeat(64);
+    let svc = JobService::open(
+        config(dir.path()),
+        Arc::new(ByteAnalyser::judging_with(Duration::ZERO, &sha256)),
+    )
+    .unwrap();
+    let bytes = zip_of(&[
+        ("live_image.jpg", b"REAL-live"),
+        ("print_image.jpg", b"print"),
+        ("broken_image.jpg", b"BAD"),
+        ("pair_image1.png", b"same"),
+        ("pair_image2.png", b"same"),
+    ]);
+    let id = submit(&svc, &bytes, AnalysisOptions::default());
+    assert_eq!(run_all(&svc), 4);
+    // Read back from the store, not from memory: the column survives the round trip.
+    let items = svc.items(&id, &Access::Admin).unwrap();
+    let weights = |stem: &str| {
+        let item = items.iter().find(|i| i.stem == stem).unwrap();
+        item.outcome.as_ref().unwrap().pad_weights.to_vec()
+    };
+    let judged = vec![("crop_27.onnx".to_owned(), sha256.clone())];
+    assert_eq!(weights("live"), judged);
+    assert_eq!(weights("print"), judged);
+    assert_eq!(weights("broken"), [], "an error was judged by no model");
+    assert_eq!(weights("pair"), [], "a facematch is judged by no PAD model");
+
+    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+    let csv = &files["results.csv"];
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "pad_weights").unwrap();
+    let cell = |stem: &str| {
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{stem},")))
+            .unwrap();
+        row.split(',').nth(col).unwrap().to_owned()
+    };
+    assert_eq!(cell("live"), format!("crop_27.onnx:{sha256}"), "{csv}");
+    assert_eq!(cell("print"), format!("crop_27.onnx:{sha256}"));
+    assert_eq!(cell("broken"), "");
+    assert_eq!(cell("pair"), "");
+    let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    assert_eq!(
+        summary["pad_weights"],
+        serde_json::json!([{"weights": {"crop_27.onnx": sha256}, "verdicts": 2}])
+    );
+}
+
+#[test]
 fn a_restart_resumes_without_rerunning_or_losing_items() {
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..6).map(|i| format!("p{i}_image.jpg")).collect();

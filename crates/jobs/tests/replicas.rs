@@ -43,8 +43,15 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
     let Some((_dir, a, b)) = two_replicas(Duration::from_secs(30)) else {
         return;
     };
-    let an_a = Arc::new(ByteAnalyser::new(Duration::from_millis(20)));
-    let an_b = Arc::new(ByteAnalyser::new(Duration::from_millis(20)));
+    // Replica B scores with other PAD weights, as during a rolling change of the layer.
+    let an_a = Arc::new(ByteAnalyser::judging_with(
+        Duration::from_millis(20),
+        &"a".repeat(64),
+    ));
+    let an_b = Arc::new(ByteAnalyser::judging_with(
+        Duration::from_millis(20),
+        &"b".repeat(64),
+    ));
     let svc_a = JobService::open(a, an_a.clone()).unwrap();
     let svc_b = JobService::open(b, an_b.clone()).unwrap();
     // Submitted to one replica, run by both.
@@ -59,7 +66,15 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
     assert_eq!(an_a.calls() + an_b.calls(), 60, "an item ran twice");
     let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
     for item in svc_a.items(&id, &Access::Admin).unwrap() {
-        let worker = item.outcome.unwrap().worker.unwrap();
+        let outcome = item.outcome.unwrap();
+        let worker = outcome.worker.unwrap();
+        // Each result names the weights of the replica that ran it, whichever replica reads it.
+        let judge = if worker == svc_a.worker() {
+            &an_a
+        } else {
+            &an_b
+        };
+        assert_eq!(outcome.pad_weights, judge.weights, "{}", item.stem);
         *by_worker.entry(worker).or_default() += 1;
     }
     assert_eq!(
@@ -81,6 +96,26 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
     let files = unzip(&svc_b.archive(&id, &Access::Admin).unwrap().unwrap());
     assert_eq!(files.keys().filter(|k| k.starts_with("json/")).count(), 60);
     assert_eq!(files["results.csv"].lines().count(), 61);
+    // The summary says two sets of weights judged this batch, and how many verdicts each.
+    let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    let judged: BTreeMap<String, u64> = summary["pad_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            (
+                set["weights"]["crop_27.onnx"].as_str().unwrap()[..1].to_owned(),
+                set["verdicts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let ran = |svc: &JobService| by_worker[svc.worker()] as u64;
+    assert_eq!(
+        judged,
+        BTreeMap::from([("a".to_owned(), ran(&svc_a)), ("b".to_owned(), ran(&svc_b))]),
+        "{}",
+        summary["pad_weights"]
+    );
 }
 
 #[test]
@@ -256,6 +291,7 @@ fn cancel_and_erase_at_one_replica_reach_the_other() {
         elapsed_ms: 1,
         reason: None,
         near_threshold: false,
+        pad_weights: Default::default(),
         worker: None,
     };
     // The item that ran before the cancel keeps its result; the erased batch gets nothing.
@@ -307,7 +343,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
             .unwrap()
             .applied_migrations()
             .unwrap(),
-        [1, 2, 3, 4]
+        [1, 2, 3, 4, 5]
     );
     assert!(svc.run_one().unwrap());
     let job = svc
@@ -322,6 +358,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
         items[0].outcome.as_ref().unwrap().worker.as_deref(),
         Some(svc.worker())
     );
+    assert_eq!(items[0].outcome.as_ref().unwrap().pad_weights, an.weights);
 }
 
 #[test]

@@ -207,6 +207,9 @@ pub struct BatchItem {
     /// Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule
     /// decided it; `null` otherwise.
     pub reason: Option<String>,
+    /// Liveness items: the still scored within the review margin of its threshold
+    /// (`details.review`), a verdict worth a person's look.
+    pub near_threshold: Option<bool>,
     /// The answer `POST /liveness` or `/facematch` would have given (without `details`), or
     /// its error envelope.
     #[schema(value_type = Option<Object>)]
@@ -223,12 +226,14 @@ pub struct BatchItem {
     "settings": {"enhanced_detection": true, "facematch_frames": 3, "facematch_threshold": 0.6,
                  "frame_sampling_rate": 15, "max_frames_to_analyze": 20, "image_type": "file",
                  "details": false},
+    "pad_weights": [{"weights": {"crop_27.onnx": "6c4600e3…", "crop_40.onnx": "d734971f…"},
+                     "verdicts": 2}],
     "archive_url": "/v1/batches/0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77/archive",
     "items": [{"index": 0, "stem": "alice", "kind": "liveness", "files": ["alice_image.jpg"],
-               "status": "ok", "elapsed_ms": 41, "reason": null,
+               "status": "ok", "elapsed_ms": 41, "reason": null, "near_threshold": false,
                "response": {"result": "real", "confidence": 0.93}},
               {"index": 1, "stem": "dog", "kind": "liveness", "files": ["dog_image.jpg"],
-               "status": "ok", "elapsed_ms": 35, "reason": "no_face",
+               "status": "ok", "elapsed_ms": 35, "reason": "no_face", "near_threshold": false,
                "response": {"result": "fake", "confidence": 1.0}}]
 }))]
 pub struct BatchJob {
@@ -249,6 +254,11 @@ pub struct BatchJob {
     pub skipped: Vec<serde_json::Value>,
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
+    /// Each distinct set of PAD graphs (file name → SHA-256) that judged the batch's liveness
+    /// verdicts so far, with how many it judged. More than one means replicas with different
+    /// weights shared the batch; `results.csv`'s `pad_weights` column names each row's.
+    #[schema(value_type = Vec<Object>)]
+    pub pad_weights: Vec<serde_json::Value>,
     /// Set once the batch finished.
     pub archive_url: Option<String>,
     pub items: Vec<BatchItem>,

@@ -3,6 +3,7 @@
 
 use liveness::analysis::{Echo, FrameCounts, StillEvidence, Timings, VideoEvidence};
 use liveness::decide::{Options, Signals, decide};
+use liveness::models::PadWeights;
 use liveness::{Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, MediaField, Mode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -50,17 +51,25 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 
 /// A stand-in for the real analysis that exercises the batch machinery: it answers from the
 /// bytes it is handed (so a test can check that the right entry reached the right role),
-/// fails on entries that start with `BAD`, panics on `PANIC`, and can be slowed down.
+/// fails on entries that start with `BAD`, panics on `PANIC`, and can be slowed down. Its
+/// verdicts name [`ByteAnalyser::weights`] as the PAD graphs that judged.
 pub struct ByteAnalyser {
     pub calls: AtomicUsize,
     pub delay: Duration,
+    pub weights: PadWeights,
 }
 
 impl ByteAnalyser {
     pub fn new(delay: Duration) -> Self {
+        Self::judging_with(delay, &"a".repeat(64))
+    }
+    /// An analyser whose PAD graph is `crop_27.onnx` with this SHA-256: a replica with its own
+    /// layer (`LIVEGATE_PAD_DIR`) names another.
+    pub fn judging_with(delay: Duration, sha256: &str) -> Self {
         Self {
             calls: AtomicUsize::new(0),
             delay,
+            weights: vec![("crop_27.onnx".to_owned(), sha256.to_owned())].into(),
         }
     }
     pub fn calls(&self) -> usize {
@@ -131,7 +140,7 @@ impl Analyse for ByteAnalyser {
             },
             facematch: None,
             challenge: None,
-            pad_weights: Default::default(),
+            pad_weights: self.weights.clone(),
             timings: Timings::default(),
         })
     }

@@ -512,6 +512,7 @@ fn job_summary(job: &JobRecord) -> Value {
 
 /// The progress body: the job, its counts, and every item with its response once it ran.
 pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
+    let judged_by = jobs::archive::judged_by(items);
     let items: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -548,6 +549,9 @@ pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
     if let Value::Object(m) = &mut v {
         m.remove("url");
         m.insert("skipped".into(), json!(job.skipped));
+        // Per batch rather than per item: the poll stays small, and the rows of the archive's
+        // results.csv name the weights of each verdict.
+        m.insert("pad_weights".into(), judged_by);
         m.insert(
             "settings".into(),
             jobs::exact_json(&job.settings).unwrap_or_default(),

@@ -185,6 +185,11 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.doesNotMatch(await page.textContent('#bulk-table tr[data-stem="obama"]'), /near its threshold/);
   assert.equal(await page.textContent('#bulk-skipped-count'), '3');
   assert.match(await page.url(), /#job=[0-9a-f]{32}$/);
+  // The page names the PAD weights that judged the batch: those the server loaded.
+  const loaded = (await (await fetch(`${server.base}/readyz`)).json()).pad_weights;
+  assert.equal(await page.textContent('#bulk-weights'),
+    `PAD weights: ${Object.entries(loaded).map(([file, sha]) => `${file} ${sha.slice(0, 8)}…`).join(', ')}`);
+  assert.ok(!(await page.getAttribute('#bulk-weights', 'class')).includes('warn'));
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const saved = join(work, 'results.zip');
@@ -224,7 +229,6 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   assert.equal(summary.settings.max_frames_to_analyze, 10);
   // Every liveness verdict names the PAD weights that judged it: those the server says it
   // loaded, in each row and, once for the batch, in the summary.
-  const loaded = (await (await fetch(`${server.base}/readyz`)).json()).pad_weights;
   const named = Object.entries(loaded).map(([file, sha]) => `${file}:${sha}`).join(' ');
   assert.match(named, /^crop_27\.onnx:[0-9a-f]{64} crop_40\.onnx:[0-9a-f]{64}$/);
   for (const s of ['tranvanluyt', 'obama', 'replay', 'dog']) assert.equal(byStem[s].pad_weights, named, s);

@@ -38,14 +38,7 @@ def main():
     lams = [float(v) for v in (sys.argv[3] if len(sys.argv) > 3 else "3,10,30,100,300").split(",")]
     x, live, src, people = stills()
     sources = np.unique(src)
-    fold, oof = {}, np.zeros(len(live))
-    for s in sources:
-        h = src == s
-        mu, sd = x[~h].mean(0), x[~h].std(0) + 1e-6
-        z = np.hstack([(x[~h] - mu) / sd, np.ones(((~h).sum(), 1))])
-        beta = T.newton(z, live[~h].astype(float), T.sample_weights(live[~h], src[~h]), L2, 12)
-        fold[s] = (mu, sd, beta)
-        oof[h] = 1 / (1 + np.exp(-(np.hstack([(x[h] - mu) / sd, np.ones((h.sum(), 1))]) @ beta)))
+    fold, oof = fold_layers(x, live, src)
     rng = np.random.default_rng(0)
     ways = ["shared", "own threshold"] + [f"anchored λ {lam:g}" for lam in lams]
     acc = {w: [] for w in ways}
@@ -79,17 +72,33 @@ def main():
         close_source(s, got, per, acc)
 
     report(n, draws, ways, acc, per)
-    nested(per, lams)
+    nested(per, [f"anchored λ {lam:g}" for lam in lams])
 
 
-def nested(per, lams):
-    """λ chosen without the source it is judged on: for each source, the λ of the grid with the
-    lowest pooled ACER over the other sources' draws; the pooled ACER of those choices."""
-    ways = [f"anchored λ {lam:g}" for lam in lams]
+def fold_layers(x, live, src):
+    """Each source's fold layer (standardisation mean, scale and β, fitted without it) and
+    every still's out-of-fold live score."""
+    fold, oof = {}, np.zeros(len(live))
+    for s in np.unique(src):
+        h = src == s
+        mu, sd = x[~h].mean(0), x[~h].std(0) + 1e-6
+        z = np.hstack([(x[~h] - mu) / sd, np.ones(((~h).sum(), 1))])
+        beta = T.newton(z, live[~h].astype(float), T.sample_weights(live[~h], src[~h]), L2, 12)
+        fold[s] = (mu, sd, beta)
+        oof[h] = 1 / (1 + np.exp(-(np.hstack([(x[h] - mu) / sd, np.ones((h.sum(), 1))]) @ beta)))
+    return fold, oof
+
+
+def nested(per, ways):
+    """λ chosen without the source it is judged on: for each source, the way of the λ grid
+    `ways` with the lowest pooled ACER over the other sources' draws; the pooled ACER of those
+    choices. Needs two sources or more (`WAY=people` leaves only `nuaa_train`)."""
+    if len(per) < 2:
+        return
     picks = {s: min(ways, key=lambda w: pooled([per[o][w] for o in per if o != s])) for s in per}
     print(f"  λ chosen on the other sources (nested): {pooled([per[s][picks[s]] for s in per]):5.1f} %")
     for s, w in picks.items():
-        print(f"    {s[:40]:<40} {w.removeprefix('anchored ')}")
+        print(f"    {s[:40]:<40} {w}")
 
 
 if __name__ == "__main__":

@@ -189,9 +189,23 @@ function update(job) {
   $('bulk-table').tBodies[0].replaceChildren(...job.items.map(row));
   // The open response follows the item (pending → ok) without closing.
   if (shownStem) showItem(shownStem);
+  showWeights(job.pad_weights || []);
   $('bulk-skipped-count').textContent = String(job.skipped.length);
   $('bulk-skipped').replaceChildren(...job.skipped.map((s) => h('li', {}, h('code', {}, s.name), ` — ${s.reason}`)));
   setButtons(job.status);
+}
+
+/** Which PAD weights judged the verdicts (SHA-256 prefixes; results.csv has them in full). Two
+ * or more sets mean replicas with different layers shared the batch: worth a warning. */
+function showWeights(sets) {
+  const el = $('bulk-weights');
+  el.hidden = sets.length === 0;
+  const named = (set) => Object.entries(set.weights).map(([file, sha]) => `${file} ${sha.slice(0, 8)}…`).join(', ');
+  el.classList.toggle('warn', sets.length > 1);
+  el.textContent = sets.length > 1
+    ? `Judged by ${sets.length} different sets of PAD weights (replicas differ): `
+      + sets.map((s) => `${named(s)} (${s.verdicts} verdicts)`).join('; ')
+    : sets.length === 1 ? `PAD weights: ${named(sets[0])}` : '';
 }
 
 export function closeItem() {

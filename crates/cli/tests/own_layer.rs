@@ -1,8 +1,9 @@
 //! A deployment's own PAD layer (`training/calibrate.sh`), loaded with the real binary:
 //! `LIVEGATE_PAD_DIR` makes the analysis score with the graphs in that folder, an operating
 //! point is held to the weights that actually score, and a folder that cannot be used stops the
-//! start with the reason. That a layer made by `calibrate.sh` judges better is measured on real
-//! data by `training/calibrate_check.sh`, which CI runs.
+//! start with the reason; a batch names the folder's weights in its rows. That a layer made by
+//! `calibrate.sh` judges better is measured on real data by `training/calibrate_check.sh`,
+//! which CI runs.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -127,6 +128,63 @@ fn the_layer_in_the_folder_scores_and_operating_points_follow_its_weights() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
     assert!(err.contains("other PAD weights"), "{err}");
+}
+
+#[test]
+fn a_batch_names_the_folders_weights_in_every_liveness_row() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let other = layer(dir.path(), "other", Some("a deployment's own layer"));
+    let portrait = std::fs::read(data.join("faces/fr_obama.jpg")).unwrap();
+    let input = dir.path().join("in.zip");
+    std::fs::write(
+        &input,
+        testkit::zip_of(&[
+            ("obama_image.jpg", &portrait[..]),
+            ("pair_image1.jpg", &portrait[..]),
+            ("pair_image2.jpg", &portrait[..]),
+        ]),
+    )
+    .unwrap();
+    let output = dir.path().join("out.zip");
+    let out = livegate(&other, Path::new(""))
+        .arg("batch")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = testkit::unzip(&std::fs::read(&output).unwrap());
+    let named: Vec<String> = FILES
+        .iter()
+        .map(|f| format!("{f}:{}", sha256(&std::fs::read(other.join(f)).unwrap())))
+        .collect();
+    let csv = &files["results.csv"];
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "pad_weights").unwrap();
+    let cell = |stem: &str| {
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{stem},")))
+            .unwrap();
+        row.split(',').nth(col).unwrap().to_owned()
+    };
+    assert_eq!(cell("obama"), named.join(" "), "{csv}");
+    assert_eq!(cell("pair"), "", "no PAD model judges a facematch");
+    let summary: Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    assert_eq!(
+        summary["pad_weights"].as_array().unwrap().len(),
+        1,
+        "{summary}"
+    );
+    assert_eq!(summary["pad_weights"][0]["verdicts"], 1);
 }
 
 #[test]

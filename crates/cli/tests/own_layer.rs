@@ -167,15 +167,7 @@ fn a_batch_names_the_folders_weights_in_every_liveness_row() {
         .map(|f| format!("{f}:{}", sha256(&std::fs::read(other.join(f)).unwrap())))
         .collect();
     let csv = &files["results.csv"];
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let col = header.iter().position(|c| *c == "pad_weights").unwrap();
-    let cell = |stem: &str| {
-        let row = csv
-            .lines()
-            .find(|l| l.starts_with(&format!("{stem},")))
-            .unwrap();
-        row.split(',').nth(col).unwrap().to_owned()
-    };
+    let cell = |stem: &str| testkit::csv_cell(csv, stem, "pad_weights");
     assert_eq!(cell("obama"), named.join(" "), "{csv}");
     assert_eq!(cell("pair"), "", "no PAD model judges a facematch");
     let summary: Value = serde_json::from_str(&files["summary.json"]).unwrap();

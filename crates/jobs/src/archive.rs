@@ -4,7 +4,9 @@
 
 use crate::store::{ItemState, JobRecord};
 use liveness::models::PadWeights;
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::io::{Seek, Write};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
@@ -242,11 +244,18 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
     })
 }
 
-/// Each distinct set of PAD graphs that judged the batch's liveness verdicts (file name →
-/// SHA-256) and how many verdicts it judged, in the order first met. One entry is the norm;
-/// two mean replicas with different weights shared the batch (a rolling change of the model or
-/// of `LIVEGATE_PAD_DIR`), and its rows say which judged each.
-pub fn judged_by(items: &[ItemState]) -> Value {
+/// One set of PAD graphs (file name → SHA-256) and how many of a batch's liveness verdicts it
+/// judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JudgedBy {
+    pub weights: BTreeMap<String, String>,
+    pub verdicts: u64,
+}
+
+/// Each distinct set of PAD graphs that judged the batch's liveness verdicts, in the order
+/// first met. One entry is the norm; two mean replicas with different weights shared the batch
+/// (a rolling change of the model or of `LIVEGATE_PAD_DIR`), and its rows say which judged each.
+pub fn judged_by(items: &[ItemState]) -> Vec<JudgedBy> {
     let mut sets: Vec<(&PadWeights, u64)> = Vec::new();
     for o in items.iter().filter_map(|i| i.outcome.as_ref()) {
         if !o.ok || o.pad_weights.is_empty() {
@@ -258,12 +267,9 @@ pub fn judged_by(items: &[ItemState]) -> Value {
         }
     }
     sets.into_iter()
-        .map(|(weights, n)| {
-            let weights: serde_json::Map<String, Value> = weights
-                .iter()
-                .map(|(file, sha256)| (file.clone(), json!(sha256)))
-                .collect();
-            json!({ "weights": weights, "verdicts": n })
+        .map(|(weights, verdicts)| JudgedBy {
+            weights: weights.iter().cloned().collect(),
+            verdicts,
         })
         .collect()
 }

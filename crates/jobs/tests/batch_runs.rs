@@ -8,6 +8,7 @@ use jobs::{Access, JobService, JobStatus, Owner};
 use liveness::AnalysisOptions;
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::csv_cell;
 
 fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
     let path = svc.new_upload_path();
@@ -124,15 +125,7 @@ fn stills_scored_near_their_threshold_are_marked_for_review() {
     assert_eq!(run_all(&svc), 4);
     let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
     let csv = &files["results.csv"];
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let col = header.iter().position(|c| *c == "near_threshold").unwrap();
-    let flag = |stem: &str| {
-        let row = csv
-            .lines()
-            .find(|l| l.starts_with(&format!("{stem},")))
-            .unwrap();
-        row.split(',').nth(col).unwrap().to_owned()
-    };
+    let flag = |stem: &str| csv_cell(csv, stem, "near_threshold");
     assert_eq!(flag("close"), "true", "{csv}");
     assert_eq!(flag("clear"), "false");
     assert_eq!(flag("print"), "false");
@@ -173,15 +166,7 @@ fn every_verdict_names_the_pad_weights_that_judged_it() {
 
     let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
     let csv = &files["results.csv"];
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let col = header.iter().position(|c| *c == "pad_weights").unwrap();
-    let cell = |stem: &str| {
-        let row = csv
-            .lines()
-            .find(|l| l.starts_with(&format!("{stem},")))
-            .unwrap();
-        row.split(',').nth(col).unwrap().to_owned()
-    };
+    let cell = |stem: &str| csv_cell(csv, stem, "pad_weights");
     assert_eq!(cell("live"), format!("crop_27.onnx:{sha256}"), "{csv}");
     assert_eq!(cell("print"), format!("crop_27.onnx:{sha256}"));
     assert_eq!(cell("broken"), "");

@@ -147,6 +147,16 @@ async fn real_files_run_and_the_archive_has_every_stem() {
     assert_eq!(by_stem("biden")["response"]["result"], "real", "{done}");
     assert_eq!(by_stem("screen")["response"]["result"], "fake", "{done}");
     assert_eq!(by_stem("biden")["response"]["max_frames_analyzed"], 5);
+    // The progress names the weights that judged the batch: the shipped ones, for both verdicts.
+    let shipped: serde_json::Map<String, Value> = vision::pad::LivegatePad::weights_sha256()
+        .iter()
+        .map(|(file, sha256)| (file.to_string(), Value::from(sha256.as_str())))
+        .collect();
+    assert_eq!(
+        done["pad_weights"],
+        serde_json::json!([{"weights": shipped, "verdicts": 2}]),
+        "{done}"
+    );
     let zip_path = s.dir.path().join("data/batches").join(format!("{id}.zip"));
     assert!(!zip_path.exists(), "the upload outlived its finished batch");
 

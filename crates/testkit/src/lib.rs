@@ -64,6 +64,21 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().expect("zip finish").into_inner()
 }
 
+/// The cell of `results.csv` (an output archive's) in `column` of the row of `stem`. The cells
+/// read here hold no commas, so a plain split serves.
+pub fn csv_cell(csv: &str, stem: &str, column: &str) -> String {
+    let header: Vec<&str> = csv.lines().next().expect("a header").split(',').collect();
+    let col = header
+        .iter()
+        .position(|c| *c == column)
+        .unwrap_or_else(|| panic!("no column {column} in {csv}"));
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{stem},")))
+        .unwrap_or_else(|| panic!("no row {stem} in {csv}"));
+    row.split(',').nth(col).unwrap_or_default().to_owned()
+}
+
 /// Every entry of a ZIP of text files (an output archive), by name.
 pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     use std::io::Read;

@@ -44,14 +44,10 @@ def main():
     acc = {w: [] for w in ways}
     per = {}
     for s in sources:
-        held = held_out(s, n, src, live, oof, people)
+        held = source_in_fold(s, n, x, live, src, oof, people, fold)
         if held is None:
             continue
-        m, t_shared, b_idx, a_idx = held
-        mu, sd, beta0 = fold[s]
-        zs = np.hstack([(x[m] - mu) / sd, np.ones((m.sum(), 1))])
-        pos = np.full(len(live), -1)
-        pos[np.flatnonzero(m)] = np.arange(m.sum())
+        m, t_shared, b_idx, a_idx, beta0, zs, pos = held
         got = {w: [] for w in ways}
         for _ in range(draws):
             cb, rb = draw(rng, b_idx, n, people)
@@ -87,6 +83,21 @@ def fold_layers(x, live, src):
         fold[s] = (mu, sd, beta)
         oof[h] = 1 / (1 + np.exp(-(np.hstack([(x[h] - mu) / sd, np.ones((h.sum(), 1))]) @ beta)))
     return fold, oof
+
+
+def source_in_fold(s, n, x, live, src, oof, people, fold):
+    """`retrain.held_out`'s (mask, shared threshold, live and attack indices) for source `s`,
+    then its fold layer's β, the source's stills in that layer's standardisation (bias column
+    last) and each still's row there (-1 elsewhere); `None` when `s` has too few stills."""
+    held = held_out(s, n, src, live, oof, people)
+    if held is None:
+        return None
+    m = held[0]
+    mu, sd, beta0 = fold[s]
+    zs = np.hstack([(x[m] - mu) / sd, np.ones((m.sum(), 1))])
+    pos = np.full(len(live), -1)
+    pos[np.flatnonzero(m)] = np.arange(m.sum())
+    return (*held, beta0, zs, pos)
 
 
 def nested(per, ways):

@@ -18,8 +18,8 @@ import sys
 
 import numpy as np
 
-from anchored import T, fold_layers, nested
-from retrain import close_source, draw, held_out, report, stills, tally
+from anchored import T, fold_layers, nested, source_in_fold
+from retrain import close_source, draw, report, stills, tally
 
 QUANTILES = (0.05, 0.1)
 
@@ -36,14 +36,10 @@ def main():
     acc = {w: [] for w in ways}
     per = {}
     for s in np.unique(src):
-        held = held_out(s, n, src, live, oof, people)
+        held = source_in_fold(s, n, x, live, src, oof, people, fold)
         if held is None:
             continue
-        m, t_shared, b_idx, a_idx = held
-        mu, sd, beta0 = fold[s]
-        zs = np.hstack([(x[m] - mu) / sd, np.ones((m.sum(), 1))])
-        pos = np.full(len(live), -1)
-        pos[np.flatnonzero(m)] = np.arange(m.sum())
+        m, t_shared, b_idx, a_idx, beta0, zs, pos = held
         got = {w: [] for w in ways}
         for _ in range(draws):
             cb, rb = draw(rng, b_idx, n, people)

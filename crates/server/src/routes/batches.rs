@@ -551,7 +551,7 @@ pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
         m.insert("skipped".into(), json!(job.skipped));
         // Per batch rather than per item: the poll stays small, and the rows of the archive's
         // results.csv name the weights of each verdict.
-        m.insert("pad_weights".into(), judged_by);
+        m.insert("pad_weights".into(), json!(judged_by));
         m.insert(
             "settings".into(),
             jobs::exact_json(&job.settings).unwrap_or_default(),

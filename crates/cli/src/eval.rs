@@ -147,12 +147,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     // Which weights judged goes into the report: a deployment's own layer (LIVEGATE_PAD_DIR)
     // and the shipped one give different figures on the same stills.
-    let pad_weights: serde_json::Map<String, serde_json::Value> = analyzer
-        .models()
-        .pad_weights()
-        .iter()
-        .map(|(file, sha256)| (file.clone(), serde_json::json!(sha256)))
-        .collect();
+    let pad_weights = liveness::models::by_file(analyzer.models().pad_weights());
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -161,9 +156,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     eprintln!(
         "evaluating {} items with {workers} workers; PAD weights {}",
         items.len(),
-        analyzer
-            .models()
-            .pad_weights()
+        pad_weights
             .iter()
             .map(|(file, sha256)| format!("{file} {}", &sha256[..12.min(sha256.len())]))
             .collect::<Vec<_>>()

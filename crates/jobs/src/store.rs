@@ -13,7 +13,7 @@
 use crate::owner::{Access, Owner};
 use crate::pairing::{Pairing, Skipped, Task};
 use liveness::AnalysisOptions;
-use liveness::models::PadWeights;
+use liveness::models::{PadWeights, by_file};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -376,14 +376,8 @@ impl ItemRow {
 /// The `results.pad_weights` column: a JSON object of file name → SHA-256, or NULL when no PAD
 /// model judged the item.
 pub(crate) fn weights_column(weights: &PadWeights) -> Option<String> {
-    (!weights.is_empty()).then(|| {
-        let map: BTreeMap<&str, &str> = weights
-            .iter()
-            .map(|(file, sha256)| (file.as_str(), sha256.as_str()))
-            .collect();
-        // Serialising a map of strings cannot fail.
-        serde_json::to_string(&map).unwrap_or_default()
-    })
+    // Serialising a map of strings cannot fail.
+    (!weights.is_empty()).then(|| serde_json::to_string(&by_file(weights)).unwrap_or_default())
 }
 
 fn weights_from_column(text: &str) -> Result<PadWeights, StoreError> {

@@ -227,11 +227,7 @@ impl Analysis {
                 image_near_threshold: self.decision.image_near_threshold,
                 margin: policy::REVIEW_MARGIN,
             },
-            pad_weights: self
-                .pad_weights
-                .iter()
-                .map(|(file, sha256)| (file.as_str(), sha256.as_str()))
-                .collect(),
+            pad_weights: crate::models::by_file(&self.pad_weights),
             timings_ms: &self.timings,
         }
     }

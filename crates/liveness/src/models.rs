@@ -4,6 +4,7 @@
 //! the benches and the tests all call it, so they cannot run differently configured models.
 
 use crate::policy;
+use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::Arc;
 use vision::blazeface::DetectorConfig;
@@ -13,6 +14,14 @@ use vision::{ModelStore, PadId, Vision, VisionError, VisionOptions};
 /// (file name, SHA-256) of each graph of the Livegate PAD model; shared, because every
 /// analysis carries it (`Analysis::pad_weights`).
 pub type PadWeights = Arc<[(String, String)]>;
+
+/// The weights as every report names them: file name → SHA-256, in file-name order.
+pub fn by_file(weights: &[(String, String)]) -> BTreeMap<&str, &str> {
+    weights
+        .iter()
+        .map(|(file, sha256)| (file.as_str(), sha256.as_str()))
+        .collect()
+}
 
 /// Vision's loaded models (behind its narrow traits), configured as the policy says.
 #[derive(Clone, Debug)]

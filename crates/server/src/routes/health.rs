@@ -61,12 +61,7 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     // Replicas of one deployment must judge alike: this shows what each one judges with
     // (a deployment's own layer, `LIVEGATE_PAD_DIR`; its own threshold, `LIVEGATE_OPERATING_POINT`).
     if let Some(judging) = st.analyzer.judging() {
-        body["pad_weights"] = judging
-            .pad_weights
-            .iter()
-            .map(|(file, sha256)| (file.clone(), json!(sha256)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
+        body["pad_weights"] = json!(liveness::models::by_file(&judging.pad_weights));
         // f32 → the decimal it was written as, not its binary expansion.
         body["image_real_threshold"] =
             json!((f64::from(judging.image_real_threshold) * 1e6).round() / 1e6);

@@ -31,7 +31,7 @@ if [[ -n "${LIVEGATE_TESTDATA:-}" && -d "$LIVEGATE_TESTDATA" ]]; then
   # The service and the training code score the same crops alike with the shipped model.
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/parity.py" \
     --crops "$SMOKE/crops" --model "$ROOT/training/livegate_pad"
-  # The one training command, in full, still makes the committed model (weights to 1e-6).
+  # The one training command, in full, still makes the committed model (weights to 1e-4).
   "$ROOT/training/train.sh" --out "$CARGO_TARGET_DIR/training-full"
   "$LIVEGATE_TRAIN_VENV/bin/python" "$ROOT/training/reproduced.py" "$CARGO_TARGET_DIR/training-full"
   # The committed fold layers (training/folds.json) as models the service loads.

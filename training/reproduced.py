@@ -3,12 +3,16 @@
     python reproduced.py DIR
 
 The layer's weights and bias (`head.json`), every fold's (`folds.json`) and the out-of-fold
-scores (`loso.json`) must agree with the committed ones to 1e-6, the feature scales
+scores (`loso.json`) must agree with the committed ones to 1e-4, the feature scales
 (`scales.json`, four significant digits, for `calibrate.py`) to 1e-3 of each value, and the
-operating point (`threshold.txt`) exactly. Why not the ONNX bytes: a different CPU may round the last bit of a
-float differently, and that is not what "reproduces" is about; what is, is that the command,
-on the data and code as they stand, makes this model. Between 2026-11-28 and 2026-12-06 it
-silently stopped doing so (weights 0.0015 apart), which nothing noticed.
+operating point (`threshold.txt`) exactly. Why not the ONNX bytes, nor 1e-6: another CPU rounds
+floats differently (ONNX Runtime and OpenBLAS pick their kernels by the instruction set it
+has), and that is not what "reproduces" is about; what is,
+is that the command, on the data and code as they stand, makes this model. Measured: on an
+AVX-512 machine (2026-12-07) the committed model, made on another, came back 8.1e-6 (head),
+1.5e-5 (folds) and 2.9e-6 (out-of-fold scores) apart, same threshold; between 2026-11-28 and
+2026-12-06 a real change moved the weights 1.5e-3 apart, which nothing noticed then and which
+this check stops.
 """
 import json
 import os
@@ -17,7 +21,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOLERANCE = 1e-6
+TOLERANCE = 1e-4
 SCALE_TOLERANCE = 1e-3
 
 

@@ -62,6 +62,14 @@ TRANSFORMS = dict(grayworld=grayworld, grayworld_half=grayworld_half, grayworld_
 
 
 def normalised(c, name):
+    """Features of the crops under transform `name`; `name@27` / `name@40` transforms only that
+    network's crop (the other network reads the crop as it is: the same PAD cost as today)."""
+    if "@" in name:
+        name, net = name.split("@")
+        x = base()[1].copy()
+        half = slice(0, 512) if net == "27" else slice(512, 1024)
+        x[:, half] = normalised(c, name)[:, half]
+        return x
     path = os.path.join(OUT, f"photometric_{name}.npy")
     if not os.path.exists(path):
         f = TRANSFORMS[name]

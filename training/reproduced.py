@@ -4,8 +4,10 @@
 
 The layer's weights and bias (`head.json`), every fold's (`folds.json`) and the out-of-fold
 scores (`loso.json`) must agree with the committed ones to 1e-4, the feature scales
-(`scales.json`, four significant digits, for `calibrate.py`) to 1e-3 of each value, and the
-operating point (`threshold.txt`) exactly. Why not the ONNX bytes, nor 1e-6: another CPU rounds
+(`scales.json`, four significant digits, for `calibrate.py`) to 1.5e-3 of each value (one unit
+of the fourth digit, which is up to 1e-3 of a value written 1.000…: another CPU flips the last
+digit of about 160 of the 11,264 values), and the operating point (`threshold.txt`, four
+decimals) to one unit of its last decimal, for the same reason. Why not the ONNX bytes, nor 1e-6: another CPU rounds
 floats differently (ONNX Runtime and OpenBLAS pick their kernels by the instruction set it
 has), and that is not what "reproduces" is about; what is,
 is that the command, on the data and code as they stand, makes this model. Measured: on an
@@ -22,7 +24,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLERANCE = 1e-4
-SCALE_TOLERANCE = 1e-3
+SCALE_TOLERANCE = 1.5e-3
+THRESHOLD_TOLERANCE = 1.5e-4  # one unit of threshold.txt's fourth decimal
 
 
 def largest_gap(a, b):
@@ -57,14 +60,14 @@ def main():
                                           load(HERE, "loso.json")["oof"]),
     }
     scales = largest_scale_gap(load(fresh, "scales.json"), load(HERE, "scales.json"))
-    thresholds = [open(os.path.join(d, "threshold.txt")).read().strip() for d in (fresh, HERE)]
+    thresholds = [float(open(os.path.join(d, "threshold.txt")).read()) for d in (fresh, HERE)]
     report = ", ".join(f"{k} {v:.1e}" for k, v in gaps.items()) + f", scales {scales:.1e}"
     if (max(gaps.values()) > TOLERANCE or scales > SCALE_TOLERANCE
-            or thresholds[0] != thresholds[1]):
+            or abs(thresholds[0] - thresholds[1]) > THRESHOLD_TOLERANCE):
         sys.exit(f"training/train.sh no longer makes the committed model: {report}; threshold "
-                 f"{thresholds[0]} against {thresholds[1]}. Commit what it makes now (and its "
+                 f"{thresholds[0]:.4f} against {thresholds[1]:.4f}. Commit what it makes now (and its "
                  f"hashes in MODEL_CARD.md) or find what moved.")
-    print(f"reproduced: {report}; threshold {thresholds[0]}")
+    print(f"reproduced: {report}; threshold {thresholds[0]:.4f}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ scores (`loso.json`) must agree with the committed ones to 1e-4, the feature sca
 of the fourth digit, which is up to 1e-3 of a value written 1.000…: another CPU flips the last
 digit of about 160 of the 11,264 values), and the operating point (`threshold.txt`, four
 decimals) to one unit of its last decimal, for the same reason. Why not the ONNX bytes, nor 1e-6: another CPU rounds
-floats differently (ONNX Runtime and OpenBLAS pick their kernels by the instruction set it
-has), and that is not what "reproduces" is about; what is,
+floats differently (ONNX Runtime picks its kernels by the instruction set it has: OpenBLAS
+forced to another kernel, `OPENBLAS_CORETYPE=Haswell`, gives the same bytes here, so the
+difference comes in with the networks), and that is not what "reproduces" is about; what is,
 is that the command, on the data and code as they stand, makes this model. Measured: on an
 AVX-512 machine (2026-12-07) the committed model, made on another, came back 8.1e-6 (head),
 1.5e-5 (folds) and 2.9e-6 (out-of-fold scores) apart, same threshold; between 2026-11-28 and

@@ -39,16 +39,11 @@ def main():
         parts = [chip_features(c, tr) if k == "chips" else normalised(c, k)[tr] for k in cfg]
         pool, pool_source = np.concatenate(parts), np.concatenate([source] * len(parts))
         for l2 in ridges:
-            oof = np.zeros(len(tr))
-            for s in np.unique(source):
-                h = source == s
-                oof[h] = T.fit(x[~h], live[~h], source[~h], l2, pool[pool_source != s]).score(x[h])
-            rows, pooled = loso_table(oof, live, source)
-            thr = balanced_threshold(oof, live, source)
-            fs = T.fit(x, live, source, l2, pool).score(X[fa])
-            worst = max((r["acer"], k) for k, r in rows.items())
-            r = dict(acer=pooled["acer"], auc=pooled["roc_auc"], worst=worst, rows=rows,
-                     nuaa=rows["nuaa_train"]["roc_auc"], thr=thr, faces=float(np.mean(fs < thr)))
+            def fit(keep):
+                held = np.unique(source[~keep])  # the held-out source's copies leave the pool too
+                return T.fit(x[keep], live[keep], source[keep], l2,
+                             pool[~np.isin(pool_source, held)])
+            r = evaluate_fit(fit, x, live, source, X[fa])
             print(fmt(r, f"pool {'+'.join(cfg)}, ridge {l2:g}"), flush=True)
 
 

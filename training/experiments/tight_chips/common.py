@@ -78,14 +78,20 @@ def fit_extra(x, live, source, l2, ex=None, ey=None, es=None, alpha=0.0, iterati
 def evaluate(x, live, source, xf, l2, ex=None, ey=None, es=None, alpha=0.0):
     """LOSO as train.py: each source scored by the layer fitted without it (extras of that
     source dropped too); faces/ by the layer fitted on everything, at the OOF operating point."""
+    return evaluate_fit(lambda keep: fit_extra(x[keep], live[keep], source[keep], l2, ex, ey, es,
+                                               alpha), x, live, source, xf)
+
+
+def evaluate_fit(fit, x, live, source, xf):
+    """`evaluate` with any layer: `fit(keep)` fits one on the stills where `keep` is true (the
+    held-out source's extras, or pool, are the caller's to drop)."""
     oof = np.zeros(len(live))
     for s in np.unique(source):
         h = source == s
-        oof[h] = fit_extra(x[~h], live[~h], source[~h], l2, ex, ey, es, alpha).score(x[h])
+        oof[h] = fit(~h).score(x[h])
     rows, pooled = loso_table(oof, live, source)
     thr = balanced_threshold(oof, live, source)
-    full = fit_extra(x, live, source, l2, ex, ey, es, alpha)
-    fs = full.score(xf)
+    fs = fit(np.ones(len(live), bool)).score(xf)
     worst = max((r["acer"], k) for k, r in rows.items())
     return dict(acer=pooled["acer"], auc=pooled["roc_auc"], worst=worst,
                 nuaa=rows["nuaa_train"]["roc_auc"], thr=thr, faces=float(np.mean(fs < thr)),

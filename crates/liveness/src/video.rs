@@ -702,21 +702,15 @@ struct Consumed {
 
 /// The face with a margin of one face size on each side: enough context for any aligner.
 fn crop_around(image: &RgbImage, face: &Face) -> (RgbImage, Face) {
-    let (w, h) = (image.width() as f32, image.height() as f32);
-    let x0 = (face.bbox.x - face.bbox.w).clamp(0.0, w - 1.0).floor();
-    let y0 = (face.bbox.y - face.bbox.h).clamp(0.0, h - 1.0).floor();
-    let x1 = (face.bbox.x + 2.0 * face.bbox.w).clamp(x0 + 1.0, w).ceil();
-    let y1 = (face.bbox.y + 2.0 * face.bbox.h).clamp(y0 + 1.0, h).ceil();
-    let crop = image::imageops::crop_imm(
+    let b = &face.bbox;
+    let (crop, x0, y0) = vision::sampling::cut(
         image,
-        x0 as u32,
-        y0 as u32,
-        (x1 - x0) as u32,
-        (y1 - y0) as u32,
-    )
-    .to_image();
-    let shifted = face.translated(-x0, -y0);
-    (crop, shifted)
+        b.x - b.w,
+        b.y - b.h,
+        b.x + 2.0 * b.w,
+        b.y + 2.0 * b.h,
+    );
+    (crop, face.translated(-x0, -y0))
 }
 
 #[cfg(test)]

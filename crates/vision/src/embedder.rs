@@ -95,6 +95,25 @@ pub(crate) fn chip_input(
     )
 }
 
+/// The network's first output as an embedding of `len` values, or the reason it is not one.
+pub(crate) fn output_vector(
+    outputs: &[ndarray::ArrayD<f32>],
+    len: usize,
+    model: &str,
+) -> Result<Vec<f32>, VisionError> {
+    let v: Vec<f32> = outputs
+        .first()
+        .map(|a| a.iter().copied().collect())
+        .unwrap_or_default();
+    if v.len() != len {
+        return Err(VisionError::Inference {
+            model: model.into(),
+            message: format!("expected {len} values, got {}", v.len()),
+        });
+    }
+    Ok(v)
+}
+
 pub(crate) fn l2_normalised(mut v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 && norm.is_finite() {

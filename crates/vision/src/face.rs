@@ -98,24 +98,18 @@ pub trait FaceDetector: Send + Sync {
     /// a window of twice its size instead of the whole frame, which is what makes a dense
     /// per-frame stream affordable. `None` when it is no longer there.
     fn track(&self, image: &RgbImage, previous: &Face) -> Result<Option<Face>, VisionError> {
-        let (iw, ih) = (image.width() as f32, image.height() as f32);
         let side = previous.bbox.w.max(previous.bbox.h) * 2.0;
         let (cx, cy) = (
             previous.bbox.x + previous.bbox.w / 2.0,
             previous.bbox.y + previous.bbox.h / 2.0,
         );
-        let x0 = (cx - side / 2.0).clamp(0.0, (iw - 1.0).max(0.0)).floor();
-        let y0 = (cy - side / 2.0).clamp(0.0, (ih - 1.0).max(0.0)).floor();
-        let x1 = (cx + side / 2.0).clamp(x0 + 1.0, iw).ceil();
-        let y1 = (cy + side / 2.0).clamp(y0 + 1.0, ih).ceil();
-        let window = image::imageops::crop_imm(
+        let (window, x0, y0) = crate::sampling::cut(
             image,
-            x0 as u32,
-            y0 as u32,
-            (x1 - x0) as u32,
-            (y1 - y0) as u32,
-        )
-        .to_image();
+            cx - side / 2.0,
+            cy - side / 2.0,
+            cx + side / 2.0,
+            cy + side / 2.0,
+        );
         let found = self.detect(&window)?;
         let near = |f: &Face| {
             let (fx, fy) = (

@@ -35,6 +35,26 @@ impl Region {
     }
 }
 
+/// The part of the rectangle `left..right` × `top..bottom` that lies inside `image`, widened to
+/// whole pixels and at least one pixel wide and high, as a new image; with its top-left corner
+/// in `image`'s pixels, to map what is found in the cut back.
+pub fn cut(image: &RgbImage, left: f32, top: f32, right: f32, bottom: f32) -> (RgbImage, f32, f32) {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let x0 = left.clamp(0.0, (w - 1.0).max(0.0)).floor();
+    let y0 = top.clamp(0.0, (h - 1.0).max(0.0)).floor();
+    let x1 = right.clamp(x0 + 1.0, w).ceil();
+    let y1 = bottom.clamp(y0 + 1.0, h).ceil();
+    let crop = image::imageops::crop_imm(
+        image,
+        x0 as u32,
+        y0 as u32,
+        (x1 - x0) as u32,
+        (y1 - y0) as u32,
+    )
+    .to_image();
+    (crop, x0, y0)
+}
+
 /// Values blended per step of the vertical pass: enough to fill the vector registers, few
 /// enough to stay in them.
 const BLOCK: usize = 16;

@@ -96,17 +96,7 @@ impl DlibEmbedder {
             (rgb[c] as f32 - MEAN_RGB[c]) / 256.0
         })?;
         let out = self.model.run_one(input)?;
-        let v: Vec<f32> = out
-            .first()
-            .map(|a| a.iter().copied().collect())
-            .unwrap_or_default();
-        if v.len() != 128 {
-            return Err(VisionError::Inference {
-                model: NAME.into(),
-                message: format!("expected 128 values, got {}", v.len()),
-            });
-        }
-        Ok(Embedding(v))
+        Ok(Embedding(super::output_vector(&out, 128, NAME)?))
     }
 }
 

@@ -69,17 +69,9 @@ impl FacepluginEmbedder {
             (rgb[2 - c] as f32 - 127.0) / 128.0
         })?;
         let out = self.model.run_one(input)?;
-        let v: Vec<f32> = out
-            .first()
-            .map(|a| a.iter().copied().collect())
-            .unwrap_or_default();
-        if v.len() != 512 {
-            return Err(VisionError::Inference {
-                model: NAME.into(),
-                message: format!("expected 512 values, got {}", v.len()),
-            });
-        }
-        Ok(Embedding(l2_normalised(v)))
+        Ok(Embedding(l2_normalised(super::output_vector(
+            &out, 512, NAME,
+        )?)))
     }
 }
 

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tight_chips"))
-from common import T, base, evaluate_fit, fmt  # noqa: E402
+from common import T, base, judge  # noqa: E402
 from taps import PATH  # noqa: E402
 
 BIAS_SCALE = 1000.0  # the bias column's value: its ridge is RIDGE / 1e6, next to none
@@ -57,8 +57,6 @@ def fit(x, live, source, l2, scale):
 def main():
     c, X = base()
     extra = np.load(PATH)
-    tr = np.flatnonzero(c.trainable)
-    fa = np.flatnonzero(c.subset == "faces")
     weights = [float(v) for v in (sys.argv[3] if len(sys.argv) > 3 else "1").split(",")]
     for blocks in sys.argv[1].split(","):
         parts, kinds = [X], [np.ones(X.shape[1])]
@@ -67,13 +65,11 @@ def main():
             parts.append(v)
             kinds.append(np.zeros(v.shape[1]))
         xa, added = np.concatenate(parts, 1), np.concatenate(kinds) == 0
-        x, live, source = xa[tr], c.live[tr], c.source[tr]
         for wt in (weights if added.any() else [1.0]):
             scale = np.where(added, wt, 1.0)
             for l2 in [float(v) for v in sys.argv[2].split(",")]:
-                r = evaluate_fit(lambda keep: fit(x[keep], live[keep], source[keep], l2, scale),
-                                 x, live, source, xa[fa])
-                print(fmt(r, f"{blocks} w {wt:g} ridge {l2:g}"), flush=True)
+                judge(c, xa, lambda x, live, source: fit(x, live, source, l2, scale),
+                      f"{blocks} w {wt:g} ridge {l2:g}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ ridge, as `train.newton` applies it) and `nl2` on u and v, by L-BFGS from the ri
 
     python mlp.py HIDDEN[,…] NL2[,…] [L2] [--no-linear]
 """
+import os
 import sys
 
 import jax
@@ -16,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize
 
-sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "tight_chips"))
-from common import T, base, evaluate_fit, fmt  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tight_chips"))
+from common import T, base, judge  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
@@ -81,15 +82,10 @@ def main():
     l2 = float(sys.argv[3]) if len(sys.argv) > 3 and not sys.argv[3].startswith("--") else 1000.0
     linear = "--no-linear" not in sys.argv
     c, X = base()
-    tr = np.flatnonzero(c.trainable)
-    fa = np.flatnonzero(c.subset == "faces")
-    x, live, source = X[tr], c.live[tr], c.source[tr]
     for h in hiddens:
         for nl2 in nl2s:
-            r = evaluate_fit(lambda keep: fit_mlp(x[keep], live[keep], source[keep], h, nl2, l2, linear),
-                             x, live, source, X[fa])
-            print(fmt(r, f"hidden {h} nl2 {nl2:g} l2 {l2:g}{'' if linear else ' no-lin'}"), flush=True)
-
+            judge(c, X, lambda x, live, source: fit_mlp(x, live, source, h, nl2, l2, linear),
+                  f"hidden {h} nl2 {nl2:g} l2 {l2:g}{'' if linear else ' no-lin'}")
 
 if __name__ == "__main__":
     main()

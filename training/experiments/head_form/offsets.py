@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tight_chips"))
-from common import Head, T, base, evaluate_fit, fmt  # noqa: E402
+from common import Head, T, base, judge  # noqa: E402
 
 
 def fit_offsets(x, live, source, l2, rho, iterations=25):
@@ -48,15 +48,10 @@ def main():
     rhos = [float(v) for v in sys.argv[1].split(",")]
     l2s = [float(v) for v in (sys.argv[2] if len(sys.argv) > 2 else "1000").split(",")]
     c, X = base()
-    tr = np.flatnonzero(c.trainable)
-    fa = np.flatnonzero(c.subset == "faces")
-    x, live, source = X[tr], c.live[tr], c.source[tr]
     for l2 in l2s:
         for rho in rhos:
-            r = evaluate_fit(lambda keep: fit_offsets(x[keep], live[keep], source[keep], l2, rho),
-                             x, live, source, X[fa])
-            print(fmt(r, f"source offsets rho {rho:g} l2 {l2:g}"), flush=True)
-
+            judge(c, X, lambda x, live, source: fit_offsets(x, live, source, l2, rho),
+                  f"source offsets rho {rho:g} l2 {l2:g}")
 
 if __name__ == "__main__":
     main()

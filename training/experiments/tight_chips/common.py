@@ -98,6 +98,17 @@ def evaluate_fit(fit, x, live, source, xf):
                 rows=rows, oof=oof, faces_scores=fs)
 
 
+def judge(c, X, fit, label):
+    """`evaluate_fit` over the trainable stills of `c` (features X, one row a still of `c`) and
+    `faces/`, with `fit(x, live, source)` → a layer; prints the `fmt` line and returns the figures."""
+    tr = np.flatnonzero(c.trainable)
+    fa = np.flatnonzero(c.subset == "faces")
+    x, live, source = X[tr], c.live[tr], c.source[tr]
+    r = evaluate_fit(lambda keep: fit(x[keep], live[keep], source[keep]), x, live, source, X[fa])
+    print(fmt(r, label), flush=True)
+    return r
+
+
 def fmt(r, label):
     per = " ".join(f"{k[:5]}:{100 * v['acer']:.0f}" for k, v in r["rows"].items())
     return (f"{label:<34} ACER {100 * r['acer']:5.2f} AUC {r['auc']:.3f} worst {100 * r['worst'][0]:4.1f}"

@@ -257,6 +257,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cut_keeps_whole_pixels_inside_the_image() {
+        let mut img = RgbImage::new(10, 8);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            *p = image::Rgb([x as u8, y as u8, 0]);
+        }
+        // Inside, fractional edges widened outwards to whole pixels.
+        let (c, x0, y0) = cut(&img, 2.5, 1.2, 5.5, 4.0);
+        assert_eq!((c.dimensions(), x0, y0), ((4, 3), 2.0, 1.0));
+        assert_eq!(c.get_pixel(0, 0).0, [2, 1, 0]);
+        // Past the edges: only the part inside, its corner where it starts in the image.
+        let (c, x0, y0) = cut(&img, -5.0, 6.0, 20.0, 30.0);
+        assert_eq!((c.dimensions(), x0, y0), ((10, 2), 0.0, 6.0));
+        assert_eq!(c.get_pixel(3, 1).0, [3, 7, 0]);
+        // Wholly outside: still one pixel, at the nearest corner, so callers need no case.
+        let (c, x0, y0) = cut(&img, 30.0, 30.0, 40.0, 40.0);
+        assert_eq!((c.dimensions(), x0, y0), ((1, 1), 9.0, 7.0));
+    }
+
+    #[test]
     fn identity_region_reproduces_pixels_and_outside_is_fill() {
         let mut img = RgbImage::new(4, 2);
         for (x, y, p) in img.enumerate_pixels_mut() {

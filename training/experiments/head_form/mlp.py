@@ -3,9 +3,10 @@
 
     f(z) = w·z + b + Σ_j v_j tanh(u_j·z + c_j),   z the standardised taps
 
-Fitted on the same source- and class-balanced logistic loss, ridge `l2` on w (the shipped layer's
-ridge, as `train.newton` applies it) and `nl2` on u and v, by L-BFGS from the ridge solution (w, b) and small random u, v = 0.
-`hidden 0` is the shipped layer. `linear 0` drops w (a plain one-hidden-layer network).
+Fitted on the same source- and class-balanced logistic loss, ridge `l2` on w (the shipped
+layer's ridge, as `train.newton` applies it) and `nl2` on u and v, by L-BFGS from the ridge
+solution (w, b), small random u and v = 0. HIDDEN 0 is the shipped layer; `--no-linear` drops w
+(a plain one-hidden-layer network).
 
     python mlp.py HIDDEN[,…] NL2[,…] [L2] [--no-linear]
 """

@@ -7,9 +7,9 @@ not part of train.sh).
 Each source's intercept absorbs where that source's scores sit as a whole (its camera, light,
 colour rendering shift live and attack faces alike); w is then learnt from the live-versus-
 attack contrasts within sources, the part that the issue's first try found to separate well
-everywhere. The intercepts get ridge `rho` (toward their mean: rho → ∞ is the shipped layer).
-A held-out source is scored at the mean intercept; the LOSO threshold is chosen on the other
-sources' out-of-fold scores as always, so only w matters for its verdicts.
+everywhere. Each source's deviation from a shared intercept gets ridge `rho` (rho → ∞ is the
+shipped layer). A held-out source is scored at the mean intercept; the LOSO threshold is chosen
+on the other sources' out-of-fold scores as always, so only w matters for its verdicts.
 
     python offsets.py RHO[,…] [L2[,…]]
 """

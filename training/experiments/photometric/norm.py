@@ -58,7 +58,8 @@ def gray(rgb):
     return np.repeat(y[..., None], 3, axis=3)
 
 
-TRANSFORMS = dict(grayworld=grayworld, grayworld_half=grayworld_half, grayworld_10=grayworld_10, lumstd=lumstd, both=both, gray=gray)
+TRANSFORMS = dict(grayworld=grayworld, grayworld_half=grayworld_half, grayworld_10=grayworld_10,
+                  lumstd=lumstd, both=both, gray=gray)
 
 
 def normalised(c, name):
@@ -81,13 +82,11 @@ def main():
     names = sys.argv[1].split(",")
     ridges = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1000.0]
     c, X0 = base()
-    tr = np.flatnonzero(c.trainable)
-    fa = np.flatnonzero(c.subset == "faces")
     for name in names:
         X = X0 if name == "none" else normalised(c, name)
         for l2 in ridges:
-            r = evaluate(X[tr], c.live[tr], c.source[tr], X[fa], l2)
-            print(fmt(r, f"{name}, ridge {l2:g}"), flush=True)
+            judge(c, X, lambda x, live, source: fit_extra(x, live, source, l2),
+                  f"{name}, ridge {l2:g}")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ it: output `partial_logits` (N×2, [0, z_k]), the bias in `crop_27`'s share. The
 is index 1 of the softmax over the two shares' sum, i.e. sigmoid(z_27 + z_40). Two graphs rather
 than one so that the service can run the two networks at the same time on two cores: ONNX
 Runtime runs one graph's independent branches one after the other, and its own parallel
-executor was 2× slower on this graph (README, "Performance").
+executor was 2× slower on this graph (`docs/performance.md`).
 
 Every PReLU of the stock networks is written as Max(x, slope·x), which is the same function for
 slopes ≤ 1 (all of theirs) and which ONNX Runtime runs about 0.7× as long on this graph: its
 PReLU kernel broadcasts the per-channel slope element by element, and each one breaks its
-blocked-layout convolution chain (measured in README, "Performance").
+blocked-layout convolution chain (measured in `docs/performance.md`).
 """
 
 import argparse

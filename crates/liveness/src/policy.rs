@@ -16,7 +16,7 @@ pub const STILL_LONG_SIDE: u32 = 1280;
 /// 80 px of the face, and video frames are analysed at this size too ([`VIDEO_LONG_SIDE`]);
 /// [`MIN_FACE_PX`] is scaled to keep its meaning at 1280 px. `livegate eval` with the floors
 /// (README, "Evaluation"), before and after: every verdict and figure the same, 3 of 2,893
-/// scores moved by ≤ 0.005. Time saved on a 12 MP portrait: README, "Performance".
+/// scores moved by ≤ 0.005. Time saved on a 12 MP portrait: `docs/performance.md`.
 pub const STILL_JPEG_MIN_LONG_SIDE: u32 = 640;
 /// Video frames are scaled to this long side before analysis: the 720p/1080p selfie videos in
 /// `videos/` keep faces of 200+ px at 640, enough for the 64-px iris crops.
@@ -35,7 +35,7 @@ pub const VIDEO_DECODE_THREADS: u32 = 1;
 /// verdict changed, H.264 video scores moved by ≤ 0.026, one attack video's blink count 3 → 2,
 /// every LOSO ACER the same. VP8 drifted more (one live score −0.046), so the skip is H.264's
 /// only. `video_times` example: image + video ÷ FFmpeg without B-frames 1.23–1.26 → 1.00–1.04;
-/// `pipeline` bench after: 1.03–1.10 without B-frames, 0.87–1.00 with (README, "Performance").
+/// `pipeline` bench after: 1.03–1.10 without B-frames, 0.87–1.00 with (`docs/performance.md`).
 pub const VIDEO_SKIP_H264_DEBLOCKING: bool = true;
 /// A sampled frame's face is tracked from the previous sampled frame's (one detector run
 /// around it) if that was at most this long ago; otherwise the whole frame is searched.

@@ -238,7 +238,7 @@ pub struct VideoInfo {
 /// Decoding runs on a thread of its own and hands the wanted frames over as decoded; scaling
 /// and colour conversion run on the calling thread, with the callback. A single-threaded
 /// decoder (`decode_threads: 1`) then keeps one core to itself while conversion and the
-/// caller's analysis share the other (pipeline bench: README, "Performance").
+/// caller's analysis share the other (pipeline bench: `docs/performance.md`).
 pub fn decode_video(
     bytes: &[u8],
     plan: &VideoPlan,

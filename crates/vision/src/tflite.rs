@@ -273,7 +273,7 @@ impl<'m, 'a> Converter<'m, 'a> {
                 // slope·x ≤ x; for x < 0, slope·x ≥ x), and ONNX Runtime runs the two vectorised
                 // element-wise ops in its blocked layout, where its PRelu kernel broadcasts the
                 // slope element by element between layout reorders: iris 3.8 → 2.4 ms, face
-                // mesh 7.8 → 2.4 ms, outputs bit-identical (README, "Performance").
+                // mesh 7.8 → 2.4 ms, outputs bit-identical (`docs/performance.md`).
                 let max_form = alpha.iter().all(|a| *a <= 1.0);
                 let slope = if alpha.len() == 1 {
                     self.g.constant_f32(&[1], alpha)

@@ -1,6 +1,7 @@
 //! `livegate eval`: ISO/IEC 30107-3 metrics on a labelled manifest, with floors for CI.
 
 use anyhow::Context;
+use liveness::operating_point::Rule;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -45,9 +46,29 @@ pub struct EvalArgs {
     /// Needs at least 20 judged stills of each class, of the deployment's own captures.
     #[arg(long, value_name = "FILE", conflicts_with = "loso_models")]
     calibrate: Option<PathBuf>,
+    /// With --calibrate: choose instead the lowest BPCER whose APCER on the stills is at most
+    /// this share of the attacks (0 to 0.5; e.g. 0.01), for a deployment that states how many
+    /// attacks it may let through.
+    #[arg(long, value_name = "SHARE", requires = "calibrate", value_parser = apcer_share)]
+    max_apcer: Option<f32>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// `--max-apcer`: a share of the attacks. Above a half, a threshold would serve attackers
+/// better than live people; that is a mistake, not a policy.
+fn apcer_share(text: &str) -> Result<f32, String> {
+    let share: f32 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=0.5).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!(
+            "{share} is not a share of attacks from 0 to 0.5 (0.01 is 1 %)"
+        ))
+    }
 }
 
 /// `--calibrate`: the operating point the outcomes support, written to `file`, with what it
@@ -57,29 +78,50 @@ fn write_operating_point(
     manifest: &std::path::Path,
     file: &std::path::Path,
     pad_weights: &[(String, String)],
+    rule: Rule,
 ) -> anyhow::Result<()> {
     let point = eval::calibrate::operating_point(
         outcomes,
         &manifest.display().to_string(),
         pad_weights.to_vec(),
+        rule,
     )?;
     let c = &point.calibration;
+    let pct = |x: Option<f32>| x.map_or("–".into(), |x| format!("{:.1} %", 100.0 * x));
     let line = |name: &str, r: &liveness::operating_point::Rates| {
         format!(
-            "  {name:<8} threshold {:.4}: APCER {:.1} %, BPCER {:.1} %",
+            "  {name:<8} threshold {:.4}: APCER {:.1} % (95 % up to {}), BPCER {:.1} % (up to {})",
             r.threshold,
             100.0 * r.apcer,
-            100.0 * r.bpcer
+            pct(r.apcer_upper_95),
+            100.0 * r.bpcer,
+            pct(r.bpcer_upper_95),
         )
     };
+    let how = match rule {
+        Rule::LowestAcer => "the lowest ACER, nearest the policy's threshold".to_string(),
+        Rule::MaxApcer(share) => {
+            format!("the lowest BPCER with APCER at most {:.1} %", 100.0 * share)
+        }
+    };
     println!(
-        "operating point on {} bona fide and {} attack stills ({} without a judgement left out):\n{}\n{}\n  (in-sample: judge it on captures it was not set on)",
+        "operating point on {} bona fide and {} attack stills ({} without a judgement left out), {how}:\n{}\n{}\n  (in-sample: judge it on captures it was not set on)",
         c.bona_fide,
         c.attacks,
         c.unjudged,
         line("policy", &c.policy),
         line("chosen", &c.chosen),
     );
+    if let (Rule::MaxApcer(share), Some(bound)) = (rule, c.chosen.apcer_upper_95)
+        && bound > share
+    {
+        println!(
+            "  {} attack stills vouch for an APCER of at most {:.1} % (95 %), not {:.1} %: label more attacks to claim less",
+            c.attacks,
+            100.0 * bound,
+            100.0 * share
+        );
+    }
     std::fs::write(file, serde_json::to_vec_pretty(&point)?)
         .with_context(|| format!("cannot write {}", file.display()))?;
     eprintln!(
@@ -192,11 +234,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(file) = &args.calibrate {
+        let rule = args.max_apcer.map_or(Rule::LowestAcer, Rule::MaxApcer);
         write_operating_point(
             &outcomes,
             &args.manifest,
             file,
             analyzer.models().pad_weights(),
+            rule,
         )?;
     }
     let loso_sources: Vec<String> = items

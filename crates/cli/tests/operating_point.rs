@@ -115,6 +115,89 @@ fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
 }
 
 #[test]
+fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_cost() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operating-point.json");
+    let out = ok(livegate()
+        .args([
+            "eval",
+            "--quiet",
+            "--only",
+            "extra/jtboing+liveness-web-demo/",
+        ])
+        .arg("--manifest")
+        .arg(data.join("MANIFEST.tsv"))
+        .arg("--out")
+        .arg(dir.path().join("eval"))
+        .arg("--calibrate")
+        .arg(&file)
+        .args(["--max-apcer", "0"])
+        .env("LIVEGATE_OPERATING_POINT", "")
+        .output()
+        .unwrap());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    // 0 of 98 accepted attacks vouches for an APCER under 3.8 %, not for 0 %
+    assert!(
+        printed.contains("with APCER at most 0.0 %") && printed.contains("label more attacks"),
+        "{printed}"
+    );
+    let point: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let cal = &point["calibration"];
+    assert_eq!(
+        cal["rule"],
+        serde_json::json!({ "max_apcer": 0.0 }),
+        "{point}"
+    );
+    assert_eq!(cal["chosen"]["apcer"], 0.0, "{point}");
+    let bound = cal["chosen"]["apcer_upper_95"].as_f64().unwrap();
+    assert!(bound > 0.03 && bound < 0.04, "{point}");
+    // just past the highest attack, and no live face refused that a lower one would keep
+    let t = point["image_real_threshold"].as_f64().unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("eval/report.json")).unwrap())
+            .unwrap();
+    let scores = |label: &str| -> Vec<f64> {
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["label"] == label && i["non_response"] == false)
+            .filter_map(|i| i["score"].as_f64())
+            .collect()
+    };
+    let highest_attack = scores("spoof").into_iter().fold(0.0, f64::max);
+    assert!(t > highest_attack, "{t} vs {highest_attack}");
+    assert!(
+        !scores("live").iter().any(|&s| s > highest_attack && s < t),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_share_of_attacks_outside_zero_to_a_half_or_without_calibrate_is_refused() {
+    for args in [
+        &["--calibrate", "op.json", "--max-apcer", "0.7"][..],
+        &["--calibrate", "op.json", "--max-apcer", "five"][..],
+        &["--max-apcer", "0.01"][..],
+    ] {
+        let out = livegate()
+            .args(["eval", "--manifest", "missing.tsv"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--max-apcer") || err.contains("--calibrate"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn an_operating_point_that_cannot_be_used_stops_the_start_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-weights.json");

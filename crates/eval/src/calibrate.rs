@@ -7,12 +7,26 @@
 //! scores, calibrated on 20 consecutive stills of each class and judged on the rest: pooled
 //! ACER 12.3 → 11.4 % (the middle of the tied stretch instead: 11.7 %, and sources the policy
 //! already served perfectly then lost up to 6 points).
+//!
+//! A deployment that states how many attacks it may let through (`--max-apcer`) gets instead
+//! the lowest BPCER its stills allow within that APCER, again as near the policy's threshold
+//! as the stills leave room for. With both rules the file also records the upper ends of the
+//! 95 % intervals of the rates, because a few dozen stills vouch for little: none of 20 attacks
+//! accepted is compatible with an APCER of 16 %.
 
+use crate::interval;
 use crate::metrics;
 use crate::runner::Outcome;
 use crate::{Class, Kind};
-use liveness::operating_point::{Calibration, OperatingPoint, Rates};
+use liveness::operating_point::{Calibration, OperatingPoint, Rates, Rule};
 use liveness::policy;
+use liveness::report::PRESENTED_STEP;
+
+/// Half the step of the scores this module sees (`livegate eval` reads them from the answers,
+/// in thousandths). A threshold placed half a step off a score judges every still that shows
+/// that score alike, whatever its unrounded score, so the service does with the chosen
+/// threshold what the rates recorded here say.
+const HALF_STEP: f32 = PRESENTED_STEP / 2.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrateError {
@@ -25,13 +39,20 @@ pub enum CalibrateError {
         bona_fide: usize,
         attacks: usize,
     },
+    #[error(
+        "no threshold keeps the APCER at or under {:.1} %: an attack scored {highest}, which no \
+         threshold in (0, 1] refuses; check that capture's label, or allow more",
+        100.0 * max_apcer
+    )]
+    Unreachable { max_apcer: f32, highest: f32 },
 }
 
 /// Of the thresholds with the lowest ACER on `bona` and `attacks`, the one nearest `prior`.
 ///
 /// A still is accepted when its score is at or above the threshold, so each candidate score c
 /// stands for the stretch (previous score, c]: when `prior` lies in a stretch of lowest ACER it
-/// is kept, otherwise the lowest-ACER candidate whose stretch comes nearest it is returned.
+/// is kept, otherwise the lowest-ACER candidate whose stretch comes nearest it is returned,
+/// half a score step under c ([`HALF_STEP`]).
 pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
     let mut cands: Vec<f32> = bona.iter().chain(attacks).copied().collect();
     cands.extend([0.0, 1.0 + 1e-6]);
@@ -50,7 +71,46 @@ pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
     (0..cands.len())
         .filter(|&i| errors[i] <= best + 1e-9)
         .min_by(|&a, &b| distance(a).total_cmp(&distance(b)))
-        .map_or(prior, |i| cands[i])
+        .map_or(prior, |i| {
+            (cands[i] - HALF_STEP).clamp(f32::MIN_POSITIVE, 1.0)
+        })
+}
+
+/// The threshold with the lowest BPCER among those whose APCER on `attacks` is at most
+/// `max_apcer`, and among those the lowest APCER; of the thresholds that then do exactly as
+/// well on these stills, the one nearest `prior`. `None` when only a threshold above 1 would do.
+///
+/// A still is accepted at or above the threshold. Past the highest attack that must be refused
+/// (the one after the `⌊max_apcer · n⌋` highest, which may pass) the BPCER is lowest up to the
+/// first live score above it, b; refusing every attack scored below b costs no live face
+/// more, so the answer lies in (a, b], a being the highest attack score under b. Every
+/// threshold there refuses the same stills; the lowest taken is half a score step above a
+/// ([`HALF_STEP`]), the highest half a step under b.
+pub fn within_apcer(bona: &[f32], attacks: &[f32], max_apcer: f32, prior: f32) -> Option<f32> {
+    let mut high_first = attacks.to_vec();
+    high_first.sort_by(|x, y| y.total_cmp(x));
+    // the small slack keeps 0.05 × 20 at one attack despite rounding
+    let may_pass = (f64::from(max_apcer) * high_first.len() as f64 + 1e-6).floor() as usize;
+    let Some(&refused) = high_first.get(may_pass) else {
+        // the target lets every attack through: no live face need be refused
+        let lowest_live = bona.iter().copied().fold(1.0, f32::min);
+        return Some(prior.min(lowest_live - HALF_STEP).max(f32::MIN_POSITIVE));
+    };
+    if refused >= 1.0 {
+        return None;
+    }
+    let b = bona
+        .iter()
+        .copied()
+        .filter(|&s| s > refused)
+        .fold(1.0, f32::min);
+    let a = high_first
+        .iter()
+        .copied()
+        .find(|&s| s < b)
+        .unwrap_or(refused);
+    let (low, high) = (a + HALF_STEP, (b - HALF_STEP).max(a + HALF_STEP));
+    Some(prior.clamp(low.min(1.0), high.min(1.0)))
 }
 
 /// The operating point the labelled stills of `outcomes` support, for the PAD weights
@@ -60,6 +120,7 @@ pub fn operating_point(
     outcomes: &[Outcome],
     manifest: &str,
     weights: Vec<(String, String)>,
+    rule: Rule,
 ) -> Result<OperatingPoint, CalibrateError> {
     let stills = || {
         outcomes
@@ -81,13 +142,28 @@ pub fn operating_point(
             attacks: attacks.len(),
         });
     }
-    let rates = |threshold| Rates {
-        threshold,
-        apcer: metrics::apcer(&attacks, threshold),
-        bpcer: metrics::bpcer(&bona, threshold),
+    let upper = |errors: usize, n: usize| interval::wilson(errors, n).map(|i| i.high);
+    let rates = |threshold| {
+        let accepted = attacks.iter().filter(|&&s| s >= threshold).count();
+        let refused = bona.iter().filter(|&&s| s < threshold).count();
+        Rates {
+            threshold,
+            apcer: metrics::apcer(&attacks, threshold),
+            bpcer: metrics::bpcer(&bona, threshold),
+            apcer_upper_95: upper(accepted, attacks.len()),
+            bpcer_upper_95: upper(refused, bona.len()),
+        }
     };
     let prior = policy::IMAGE_REAL_THRESHOLD;
-    let chosen = choose(&bona, &attacks, prior);
+    let chosen =
+        match rule {
+            Rule::LowestAcer => choose(&bona, &attacks, prior),
+            Rule::MaxApcer(max_apcer) => within_apcer(&bona, &attacks, max_apcer, prior)
+                .ok_or_else(|| CalibrateError::Unreachable {
+                    max_apcer,
+                    highest: attacks.iter().copied().fold(0.0, f32::max),
+                })?,
+        };
     Ok(OperatingPoint {
         image_real_threshold: chosen,
         pad_weights_sha256: weights,
@@ -96,6 +172,7 @@ pub fn operating_point(
             bona_fide: bona.len(),
             attacks: attacks.len(),
             unjudged: stills().count() - bona.len() - attacks.len(),
+            rule,
             policy: rates(prior),
             chosen: rates(chosen),
         },
@@ -119,13 +196,13 @@ mod tests {
         let bona = [0.7, 0.8, 0.95];
         let attacks = [0.1, 0.5, 0.55];
         let t = choose(&bona, &attacks, 0.43);
-        assert_eq!(t, 0.7);
+        assert_eq!(t, 0.7 - HALF_STEP);
         assert_eq!(metrics::apcer(&attacks, t), 0.0);
         assert_eq!(metrics::bpcer(&bona, t), 0.0);
         // rejected live faces move it down, to the lowest-ACER candidate nearest the prior
         let bona = [0.2, 0.25, 0.9];
         let attacks = [0.05, 0.1];
-        assert_eq!(choose(&bona, &attacks, 0.43), 0.2);
+        assert_eq!(choose(&bona, &attacks, 0.43), 0.2 - HALF_STEP);
     }
 
     #[test]
@@ -139,7 +216,34 @@ mod tests {
         }
         // 0.43 accepts two of three attacks; (0.5, 0.6] and (0.7, 0.8] both err once per class
         assert!(acer(t) < acer(0.43));
-        assert_eq!(t, 0.6);
+        assert_eq!(t, 0.6 - HALF_STEP);
+    }
+
+    #[test]
+    fn within_an_apcer_it_refuses_what_it_must_and_no_live_face_more() {
+        let bona = [0.5, 0.6, 0.8, 0.9];
+        let attacks = [0.1, 0.2, 0.3, 0.45, 0.55, 0.7];
+        // none may pass: just above 0.7, where two live faces are lost
+        let t = within_apcer(&bona, &attacks, 0.0, 0.43).unwrap();
+        assert!(t > 0.7 && t <= 0.8, "{t}");
+        assert_eq!(metrics::apcer(&attacks, t), 0.0);
+        assert_eq!(metrics::bpcer(&bona, t), 0.5);
+        // one of six may pass: refusing 0.55 is enough, and costs the live 0.5
+        let t = within_apcer(&bona, &attacks, 0.17, 0.43).unwrap();
+        assert!(t > 0.55 && t <= 0.6, "{t}");
+        assert_eq!(metrics::apcer(&attacks, t), 1.0 / 6.0);
+        assert_eq!(metrics::bpcer(&bona, t), 0.25);
+        // two may pass: (0.45, 0.5] loses no live face; the prior is moved just into it ...
+        let t = within_apcer(&bona, &attacks, 0.34, 0.43).unwrap();
+        assert_eq!(t, 0.45 + HALF_STEP);
+        assert_eq!(metrics::bpcer(&bona, t), 0.0);
+        // ... and kept where it already lies in it
+        assert_eq!(within_apcer(&bona, &attacks, 0.34, 0.48), Some(0.48));
+        // an attack the target would let through is still refused when that costs nothing
+        let t = within_apcer(&[0.9], &[0.3, 0.5, 0.6], 0.34, 0.43).unwrap();
+        assert!(t > 0.6 && t <= 0.9, "{t}");
+        // an attack scored 1.0 cannot be refused
+        assert_eq!(within_apcer(&bona, &[0.2, 1.0], 0.0, 0.43), None);
     }
 
     fn outcome(file: &str, label: &str, score: f32) -> Outcome {
@@ -158,7 +262,7 @@ mod tests {
         let mut no_face = outcome("l-none.jpg", "live", 0.0);
         no_face.non_response = true;
         outs.push(no_face);
-        let p = operating_point(&outs, "m.tsv", vec![]).unwrap();
+        let p = operating_point(&outs, "m.tsv", vec![], Rule::LowestAcer).unwrap();
         assert_eq!(p.calibration.unjudged, 1);
         assert_eq!(
             (p.calibration.bona_fide, p.calibration.attacks),
@@ -166,9 +270,21 @@ mod tests {
         );
         assert_eq!(p.calibration.policy.apcer, 1.0);
         assert_eq!(p.calibration.chosen.apcer, 0.0);
+        // none of `need` attacks accepted still allows an APCER of several percent
+        let bound = p.calibration.chosen.apcer_upper_95.unwrap();
+        assert!(bound > 0.1 && bound < 0.2, "{bound}");
+        let strict = operating_point(&outs, "m.tsv", vec![], Rule::MaxApcer(0.0)).unwrap();
+        assert_eq!(strict.calibration.rule, Rule::MaxApcer(0.0));
+        assert_eq!(strict.calibration.chosen.apcer, 0.0);
+        let mut certain = outs.clone();
+        certain.push(outcome("a-sure.jpg", "spoof", 1.0));
+        let e = operating_point(&certain, "m.tsv", vec![], Rule::MaxApcer(0.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no threshold keeps the APCER"), "{e}");
         assert!(p.image_real_threshold > 0.5 && p.image_real_threshold <= 0.8);
         outs.truncate(need + need - 1);
-        let e = operating_point(&outs, "m.tsv", vec![])
+        let e = operating_point(&outs, "m.tsv", vec![], Rule::LowestAcer)
             .unwrap_err()
             .to_string();
         assert!(e.contains(&format!("{} attack", need - 1)), "{e}");

@@ -35,9 +35,25 @@ pub struct Calibration {
     pub attacks: usize,
     /// Labelled stills the analysis could not judge (no usable face, undecodable): left out.
     pub unjudged: usize,
+    /// How the threshold was chosen (files written before rules could be chosen: the default).
+    #[serde(default)]
+    pub rule: Rule,
     pub policy: Rates,
     /// In-sample: judge it on captures it was not chosen on before trusting these figures.
     pub chosen: Rates,
+}
+
+/// How a deployment's threshold is chosen on its labelled stills.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Of the thresholds with the lowest ACER, the one nearest the policy's: errors of both
+    /// kinds weigh alike.
+    #[default]
+    LowestAcer,
+    /// The lowest BPCER among the thresholds whose APCER is at most this share, nearest the
+    /// policy's among equals: a deployment that states how many attacks it may let through.
+    MaxApcer(f32),
 }
 
 /// APCER and BPCER of the calibration stills at one threshold.
@@ -46,6 +62,12 @@ pub struct Rates {
     pub threshold: f32,
     pub apcer: f32,
     pub bpcer: f32,
+    /// Upper ends of the 95 % (Wilson) intervals of the two rates: what so few stills can
+    /// vouch for (0 of 20 attacks accepted is compatible with 16 %). Absent in older files.
+    #[serde(default)]
+    pub apcer_upper_95: Option<f32>,
+    #[serde(default)]
+    pub bpcer_upper_95: Option<f32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +142,8 @@ mod tests {
             threshold,
             apcer: 0.0,
             bpcer: 0.0,
+            apcer_upper_95: Some(0.161),
+            bpcer_upper_95: Some(0.161),
         };
         OperatingPoint {
             image_real_threshold: threshold,
@@ -129,6 +153,7 @@ mod tests {
                 bona_fide: 20,
                 attacks: 20,
                 unjudged: 0,
+                rule: Rule::MaxApcer(0.05),
                 policy: rates,
                 chosen: rates,
             },
@@ -154,6 +179,22 @@ mod tests {
             policy::fusion_at(policy::IMAGE_REAL_THRESHOLD),
             policy::FUSION
         );
+    }
+
+    #[test]
+    fn the_rule_is_written_by_name_and_files_from_before_rules_still_load() {
+        let text = serde_json::to_string(&point(0.6)).unwrap();
+        assert!(text.contains(r#""rule":{"max_apcer":0.05}"#), "{text}");
+        let rates = r#"{"threshold": 0.5, "apcer": 0.1, "bpcer": 0.0}"#;
+        let older = format!(
+            r#"{{"image_real_threshold": 0.5, "pad_weights_sha256": [],
+                "calibration": {{"manifest": "m.tsv", "bona_fide": 20, "attacks": 20,
+                "unjudged": 0, "policy": {rates}, "chosen": {rates}}}}}"#
+        );
+        let p = OperatingPoint::load(written(&older).path()).unwrap();
+        assert_eq!(p.calibration.rule, Rule::LowestAcer);
+        assert_eq!(p.calibration.chosen.apcer_upper_95, None);
+        assert_eq!(p.image_real_threshold, 0.5);
     }
 
     #[test]

@@ -59,9 +59,14 @@ pub fn true_false(b: bool) -> &'static str {
 /// Placeholder verdict of an input that was not sent.
 pub const NOT_APPLICABLE: &str = "N/A";
 
+/// Confidences are given in thousandths.
+const PER_UNIT: f32 = 1000.0;
+/// The step between two confidences as the responses give them.
+pub const PRESENTED_STEP: f32 = 1.0 / PER_UNIT;
+
 /// A confidence as the responses give it: in 0..=1, three decimals.
 pub fn presented(x: f32) -> f32 {
-    (x.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
+    (x.clamp(0.0, 1.0) * PER_UNIT).round() / PER_UNIT
 }
 
 impl From<&Analysis> for LivenessReport {

@@ -28,15 +28,12 @@ fn check(image: &Path, point: Option<&Path>) -> Value {
     serde_json::from_slice(&ok(cmd.output().unwrap()).stdout).unwrap()
 }
 
-#[test]
-fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
-    let Some(data) = testkit::testdata() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("operating-point.json");
-    // One source's screen replays and live stills: the shipped model accepts 8 of its 98 replays
-    // at the policy's threshold, all scoring below the live faces.
+/// `livegate eval --calibrate` on one source's screen replays and live stills, with `more`
+/// options: what it printed, the operating point it wrote (`dir/operating-point.json`) and the
+/// evaluation's report. The shipped model accepts 8 of the source's 98 replays at the
+/// policy's threshold, all scoring below the live faces.
+fn calibrate_on_jtboing(data: &Path, dir: &Path, more: &[&str]) -> (String, Value, Value) {
+    let file = dir.join("operating-point.json");
     let out = ok(livegate()
         .args([
             "eval",
@@ -47,19 +44,35 @@ fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
         .arg("--manifest")
         .arg(data.join("MANIFEST.tsv"))
         .arg("--out")
-        .arg(dir.path().join("eval"))
+        .arg(dir.join("eval"))
         .arg("--calibrate")
         .arg(&file)
+        .args(more)
         .env("LIVEGATE_OPERATING_POINT", "")
         .output()
         .unwrap());
-    let printed = String::from_utf8_lossy(&out.stdout);
+    let read =
+        |path: &Path| -> Value { serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() };
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        read(&file),
+        read(&dir.join("eval/report.json")),
+    )
+}
+
+#[test]
+fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operating-point.json");
+    let (printed, point, report) = calibrate_on_jtboing(&data, dir.path(), &[]);
     assert!(
         printed.contains("operating point on 60 bona fide and 98 attack"),
         "{printed}"
     );
 
-    let point: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let t = point["image_real_threshold"].as_f64().unwrap();
     let cal = &point["calibration"];
     assert!(t > 0.43, "{point}");
@@ -80,9 +93,6 @@ fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
     }
 
     // A replay the policy's threshold accepts and the calibrated one does not.
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("eval/report.json")).unwrap())
-            .unwrap();
     let between = report["items"]
         .as_array()
         .unwrap()
@@ -120,31 +130,12 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("operating-point.json");
-    let out = ok(livegate()
-        .args([
-            "eval",
-            "--quiet",
-            "--only",
-            "extra/jtboing+liveness-web-demo/",
-        ])
-        .arg("--manifest")
-        .arg(data.join("MANIFEST.tsv"))
-        .arg("--out")
-        .arg(dir.path().join("eval"))
-        .arg("--calibrate")
-        .arg(&file)
-        .args(["--max-apcer", "0"])
-        .env("LIVEGATE_OPERATING_POINT", "")
-        .output()
-        .unwrap());
-    let printed = String::from_utf8_lossy(&out.stdout);
+    let (printed, point, report) = calibrate_on_jtboing(&data, dir.path(), &["--max-apcer", "0"]);
     // 0 of 98 accepted attacks vouches for an APCER under 3.8 %, not for 0 %
     assert!(
         printed.contains("with APCER at most 0.0 %") && printed.contains("label more attacks"),
         "{printed}"
     );
-    let point: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let cal = &point["calibration"];
     assert_eq!(
         cal["rule"],
@@ -156,9 +147,6 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
     assert!(bound > 0.03 && bound < 0.04, "{point}");
     // just past the highest attack, and no live face refused that a lower one would keep
     let t = point["image_real_threshold"].as_f64().unwrap();
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("eval/report.json")).unwrap())
-            .unwrap();
     let scores = |label: &str| -> Vec<f64> {
         report["items"]
             .as_array()

@@ -49,16 +49,22 @@ pub struct EvalArgs {
     /// With --calibrate: choose instead the lowest BPCER whose APCER on the stills is at most
     /// this share of the attacks (0 to 0.5; e.g. 0.01), for a deployment that states how many
     /// attacks it may let through.
-    #[arg(long, value_name = "SHARE", requires = "calibrate", value_parser = apcer_share)]
+    #[arg(long, value_name = "SHARE", requires = "calibrate", value_parser = share_up_to_half)]
     max_apcer: Option<f32>,
+    /// With --calibrate: choose instead the lowest APCER whose BPCER on the stills is at most
+    /// this share of the live faces (0 to 0.5), for a deployment that states how many genuine
+    /// users it may turn away.
+    #[arg(long, value_name = "SHARE", requires = "calibrate", conflicts_with = "max_apcer",
+          value_parser = share_up_to_half)]
+    max_bpcer: Option<f32>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
 }
 
-/// `--max-apcer`: a share of the attacks. Above a half, a threshold would serve attackers
-/// better than live people; that is a mistake, not a policy.
-fn apcer_share(text: &str) -> Result<f32, String> {
+/// `--max-apcer`, `--max-bpcer`: a share of one class. Above a half, one error would be
+/// traded for the other beyond any sense; that is a mistake, not a policy.
+fn share_up_to_half(text: &str) -> Result<f32, String> {
     let share: f32 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
@@ -66,7 +72,7 @@ fn apcer_share(text: &str) -> Result<f32, String> {
         Ok(share)
     } else {
         Err(format!(
-            "{share} is not a share of attacks from 0 to 0.5 (0.01 is 1 %)"
+            "{share} is not a share from 0 to 0.5 (0.01 is 1 %)"
         ))
     }
 }
@@ -103,6 +109,9 @@ fn write_operating_point(
         Rule::MaxApcer(share) => {
             format!("the lowest BPCER with APCER at most {:.1} %", 100.0 * share)
         }
+        Rule::MaxBpcer(share) => {
+            format!("the lowest APCER with BPCER at most {:.1} %", 100.0 * share)
+        }
     };
     println!(
         "operating point on {} bona fide and {} attack stills ({} without a judgement left out), {how}:\n{}\n{}\n  (in-sample: judge it on captures it was not set on)",
@@ -112,12 +121,29 @@ fn write_operating_point(
         line("policy", &c.policy),
         line("chosen", &c.chosen),
     );
-    if let (Rule::MaxApcer(share), Some(bound)) = (rule, c.chosen.apcer_upper_95)
+    // What the sample can vouch for, against what was asked.
+    let stated = match rule {
+        Rule::LowestAcer => None,
+        Rule::MaxApcer(share) => Some((
+            "attack",
+            "an APCER",
+            c.attacks,
+            c.chosen.apcer_upper_95,
+            share,
+        )),
+        Rule::MaxBpcer(share) => Some((
+            "live",
+            "a BPCER",
+            c.bona_fide,
+            c.chosen.bpcer_upper_95,
+            share,
+        )),
+    };
+    if let Some((class, rate, n, Some(bound), share)) = stated
         && bound > share
     {
         println!(
-            "  {} attack stills vouch for an APCER of at most {:.1} % (95 %), not {:.1} %: label more attacks to claim less",
-            c.attacks,
+            "  {n} {class} stills vouch for {rate} of at most {:.1} % (95 %), not {:.1} %: label more {class} stills to claim less",
             100.0 * bound,
             100.0 * share
         );
@@ -234,7 +260,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(file) = &args.calibrate {
-        let rule = args.max_apcer.map_or(Rule::LowestAcer, Rule::MaxApcer);
+        let rule = match (args.max_apcer, args.max_bpcer) {
+            (Some(share), _) => Rule::MaxApcer(share),
+            (_, Some(share)) => Rule::MaxBpcer(share),
+            (None, None) => Rule::LowestAcer,
+        };
         write_operating_point(
             &outcomes,
             &args.manifest,

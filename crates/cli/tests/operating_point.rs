@@ -133,7 +133,8 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
     let (printed, point, report) = calibrate_on_jtboing(&data, dir.path(), &["--max-apcer", "0"]);
     // 0 of 98 accepted attacks vouches for an APCER under 3.8 %, not for 0 %
     assert!(
-        printed.contains("with APCER at most 0.0 %") && printed.contains("label more attacks"),
+        printed.contains("with APCER at most 0.0 %")
+            && printed.contains("label more attack stills"),
         "{printed}"
     );
     let cal = &point["calibration"];
@@ -165,11 +166,61 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
 }
 
 #[test]
-fn a_share_of_attacks_outside_zero_to_a_half_or_without_calibrate_is_refused() {
+fn with_a_stated_bpcer_the_point_keeps_every_live_face_it_must_and_refuses_attacks_below() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (printed, point, report) = calibrate_on_jtboing(&data, dir.path(), &["--max-bpcer", "0"]);
+    assert!(
+        printed.contains("with BPCER at most 0.0 %") && printed.contains("label more live stills"),
+        "{printed}"
+    );
+    let cal = &point["calibration"];
+    assert_eq!(
+        cal["rule"],
+        serde_json::json!({ "max_bpcer": 0.0 }),
+        "{point}"
+    );
+    assert_eq!(cal["chosen"]["bpcer"], 0.0, "{point}");
+    assert!(
+        cal["chosen"]["apcer"].as_f64() < cal["policy"]["apcer"].as_f64(),
+        "{point}"
+    );
+    // under the lowest live score, above every attack below it
+    let t = point["image_real_threshold"].as_f64().unwrap();
+    let judged = |label: &str| -> Vec<f64> {
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["label"] == label && i["non_response"] == false)
+            .filter_map(|i| i["score"].as_f64())
+            .collect()
+    };
+    let lowest_live = judged("live").into_iter().fold(1.0, f64::min);
+    assert!(t < lowest_live, "{t} vs {lowest_live}");
+    assert!(
+        judged("spoof").iter().all(|&s| s >= lowest_live || s < t),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_share_outside_zero_to_a_half_two_shares_or_one_without_calibrate_is_refused() {
     for args in [
         &["--calibrate", "op.json", "--max-apcer", "0.7"][..],
-        &["--calibrate", "op.json", "--max-apcer", "five"][..],
+        &["--calibrate", "op.json", "--max-bpcer", "five"][..],
+        &[
+            "--calibrate",
+            "op.json",
+            "--max-apcer",
+            "0.01",
+            "--max-bpcer",
+            "0.01",
+        ][..],
         &["--max-apcer", "0.01"][..],
+        &["--max-bpcer", "0.01"][..],
     ] {
         let out = livegate()
             .args(["eval", "--manifest", "missing.tsv"])
@@ -179,7 +230,7 @@ fn a_share_of_attacks_outside_zero_to_a_half_or_without_calibrate_is_refused() {
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("--max-apcer") || err.contains("--calibrate"),
+            err.contains("--max-") || err.contains("--calibrate"),
             "{args:?}: {err}"
         );
     }

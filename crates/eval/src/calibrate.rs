@@ -10,7 +10,8 @@
 //!
 //! A deployment that states how many attacks it may let through (`--max-apcer`) gets instead
 //! the lowest BPCER its stills allow within that APCER, again as near the policy's threshold
-//! as the stills leave room for. With both rules the file also records the upper ends of the
+//! as the stills leave room for; one that states how many genuine users it may turn away
+//! (`--max-bpcer`), the lowest APCER within that BPCER. With both rules the file also records the upper ends of the
 //! 95 % intervals of the rates, because a few dozen stills vouch for little: none of 20 attacks
 //! accepted is compatible with an APCER of 16 %.
 
@@ -80,37 +81,57 @@ pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
 /// `max_apcer`, and among those the lowest APCER; of the thresholds that then do exactly as
 /// well on these stills, the one nearest `prior`. `None` when only a threshold above 1 would do.
 ///
-/// A still is accepted at or above the threshold. Past the highest attack that must be refused
-/// (the one after the `⌊max_apcer · n⌋` highest, which may pass) the BPCER is lowest up to the
-/// first live score above it, b; refusing every attack scored below b costs no live face
-/// more, so the answer lies in (a, b], a being the highest attack score under b. Every
-/// threshold there refuses the same stills; the lowest taken is half a score step above a
-/// ([`HALF_STEP`]), the highest half a step under b.
+/// A still is accepted at or above the threshold: it must lie above the highest attack that
+/// must be refused, the one after the `⌊max_apcer · n⌋` highest, which may pass ([`settle`]).
 pub fn within_apcer(bona: &[f32], attacks: &[f32], max_apcer: f32, prior: f32) -> Option<f32> {
     let mut high_first = attacks.to_vec();
     high_first.sort_by(|x, y| y.total_cmp(x));
-    // the small slack keeps 0.05 × 20 at one attack despite rounding
-    let may_pass = (f64::from(max_apcer) * high_first.len() as f64 + 1e-6).floor() as usize;
-    let Some(&refused) = high_first.get(may_pass) else {
+    let Some(&refused) = high_first.get(allowed(max_apcer, high_first.len())) else {
         // the target lets every attack through: no live face need be refused
-        let lowest_live = bona.iter().copied().fold(1.0, f32::min);
-        return Some(prior.min(lowest_live - HALF_STEP).max(f32::MIN_POSITIVE));
+        return Some(settle(bona, &[], None, prior));
     };
-    if refused >= 1.0 {
-        return None;
-    }
-    let b = bona
+    (refused < 1.0).then(|| settle(bona, attacks, Some(refused), prior))
+}
+
+/// The threshold with the lowest APCER among those whose BPCER on `bona` is at most
+/// `max_bpcer`, and among those the lowest BPCER; nearest `prior` among equals.
+///
+/// It must accept the live face after the `⌊max_bpcer · n⌋` lowest, which may be refused, so
+/// it lies at or under that face's score; the attacks under it are refused wherever it lies
+/// there, and it only has to stay above the highest of them ([`settle`]).
+pub fn within_bpcer(bona: &[f32], attacks: &[f32], max_bpcer: f32, prior: f32) -> f32 {
+    let mut low_first = bona.to_vec();
+    low_first.sort_by(f32::total_cmp);
+    let kept = low_first
+        .get(allowed(max_bpcer, low_first.len()))
+        .copied()
+        .unwrap_or(1.0);
+    let under = attacks
         .iter()
         .copied()
-        .filter(|&s| s > refused)
-        .fold(1.0, f32::min);
-    let a = high_first
-        .iter()
-        .copied()
-        .find(|&s| s < b)
-        .unwrap_or(refused);
-    let (low, high) = (a + HALF_STEP, (b - HALF_STEP).max(a + HALF_STEP));
-    Some(prior.clamp(low.min(1.0), high.min(1.0)))
+        .filter(|&s| s < kept)
+        .reduce(f32::max);
+    settle(bona, attacks, under, prior)
+}
+
+/// How many of `n` stills a share lets through (the small slack keeps 0.05 × 20 at one
+/// despite rounding).
+fn allowed(share: f32, n: usize) -> usize {
+    (f64::from(share) * n as f64 + 1e-6).floor() as usize
+}
+
+/// The best stretch above `floor` (an attack score that must be refused; `None`: none must):
+/// the BPCER is lowest up to the first live score above it, b, and refusing every attack under
+/// b costs no live face more, so the stretch is (a, b] with a the highest attack score under b.
+/// Every threshold there refuses the same stills; of them the one nearest `prior`, at least
+/// half a score step off a and b ([`HALF_STEP`]).
+fn settle(bona: &[f32], attacks: &[f32], floor: Option<f32>, prior: f32) -> f32 {
+    let above_floor = |s: &f32| floor.is_none_or(|f| *s > f);
+    let b = bona.iter().copied().filter(above_floor).fold(1.0, f32::min);
+    let a = attacks.iter().copied().filter(|&s| s < b).reduce(f32::max);
+    let low = a.map_or(f32::MIN_POSITIVE, |a| a + HALF_STEP).min(1.0);
+    let high = (b - HALF_STEP).clamp(low, 1.0);
+    prior.clamp(low, high)
 }
 
 /// The operating point the labelled stills of `outcomes` support, for the PAD weights
@@ -163,6 +184,7 @@ pub fn operating_point(
                     max_apcer,
                     highest: attacks.iter().copied().fold(0.0, f32::max),
                 })?,
+            Rule::MaxBpcer(max_bpcer) => within_bpcer(&bona, &attacks, max_bpcer, prior),
         };
     Ok(OperatingPoint {
         image_real_threshold: chosen,
@@ -244,6 +266,28 @@ mod tests {
         assert!(t > 0.6 && t <= 0.9, "{t}");
         // an attack scored 1.0 cannot be refused
         assert_eq!(within_apcer(&bona, &[0.2, 1.0], 0.0, 0.43), None);
+    }
+
+    #[test]
+    fn within_a_bpcer_it_keeps_the_live_faces_it_must_and_refuses_every_attack_it_can() {
+        let bona = [0.3, 0.5, 0.6, 0.8, 0.9];
+        let attacks = [0.1, 0.2, 0.4, 0.55, 0.7];
+        // no live face may go: under 0.3 (as near the prior as that allows), and only 0.1 and
+        // 0.2 are refused ...
+        let t = within_bpcer(&bona, &attacks, 0.0, 0.43);
+        assert_eq!(t, 0.3 - HALF_STEP);
+        assert_eq!(metrics::bpcer(&bona, t), 0.0);
+        assert_eq!(metrics::apcer(&attacks, t), 0.6);
+        // ... one of five may go (0.3): 0.4 is refused too, still at no more live cost
+        let t = within_bpcer(&bona, &attacks, 0.2, 0.43);
+        assert!(t > 0.4 && t <= 0.5, "{t}");
+        assert_eq!(metrics::bpcer(&bona, t), 0.2);
+        assert_eq!(metrics::apcer(&attacks, t), 0.4);
+        // a prior already in that stretch stays
+        assert_eq!(within_bpcer(&bona, &attacks, 0.2, 0.45), 0.45);
+        // no attack under the live faces: nothing to gain, no live face is refused
+        let t = within_bpcer(&[0.5, 0.6], &[0.7, 0.8], 0.0, 0.43);
+        assert_eq!(metrics::bpcer(&[0.5, 0.6], t), 0.0);
     }
 
     fn outcome(file: &str, label: &str, score: f32) -> Outcome {

@@ -54,6 +54,9 @@ pub enum Rule {
     /// The lowest BPCER among the thresholds whose APCER is at most this share, nearest the
     /// policy's among equals: a deployment that states how many attacks it may let through.
     MaxApcer(f32),
+    /// The lowest APCER among the thresholds whose BPCER is at most this share: a deployment
+    /// that states how many of its genuine users it may turn away.
+    MaxBpcer(f32),
 }
 
 /// APCER and BPCER of the calibration stills at one threshold.

@@ -60,6 +60,17 @@ fn calibrate_on_jtboing(data: &Path, dir: &Path, more: &[&str]) -> (String, Valu
     )
 }
 
+/// The scores of the report's judged stills labelled `label`.
+fn judged(report: &Value, label: &str) -> Vec<f64> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["label"] == label && i["non_response"] == false)
+        .filter_map(|i| i["score"].as_f64())
+        .collect()
+}
+
 #[test]
 fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
     let Some(data) = testkit::testdata() else {
@@ -148,19 +159,12 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
     assert!(bound > 0.03 && bound < 0.04, "{point}");
     // just past the highest attack, and no live face refused that a lower one would keep
     let t = point["image_real_threshold"].as_f64().unwrap();
-    let scores = |label: &str| -> Vec<f64> {
-        report["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["label"] == label && i["non_response"] == false)
-            .filter_map(|i| i["score"].as_f64())
-            .collect()
-    };
-    let highest_attack = scores("spoof").into_iter().fold(0.0, f64::max);
+    let highest_attack = judged(&report, "spoof").into_iter().fold(0.0, f64::max);
     assert!(t > highest_attack, "{t} vs {highest_attack}");
     assert!(
-        !scores("live").iter().any(|&s| s > highest_attack && s < t),
+        !judged(&report, "live")
+            .iter()
+            .any(|&s| s > highest_attack && s < t),
         "{t}"
     );
 }
@@ -189,19 +193,12 @@ fn with_a_stated_bpcer_the_point_keeps_every_live_face_it_must_and_refuses_attac
     );
     // under the lowest live score, above every attack below it
     let t = point["image_real_threshold"].as_f64().unwrap();
-    let judged = |label: &str| -> Vec<f64> {
-        report["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["label"] == label && i["non_response"] == false)
-            .filter_map(|i| i["score"].as_f64())
-            .collect()
-    };
-    let lowest_live = judged("live").into_iter().fold(1.0, f64::min);
+    let lowest_live = judged(&report, "live").into_iter().fold(1.0, f64::min);
     assert!(t < lowest_live, "{t} vs {lowest_live}");
     assert!(
-        judged("spoof").iter().all(|&s| s >= lowest_live || s < t),
+        judged(&report, "spoof")
+            .iter()
+            .all(|&s| s >= lowest_live || s < t),
         "{t}"
     );
 }

@@ -42,8 +42,9 @@ pub struct EvalArgs {
     species: Vec<String>,
     /// Set this deployment's own operating point on the manifest's labelled stills and write
     /// it to FILE, for the service's `LIVEGATE_OPERATING_POINT`: of the thresholds with the
-    /// lowest ACER there, the one nearest the policy's (README, "Your own operating point").
-    /// Needs at least 20 judged stills of each class, of the deployment's own captures.
+    /// lowest ACER there, the one nearest the policy's, unless --max-apcer or --max-bpcer says
+    /// otherwise (README, "Your own operating point"). Needs at least 20 judged stills of each
+    /// class, of the deployment's own captures.
     #[arg(long, value_name = "FILE", conflicts_with = "loso_models")]
     calibrate: Option<PathBuf>,
     /// With --calibrate: choose instead the lowest BPCER whose APCER on the stills is at most

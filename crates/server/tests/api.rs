@@ -91,79 +91,60 @@ async fn good_tuning_values_pass_validation() {
 async fn missing_empty_and_undecodable_media_are_400_naming_the_field() {
     let app = app_with(refuse());
     let t = good_token("c");
-
-    let a = send(
-        &app,
-        Form::new()
-            .text("details", "True")
-            .request("/liveness", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(body_field(&a.json, "image").is_some() && body_field(&a.json, "video").is_some());
-
-    let a = send(
-        &app,
-        Form::new()
-            .file("image", "e.jpg", b"")
-            .request("/liveness", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(
-        body_field(&a.json, "image").unwrap()[0]
-            .as_str()
-            .unwrap()
-            .contains("empty")
-    );
-
-    let a = send(
-        &app,
-        Form::new()
-            .file("image", "i.jpg", b"x")
-            .file("video", "v.mp4", b"")
-            .request("/v2/liveness", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(body_field(&a.json, "video").is_some());
-
-    let a = send(
-        &app,
-        Form::new()
-            .text("image", "%%% not base64 %%%")
-            .text("image_type", "base64")
-            .request("/liveness", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(
-        body_field(&a.json, "image").unwrap()[0]
-            .as_str()
-            .unwrap()
-            .contains("base64")
-    );
-
-    // The analysis's own media errors name their field too.
-    let a = send(
-        &app,
-        Form::new()
-            .file("image", "i.jpg", b"x")
-            .request("/liveness", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(body_field(&a.json, "image").is_some());
-
-    let a = send(
-        &app,
-        Form::new()
-            .file("image1", "a.jpg", b"x")
-            .request("/facematch", Some(&t)),
-    )
-    .await;
-    assert_eq!(a.status, 400);
-    assert!(body_field(&a.json, "image2").is_some());
+    // (what is sent, where, the fields the 400 must name, what the first message must say)
+    let cases = [
+        (
+            Form::new().text("details", "True"),
+            "/liveness",
+            &["image", "video"][..],
+            "",
+        ),
+        (
+            Form::new().file("image", "e.jpg", b""),
+            "/liveness",
+            &["image"],
+            "empty",
+        ),
+        (
+            Form::new()
+                .file("image", "i.jpg", b"x")
+                .file("video", "v.mp4", b""),
+            "/v2/liveness",
+            &["video"],
+            "",
+        ),
+        (
+            Form::new()
+                .text("image", "%%% not base64 %%%")
+                .text("image_type", "base64"),
+            "/liveness",
+            &["image"],
+            "base64",
+        ),
+        // the analysis's own media errors name their field too
+        (
+            Form::new().file("image", "i.jpg", b"x"),
+            "/liveness",
+            &["image"],
+            "",
+        ),
+        (
+            Form::new().file("image1", "a.jpg", b"x"),
+            "/facematch",
+            &["image2"],
+            "",
+        ),
+    ];
+    for (form, path, fields, says) in cases {
+        let a = send(&app, form.request(path, Some(&t))).await;
+        assert_eq!(a.status, 400, "{path} {fields:?}: {}", a.text);
+        for field in fields {
+            let messages = body_field(&a.json, field)
+                .unwrap_or_else(|| panic!("{path}: no `{field}` in {}", a.text));
+            let first = messages[0].as_str().unwrap();
+            assert!(first.contains(says), "{path} `{field}`: {first}");
+        }
+    }
 
     // Not multipart at all.
     let req = Request::post("/liveness")

@@ -6,7 +6,11 @@ policy's (which judges `faces/`) and each held-out source's (chosen on the other
 Nothing is fitted here: the curve says whether issue #10's `faces/` target is a threshold
 question (it is not: see the README's "where the model fails").
 
-    python3 training/experiments/frontier/frontier.py REPORT.json [POLICY_THRESHOLD]
+    python3 training/experiments/frontier/frontier.py REPORT.json [REGISTRY_REPORT.json]
+
+The optional second report is `scripts/test.sh`'s evaluation of the 82 live faces of kinds no
+training source has (`$CARGO_TARGET_DIR/registry-live/eval/report.json`): a second bona fide
+set, never trained on, judged at the policy's threshold like `faces/`.
 """
 
 import json
@@ -20,7 +24,9 @@ def source(path):
 
 def main():
     report = json.load(open(sys.argv[1]))
-    policy = float(sys.argv[2]) if len(sys.argv) > 2 else 0.43
+    registry = json.load(open(sys.argv[2]))["items"] if len(sys.argv) > 2 else []
+    registry = [it["score"] or 0.0 for it in registry if it["label"] == "live"]
+    policy = 0.43  # crates/liveness/src/policy.rs, IMAGE_REAL_THRESHOLD
     held = {name: row["threshold"] for name, row in report["loso"]["sources"].items()}
     labelled = [
         it
@@ -28,8 +34,9 @@ def main():
         if it["error"] is None and it["label"] in ("live", "spoof") and source(it["file"]) in held
     ]
     faces = [it["score"] or 0.0 for it in report["items"] if it["file"].startswith("faces/")]
-    print("| policy threshold | LOSO thresholds moved | pooled APCER | BPCER | ACER | `faces/` BPCER |")
-    print("|---|---|---|---|---|---|")
+    also = " registry live BPCER |" if registry else ""
+    print("| policy threshold | LOSO thresholds moved | pooled APCER | BPCER | ACER | `faces/` BPCER |" + also)
+    print("|---|---|---|---|---|---|" + ("---|" if registry else ""))
     for t in (0.55, 0.50, policy, 0.37, 0.30, 0.23, 0.18, 0.13, 0.11):
         shift = t - policy
         accepted = {True: [], False: []}
@@ -38,10 +45,12 @@ def main():
             accepted[it["label"] == "live"].append(score >= held[source(it["file"])] + shift)
         apcer = sum(accepted[False]) / len(accepted[False])
         bpcer = 1 - sum(accepted[True]) / len(accepted[True])
-        refused = sum(1 for s in faces if s < t)
+        def refused(scores):
+            n = sum(1 for s in scores if s < t)
+            return f" {100 * n / len(scores):.1f} % ({n} of {len(scores)}) |"
         print(
             f"| {t:.2f} | {shift:+.2f} | {100 * apcer:.1f} % | {100 * bpcer:.1f} % | "
-            f"{50 * (apcer + bpcer):.1f} % | {100 * refused / len(faces):.1f} % ({refused} of {len(faces)}) |"
+            f"{50 * (apcer + bpcer):.1f} % |" + refused(faces) + (refused(registry) if registry else "")
         )
 
 

@@ -122,6 +122,14 @@ fn write_operating_point(
         line("policy", &c.policy),
         line("chosen", &c.chosen),
     );
+    if let Some(h) = &c.held_out {
+        println!(
+            "  held out: APCER {:.1} %, BPCER {:.1} % (each of {} stretches of these stills, in manifest order, judged at the threshold set on the others; still flattering: the same sessions sit on both sides)",
+            100.0 * h.apcer,
+            100.0 * h.bpcer,
+            h.parts
+        );
+    }
     // What the sample can vouch for, against what was asked.
     let stated = match rule {
         Rule::LowestAcer => None,

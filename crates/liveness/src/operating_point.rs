@@ -41,6 +41,19 @@ pub struct Calibration {
     pub policy: Rates,
     /// In-sample: judge it on captures it was not chosen on before trusting these figures.
     pub chosen: Rates,
+    /// The rule's rates on stills it was not set on, within the sample (absent in older files,
+    /// and when a cut of the sample left a stated rate out of reach).
+    #[serde(default)]
+    pub held_out: Option<HeldOut>,
+}
+
+/// Each of `parts` stretches of each class (in manifest order) judged at the threshold the
+/// rule set on the other stretches: what the next captures might see, if they resemble these.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeldOut {
+    pub parts: usize,
+    pub apcer: f32,
+    pub bpcer: f32,
 }
 
 /// How a deployment's threshold is chosen on its labelled stills.
@@ -159,6 +172,11 @@ mod tests {
                 rule: Rule::MaxApcer(0.05),
                 policy: rates,
                 chosen: rates,
+                held_out: Some(HeldOut {
+                    parts: 5,
+                    apcer: 0.05,
+                    bpcer: 0.1,
+                }),
             },
         }
     }
@@ -197,6 +215,7 @@ mod tests {
         let p = OperatingPoint::load(written(&older).path()).unwrap();
         assert_eq!(p.calibration.rule, Rule::LowestAcer);
         assert_eq!(p.calibration.chosen.apcer_upper_95, None);
+        assert_eq!(p.calibration.held_out, None);
         assert_eq!(p.image_real_threshold, 0.5);
     }
 

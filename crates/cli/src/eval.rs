@@ -70,7 +70,8 @@ fn share_up_to_half(text: &str) -> Result<f32, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
     if (0.0..=0.5).contains(&share) {
-        Ok(share)
+        // "-0" is 0, and should print so
+        Ok(if share == 0.0 { 0.0 } else { share })
     } else {
         Err(format!(
             "{share} is not a share from 0 to 0.5 (0.01 is 1 %)"

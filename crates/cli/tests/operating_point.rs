@@ -155,13 +155,11 @@ fn with_a_stated_apcer_the_point_refuses_every_attack_it_must_at_the_least_live_
         "{point}"
     );
     assert_eq!(cal["chosen"]["apcer"], 0.0, "{point}");
-    // each stretch judged by a threshold set on the others: no better than in-sample
+    // each stretch judged by a threshold set on the others: the stated 0 % does not hold even
+    // across the sample's own stretches (one replay of 98 gets through)
     assert!(printed.contains("held out: APCER"), "{printed}");
     assert_eq!(cal["held_out"]["parts"], 5, "{point}");
-    assert!(
-        cal["held_out"]["apcer"].as_f64() >= cal["chosen"]["apcer"].as_f64(),
-        "{point}"
-    );
+    assert!(cal["held_out"]["apcer"].as_f64().unwrap() > 0.0, "{point}");
     let bound = cal["chosen"]["apcer_upper_95"].as_f64().unwrap();
     assert!(bound > 0.03 && bound < 0.04, "{point}");
     // just past the highest attack, and no live face refused that a lower one would keep

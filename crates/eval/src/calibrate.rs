@@ -11,7 +11,7 @@
 //! A deployment that states how many attacks it may let through (`--max-apcer`) gets instead
 //! the lowest BPCER its stills allow within that APCER, again as near the policy's threshold
 //! as the stills leave room for; one that states how many genuine users it may turn away
-//! (`--max-bpcer`), the lowest APCER within that BPCER. With both rules the file also records the upper ends of the
+//! (`--max-bpcer`), the lowest APCER within that BPCER. With every rule the file also records the upper ends of the
 //! 95 % intervals of the rates, because a few dozen stills vouch for little: none of 20 attacks
 //! accepted is compatible with an APCER of 16 %.
 
@@ -45,7 +45,13 @@ pub enum CalibrateError {
          threshold in (0, 1] refuses; check that capture's label, or allow more",
         100.0 * max_apcer
     )]
-    Unreachable { max_apcer: f32, highest: f32 },
+    ApcerOutOfReach { max_apcer: f32, highest: f32 },
+    #[error(
+        "no threshold keeps the BPCER at or under {:.1} %: a live still scored {lowest}, which no \
+         threshold in (0, 1] accepts; check that capture's label, or allow more",
+        100.0 * max_bpcer
+    )]
+    BpcerOutOfReach { max_bpcer: f32, lowest: f32 },
 }
 
 /// Of the thresholds with the lowest ACER on `bona` and `attacks`, the one nearest `prior`.
@@ -53,14 +59,16 @@ pub enum CalibrateError {
 /// A still is accepted when its score is at or above the threshold, so each candidate score c
 /// stands for the stretch (previous score, c]: when `prior` lies in a stretch of lowest ACER it
 /// is kept, otherwise the lowest-ACER candidate whose stretch comes nearest it is returned,
-/// half a score step under c ([`HALF_STEP`]).
+/// placed half a score step under c ([`HALF_STEP`]) and kept in (0, 1]; each candidate's ACER
+/// is counted where it is placed.
 pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
     let mut cands: Vec<f32> = bona.iter().chain(attacks).copied().collect();
     cands.extend([0.0, 1.0 + 1e-6]);
     cands.sort_by(f32::total_cmp);
     cands.dedup();
+    let placed = |c: f32| (c - HALF_STEP).clamp(f32::MIN_POSITIVE, 1.0);
     let acer = |t: f32| metrics::acer(metrics::apcer(attacks, t), metrics::bpcer(bona, t));
-    let errors: Vec<f32> = cands.iter().map(|&t| acer(t)).collect();
+    let errors: Vec<f32> = cands.iter().map(|&c| acer(placed(c))).collect();
     let best = errors.iter().copied().fold(f32::INFINITY, f32::min);
     if acer(prior) <= best + 1e-9 {
         return prior;
@@ -72,9 +80,7 @@ pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
     (0..cands.len())
         .filter(|&i| errors[i] <= best + 1e-9)
         .min_by(|&a, &b| distance(a).total_cmp(&distance(b)))
-        .map_or(prior, |i| {
-            (cands[i] - HALF_STEP).clamp(f32::MIN_POSITIVE, 1.0)
-        })
+        .map_or(prior, |i| placed(cands[i]))
 }
 
 /// The threshold with the lowest BPCER among those whose APCER on `attacks` is at most
@@ -88,36 +94,41 @@ pub fn within_apcer(bona: &[f32], attacks: &[f32], max_apcer: f32, prior: f32) -
     high_first.sort_by(|x, y| y.total_cmp(x));
     let Some(&refused) = high_first.get(allowed(max_apcer, high_first.len())) else {
         // the target lets every attack through: no live face need be refused
-        return Some(settle(bona, &[], None, prior));
+        return Some(settle(bona, attacks, None, prior));
     };
     (refused < 1.0).then(|| settle(bona, attacks, Some(refused), prior))
 }
 
 /// The threshold with the lowest APCER among those whose BPCER on `bona` is at most
-/// `max_bpcer`, and among those the lowest BPCER; nearest `prior` among equals.
+/// `max_bpcer`, and among those the lowest BPCER; nearest `prior` among equals. `None` when
+/// the live face that must be kept scored 0, which no threshold in (0, 1] accepts.
 ///
 /// It must accept the live face after the `⌊max_bpcer · n⌋` lowest, which may be refused, so
 /// it lies at or under that face's score; the attacks under it are refused wherever it lies
 /// there, and it only has to stay above the highest of them ([`settle`]).
-pub fn within_bpcer(bona: &[f32], attacks: &[f32], max_bpcer: f32, prior: f32) -> f32 {
+pub fn within_bpcer(bona: &[f32], attacks: &[f32], max_bpcer: f32, prior: f32) -> Option<f32> {
     let mut low_first = bona.to_vec();
     low_first.sort_by(f32::total_cmp);
     let kept = low_first
         .get(allowed(max_bpcer, low_first.len()))
         .copied()
         .unwrap_or(1.0);
+    if kept <= 0.0 {
+        return None;
+    }
     let under = attacks
         .iter()
         .copied()
         .filter(|&s| s < kept)
         .reduce(f32::max);
-    settle(bona, attacks, under, prior)
+    Some(settle(bona, attacks, under, prior))
 }
 
-/// How many of `n` stills a share lets through (the small slack keeps 0.05 × 20 at one
-/// despite rounding).
+/// How many of `n` stills a share lets through. The share comes as an f32 (0.45 is
+/// 0.44999998…), so the product gets a relative slack well above f32's precision: 0.45 of 100
+/// is 45, 0.05 of 20 is 1.
 fn allowed(share: f32, n: usize) -> usize {
-    (f64::from(share) * n as f64 + 1e-6).floor() as usize
+    (f64::from(share) * n as f64 * (1.0 + 1e-6)).floor() as usize
 }
 
 /// The best stretch above `floor` (an attack score that must be refused; `None`: none must):
@@ -176,15 +187,7 @@ pub fn operating_point(
         }
     };
     let prior = policy::IMAGE_REAL_THRESHOLD;
-    let chosen = threshold(rule, &bona, &attacks, prior).ok_or_else(|| {
-        let Rule::MaxApcer(max_apcer) = rule else {
-            unreachable!("only a stated APCER can be out of reach")
-        };
-        CalibrateError::Unreachable {
-            max_apcer,
-            highest: attacks.iter().copied().fold(0.0, f32::max),
-        }
-    })?;
+    let chosen = threshold(rule, &bona, &attacks, prior)?;
     Ok(OperatingPoint {
         image_real_threshold: chosen,
         pad_weights_sha256: weights,
@@ -201,12 +204,22 @@ pub fn operating_point(
     })
 }
 
-/// The threshold `rule` sets on these stills (`None`: a stated APCER out of reach).
-fn threshold(rule: Rule, bona: &[f32], attacks: &[f32], prior: f32) -> Option<f32> {
+/// The threshold `rule` sets on these stills, or why a stated rate is out of reach.
+fn threshold(rule: Rule, bona: &[f32], attacks: &[f32], prior: f32) -> Result<f32, CalibrateError> {
     match rule {
-        Rule::LowestAcer => Some(choose(bona, attacks, prior)),
-        Rule::MaxApcer(share) => within_apcer(bona, attacks, share, prior),
-        Rule::MaxBpcer(share) => Some(within_bpcer(bona, attacks, share, prior)),
+        Rule::LowestAcer => Ok(choose(bona, attacks, prior)),
+        Rule::MaxApcer(max_apcer) => {
+            within_apcer(bona, attacks, max_apcer, prior).ok_or(CalibrateError::ApcerOutOfReach {
+                max_apcer,
+                highest: attacks.iter().copied().fold(0.0, f32::max),
+            })
+        }
+        Rule::MaxBpcer(max_bpcer) => {
+            within_bpcer(bona, attacks, max_bpcer, prior).ok_or(CalibrateError::BpcerOutOfReach {
+                max_bpcer,
+                lowest: bona.iter().copied().fold(1.0, f32::min),
+            })
+        }
     }
 }
 
@@ -229,7 +242,7 @@ fn held_out(rule: Rule, bona: &[f32], attacks: &[f32], prior: f32) -> Option<Hel
     };
     let (mut accepted, mut refused) = (0, 0);
     for i in 0..ESTIMATE_PARTS {
-        let t = threshold(rule, &without(bona, i), &without(attacks, i), prior)?;
+        let t = threshold(rule, &without(bona, i), &without(attacks, i), prior).ok()?;
         accepted += attacks[part(attacks, i)]
             .iter()
             .filter(|&&s| s >= t)
@@ -316,20 +329,25 @@ mod tests {
         let attacks = [0.1, 0.2, 0.4, 0.55, 0.7];
         // no live face may go: under 0.3 (as near the prior as that allows), and only 0.1 and
         // 0.2 are refused ...
-        let t = within_bpcer(&bona, &attacks, 0.0, 0.43);
+        let t = within_bpcer(&bona, &attacks, 0.0, 0.43).unwrap();
         assert_eq!(t, 0.3 - HALF_STEP);
         assert_eq!(metrics::bpcer(&bona, t), 0.0);
         assert_eq!(metrics::apcer(&attacks, t), 0.6);
         // ... one of five may go (0.3): 0.4 is refused too, still at no more live cost
-        let t = within_bpcer(&bona, &attacks, 0.2, 0.43);
+        let t = within_bpcer(&bona, &attacks, 0.2, 0.43).unwrap();
         assert!(t > 0.4 && t <= 0.5, "{t}");
         assert_eq!(metrics::bpcer(&bona, t), 0.2);
         assert_eq!(metrics::apcer(&attacks, t), 0.4);
         // a prior already in that stretch stays
-        assert_eq!(within_bpcer(&bona, &attacks, 0.2, 0.45), 0.45);
+        assert_eq!(within_bpcer(&bona, &attacks, 0.2, 0.45), Some(0.45));
         // no attack under the live faces: nothing to gain, no live face is refused
-        let t = within_bpcer(&[0.5, 0.6], &[0.7, 0.8], 0.0, 0.43);
+        let t = within_bpcer(&[0.5, 0.6], &[0.7, 0.8], 0.0, 0.43).unwrap();
         assert_eq!(metrics::bpcer(&[0.5, 0.6], t), 0.0);
+        // a live face scored 0 that must be kept: no threshold in (0, 1] accepts it
+        assert_eq!(within_bpcer(&[0.0, 0.6], &[0.7], 0.0, 0.43), None);
+        // the share is an f32: 0.45 of 100 lets 45 through, not 44
+        assert_eq!(allowed(0.45, 100), 45);
+        assert_eq!(allowed(0.05, 20), 1);
     }
 
     #[test]
@@ -347,6 +365,18 @@ mod tests {
         let mut sure = attacks.clone();
         sure[0] = 1.0;
         assert!(held_out(rule, &bona, &sure, 0.43).is_none());
+    }
+
+    #[test]
+    fn a_candidate_is_judged_where_it_is_placed() {
+        // every attack above every live face: refusing everything (0.9995) and accepting
+        // everything tie at ACER 0.5 — but "accepting everything" placed in (0, 1] would still
+        // refuse the live faces scored 0, so it must not win
+        let bona: Vec<f32> = [0.0; 10].into_iter().chain([0.9; 10]).collect();
+        let attacks = [0.95; 20];
+        let t = choose(&bona, &attacks, 0.43);
+        let acer = metrics::acer(metrics::apcer(&attacks, t), metrics::bpcer(&bona, t));
+        assert_eq!(acer, 0.5, "{t}");
     }
 
     fn outcome(file: &str, label: &str, score: f32) -> Outcome {

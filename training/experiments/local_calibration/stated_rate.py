@@ -29,7 +29,7 @@ EPS = 1e-6
 
 
 def allowed(share, n):
-    return int(np.floor(share * n + 1e-6))
+    return int(np.floor(share * n * (1 + 1e-6)))
 
 
 def settle(bona, attack, floor, prior):
@@ -46,7 +46,7 @@ def within_apcer(bona, attack, max_apcer, prior):
     high_first = np.sort(attack)[::-1]
     k = allowed(max_apcer, len(high_first))
     if k >= len(high_first):
-        return settle(bona, attack[:0], None, prior)
+        return settle(bona, attack, None, prior)
     return settle(bona, attack, high_first[k], prior)
 
 

@@ -72,6 +72,8 @@ pub enum IntakeError {
     Encrypted { name: String },
     #[error("{name:?} is corrupt: {message}")]
     Corrupt { name: String, message: String },
+    #[error("the archive holds no files")]
+    Empty,
     #[error("{0}")]
     Io(String),
 }
@@ -161,6 +163,10 @@ pub fn inspect_reader<R: Read + Seek>(
         }
         total += size;
         entries.push(Entry { name, size });
+    }
+    // A batch of nothing would be accepted and "done" at once: say so instead.
+    if entries.is_empty() {
+        return Err(IntakeError::Empty);
     }
     Ok(entries)
 }

@@ -173,6 +173,22 @@ fn garbage_is_not_a_zip() {
 }
 
 #[test]
+fn an_archive_without_files_is_refused() {
+    let empty = zip::ZipWriter::new(Cursor::new(Vec::new()))
+        .finish()
+        .unwrap()
+        .into_inner();
+    let err = inspect(empty, &Limits::default()).unwrap_err();
+    assert_eq!(err, IntakeError::Empty);
+    // Folders alone are no files either.
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    w.add_directory("selfies/", SimpleFileOptions::default())
+        .unwrap();
+    let err = inspect(w.finish().unwrap().into_inner(), &Limits::default()).unwrap_err();
+    assert_eq!(err, IntakeError::Empty);
+}
+
+#[test]
 fn a_normal_archive_passes_with_measured_sizes() {
     let bytes = zip_of(&[
         ("dir/", b""),

@@ -85,9 +85,13 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
         .ok_or(AuthError::Missing)?
         .to_str()
         .map_err(|_| AuthError::Malformed)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(AuthError::Malformed);
+    let value = value.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Scheme);
+    }
+    if token.trim().is_empty() {
+        return Err(AuthError::Missing);
     }
     Ok(token.trim())
 }

@@ -12,6 +12,21 @@ use std::time::Duration;
 /// The contract's locations: form fields live in `body`, credentials in `header`.
 pub const BODY: &str = "body";
 
+/// Names the fields the server read and ignored (unknown names, another route's media), on
+/// successes and errors alike, so a typo such as `enhanced_detetion` does not pass silently;
+/// the contract's body is unchanged.
+pub const IGNORED_HEADER: &str = "x-livegate-ignored-fields";
+
+/// Sets [`IGNORED_HEADER`] when any field was ignored (the names are header-safe:
+/// `multipart::Form::ignored_fields`).
+pub fn name_ignored(headers: &mut axum::http::HeaderMap, ignored: &[String]) {
+    if !ignored.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&ignored.join(", "))
+    {
+        headers.insert(IGNORED_HEADER, v);
+    }
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -20,6 +35,8 @@ pub struct ApiError {
     pub message: String,
     retry_after: Option<Duration>,
     challenge: bool,
+    /// Form fields the server read and ignored (`routes::flow::IGNORED_HEADER`).
+    ignored: Vec<String>,
 }
 
 impl ApiError {
@@ -30,7 +47,33 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             challenge: false,
+            ignored: Vec::new(),
         }
+    }
+
+    /// Names the form fields that were read and ignored, in the same header a success
+    /// carries. An error is where a misnamed field matters most: `photo=` instead of `image=`
+    /// is answered "no image and no video", and the answer then says what was sent instead.
+    pub fn with_ignored(mut self, ignored: &[String]) -> Self {
+        if ignored.is_empty() {
+            return self;
+        }
+        if self.detail_has(BODY, "image") && self.detail_has(BODY, "video") {
+            self.message = format!(
+                "{} (ignored, as fields this route does not read: {})",
+                self.message,
+                ignored.join(", ")
+            );
+        }
+        self.ignored = ignored.to_vec();
+        self
+    }
+
+    fn detail_has(&self, location: &str, field: &str) -> bool {
+        self.detail
+            .get(location)
+            .and_then(Value::as_object)
+            .is_some_and(|f| f.contains_key(field))
     }
 
     /// Adds one message for `field` at `location`; repeated fields collect their messages.
@@ -272,6 +315,7 @@ impl IntoResponse for ApiError {
             let secs = after.as_secs().max(1);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        name_ignored(headers, &self.ignored);
         resp
     }
 }

@@ -20,6 +20,12 @@ pub enum AuthError {
     Missing,
     #[error("malformed token")]
     Malformed,
+    #[error("the Authorization header must read `Bearer <token>`")]
+    Scheme,
+    #[error(
+        "token claims unreadable: exp, nbf and iat must be numbers (seconds since the epoch), sub a string"
+    )]
+    Claims,
     #[error("token algorithm not accepted")]
     Algorithm,
     #[error("token expired")]
@@ -59,7 +65,10 @@ struct VerifiedClaims {
     sub: Option<String>,
     #[serde(default)]
     iat: Option<u64>,
-    exp: u64,
+    /// Required (`validation`); optional here so that a token without it is answered
+    /// "lacks required claim exp" by the check rather than "malformed" by the parse.
+    #[serde(default)]
+    exp: Option<u64>,
     /// Everything else, for the configurable tenant claim and scopes.
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
@@ -238,8 +247,11 @@ impl Verifier {
         {
             return Err(AuthError::IssuedInFuture);
         }
+        let exp = claims
+            .exp
+            .ok_or_else(|| AuthError::MissingClaim("exp".into()))?;
         let start = claims.iat.unwrap_or(now).min(now);
-        if claims.exp.saturating_sub(start) > self.max_lifetime.saturating_add(self.leeway) {
+        if exp.saturating_sub(start) > self.max_lifetime.saturating_add(self.leeway) {
             return Err(AuthError::LifetimeTooLong);
         }
         let tenant = self
@@ -297,6 +309,7 @@ fn map_error(kind: &ErrorKind) -> AuthError {
         ErrorKind::InvalidAudience => AuthError::Audience,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::Algorithm,
         ErrorKind::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
+        ErrorKind::Json(_) => AuthError::Claims,
         _ => AuthError::Malformed,
     }
 }

@@ -158,6 +158,50 @@ async fn missing_empty_and_undecodable_media_are_400_naming_the_field() {
 }
 
 #[tokio::test]
+async fn misnamed_fields_are_named_in_the_error_too() {
+    let app = app_with(refuse());
+    let t = good_token("c");
+    // Media under the wrong names: the 400 says what was sent instead.
+    let form = Form::new()
+        .file("photo", "p.jpg", b"x")
+        .file("selfie_video", "v.mp4", b"x");
+    let a = send(&app, form.request("/liveness", Some(&t))).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(
+        a.headers["x-livegate-ignored-fields"],
+        "photo, selfie_video"
+    );
+    let message = a.json["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("no image and no video") && message.contains("photo, selfie_video"),
+        "{message}"
+    );
+    assert!(body_field(&a.json, "image").is_some(), "{}", a.text);
+
+    // An error of the analysis itself carries the header, its message unchanged.
+    let form = Form::new()
+        .file("image", "i.jpg", b"x")
+        .text("enhanced_detetion", "False");
+    let a = send(&app, form.request("/liveness", Some(&t))).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-ignored-fields"], "enhanced_detetion");
+    assert!(
+        !a.json["message"].as_str().unwrap().contains("ignored"),
+        "{}",
+        a.text
+    );
+
+    // A 422 too.
+    let form = Form::new()
+        .file("image", "i.jpg", b"x")
+        .text("max_frames_to_analyze", "0")
+        .text("enhanced_detetion", "False");
+    let a = send(&app, form.request("/liveness", Some(&t))).await;
+    assert_eq!(a.status, 422, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-ignored-fields"], "enhanced_detetion");
+}
+
+#[tokio::test]
 async fn base64_image_is_decoded_at_the_edge() {
     let Some(dir) = testdata() else { return };
     let jpeg = std::fs::read_dir(dir.join("faces"))
@@ -516,6 +560,15 @@ async fn openapi_is_3_1_with_one_of_over_three_modes() {
         "{}",
         doc["openapi"]
     );
+    // A published range is the one the server enforces (`?limit=0` is a 400).
+    let limit = doc["paths"]["/v1/batches"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 100, "{limit}");
     let schemas = &doc["components"]["schemas"];
     let one_of = schemas["LivenessMultipartRequest"]["oneOf"]
         .as_array()

@@ -124,6 +124,45 @@ async fn missing_and_malformed_headers() {
     );
 }
 
+/// A refused token's message says what to fix, not only that it failed.
+#[tokio::test]
+async fn refusals_say_what_is_wrong() {
+    let app = app(hs_verifier());
+    let n = now();
+    let t = good_token("c1");
+    let cases = [
+        (call(&app, None).await, "missing bearer token"),
+        (
+            call(&app, Some(&format!("Basic {t}"))).await,
+            "must read `Bearer <token>`",
+        ),
+        (call(&app, Some(&t)).await, "must read `Bearer <token>`"),
+        (call(&app, Some("Bearer   ")).await, "missing bearer token"),
+        (with_token(&app, "not-a-jwt").await, "malformed token"),
+        (
+            with_token(&app, &hs_token(json!({"sub": "c", "iat": n}))).await,
+            "lacks required claim exp",
+        ),
+        (
+            with_token(&app, &hs_token(json!({"exp": n + 600}))).await,
+            "lacks required claim sub",
+        ),
+        (
+            with_token(
+                &app,
+                &hs_token(json!({"sub": "c", "iat": "today", "exp": n + 600})),
+            )
+            .await,
+            "must be numbers",
+        ),
+    ];
+    for (a, says) in cases {
+        assert_refused(&a, says);
+        let message = a.json["message"].as_str().unwrap();
+        assert!(message.contains(says), "{says}: {message}");
+    }
+}
+
 #[tokio::test]
 async fn alg_none_is_refused() {
     let app = app(hs_verifier());

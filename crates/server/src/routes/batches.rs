@@ -281,7 +281,7 @@ pub struct ListQuery {
     tag = "batches",
     summary = "The caller's own batches, newest first",
     params(
-        ("limit" = Option<usize>, Query, description = "Batches per page, 1..=100 (default 20)"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 100, description = "Batches per page, 1..=100 (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses(

@@ -5,11 +5,10 @@
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, name_ignored};
 use crate::multipart::{self, Form};
 use crate::request_id::RequestId;
 use axum::extract::Request;
-use axum::http::HeaderValue;
 use axum::response::Response;
 use liveness::{Analyse, AnalysisError};
 use std::sync::Arc;
@@ -21,17 +20,9 @@ pub struct Analysed<T> {
     pub ignored: Vec<String>,
 }
 
-/// Names the fields the server read and ignored (unknown names, another route's media), so a
-/// typo such as `enhanced_detetion` does not pass silently; the contract's body is unchanged.
-pub const IGNORED_HEADER: &str = "x-livegate-ignored-fields";
-
 impl<T> Analysed<T> {
     pub fn annotate(&self, mut resp: Response) -> Response {
-        if !self.ignored.is_empty()
-            && let Ok(v) = HeaderValue::from_str(&self.ignored.join(", "))
-        {
-            resp.headers_mut().insert(IGNORED_HEADER, v);
-        }
+        name_ignored(resp.headers_mut(), &self.ignored);
         resp
     }
 }
@@ -63,7 +54,7 @@ where
     if !ignored.is_empty() {
         tracing::warn!(fields = ?ignored, "form fields ignored");
     }
-    let parsed = parse(raw)?;
+    let parsed = parse(raw).map_err(|e| e.with_ignored(&ignored))?;
     st.metrics.observe_stage("parse", t.elapsed());
     let analyzer = st.analyzer.clone();
     let (outcome, times) = ticket
@@ -72,8 +63,8 @@ where
         .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
     st.metrics.observe_stage("queue", times.queued);
     st.metrics.observe_stage("analysis", times.ran);
-    Ok(Analysed {
-        value: outcome?,
-        ignored,
-    })
+    match outcome {
+        Ok(value) => Ok(Analysed { value, ignored }),
+        Err(e) => Err(ApiError::from(e).with_ignored(&ignored)),
+    }
 }

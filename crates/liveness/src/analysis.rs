@@ -65,6 +65,7 @@ impl Serialize for Reason {
 /// The client's settings the response echoes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Echo {
+    /// The video path that ran (the client's setting when there is no video).
     pub enhanced_detection: bool,
     pub frame_sampling_rate: u32,
     pub max_frames_analyzed: u32,

@@ -206,7 +206,13 @@ impl Stages {
         Analysis {
             mode,
             echo: Echo {
-                enhanced_detection: opts.enhanced_detection,
+                // With a video, the path that ran: a video alone is always analysed frame by
+                // frame, whatever the field said (it chooses only for image+video).
+                enhanced_detection: match mode {
+                    Mode::Enhanced => true,
+                    Mode::Legacy => false,
+                    Mode::Image => opts.enhanced_detection,
+                },
                 frame_sampling_rate: opts.frame_sampling_rate,
                 max_frames_analyzed: opts.max_frames_to_analyze,
                 details: opts.details,

@@ -388,8 +388,11 @@ fn consume(
     // Dense frames already sent to the side thread for a look.
     let mut looked_ahead = HashSet::new();
     let mut eyes = Eyes::default();
-    // The face of the latest sampled frame, to track from.
+    // The face of the latest client frame or dense anchor, to track from. A challenge's
+    // pose-only frames keep theirs apart (`last_pose`): they follow the head between client
+    // frames, but the client frames and the eye stream see what they would without them.
     let mut last: Option<(f64, Face)> = None;
+    let mut last_pose: Option<(f64, Face)> = None;
     let mut timings = StageTimings::default();
     let no_luma = || AnalysisError::Internal("a video frame came without its luma".into());
     for frame in rx {
@@ -410,8 +413,9 @@ fn consume(
                 (Some(rgb), luma)
             }
         };
+        // Whether this frame is one of the client's: only those anchor the eyes.
+        let client_frame = frame.sampled && client.asked(frames.len());
         if frame.sampled {
-            eyes.last_search_s = Some(frame.time_s);
             let colour = colour.ok_or_else(|| {
                 AnalysisError::Internal("a sampled video frame came without colour".into())
             })?;
@@ -425,7 +429,14 @@ fn consume(
             // Frames sampled only for a challenge's pose (between the client's own samples)
             // need the face's keypoints and nothing more: no eye anchor (the blink stream is
             // anchored by the client-rate frames as without a challenge), no PAD, no mesh.
-            let pad_slot = client.asked(frames.len());
+            let pad_slot = client_frame;
+            if pad_slot {
+                // Only a frame that anchors the eyes counts as a search for the dense stream:
+                // were pose-only frames to count, the dense stream would stop anchoring itself
+                // past the client's last frame and lose the eyes there (a blink at 14 s of a
+                // 20 s selfie was missed under a challenge and seen without one).
+                eyes.last_search_s = Some(frame.time_s);
+            }
             if pad_slot && scale != (1.0, 1.0) {
                 return Err(AnalysisError::Internal(
                     "a client's video frame came reduced".into(),
@@ -435,7 +446,11 @@ fn consume(
                 models,
                 rgb,
                 scale,
-                last.as_ref(),
+                if pad_slot {
+                    last.as_ref()
+                } else {
+                    newest(last.as_ref(), last_pose.as_ref())
+                },
                 frame.time_s,
                 force_search,
             )?;
@@ -457,7 +472,12 @@ fn consume(
                 eyes: None,
                 eyes_by_model: false,
             };
-            last = face.clone().map(|f| (frame.time_s, f));
+            let found = face.clone().map(|f| (frame.time_s, f));
+            if pad_slot {
+                last = found;
+            } else {
+                last_pose = found;
+            }
             match &face {
                 Some(f) => {
                     if pad_slot {
@@ -496,7 +516,9 @@ fn consume(
                     }
                 }
                 // No usable face (none, or another person): nothing to follow the eyes from.
-                None => eyes.tracker = EyeTracker::default(),
+                // A pose-only frame, read at a reduced size, leaves the eye stream alone.
+                None if pad_slot => eyes.tracker = EyeTracker::default(),
+                None => {}
             }
             frames.push(obs);
             if pad_slot {
@@ -515,7 +537,11 @@ fn consume(
                     let _ = side_jobs.send(SideJob::Embed { picks, crops });
                 }
             }
-        } else if frame.dense
+        }
+        // A pose-only frame that is also a dense one anchors here when an anchor is due, as it
+        // would without the challenge.
+        if !client_frame
+            && frame.dense
             && eyes
                 .last_search_s
                 .is_none_or(|t| frame.time_s - t >= policy::EYE_ANCHOR_EVERY_S)
@@ -574,6 +600,14 @@ fn consume(
         },
         timings,
     })
+}
+
+/// The later of two faces to track from.
+fn newest<'a>(a: Option<&'a (f64, Face)>, b: Option<&'a (f64, Face)>) -> Option<&'a (f64, Face)> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y.0 > x.0 { y } else { x }),
+        (x, y) => x.or(y),
+    }
 }
 
 /// The frame's face: followed from the last one when that is recent (cheap), else searched for

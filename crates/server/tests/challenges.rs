@@ -126,7 +126,9 @@ async fn a_live_head_turn_passes_its_challenge_and_fails_the_opposite() {
     // The challenge's extra pose frames are not counted: the frame counts are those of the
     // same video without a challenge, so `real / analyzed` means the same thing.
     let bytes = std::fs::read(s.data.join(TURNING)).unwrap();
-    let form = Form::new().file("video", "clip.mp4", &bytes);
+    let form = Form::new()
+        .file("video", "clip.mp4", &bytes)
+        .text("details", "True");
     let plain = send(
         &s.app,
         form.request("/liveness", Some(&good_token("alice"))),
@@ -136,6 +138,24 @@ async fn a_live_head_turn_passes_its_challenge_and_fails_the_opposite() {
     for count in ["video_frames_analyzed", "real_video_frames"] {
         assert_eq!(a.json[count], plain.json[count], "{count}");
     }
+    // Nor do they change the passive signals: the same blink (at 14.4 s, after the client's
+    // last sampled frame) is seen with and without the challenge.
+    assert_eq!(a.json["blink_detection"], true, "{}", a.text);
+    let video = |j: &serde_json::Value| j["details"]["video"].clone();
+    let (with, without) = (video(&a.json), video(&plain.json));
+    assert_eq!(with["blinks"]["blinks"], without["blinks"]["blinks"]);
+    // The client's frames are judged as without the challenge: same faces, same PAD.
+    let client_pads = |v: &serde_json::Value| -> Vec<(u64, f64)> {
+        v["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| Some((f["index"].as_u64()?, f["pad"].as_f64()?)))
+            .collect()
+    };
+    assert_eq!(client_pads(&with), client_pads(&without));
+    assert_eq!(client_pads(&with).len(), 20);
+    assert_eq!(a.json["blink_detection"], plain.json["blink_detection"]);
 
     let opposite = id_for(
         &s,

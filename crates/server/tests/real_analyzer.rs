@@ -357,6 +357,18 @@ async fn the_blink_video_has_blinks_in_both_paths() {
     assert_eq!(a.json["result"], "real", "{}", a.text);
     assert_eq!(a.json["facematch_result"], "False", "{}", a.text);
     assert_eq!(a.json["overall_result"], "False", "{}", a.text);
+    // The field chooses only for image+video: a video alone is analysed frame by frame, and
+    // the answer says so.
+    let a = liveness(
+        &app,
+        &data,
+        None,
+        Some(video),
+        &[("enhanced_detection", "False")],
+    )
+    .await;
+    assert_eq!(a.json["enhanced_detection"], true, "{}", a.text);
+    assert_eq!(a.json["video_frames_analyzed"], 20, "{}", a.text);
 }
 
 /// The motion signal of a `details` answer: (its value in the fusion, the mesh residual).

@@ -35,7 +35,7 @@ pub struct ApiError {
     pub message: String,
     retry_after: Option<Duration>,
     challenge: bool,
-    /// Form fields the server read and ignored (`routes::flow::IGNORED_HEADER`).
+    /// Form fields the server read and ignored ([`IGNORED_HEADER`]).
     ignored: Vec<String>,
 }
 

@@ -87,15 +87,34 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         "{} is not a file",
         args.input.display()
     );
-    // Refuse an output that cannot be written before minutes of analysis, not after.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&args.output)
+    // The archive is written beside the output under a temporary name and moved into place
+    // only when it is whole: a failed run leaves an existing output as it was, and the input
+    // is never the file being written. Creating it also refuses an output that cannot be
+    // written before minutes of analysis, not after.
+    anyhow::ensure!(
+        !same_file(&args.input, &args.output),
+        "the output {} is the input archive: name another file",
+        args.output.display()
+    );
+    anyhow::ensure!(
+        !args.output.is_dir(),
+        "the output {} is a directory: name a file",
+        args.output.display()
+    );
+    let folder = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let partial = tempfile::Builder::new()
+        .prefix(".livegate-batch-")
+        .suffix(".zip.part")
+        .tempfile_in(folder)
         .with_context(|| format!("cannot write the output {}", args.output.display()))?;
-    let scratch = Scratch::new().context("creating a scratch directory")?;
-    let mut config = JobsConfig::new(&scratch.0);
+    let scratch = tempfile::Builder::new()
+        .prefix("livegate-batch-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let mut config = JobsConfig::new(scratch.path());
     config.workers = args.jobs;
     config.limits = Limits {
         max_entries: args.max_entries,
@@ -115,7 +134,7 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let job = jobs::run_offline(
         &args.input,
-        &args.output,
+        partial.path(),
         settings,
         config,
         analyzer,
@@ -126,6 +145,9 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         },
     )
     .with_context(|| format!("batch {}", args.input.display()))?;
+    partial
+        .persist(&args.output)
+        .with_context(|| format!("cannot write the output {}", args.output.display()))?;
     bar.finish_and_clear();
     eprintln!(
         "{} stems: {} ok, {} error; {} file(s) skipped; {:.1} s → {}",
@@ -148,23 +170,10 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The job store and the input's copy live here for the run only; removed on every exit path.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("livegate-batch-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// Whether two paths name one file (both must exist to be the same).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! The `livegate` command fails early and loudly where a newcomer's mistake would otherwise
 //! cost minutes or read as a result: an evaluation whose files are not where the manifest says,
-//! a batch whose output cannot be written, a ZIP with nothing to analyse.
+//! a batch whose output cannot be written, a ZIP with nothing to analyse, a batch that would
+//! write over its input or over an earlier output it fails to replace.
 
 use std::process::Command;
 
@@ -90,4 +91,47 @@ fn batch_of_a_zip_without_stems_is_an_error() {
     assert!(!out.status.success(), "exit 0 for an empty batch: {err}");
     assert!(err.contains("no stems"), "{err}");
     assert!(err.contains("skipped notes.txt"), "{err}");
+}
+
+#[test]
+fn batch_never_writes_over_its_input_nor_spoils_an_earlier_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("in.zip");
+    let bytes = testkit::zip_of(&[("a_image.jpg", b"x")]);
+    std::fs::write(&zip, &bytes).unwrap();
+    // The output named as the input: refused, the input untouched.
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .arg("-o")
+        .arg(dir.path().join(".").join("in.zip"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is the input archive"), "{err}");
+    assert_eq!(std::fs::read(&zip).unwrap(), bytes);
+
+    // A run that fails (not a ZIP) leaves an existing output as it was, and no stray file.
+    let earlier = dir.path().join("results.zip");
+    std::fs::write(&earlier, b"an earlier run's archive").unwrap();
+    let not_zip = dir.path().join("not.zip");
+    std::fs::write(&not_zip, b"plain text").unwrap();
+    let out = livegate()
+        .arg("batch")
+        .arg(&not_zip)
+        .arg("-o")
+        .arg(&earlier)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read(&earlier).unwrap(),
+        b"an earlier run's archive"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
 }

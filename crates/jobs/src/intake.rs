@@ -74,6 +74,8 @@ pub enum IntakeError {
     Corrupt { name: String, message: String },
     #[error("the archive holds no files")]
     Empty,
+    #[error("two entries of the archive share a name; rename one (only one could be read)")]
+    DuplicateNames,
     #[error("{0}")]
     Io(String),
 }
@@ -98,6 +100,10 @@ pub fn inspect_reader<R: Read + Seek>(
     limits: &Limits,
 ) -> Result<Vec<Entry>, IntakeError> {
     let mut archive = ZipArchive::new(reader).map_err(|e| IntakeError::NotAZip(e.to_string()))?;
+    // The reader keys entries by name, so a second entry of a name would vanish unreported.
+    if archive.has_duplicate_names() {
+        return Err(IntakeError::DuplicateNames);
+    }
     if archive.len() > limits.max_entries {
         return Err(IntakeError::TooManyEntries {
             count: archive.len(),

@@ -172,6 +172,30 @@ fn garbage_is_not_a_zip() {
     assert!(matches!(err, IntakeError::NotAZip(_)), "{err:?}");
 }
 
+/// Python's zipfile writes such archives (with a warning); the reader would keep one entry.
+#[test]
+fn two_entries_of_one_name_are_refused() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for name in ["a_image.jpg", "b_image.jpg"] {
+        w.start_file(name, SimpleFileOptions::default()).unwrap();
+        w.write_all(name.as_bytes()).unwrap();
+    }
+    let mut bytes = w.finish().unwrap().into_inner();
+    // Rename the second entry to the first's name (same length; names are outside the CRC),
+    // in its local header and in the central directory; its content keeps saying `b`.
+    let (from, to) = (b"b_image.jpg", b"a_image.jpg");
+    let mut renamed = 0;
+    for i in 0..bytes.len() - from.len() {
+        if &bytes[i..i + from.len()] == from && bytes[i.saturating_sub(1)] != b'/' {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            renamed += 1;
+        }
+    }
+    assert!(renamed >= 2, "{renamed}");
+    let err = inspect(bytes, &Limits::default()).unwrap_err();
+    assert_eq!(err, IntakeError::DuplicateNames);
+}
+
 #[test]
 fn an_archive_without_files_is_refused() {
     let empty = zip::ZipWriter::new(Cursor::new(Vec::new()))

@@ -77,7 +77,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| args.manifest.parent().map(Path::to_path_buf))
         .unwrap_or_default();
-    let mut items = eval::manifest::read(&args.manifest, &root)?;
+    let mut items = eval::manifest::read(&args.manifest, &root)?.items;
     items.retain(|i| i.kind == eval::Kind::Still && i.class.is_some());
     if !args.only.is_empty() {
         items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));

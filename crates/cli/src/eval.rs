@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// TSV manifest with `file`, `category`, `identity`, `label` columns.
+    /// TSV manifest with `file`, `identity`, `label` columns (optional: `group`, `species`,
+    /// `note`).
     #[arg(long)]
     manifest: PathBuf,
     /// Folder the manifest's paths are relative to (default: the manifest's folder).
@@ -174,15 +175,35 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| args.manifest.parent().map(|p| p.to_path_buf()))
         .unwrap_or_default();
-    let mut items = eval::manifest::read(&args.manifest, &root)?;
+    let manifest = eval::manifest::read(&args.manifest, &root)?;
+    let mut items = manifest.items;
     if !args.only.is_empty() {
         items.retain(|i| args.only.iter().any(|p| i.file.starts_with(p.as_str())));
+    }
+    let passed_over: Vec<_> = manifest
+        .passed_over
+        .iter()
+        .filter(|p| args.only.is_empty() || args.only.iter().any(|o| p.file.starts_with(o)))
+        .collect();
+    if !passed_over.is_empty() {
+        eprintln!("{} manifest row(s) not evaluated:", passed_over.len());
+        for p in passed_over.iter().take(10) {
+            eprintln!("  line {} {:?}: {}", p.line, p.file, p.reason);
+        }
+        if passed_over.len() > 10 {
+            eprintln!("  … and {} more", passed_over.len() - 10);
+        }
     }
     for spec in &args.species {
         let (group, species) = spec
             .split_once('=')
             .filter(|(g, n)| !g.is_empty() && !n.is_empty())
             .with_context(|| format!("--species {spec}: expected SUBSET_OR_SOURCE=SPECIES"))?;
+        anyhow::ensure!(
+            items.iter().any(|i| i.subset == group || i.source == group),
+            "--species {spec}: no subset or source {group:?} among the items (subsets: {})",
+            names(items.iter().map(|i| i.subset.as_str()))
+        );
         for item in items.iter_mut().filter(|i| {
             i.class == Some(eval::Class::Attack)
                 && i.species.is_none()
@@ -197,6 +218,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .map(|f| parse_floor(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!items.is_empty(), "the manifest selects no items");
+    anyhow::ensure!(args.workers != Some(0), "--workers must be at least 1");
+    // Every setting that can be checked before the run is: a finished evaluation must not be
+    // thrown away for a typo.
+    check_before_run(&args, &items, &floors)?;
     // A wrong --root (or none, when the files are not beside the manifest) would otherwise
     // be measured as a table of zeros; every listed file must be there before anything runs.
     let missing: Vec<&eval::Item> = items.iter().filter(|i| !i.path.is_file()).collect();
@@ -294,12 +319,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     match &loso {
         Some(l) => print!("{}", eval::loso::table(l)),
         None if !args.loso.is_empty() => {
-            anyhow::bail!("--loso needs at least two sources with labelled items")
+            anyhow::bail!("--loso needs at least two sources with judged labelled items")
         }
         None => {}
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let json = serde_json::json!({ "pad_weights": pad_weights, "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
@@ -373,6 +396,93 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses, before minutes of analysis, the settings the run would only trip over at its end:
+/// an output folder or operating-point file that cannot be written, a `--loso` subset the
+/// items do not have or one source only, too few stills to calibrate on, a floor on a subset
+/// that is not there.
+fn check_before_run(args: &EvalArgs, items: &[eval::Item], floors: &[Floor]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    let subsets: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.subset.as_str()).collect();
+    for s in &args.loso {
+        anyhow::ensure!(
+            subsets.contains(s.as_str()),
+            "--loso {s}: no such subset among the items (subsets: {})",
+            names(subsets.iter().copied())
+        );
+    }
+    if !args.loso.is_empty() {
+        let sources: std::collections::BTreeSet<&str> = items
+            .iter()
+            .filter(|i| i.class.is_some() && args.loso.contains(&i.subset))
+            .map(|i| i.source.as_str())
+            .collect();
+        anyhow::ensure!(
+            sources.len() >= 2,
+            "--loso needs at least two sources with labelled items; {} has {}",
+            args.loso.join(", "),
+            match sources.len() {
+                0 => "none".to_string(),
+                _ => format!("only {}", names(sources.iter().copied())),
+            }
+        );
+    }
+    if let Some(file) = &args.calibrate {
+        anyhow::ensure!(
+            !file.is_dir(),
+            "--calibrate {}: a folder; name the file to write",
+            file.display()
+        );
+        let folder = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        anyhow::ensure!(
+            folder.is_dir(),
+            "--calibrate {}: the folder {} does not exist",
+            file.display(),
+            folder.display()
+        );
+        let need = liveness::policy::OPERATING_POINT_MIN_PER_CLASS;
+        let stills = |class| {
+            items
+                .iter()
+                .filter(|i| i.kind == eval::Kind::Still && i.class == Some(class))
+                .count()
+        };
+        let (bona, attacks) = (stills(eval::Class::BonaFide), stills(eval::Class::Attack));
+        anyhow::ensure!(
+            bona >= need && attacks >= need,
+            "--calibrate needs at least {need} labelled stills of each class; the items have \
+             {bona} bona fide and {attacks} attack stills"
+        );
+    }
+    for f in floors {
+        let known = match f.subset.as_str() {
+            "OVERALL" => true,
+            "LOSO" => !args.loso.is_empty(),
+            name => subsets.contains(name),
+        };
+        anyhow::ensure!(
+            known,
+            "--floor {}:{}: no subset {:?} (OVERALL, {}{})",
+            f.subset,
+            f.metric,
+            f.subset,
+            if args.loso.is_empty() { "" } else { "LOSO, " },
+            names(subsets.iter().copied())
+        );
+    }
+    Ok(())
+}
+
+/// Names for a message: sorted, deduplicated, comma-separated.
+fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    let set: std::collections::BTreeSet<&str> = it.collect();
+    set.into_iter().collect::<Vec<_>>().join(", ")
+}
+
 /// One analyzer per source that has a fold model in `dir`: the same models with the Livegate
 /// PAD model replaced by the one trained without that source.
 fn fold_analyzers(
@@ -430,13 +540,18 @@ fn parse_floor(s: &str) -> anyhow::Result<Floor> {
     } else {
         anyhow::bail!("floor {s:?} needs >= or <=");
     };
+    let value: f64 = value
+        .trim()
+        .parse()
+        .with_context(|| format!("bad number in floor {s:?}"))?;
+    anyhow::ensure!(
+        value.is_finite(),
+        "floor {s:?}: the value must be a finite number"
+    );
     Ok(Floor {
         subset: subset.to_string(),
         metric: metric.trim().to_string(),
         at_least,
-        value: value
-            .trim()
-            .parse()
-            .with_context(|| format!("bad number in floor {s:?}"))?,
+        value,
     })
 }

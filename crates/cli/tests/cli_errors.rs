@@ -135,3 +135,55 @@ fn batch_never_writes_over_its_input_nor_spoils_an_earlier_output() {
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
 }
+
+#[test]
+fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("MANIFEST.tsv");
+    std::fs::write(
+        &manifest,
+        "file\tidentity\tlabel\n\
+         extra/a/live/1.jpg\tA\tlive\n\
+         extra/a/spoof/2.jpg\tA\tspoof\n\
+         extra/a/notes.xml\tA\tannotation\n",
+    )
+    .unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let out = livegate()
+            .args(["eval", "--quiet", "--manifest"])
+            .arg(&manifest)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: exit 0");
+        assert!(err.contains(says), "{args:?}: {err}");
+        // refused before anything was analysed (the files do not even exist)
+        assert!(!err.contains("cannot be read"), "{args:?}: {err}");
+        err.into_owned()
+    };
+    let err = refused(&["--loso", "extras"], "--loso extras: no such subset");
+    assert!(err.contains("subsets: extra"), "{err}");
+    assert!(
+        err.contains("line 4 \"extra/a/notes.xml\": not a still or video"),
+        "{err}"
+    );
+    refused(&["--loso", "extra"], "only a");
+    refused(&["--floor", "OVERALL:acer<=NaN"], "finite");
+    refused(&["--floor", "faces:bpcer<=0.1"], "no subset \"faces\"");
+    refused(
+        &["--species", "nosuch=print"],
+        "no subset or source \"nosuch\"",
+    );
+    refused(&["--workers", "0"], "--workers must be at least 1");
+    refused(
+        &["--calibrate", dir.path().to_str().unwrap()],
+        "a folder; name the file",
+    );
+    refused(
+        &["--calibrate", "op.json"],
+        "needs at least 20 labelled stills of each class",
+    );
+}

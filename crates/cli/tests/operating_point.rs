@@ -103,6 +103,24 @@ fn calibrated_on_a_sources_stills_the_service_judges_at_that_point() {
         assert!(card.contains(pair[1].as_str().unwrap()), "{pair}");
     }
 
+    // The rule: of the lowest-ACER thresholds, the one nearest 0.43 — every threshold between
+    // 0.43 and it does worse on these stills.
+    let (bona, attacks) = (judged(&report, "live"), judged(&report, "spoof"));
+    let acer = |u: f64| {
+        let apcer = attacks.iter().filter(|&&s| s >= u).count() as f64 / attacks.len() as f64;
+        let bpcer = bona.iter().filter(|&&s| s < u).count() as f64 / bona.len() as f64;
+        (apcer + bpcer) / 2.0
+    };
+    for u in bona
+        .iter()
+        .chain(&attacks)
+        .map(|s| s + 0.0005)
+        .chain([0.43])
+    {
+        if (0.43..t - 1e-6).contains(&u) {
+            assert!(acer(u) > acer(t) + 1e-9, "{u} does as well as {t}");
+        }
+    }
     // A replay the policy's threshold accepts and the calibrated one does not.
     let between = report["items"]
         .as_array()

@@ -5,8 +5,9 @@
 //! the operating point moves only as far as the deployment's own stills say it must; a sample
 //! the policy's threshold already separates leaves it where it is. Each source's out-of-fold
 //! scores, calibrated on 20 consecutive stills of each class and judged on the rest: pooled
-//! ACER 12.3 → 11.4 % (the middle of the tied stretch instead: 11.7 %, and sources the policy
-//! already served perfectly then lost up to 6 points).
+//! ACER 12.3 → 11.2 % (the middle of the tied stretch instead: 11.7 %, and sources the policy
+//! already served perfectly then lost up to 6 points; the stretch's far end, what this module
+//! did until 2026-12-07: 11.4 %, and 13.1 % against 11.2 % from 5 stills of each).
 //!
 //! A deployment that states how many attacks it may let through (`--max-apcer`) gets instead
 //! the lowest BPCER its stills allow within that APCER, again as near the policy's threshold
@@ -57,30 +58,36 @@ pub enum CalibrateError {
 /// Of the thresholds with the lowest ACER on `bona` and `attacks`, the one nearest `prior`.
 ///
 /// A still is accepted when its score is at or above the threshold, so each candidate score c
-/// stands for the stretch (previous score, c]: when `prior` lies in a stretch of lowest ACER it
-/// is kept, otherwise the lowest-ACER candidate whose stretch comes nearest it is returned,
-/// placed half a score step under c ([`HALF_STEP`]) and kept in (0, 1]; each candidate's ACER
-/// is counted where it is placed.
+/// stands for the stretch (previous score, c], every threshold of which judges the stills
+/// alike: when `prior` lies in a stretch of lowest ACER it is kept, otherwise the lowest-ACER
+/// stretch nearest it gives the threshold, at its point nearest `prior` — half a score step
+/// inside the stretch ([`HALF_STEP`]) and in (0, 1]. Each stretch's ACER is counted where its
+/// threshold would be placed.
 pub fn choose(bona: &[f32], attacks: &[f32], prior: f32) -> f32 {
     let mut cands: Vec<f32> = bona.iter().chain(attacks).copied().collect();
     cands.extend([0.0, 1.0 + 1e-6]);
     cands.sort_by(f32::total_cmp);
     cands.dedup();
-    let placed = |c: f32| (c - HALF_STEP).clamp(f32::MIN_POSITIVE, 1.0);
+    // The point of stretch i nearest `prior`.
+    let placed = |i: usize| {
+        let high = (cands[i] - HALF_STEP).clamp(f32::MIN_POSITIVE, 1.0);
+        let low = match i {
+            0 => f32::MIN_POSITIVE,
+            _ => (cands[i - 1] + HALF_STEP).min(high),
+        };
+        prior.clamp(low, high)
+    };
     let acer = |t: f32| metrics::acer(metrics::apcer(attacks, t), metrics::bpcer(bona, t));
-    let errors: Vec<f32> = cands.iter().map(|&c| acer(placed(c))).collect();
+    let errors: Vec<f32> = (0..cands.len()).map(|i| acer(placed(i))).collect();
     let best = errors.iter().copied().fold(f32::INFINITY, f32::min);
     if acer(prior) <= best + 1e-9 {
         return prior;
     }
-    let distance = |i: usize| {
-        let prev = cands[i.saturating_sub(1)];
-        (cands[i] - prior).abs().min((prev - prior).abs())
-    };
     (0..cands.len())
         .filter(|&i| errors[i] <= best + 1e-9)
-        .min_by(|&a, &b| distance(a).total_cmp(&distance(b)))
-        .map_or(prior, |i| placed(cands[i]))
+        .map(placed)
+        .min_by(|a, b| (a - prior).abs().total_cmp(&(b - prior).abs()))
+        .unwrap_or(prior)
 }
 
 /// The threshold with the lowest BPCER among those whose APCER on `attacks` is at most
@@ -269,11 +276,12 @@ mod tests {
 
     #[test]
     fn accepted_attacks_move_the_threshold_just_past_them() {
-        // the policy's 0.43 accepts two attacks; every threshold in (0.55, 0.7] separates
+        // the policy's 0.43 accepts two attacks; every threshold in (0.55, 0.7] separates, and
+        // the one nearest 0.43 is just past the highest attack
         let bona = [0.7, 0.8, 0.95];
         let attacks = [0.1, 0.5, 0.55];
         let t = choose(&bona, &attacks, 0.43);
-        assert_eq!(t, 0.7 - HALF_STEP);
+        assert_eq!(t, 0.55 + HALF_STEP);
         assert_eq!(metrics::apcer(&attacks, t), 0.0);
         assert_eq!(metrics::bpcer(&bona, t), 0.0);
         // rejected live faces move it down, to the lowest-ACER candidate nearest the prior
@@ -293,7 +301,7 @@ mod tests {
         }
         // 0.43 accepts two of three attacks; (0.5, 0.6] and (0.7, 0.8] both err once per class
         assert!(acer(t) < acer(0.43));
-        assert_eq!(t, 0.6 - HALF_STEP);
+        assert_eq!(t, 0.5 + HALF_STEP);
     }
 
     #[test]

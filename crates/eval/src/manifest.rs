@@ -1,4 +1,4 @@
-//! The labelled manifest: a TSV with at least `file`, `category`, `identity`, `label` columns.
+//! The labelled manifest: a TSV with at least `file`, `identity`, `label` columns.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,22 @@ pub struct Item {
     /// An attack's presentation-attack instrument (PAI) species, ISO/IEC 30107-3's unit of
     /// APCER: see [`species_of`]. `None` for bona fide items and unnamed attacks.
     pub species: Option<String>,
+}
+
+/// A manifest row that is not evaluated, and why: said, never dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassedOver {
+    /// 1-based, the header being line 1.
+    pub line: usize,
+    pub file: String,
+    pub reason: &'static str,
+}
+
+/// The manifest's items, and the rows that are not.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub items: Vec<Item>,
+    pub passed_over: Vec<PassedOver>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,19 +107,19 @@ pub fn kind_of(file: &str) -> Option<Kind> {
     let ext = Path::new(file).extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "mp4" | "mov" | "m4v" | "webm" | "mkv" | "avi" | "3gp" => Some(Kind::Video),
-        "jpg" | "jpeg" | "png" | "webp" | "bmp" | "tif" | "tiff" | "gif" | "heic" | "heif"
-        | "avif" => Some(Kind::Still),
+        "jpg" | "jpeg" | "jfif" | "png" | "webp" | "bmp" | "tif" | "tiff" | "gif" | "heic"
+        | "heif" | "avif" => Some(Kind::Still),
         _ => None,
     }
 }
 
-pub fn read(manifest: &Path, root: &Path) -> Result<Vec<Item>, ManifestError> {
+pub fn read(manifest: &Path, root: &Path) -> Result<Manifest, ManifestError> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| ManifestError::Io(manifest.to_path_buf(), e))?;
     parse(&text, root)
 }
 
-pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
+pub fn parse(text: &str, root: &Path) -> Result<Manifest, ManifestError> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()
@@ -121,17 +137,33 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
     let gi = col("group").ok();
     let (si, ni) = (col("species").ok(), col("note").ok());
     let mut items = Vec::new();
-    for line in lines {
+    let mut passed_over = Vec::new();
+    for (n, line) in lines.enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        let Some(file) = cols.get(fi).map(|s| s.trim()) else {
+        let file = cols.get(fi).map_or("", |s| s.trim());
+        let mut pass = |reason| {
+            passed_over.push(PassedOver {
+                line: n + 2,
+                file: file.to_string(),
+                reason,
+            })
+        };
+        if file.is_empty() {
+            pass("no file");
+            continue;
+        }
+        // Annotations and other non-media rows are not analysed.
+        let Some(kind) = kind_of(file) else {
+            pass("not a still or video by its extension");
             continue;
         };
-        // Annotations and other non-media rows are not analysed.
-        let Some(kind) = kind_of(file) else { continue };
-        let label = cols.get(li).copied().unwrap_or("").trim().to_string();
+        let Some(label) = cols.get(li).map(|l| l.trim().to_string()) else {
+            pass("fewer columns than the header: no label");
+            continue;
+        };
         let class = class_of(&label);
         let field = |i: Option<usize>| i.and_then(|i| cols.get(i).copied());
         items.push(Item {
@@ -148,7 +180,7 @@ pub fn parse(text: &str, root: &Path) -> Result<Vec<Item>, ManifestError> {
                 .flatten(),
         });
     }
-    Ok(items)
+    Ok(Manifest { items, passed_over })
 }
 
 #[cfg(test)]
@@ -162,8 +194,17 @@ mod tests {
                  spoof/b.mp4\tspoof\tB\tspoof\tx\ty\n\
                  negative/c.xml\tnegative\t\tannotation\tx\ty\n\
                  negative/d.png\tnegative\t\tnoface\tx\ty\n";
-        let items = parse(t, Path::new("/r")).unwrap();
+        let m = parse(t, Path::new("/r")).unwrap();
+        let items = m.items;
         assert_eq!(items.len(), 3);
+        assert_eq!(
+            m.passed_over,
+            [PassedOver {
+                line: 4,
+                file: "negative/c.xml".into(),
+                reason: "not a still or video by its extension"
+            }]
+        );
         assert_eq!(items[0].class, Some(Class::BonaFide));
         assert_eq!(items[1].class, Some(Class::Attack));
         assert_eq!(items[1].kind, Kind::Video);
@@ -180,7 +221,7 @@ mod tests {
         assert_eq!(source_of("nuaa_train/live/x.jpg", None), "nuaa_train");
         assert_eq!(source_of("nuaa_train/live/x.jpg", Some("lab 2")), "lab 2");
         let t = "file\tidentity\tlabel\tgroup\nx/a.jpg\tA\tlive\tphone-1\n";
-        assert_eq!(parse(t, Path::new("/")).unwrap()[0].source, "phone-1");
+        assert_eq!(parse(t, Path::new("/")).unwrap().items[0].source, "phone-1");
     }
 
     #[test]
@@ -190,9 +231,30 @@ mod tests {
                  extra/s/b.jpg\tA\tspoof\treplay_screen\tprint\n\
                  extra/s/c.jpg\tA\tspoof\tApache-2.0 (repo LICENSE); photos\t\n\
                  extra/s/d.jpg\tA\tlive\tnone\t\n";
-        let items = parse(t, Path::new("/")).unwrap();
+        let items = parse(t, Path::new("/")).unwrap().items;
         let species: Vec<Option<&str>> = items.iter().map(|i| i.species.as_deref()).collect();
         assert_eq!(species, [Some("replay_screen"), Some("print"), None, None]);
+    }
+
+    #[test]
+    fn rows_not_evaluated_are_said_with_the_reason() {
+        let t = "file\tidentity\tlabel\n\
+                 a/x.jfif\tA\tlive\n\
+                 a/noext\tA\tlive\n\
+                 a/short.jpg\n\
+                 \tA\tlive\n";
+        let m = parse(t, Path::new("/")).unwrap();
+        assert_eq!(m.items.len(), 1, "{:?}", m.items);
+        assert_eq!(m.items[0].kind, Kind::Still);
+        let why: Vec<(usize, &str)> = m.passed_over.iter().map(|p| (p.line, p.reason)).collect();
+        assert_eq!(
+            why,
+            [
+                (3, "not a still or video by its extension"),
+                (4, "fewer columns than the header: no label"),
+                (5, "no file"),
+            ]
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ impl Outcome {
     #[cfg(test)]
     pub(crate) fn of_line(file: &str, label: &str) -> Outcome {
         let manifest = format!("file\tidentity\tlabel\n{file}\tX\t{label}\n");
-        let items = crate::manifest::parse(&manifest, std::path::Path::new("/")).unwrap();
+        let items = crate::manifest::parse(&manifest, std::path::Path::new("/"))
+            .unwrap()
+            .items;
         Outcome::unanalysed(items.into_iter().next().unwrap())
     }
 }

@@ -47,11 +47,14 @@ def local_threshold(bona, attack, prior=None):
     best = cands[acer <= acer.min() + 1e-12]
     if prior is None:
         return float((best[0] + best[-1]) / 2)
-    # accepted means score ≥ t, so each tied candidate t stands for the stretch (previous, t]
+    # accepted means score ≥ t, so each tied candidate t stands for the stretch (previous, t],
+    # every threshold of which judges the sample alike: the point of each nearest `prior`
+    # (just above `previous` when `prior` lies under the stretch; the same as `prior` when it
+    # lies in one). Until 2026-12-07 this returned the candidate itself, the stretch's far end
+    # when `prior` lay under it, as `livegate eval --calibrate` did.
     prev = np.array([cands[max(np.searchsorted(cands, t) - 1, 0)] for t in best])
-    if ((prev < prior) & (prior <= best)).any():
-        return float(prior)
-    return float(best[np.argmin(np.minimum(abs(best - prior), abs(prev - prior)))])
+    points = np.clip(prior, np.minimum(prev + 1e-6, best), best)
+    return float(points[np.argmin(abs(points - prior))])
 
 
 def main():

@@ -226,6 +226,33 @@ fn damaged_cache_files_are_reported_not_loaded() {
         .find(|s| s.id == ModelId::FrLiveness)
         .unwrap();
     assert_eq!((status.present, status.verified), (true, Some(false)));
+
+    // A real file with one byte changed, its size intact: refused too, not loaded.
+    let Some(models) = common::dev_models_dir() else {
+        common::testdata(); // says SKIPPED (or fails under CI)
+        return;
+    };
+    let id = ModelId::MiniFasNetV2;
+    let mut bytes = std::fs::read(models.join(id.entry().file_name())).unwrap();
+    let target = store.original_path(id);
+    std::fs::write(&target, &bytes).unwrap();
+    assert_eq!(store.path(id).unwrap(), target);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&target, &bytes).unwrap();
+    // a different modification time, as any later write has
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&target)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let err = store.path(id).unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::Corrupt { .. }) && err.to_string().contains("SHA-256"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -97,6 +97,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Refuses a cached file whose SHA-256 is not its pin. Each file is hashed once a process
+/// (again only if its size or modification time changed): every analyzer a process builds
+/// asks for the same files.
+fn check_pin(entry: &CatalogEntry, path: &Path) -> Result<(), ProvisionError> {
+    type Seen = std::collections::HashSet<(PathBuf, u64, Option<std::time::SystemTime>)>;
+    static VERIFIED: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let verified = VERIFIED.get_or_init(Default::default);
+    if verified.lock().is_ok_and(|v| v.contains(&key)) {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let actual = sha256_hex(&bytes);
+    if actual != entry.sha256 {
+        return Err(ProvisionError::Corrupt {
+            model: entry.name.into(),
+            path: path.to_path_buf(),
+            message: format!("SHA-256 {actual}, pinned {}", entry.sha256),
+        });
+    }
+    if let Ok(mut v) = verified.lock() {
+        v.insert(key);
+    }
+    Ok(())
+}
+
 fn io_error(path: &Path, e: std::io::Error) -> ProvisionError {
     ProvisionError::Io {
         path: path.to_path_buf(),
@@ -164,7 +191,8 @@ impl ModelStore {
     }
 
     /// The usable file for `id` (the converted one for entries with a converter). Never touches
-    /// the network: a missing file is an error that says how to fetch it.
+    /// the network: a missing file is an error that says how to fetch it, and a file that does
+    /// not match its pin (a damaged cache, a hand-copied file) is refused, not used.
     pub fn path(&self, id: ModelId) -> Result<PathBuf, ProvisionError> {
         let entry = id.entry();
         let original = self.original_path(id);
@@ -185,6 +213,7 @@ impl ModelStore {
             }
             Some(_) => {}
         }
+        check_pin(entry, &original)?;
         if entry.convert.is_none() {
             return Ok(original);
         }
@@ -197,7 +226,7 @@ impl ModelStore {
         self.convert_and_store(entry, &bytes)
     }
 
-    /// True when the usable file is present (cheap: no hashing).
+    /// True when the usable file is present and matches its pin (hashed once a process).
     pub fn is_available(&self, id: ModelId) -> bool {
         self.path(id).is_ok()
     }

@@ -4,6 +4,7 @@
 //! so an archive made here and one downloaded from a server agree row for row.
 
 use anyhow::Context;
+use clap::builder::TypedValueParser;
 use indicatif::{ProgressBar, ProgressStyle};
 use jobs::{JobsConfig, Limits};
 use liveness::{Analyse, AnalysisOptions};
@@ -41,13 +42,16 @@ pub struct BatchArgs {
     #[arg(long)]
     pub details: bool,
     /// Entries accepted in the input archive.
-    #[arg(long, default_value_t = Limits::default().max_entries)]
+    #[arg(long, default_value_t = Limits::default().max_entries,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     pub max_entries: usize,
     /// Largest entry, uncompressed, in MiB.
-    #[arg(long, default_value_t = Limits::default().max_entry_bytes >> 20)]
+    #[arg(long, default_value_t = Limits::default().max_entry_bytes >> 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub max_entry_mb: u64,
     /// Whole archive, uncompressed, in MiB.
-    #[arg(long, default_value_t = Limits::default().max_total_bytes >> 20)]
+    #[arg(long, default_value_t = Limits::default().max_total_bytes >> 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub max_total_mb: u64,
 }
 
@@ -144,6 +148,23 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
             bar.set_message(format!("{} ok · {} error", job.ok, job.error));
         },
     )
+    .map_err(|e| {
+        // The server's limits are its operator's; here they are flags, so say which.
+        let flag = match &e {
+            jobs::OfflineError::Submit(jobs::SubmitError::Intake(i)) => match i {
+                jobs::IntakeError::TooManyEntries { .. } => Some("--max-entries"),
+                jobs::IntakeError::EntryTooLarge { .. } => Some("--max-entry-mb"),
+                jobs::IntakeError::TotalTooLarge { .. } => Some("--max-total-mb"),
+                _ => None,
+            },
+            _ => None,
+        };
+        let e = anyhow::Error::new(e);
+        match flag {
+            Some(flag) => e.context(format!("raise {flag} to accept it")),
+            None => e,
+        }
+    })
     .with_context(|| format!("batch {}", args.input.display()))?;
     partial
         .persist(&args.output)

@@ -12,6 +12,9 @@ use serde_json::json;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.is_empty() {
+        bail!("{}: the file is empty", path.display());
+    }
     let kind = media::sniff(&bytes);
     let started = Instant::now();
     let report = match kind {

@@ -187,3 +187,32 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
         "needs at least 20 labelled stills of each class",
     );
 }
+
+#[test]
+fn batch_limits_name_the_flag_that_raises_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("in.zip");
+    std::fs::write(
+        &zip,
+        testkit::zip_of(&[("a_image.jpg", b"x"), ("b_image.jpg", b"y")]),
+    )
+    .unwrap();
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .args(["--max-entries", "1", "-o"])
+        .arg(dir.path().join("out.zip"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("raise --max-entries"), "{err}");
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .args(["--max-entry-mb", "0", "-o"])
+        .arg(dir.path().join("out.zip"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap refuses 0");
+}

@@ -178,14 +178,15 @@ fn scalar(v: Option<&Value>) -> String {
 }
 
 /// RFC 4180: quote a field holding a comma, quote or line break; double the quotes. A leading
-/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet shows a file name rather than
-/// evaluating it (file names are client-controlled).
+/// `=`, `+`, `-`, `@`, tab or carriage return (OWASP's list for CSV injection) is prefixed with
+/// `'` so a spreadsheet shows a file name rather than evaluating it (file names are
+/// client-controlled).
 fn push_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let f = if f.starts_with(['=', '+', '@'])
+        let f = if f.starts_with(['=', '+', '@', '\t', '\r'])
             || (f.starts_with('-') && f.parse::<f64>().is_err())
         {
             format!("'{f}")
@@ -286,5 +287,8 @@ mod tests {
             ["a,b", "say \"hi\"", "=cmd()", "-0.5", "plain"].map(String::from),
         );
         assert_eq!(s, "\"a,b\",\"say \"\"hi\"\"\",'=cmd(),-0.5,plain\r\n");
+        let mut s = String::new();
+        push_row(&mut s, ["\t=cmd()", "@sum"].map(String::from));
+        assert_eq!(s, "'\t=cmd(),'@sum\r\n");
     }
 }

@@ -328,9 +328,9 @@ pub fn table(r: &Report) -> String {
         &r.species,
     ));
     if !r.other_labels.is_empty() {
-        s.push_str("\nother labels (items, accepted as live):");
+        s.push_str("\nother labels:");
         for (l, (n, a)) in &r.other_labels {
-            s.push_str(&format!(" {l}: {n}/{a}"));
+            s.push_str(&format!(" {l}: {a} of {n} accepted as live;"));
         }
         s.push('\n');
     }

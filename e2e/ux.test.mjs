@@ -1,7 +1,8 @@
 // Usability of the Playground in a real headless Chromium against a real `livegate serve`:
 // a phone-width screen, dark mode, what a verdict means, the face box at the image edge, a
-// batch link opened without a token, the Bulk table's outcomes and per-item JSON, and the API
-// reference at /docs. Layout is compared with bounding boxes and computed styles, not pixels.
+// batch link opened without a token, the Bulk table's outcomes and per-item JSON, a refused
+// upload, keyboard and screen-reader use, and the API reference at /docs (deep links, phone
+// width). Layout is compared with bounding boxes and computed styles, not pixels.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -356,4 +357,49 @@ test('API reference at /docs: a card per operation in /openapi.json, nothing fro
   assert.doesNotMatch(text, /^null$/m, 'a missing value was rendered as "null"');
   assert.deepEqual(offsite, [], 'the page loaded nothing from elsewhere');
   assert.deepEqual(errors, []);
+});
+
+test('/docs: a deep link lands on its operation, and a phone-width screen does not scroll sideways', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await open(t, '/docs#op-post--v2-liveness', { viewport: { width: 360, height: 740 } });
+  await page.waitForSelector('#docs[aria-busy="false"]', { timeout: 10_000 });
+  const top = await page.$eval('#op-post--v2-liveness', (el) => el.getBoundingClientRect().top);
+  assert.ok(Math.abs(top) < 50, `the linked operation is ${top} px from the top`);
+  const scrollWidth = await page.evaluate(() => document.scrollingElement.scrollWidth);
+  assert.ok(scrollWidth <= 360, `page is ${scrollWidth} px wide at 360`);
+});
+
+test('Keyboard and screen reader: arrow keys move along the tabs, the verdict takes the focus, the token says where tokens come from', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await open(t, '/');
+  assert.match(await page.getAttribute('#token', 'placeholder'), /scripts\/token\.sh/);
+  // One tab stop per tab list; the arrow keys select the next tab and wrap.
+  assert.deepEqual(await page.$$eval('[role="tab"]', (bs) => bs.map((b) => [b.id, b.tabIndex])), [
+    ['endpoint-liveness', 0], ['endpoint-facematch', -1], ['mode-single', 0], ['mode-bulk', -1], ['mode-record', -1],
+  ]);
+  await page.focus('#mode-single');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#mode-bulk', 'aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mode-bulk');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.getAttribute('#mode-single', 'aria-selected'), 'true');
+  // "working…" is a status; the verdict, when it comes, has the focus.
+  assert.equal(await page.getAttribute('#busy', 'role'), 'status');
+  await page.setInputFiles('#image', join(td, 'faces/fr_obama.jpg'));
+  await page.focus('#token');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'result');
+});
+
+test('Bulk: an upload the server refuses leaves no panel claiming a batch is uploading', async (t) => {
+  if (!ready(t)) return;
+  const { page } = await open(t, '/');
+  await page.click('#mode-bulk');
+  // A JPEG under a .zip name: the server answers 400.
+  await page.setInputFiles('#zip', { name: 'photos.zip', mimeType: 'application/zip', buffer: readFileSync(join(td, 'faces/fr_obama.jpg')) });
+  await page.click('#run');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+  assert.match(await page.textContent('#error'), /ZIP/i);
+  assert.ok(await page.isHidden('#bulk'), 'the batch panel is still shown');
 });

@@ -134,6 +134,10 @@ async function main() {
       fieldsTable(s) || el('p', { class: 'muted' }, 'one of: ', typeOf(s)),
       example({ schema: s }))));
   root.setAttribute('aria-busy', 'false');
+  // A link into the reference (`/docs#op-post--liveness`) names an element that exists only
+  // now: the browser's own jump happened before, on an empty page.
+  const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target) target.scrollIntoView();
 }
 
 main();

@@ -28,10 +28,17 @@ export async function start(form, onError) {
   clearRows();
   showPanel('uploading');
   setButtons(null);
-  const body = await upload('/v1/batches', fd, (f) => {
-    $('bulk-progress').value = f;
-    $('bulk-counts').textContent = `uploading ${(f * 100).toFixed(0)} %`;
-  });
+  let body;
+  try {
+    body = await upload('/v1/batches', fd, (f) => {
+      $('bulk-progress').value = f;
+      $('bulk-counts').textContent = `uploading ${(f * 100).toFixed(0)} %`;
+    });
+  } catch (e) {
+    // A refused upload made no batch: no panel that says one is uploading.
+    $('bulk').hidden = true;
+    throw e;
+  }
   follow(body.id, onError, body);
 }
 

@@ -13,6 +13,8 @@ const previews = {};
 function applyState() {
   for (const b of document.querySelectorAll('[data-endpoint]')) b.setAttribute('aria-selected', String(b.dataset.endpoint === state.endpoint));
   for (const b of document.querySelectorAll('[data-mode]')) b.setAttribute('aria-selected', String(b.dataset.mode === state.mode));
+  // ARIA tabs: Tab reaches the selected tab of each list, the arrow keys the others.
+  for (const b of document.querySelectorAll('[role="tab"]')) b.tabIndex = b.getAttribute('aria-selected') === 'true' ? 0 : -1;
   for (const el of document.querySelectorAll('[data-show]')) {
     el.hidden = !el.dataset.show.split(/\s+/).every((w) => w === state.endpoint || w === state.mode);
   }
@@ -47,6 +49,20 @@ function showError(e) {
   if (state.mode === 'record') $('error').scrollIntoView({ block: 'nearest' });
 }
 
+/** Arrow keys, Home and End move along a tab list and select, as the ARIA tabs pattern has it. */
+function tabKeys(event) {
+  const keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: 'first', End: 'last' };
+  const step = keys[event.key];
+  if (step === undefined) return;
+  const tabs = [...event.currentTarget.querySelectorAll('[role="tab"]')];
+  const at = tabs.indexOf(document.activeElement);
+  if (at < 0) return;
+  event.preventDefault();
+  const next = step === 'first' ? 0 : step === 'last' ? tabs.length - 1 : (at + step + tabs.length) % tabs.length;
+  tabs[next].focus();
+  tabs[next].click();
+}
+
 async function run(event) {
   event.preventDefault();
   // Enter in a tuning field must not start a recording: only Start does.
@@ -65,9 +81,12 @@ async function run(event) {
     } else if (state.endpoint === 'facematch') {
       $('result').hidden = true;
       await runFacematch(form, $('result'), previews);
+      $('result').focus();
     } else {
       $('result').hidden = true;
       await runLiveness(form, $('result'), previews);
+      // The verdict is what a keyboard or screen-reader user wants next.
+      $('result').focus();
     }
   } catch (e) {
     showError(e);
@@ -85,6 +104,11 @@ function init() {
     // A batch link opened without a (valid) token loads once one is pasted.
     bulk.tokenChanged(showError);
   });
+  // The token sits outside the form: Enter there runs too (not in Record mode: see `run`).
+  token.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') $('form').requestSubmit();
+  });
+  for (const list of document.querySelectorAll('[role="tablist"]')) list.addEventListener('keydown', tabKeys);
   for (const b of document.querySelectorAll('[data-endpoint]')) {
     b.addEventListener('click', () => {
       state.endpoint = b.dataset.endpoint;

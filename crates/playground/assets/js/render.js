@@ -331,7 +331,11 @@ function challengeSection(ch, video, media) {
     })));
   }
   const sf = ch.same_face;
-  if (sf && Array.isArray(sf.distances)) {
+  if (sf && Array.isArray(sf.distances) && sf.distances.length === 0) {
+    // Fewer than two windows had a usable face: nothing was compared, nothing is claimed.
+    parts.push(h('p', { id: 'challenge-same-face', class: 'bad-text' },
+      'Not checked: fewer than two step windows had a usable face to compare.'));
+  } else if (sf && Array.isArray(sf.distances)) {
     parts.push(h('p', { id: 'challenge-same-face', class: sf.same ? '' : 'bad-text' }, sf.same
       ? `One face throughout: every window's face is within ${num(sf.max_distance)} of the first one.`
       : `The face changed: a window's face is ${num(Math.max(...sf.distances))} from the first one (a match is under ${num(sf.max_distance)}).`));
@@ -460,7 +464,7 @@ export function renderError(el, err) {
   if (fields.length) {
     el.append(h('ul', {}, fields.map(([loc, field, msg]) => h('li', {}, h('code', {}, `${loc}.${field}`), ` ${msg}`))));
   }
-  if (err.status === 401) el.append(h('p', {}, 'Paste a valid token above (mint one with `livegate token --sub <name>`).'));
+  if (err.status === 401) el.append(h('p', {}, 'Paste a valid token above: on the server, `scripts/token.sh <name>` mints one (or `livegate token --sub <name>` with the server\'s secret).'));
   if (err.requestId) el.append(h('p', { class: 'hint' }, `request id ${err.requestId}`));
   el.hidden = false;
 }

@@ -355,6 +355,8 @@ test('API reference at /docs: a card per operation in /openapi.json, nothing fro
   const text = await page.innerText('#docs');
   assert.doesNotMatch(text, /\[object \w+\]/, 'a DOM node was rendered as text');
   assert.doesNotMatch(text, /^null$/m, 'a missing value was rendered as "null"');
+  assert.doesNotMatch(text, /`/, 'Markdown code marks were shown as backticks');
+  assert.ok(await page.$$eval('#docs td code, #docs p code', (c) => c.length) > 0);
   assert.deepEqual(offsite, [], 'the page loaded nothing from elsewhere');
   assert.deepEqual(errors, []);
 });

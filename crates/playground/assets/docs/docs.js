@@ -18,6 +18,9 @@ const put = (node, ...children) => {
 
 const refName = (ref) => ref.split('/').pop();
 
+// Descriptions mark code with backticks, as Markdown does: shown as code, never as HTML.
+const prose = (text) => (text || '').split('`').map((part, i) => (i % 2 ? el('code', {}, part) : part));
+
 // A short type for a schema: a link for a reference, `array of …`, `a | b` for oneOf.
 function typeOf(schema) {
   if (!schema) return '';
@@ -54,7 +57,7 @@ function fieldsTable(schema) {
     el('tr', {},
       el('td', {}, el('code', {}, name), required.has(name) ? el('span', { class: 'req' }, ' required') : null),
       el('td', {}, typeOf(s)),
-      el('td', {}, s.description || '', s.description && constraints(s) ? el('br') : null,
+      el('td', {}, prose(s.description), s.description && constraints(s) ? el('br') : null,
         el('span', { class: 'muted' }, constraints(s)))));
   return el('table', {}, el('tr', {}, el('th', {}, 'field'), el('th', {}, 'type'), el('th', {}, 'meaning')), rows);
 }
@@ -70,15 +73,15 @@ function operation(path, method, op) {
   const id = `op-${method}-${path.replace(/[^a-z0-9]+/gi, '-')}`;
   const card = el('section', { class: 'op', id },
     el('h3', {}, el('span', { class: `method ${method}` }, method.toUpperCase()), el('code', {}, path)),
-    op.summary ? el('p', {}, el('strong', {}, op.summary)) : null,
-    op.description ? el('p', {}, op.description) : null,
+    op.summary ? el('p', {}, el('strong', {}, prose(op.summary))) : null,
+    op.description ? el('p', {}, prose(op.description)) : null,
     el('p', { class: 'muted' }, op.security && op.security.length ? 'Needs a Bearer token.' : 'No token needed.'));
   if (op.parameters && op.parameters.length) {
     put(card, el('h4', {}, 'Parameters'), el('table', {},
       el('tr', {}, el('th', {}, 'name'), el('th', {}, 'in'), el('th', {}, 'type'), el('th', {}, 'meaning')),
       op.parameters.map((p) => el('tr', {},
         el('td', {}, el('code', {}, p.name), p.required ? el('span', { class: 'req' }, ' required') : null),
-        el('td', {}, p.in), el('td', {}, typeOf(p.schema)), el('td', {}, p.description || '')))));
+        el('td', {}, p.in), el('td', {}, typeOf(p.schema)), el('td', {}, prose(p.description))))));
   }
   if (op.requestBody) {
     put(card, el('h4', {}, 'Request body'));
@@ -91,7 +94,7 @@ function operation(path, method, op) {
     const content = Object.entries(r.content || {});
     return el('tr', {},
       el('td', {}, el('code', {}, status)),
-      el('td', {}, r.description || '',
+      el('td', {}, prose(r.description),
         content.map(([type, media]) => el('div', { class: 'muted' }, type, media.schema ? ': ' : '', typeOf(media.schema))),
         content.map(([, media]) => example(media))));
   });
@@ -119,18 +122,18 @@ async function main() {
   const schemas = Object.entries(doc.components?.schemas || {});
   root.replaceChildren();
   put(root,
-    el('p', {}, doc.info?.description || '', ` — version ${doc.info?.version || ''}, OpenAPI ${doc.openapi}.`),
+    el('p', {}, prose(doc.info?.description), ` — version ${doc.info?.version || ''}, OpenAPI ${doc.openapi}.`),
     el('p', {}, 'Send a token as ', el('code', {}, 'Authorization: Bearer <JWT>'),
       '. Every error has the same envelope: ', el('a', { href: '#schema-ErrorEnvelope' }, 'ErrorEnvelope'), '.'),
     el('h2', {}, 'Operations'),
     el('ul', { class: 'toc' }, ops.map(([p, m, op]) => el('li', {},
       el('a', { href: `#op-${m}-${p.replace(/[^a-z0-9]+/gi, '-')}` }, `${m.toUpperCase()} ${p}`),
-      op.summary ? el('span', { class: 'muted' }, ` — ${op.summary}`) : null))),
+      op.summary ? el('span', { class: 'muted' }, ' — ', prose(op.summary)) : null))),
     ops.map(([p, m, op]) => operation(p, m, op)),
     el('h2', {}, 'Schemas'),
     schemas.map(([name, s]) => el('section', { class: 'op schema', id: `schema-${name}` },
       el('h3', {}, name),
-      s.description ? el('p', {}, s.description) : null,
+      s.description ? el('p', {}, prose(s.description)) : null,
       fieldsTable(s) || el('p', { class: 'muted' }, 'one of: ', typeOf(s)),
       example({ schema: s }))));
   root.setAttribute('aria-busy', 'false');

@@ -8,6 +8,10 @@ if [[ -z "${CARGO_TARGET_DIR:-}" ]]; then
   fi
 fi
 mkdir -p "$CARGO_TARGET_DIR"
+# ONNX Runtime's usage telemetry (a device id on disk, uploads to Microsoft) off for everything
+# these scripts run: the tests and benches, which load the library themselves, and the training
+# tools' Python onnxruntime. The `livegate` binary turns it off on its own.
+export ORT_DISABLE_TELEMETRY="${ORT_DISABLE_TELEMETRY:-1}"
 # The training tools' Python environment (training/requirements.txt), kept beside the build.
 export LIVEGATE_TRAIN_VENV="${LIVEGATE_TRAIN_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv-train}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

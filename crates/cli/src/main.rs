@@ -47,7 +47,20 @@ enum Command {
     Probe { file: std::path::PathBuf },
 }
 
+/// ONNX Runtime's switch for its usage telemetry (1DS: a device id on disk and uploads to
+/// Microsoft), which its Linux builds have had since 1.29. The API switch `vision::Runtime`
+/// also throws (`DisableTelemetryEvents`) comes after the environment has logged the process;
+/// only this variable, read when the library initialises, stops it entirely.
+const ORT_TELEMETRY_OFF: &str = "ORT_DISABLE_TELEMETRY";
+
 fn main() -> anyhow::Result<()> {
+    // Biometric deployments run on their own premises: nothing leaves the machine, and no
+    // identifier is written for a vendor. An operator's explicit setting is kept.
+    if std::env::var_os(ORT_TELEMETRY_OFF).is_none() {
+        // SAFETY: the first statement of `main`: no other thread exists yet to read the
+        // environment while it changes.
+        unsafe { std::env::set_var(ORT_TELEMETRY_OFF, "1") };
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(*args, || {

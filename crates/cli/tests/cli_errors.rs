@@ -216,3 +216,59 @@ fn batch_limits_name_the_flag_that_raises_them() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses 0");
 }
+
+/// ONNX Runtime's Linux builds keep a device id and queue usage events for Microsoft unless told
+/// not to before they initialise; the binary tells them, whatever the caller's environment.
+#[test]
+fn no_runtime_telemetry_is_written_or_queued() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let models = vision::provision::default_dir().expect("a model cache");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = livegate();
+    // CI services' own variables also silence the runtime: none of them may hide a regression.
+    for var in [
+        "ORT_DISABLE_TELEMETRY",
+        "CI",
+        "TF_BUILD",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "CIRCLECI",
+        "TRAVIS",
+        "JENKINS_URL",
+        "CODEBUILD_BUILD_ID",
+        "BUILDKITE",
+        "TEAMCITY_VERSION",
+        "XDG_CACHE_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .env("HOME", home.path())
+        .env("LIVEGATE_MODEL_DIR", &models)
+        .args(["check", "--image"])
+        .arg(data.join("faces/fr_obama.jpg"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<_> = walk(home.path());
+    assert!(written.is_empty(), "written under HOME: {written:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

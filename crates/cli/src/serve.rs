@@ -5,12 +5,22 @@
 
 use crate::token::read_secret;
 use anyhow::Context;
+use clap::builder::TypedValueParser;
 use liveness::Analyse;
 use server::{Auth, Config, RateLimit, Verifier};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+// Upper bounds of the numeric settings: far past any real deployment of this 2-core-per-worker
+// service, and low enough that no value overflows a deadline or a semaphore (a typo of
+// 18446744073709551615 seconds used to panic inside the server instead of being refused here).
+const DAY_SECS: u64 = 86_400;
+const HOUR_SECS: u64 = 3_600;
+const MAX_WORKERS: u64 = 1_024;
+const MAX_QUEUE: u64 = 1_000_000;
+const MAX_CONNECTIONS: u64 = 1_000_000;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -26,19 +36,19 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// Largest request body in MiB; larger gets 413.
-    #[arg(long, env = "LIVEGATE_BODY_LIMIT_MB", default_value_t = 50)]
+    #[arg(long, env = "LIVEGATE_BODY_LIMIT_MB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4096).map(|n| n as usize))]
     pub body_limit_mb: usize,
     /// Analyses running at once (default: CPU cores).
-    #[arg(long, env = "LIVEGATE_WORKERS")]
+    #[arg(long, env = "LIVEGATE_WORKERS", value_parser = clap::value_parser!(u64).range(1..=MAX_WORKERS).map(|n| n as usize))]
     pub workers: Option<usize>,
     /// Requests that may wait for a worker before 503 (default: 4 × workers).
-    #[arg(long, env = "LIVEGATE_QUEUE_DEPTH")]
+    #[arg(long, env = "LIVEGATE_QUEUE_DEPTH", value_parser = clap::value_parser!(u64).range(0..=MAX_QUEUE).map(|n| n as usize))]
     pub queue_depth: Option<usize>,
     /// Budget of one analysis, queueing included, in seconds.
-    #[arg(long, env = "LIVEGATE_DEADLINE_SECS", default_value_t = 60)]
+    #[arg(long, env = "LIVEGATE_DEADLINE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=DAY_SECS))]
     pub deadline_secs: u64,
     /// Seconds a client gets to upload its whole body; slower gets 408.
-    #[arg(long, env = "LIVEGATE_UPLOAD_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "LIVEGATE_UPLOAD_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=DAY_SECS))]
     pub upload_timeout_secs: u64,
     /// Log format on stderr (ignored when logging was already set up by the caller).
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
@@ -62,7 +72,7 @@ pub struct ServeArgs {
     #[arg(long = "jwt-audience")]
     pub jwt_audiences: Vec<String>,
     /// Clock skew tolerated on `exp`/`nbf`/`iat`, seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=HOUR_SECS))]
     pub jwt_leeway_secs: u64,
     /// Longest token lifetime accepted (`exp` − `iat`): seconds or 30m, 24h, 7d.
     #[arg(long, env = "LIVEGATE_JWT_MAX_LIFETIME", default_value = "24h", value_parser = crate::duration::parse)]
@@ -92,14 +102,14 @@ pub struct ServeArgs {
     pub client_share: Option<usize>,
     /// Seconds a connection gets to send its request headers, and to sit idle between
     /// requests, before it is closed.
-    #[arg(long, env = "LIVEGATE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "LIVEGATE_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=HOUR_SECS))]
     pub header_timeout_secs: u64,
     /// Connections served at once; more wait in the accept backlog.
-    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024)]
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub max_connections: usize,
     /// MiB that still-image decoding may hold across all workers; a large still waits for
     /// memory instead of multiplying the resident set.
-    #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024)]
+    #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub decode_memory_mb: u64,
     /// Serve `/metrics` only on this address (e.g. 127.0.0.1:9090), not on --bind.
     #[arg(long, env = "LIVEGATE_METRICS_BIND")]
@@ -114,10 +124,10 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
     /// Seconds a batch item stays with the replica working on it without a heartbeat; a
     /// replica that dies loses its items to the others after this long.
-    #[arg(long, env = "LIVEGATE_BATCH_LEASE_SECS", default_value_t = 30)]
+    #[arg(long, env = "LIVEGATE_BATCH_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=DAY_SECS))]
     pub batch_lease_secs: u64,
     /// Batch items analysed at once, beside the API's own workers.
-    #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1)]
+    #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_WORKERS).map(|n| n as usize))]
     pub batch_workers: usize,
     /// How long batch results are kept after the batch ends (s/m/h/d); 0 erases a batch as
     /// soon as its archive has been downloaded.
@@ -127,7 +137,8 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "LIVEGATE_BATCH_UPLOAD_TIMEOUT_SECS",
-        default_value_t = 600
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..=DAY_SECS)
     )]
     pub batch_upload_timeout_secs: u64,
     /// Batches one client may have queued or running at once.
@@ -140,7 +151,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_BATCH_QUOTA_UPLOADS", default_value_t = 2)]
     pub batch_quota_uploads: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/ctrl-c.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=DAY_SECS))]
     pub shutdown_grace_secs: u64,
 }
 
@@ -149,42 +160,23 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     let auth = auth(args)?;
     let mut cfg = Config::new(auth);
     cfg.bind = args.bind;
-    anyhow::ensure!(args.body_limit_mb > 0, "--body-limit-mb must be at least 1");
     cfg.body_limit = args
         .body_limit_mb
         .checked_mul(1024 * 1024)
         .context("--body-limit-mb too large")?;
     if let Some(w) = args.workers {
-        anyhow::ensure!(w > 0, "--workers must be at least 1");
         cfg.workers = w;
     }
     cfg.queue_depth = args.queue_depth.unwrap_or(cfg.workers * 4);
-    anyhow::ensure!(args.deadline_secs > 0, "--deadline-secs must be at least 1");
     cfg.deadline = Duration::from_secs(args.deadline_secs);
-    anyhow::ensure!(
-        args.upload_timeout_secs > 0,
-        "--upload-timeout-secs must be at least 1"
-    );
     cfg.upload_timeout = Duration::from_secs(args.upload_timeout_secs);
     cfg.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
     if let Some(share) = args.client_share {
         anyhow::ensure!(share > 0, "--client-share must be at least 1");
         cfg.client_share = share;
     }
-    anyhow::ensure!(
-        args.header_timeout_secs > 0,
-        "--header-timeout-secs must be at least 1"
-    );
     cfg.header_timeout = Duration::from_secs(args.header_timeout_secs);
-    anyhow::ensure!(
-        args.max_connections > 0,
-        "--max-connections must be at least 1"
-    );
     cfg.max_connections = args.max_connections;
-    anyhow::ensure!(
-        args.batch_upload_timeout_secs > 0,
-        "--batch-upload-timeout-secs must be at least 1"
-    );
     cfg.batch_upload_timeout = Duration::from_secs(args.batch_upload_timeout_secs);
     cfg.metrics_bind = args.metrics_bind;
     cfg.auth_failures = (args.auth_failures_per_minute > 0).then_some(RateLimit {

@@ -272,3 +272,27 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Numbers a server cannot honour are refused by name before anything starts (they used to
+/// panic inside it: a semaphore past its maximum, a deadline past the end of time).
+#[test]
+fn serve_refuses_numbers_it_cannot_honour() {
+    for (flag, value) in [
+        ("--workers", "18446744073709551615"),
+        ("--max-connections", "18446744073709551615"),
+        ("--header-timeout-secs", "18446744073709551615"),
+        ("--shutdown-grace-secs", "18446744073709551615"),
+        ("--batch-workers", "4294967296"),
+        ("--batch-workers", "0"),
+        ("--deadline-secs", "0"),
+    ] {
+        let out = livegate()
+            .args(["serve", "--no-auth", "--bind", "127.0.0.1:1", flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag), "{flag} {value}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -289,3 +289,17 @@ fn fresh_fetch_from_the_registries() {
         store.path(id).unwrap();
     }
 }
+
+/// The models `livegate models` calls required are the ones the service needs: a store holding
+/// only those loads the default pipeline (`serve.sh` starts when `models list` says so).
+#[test]
+fn the_required_models_are_enough_to_load_the_default_pipeline() {
+    let full = common::store();
+    let (_dir, store) = temp_store(None);
+    std::fs::create_dir_all(store.root()).unwrap();
+    for id in ModelId::required() {
+        std::fs::copy(full.original_path(id), store.original_path(id)).unwrap();
+    }
+    let vision = vision::Vision::load_with(&store, &vision::VisionOptions::default());
+    assert!(vision.is_ok(), "{:?}", vision.err());
+}

@@ -218,7 +218,8 @@ pub static CATALOG: &[CatalogEntry] = &[
         sha256: "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
         size: 4_884_269,
         licence: "MIT (as declared by the vendor)",
-        required: false,
+        // The default embedder (`embedder::DEFAULT`): `serve` cannot start without it.
+        required: true,
         convert: None,
         description: "Faceplugin 512-d face embedder",
     },

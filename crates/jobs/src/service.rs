@@ -172,6 +172,31 @@ pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// Removes a file that may already be gone.
+
+/// An upload file untouched this long belongs to no upload in progress: an upload writes as its
+/// bytes arrive, and an hour without one is far past any upload timeout's idle share.
+const STALE_UPLOAD: Duration = Duration::from_secs(3600);
+
+/// Removes the files of uploads that a crash cut off (they never became jobs). Only stale ones:
+/// another process on the same data directory may be receiving an upload right now, and a
+/// start must not pull its file away (a second `serve` on one directory did, and the first
+/// one's client got a 400).
+fn remove_stale_uploads(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let age = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a >= STALE_UPLOAD) {
+            remove(&e.path());
+        }
+    }
+}
+
 fn remove(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}
@@ -223,12 +248,7 @@ impl JobService {
         ] {
             private_dir(&dir)?;
         }
-        // Uploads that were cut off by a crash never became jobs.
-        if let Ok(rd) = std::fs::read_dir(config.data_dir.join("uploads")) {
-            for e in rd.flatten() {
-                remove(&e.path());
-            }
-        }
+        remove_stale_uploads(&config.data_dir.join("uploads"));
         let db = config.data_dir.join("jobs.sqlite3");
         // SQLite gives its WAL and shared-memory files the database file's mode, so creating
         // the database 0600 up front keeps all three private.
@@ -467,7 +487,9 @@ impl JobService {
     }
 
     /// Erases every batch that ended more than the retention period ago; returns their ids.
+    /// Also removes the files of uploads a crash cut off ([`remove_stale_uploads`]).
     pub fn sweep(&self) -> Result<Vec<String>, StoreError> {
+        remove_stale_uploads(&self.config.data_dir.join("uploads"));
         if self.config.retention.is_zero() {
             return Ok(Vec::new());
         }

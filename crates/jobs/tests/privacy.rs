@@ -308,3 +308,29 @@ fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
     // Expired long ago: the first sweep takes it.
     assert_eq!(svc.sweep().unwrap(), ["0123abcd".to_owned()]);
 }
+
+/// A start removes the uploads a crash cut off, but not one another process on the same data
+/// directory is receiving.
+#[test]
+fn a_start_removes_cut_off_uploads_but_not_one_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let (old, live) = (uploads.join("old.part"), uploads.join("live.part"));
+    std::fs::write(&old, b"cut off by a crash").unwrap();
+    std::fs::write(&live, b"arriving").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let _svc = JobService::open(
+        config(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    assert!(!old.exists(), "a cut-off upload was left");
+    assert!(live.exists(), "an upload in progress was removed");
+}

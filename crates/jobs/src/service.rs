@@ -171,8 +171,6 @@ pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
-/// Removes a file that may already be gone.
-
 /// An upload file untouched this long belongs to no upload in progress: an upload writes as its
 /// bytes arrive, and an hour without one is far past any upload timeout's idle share.
 const STALE_UPLOAD: Duration = Duration::from_secs(3600);
@@ -197,6 +195,7 @@ fn remove_stale_uploads(dir: &Path) {
     }
 }
 
+/// Removes a file that may already be gone.
 fn remove(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}

@@ -99,14 +99,27 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Corrupt(format!("starting the database runtime: {e}")))?;
         let url = url.to_owned();
+        tracing::info!("connecting to the job store database");
         let pool = wait_on(&runtime, async move {
-            Ok(PgPoolOptions::new()
+            let pool = PgPoolOptions::new()
                 .max_connections(8)
                 // An unreachable database fails a call (and readiness) quickly instead of
                 // holding a worker for the driver's default 30 s.
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(&url)
-                .await?)
+                .await;
+            match pool {
+                // The pool says only that it gave up; one plain connection says why (refused,
+                // no such host, bad password), which is what an operator needs to read.
+                Err(sqlx::Error::PoolTimedOut) => {
+                    use sqlx::Connection;
+                    match sqlx::PgConnection::connect(&url).await {
+                        Err(cause) => Err(cause.into()),
+                        Ok(_) => Err(sqlx::Error::PoolTimedOut.into()),
+                    }
+                }
+                other => Ok(other?),
+            }
         })?;
         Ok(Self {
             pool,
@@ -720,5 +733,22 @@ impl Store for PostgresStore {
                 bytes: row.try_get::<i64, _>(1)?.max(0) as u64,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No PostgreSQL needed: nothing listens on port 1.
+    #[test]
+    fn an_unreachable_database_says_why_and_soon() {
+        let t = std::time::Instant::now();
+        let err = PostgresStore::open("postgres://livegate@127.0.0.1:1/livegate")
+            .err()
+            .expect("nothing listens on port 1");
+        let text = err.to_string();
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     }
 }

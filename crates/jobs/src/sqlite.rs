@@ -104,6 +104,7 @@ const FREE_ITEM: &str =
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
+        writable(&conn, path)?;
         // WAL lets the HTTP handlers read progress while the runner writes results.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -122,6 +123,15 @@ impl SqliteStore {
         // transactions), so a poisoned lock is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// SQLite opens a file it may not write read-only without a word, and reads still work: a
+/// store owned by another user would start, pass `/readyz`, and fail every write with a 500.
+fn writable(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StoreError::ReadOnly(path.display().to_string()));
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -533,4 +543,25 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         done: r.get(13)?,
         ok: r.get(14)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_this_process_may_only_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        SqliteStore::open(&path).unwrap();
+        // As SQLite opens a file whose permissions forbid writing (root, who runs these
+        // tests, is never refused by permissions).
+        let ro =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let err = writable(&ro, &path).unwrap_err();
+        assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
+        assert!(err.to_string().contains("read-only"), "{err}");
+        let rw = Connection::open(&path).unwrap();
+        writable(&rw, &path).unwrap();
+    }
 }

@@ -29,6 +29,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("job store: corrupt row: {0}")]
     Corrupt(String),
+    #[error("job store {0}: read-only to this process; the service must be able to write it")]
+    ReadOnly(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

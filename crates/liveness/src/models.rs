@@ -45,15 +45,19 @@ impl Models {
             ..VisionOptions::default()
         };
         let v = Vision::load_with(store, &options)?;
+        let pad_weights = owned(LivegatePad::weights_sha256().as_slice());
+        // Which weights judge is logged at every start, the shipped ones too (the README
+        // says so; a deployment's own layer logs its own in `livegate::load`).
         tracing::info!(
             load_ms = v.load_time.as_millis() as u64,
             pad_models = ?v.pad_names(),
+            pad_weights = ?pad_weights,
             embedder = v.embedder.name(),
             "models loaded"
         );
         Ok(Models {
             vision: v,
-            pad_weights: owned(LivegatePad::weights_sha256().as_slice()),
+            pad_weights,
         })
     }
 

@@ -39,9 +39,11 @@ const MAX_STAGES: usize = 64;
 const UPKEEP_EVERY: u32 = 4096;
 
 /// The routes we label by name; anything else is "other", so a scanner cannot grow the series.
-const ROUTES: [&str; 10] = [
+const ROUTES: [&str; 12] = [
     "/liveness",
     "/v1/batches",
+    "/v1/challenges",
+    "/docs",
     "/v2/liveness",
     "/facematch",
     "/healthz",
@@ -53,9 +55,16 @@ const ROUTES: [&str; 10] = [
 ];
 
 pub fn route_label(path: &str) -> &'static str {
-    // Every batch path is one series: ids must not grow the label set.
+    // Every batch path is one series: ids must not grow the label set. The API reference's
+    // and the Playground's files count as their page.
     if path.starts_with("/v1/batches") {
         return "/v1/batches";
+    }
+    if path == "/docs" || path.starts_with("/docs/") {
+        return "/docs";
+    }
+    if path.starts_with("/playground/") {
+        return "/";
     }
     ROUTES
         .iter()

@@ -238,8 +238,14 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
 
   // "Erase from server" deletes the batch: the server then answers 404 for it.
   const jobId = (await page.url()).split('#job=')[1];
+  // It asks first; declined, nothing happens.
+  page.once('dialog', (d) => d.dismiss());
+  await page.click('#erase');
+  assert.notEqual(await page.getAttribute('#bulk-status', 'data-status'), 'erased');
+  page.once('dialog', (d) => d.accept());
   await page.click('#erase');
   await page.waitForSelector('#bulk-status[data-status="erased"]');
+  assert.equal(await page.textContent('#bulk-counts'), '');
   const after = await page.evaluate(async (id) => {
     const token = document.getElementById('token').value.trim();
     const res = await fetch(`/v1/batches/${id}`, { headers: { Authorization: `Bearer ${token}` } });

@@ -228,6 +228,8 @@ export async function cancel(onError) {
 export async function erase(onError) {
   const id = current || $('job-id').value.trim();
   if (!id) return;
+  // Erasure cannot be undone: the uploaded files and every result go.
+  if (!window.confirm(`Erase batch ${id} from the server? Its files and results are deleted for good.`)) return;
   try {
     await del(`/v1/batches/${encodeURIComponent(id)}`);
     stop();
@@ -236,6 +238,9 @@ export async function erase(onError) {
     $('bulk-id').textContent = `${id} (erased)`;
     setStatus('erased');
     $('bulk-table').querySelector('tbody').replaceChildren();
+    // Nothing of the batch is left to count or to follow.
+    $('bulk-counts').textContent = '';
+    $('bulk-progress').value = 0;
     showItem(null);
     $('download').disabled = true;
     $('cancel').disabled = true;

@@ -65,10 +65,22 @@ export function reasonText(code) {
   return words[code] || code;
 }
 
+/** What each quality finding means (`liveness::findings::Finding`), beside its code. */
+const FINDING_WORDS = {
+  no_face: 'no face found',
+  multiple_faces: 'more than one face',
+  face_too_small: 'the face is too small to judge',
+  blur: 'the face is blurred',
+  underexposed: 'too dark',
+  overexposed: 'too bright',
+  low_resolution: 'too few pixels behind the face: the verdict is a guess',
+  face_rotated: 'the face is not upright (the model judges it as it lies)',
+};
+
 function findingText(f) {
-  if (typeof f === 'string') return f;
-  if (f && typeof f === 'object') return f.kind || f.code || f.reason || JSON.stringify(f);
-  return String(f);
+  const code = typeof f === 'string' ? f
+    : f && typeof f === 'object' ? f.kind || f.code || f.reason || JSON.stringify(f) : String(f);
+  return FINDING_WORDS[code] ? `${FINDING_WORDS[code]} (${code})` : code;
 }
 
 /** Draws `url` on a canvas with the face box; bbox is in pixels of the analysed image, which is

@@ -256,21 +256,8 @@ fn no_runtime_telemetry_is_written_or_queued() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let written: Vec<_> = walk(home.path());
+    let written = testkit::files_under(home.path());
     assert!(written.is_empty(), "written under HOME: {written:?}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Numbers a server cannot honour are refused by name before anything starts (they used to

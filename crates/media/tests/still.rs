@@ -228,7 +228,7 @@ fn format_comes_from_the_bytes_not_the_name() {
     let s = decode_still(&std::fs::read(&renamed).unwrap(), &full()).unwrap();
     assert_eq!(s.info.format, "webp");
     // And every image in the test data whose extension lies is still decoded by content.
-    for entry in walk(&dir.join("negative")) {
+    for entry in testkit::files_under(&dir.join("negative")) {
         let b = std::fs::read(&entry).unwrap();
         if let media::Kind::Still(f) = media::sniff(&b) {
             let ext = entry
@@ -248,25 +248,11 @@ fn format_comes_from_the_bytes_not_the_name() {
     }
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn every_real_image_in_negative_decodes_or_fails_cleanly() {
     let Some(dir) = testdata() else { return };
     let mut decoded = 0;
-    for p in walk(&dir.join("negative")) {
+    for p in testkit::files_under(&dir.join("negative")) {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(&p).unwrap();
         let r = decode_still(&bytes, &StillOptions::default());

@@ -92,3 +92,18 @@ pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     }
     out
 }
+
+/// Every file below `dir`, at any depth, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

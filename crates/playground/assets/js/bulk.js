@@ -176,7 +176,8 @@ function row(item) {
     h('td', {}, open));
 }
 
-/** Shows one item's full response (as the archive's json/<stem>.json has it) below the table. */
+/** Shows one item's response below the table: the archive's json/<stem>.json without its
+ *  `details`, which the progress polls leave out (they come every second). */
 function showItem(stem) {
   const item = stem && lastItems.find((i) => i.stem === stem);
   shownStem = item && item.response ? stem : null;

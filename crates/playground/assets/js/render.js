@@ -407,6 +407,11 @@ function meaning(body, reason) {
     threshold = `A video is real when its fused score (PAD, motion, blink) ≥ ${num(rules.result_real_threshold)}`
       + (f && typeof f.score === 'number' ? `; this one fused to ${num(f.score)}.` : '.')
       + (body.image_input ? ` The still alone (image_result) is real when its live score ≥ ${num(rules.image_real_threshold)}.` : '');
+    // A still refused beside a video passed (or the other way round) reads like a
+    // contradiction: say how much the still weighs.
+    if (body.image_input && body.image_result !== body.result && typeof rules.image_in_video === 'number') {
+      threshold += ` The still and the video disagree: with a video, the still's PAD counts for ${Math.round(rules.image_in_video * 100)} % of the PAD signal and the frames' for the rest, so the video decides.`;
+    }
   }
   if (threshold) lines.push(h('p', { id: 'verdict-threshold' }, threshold));
   // details.review: a still scored close to its threshold is where most errors sit.

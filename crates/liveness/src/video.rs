@@ -429,15 +429,14 @@ fn consume(
             // Frames sampled only for a challenge's pose (between the client's own samples)
             // need the face's keypoints and nothing more: no eye anchor (the blink stream is
             // anchored by the client-rate frames as without a challenge), no PAD, no mesh.
-            let pad_slot = client_frame;
-            if pad_slot {
+            if client_frame {
                 // Only a frame that anchors the eyes counts as a search for the dense stream:
                 // were pose-only frames to count, the dense stream would stop anchoring itself
                 // past the client's last frame and lose the eyes there (a blink at 14 s of a
                 // 20 s selfie was missed under a challenge and seen without one).
                 eyes.last_search_s = Some(frame.time_s);
             }
-            if pad_slot && scale != (1.0, 1.0) {
+            if client_frame && scale != (1.0, 1.0) {
                 return Err(AnalysisError::Internal(
                     "a client's video frame came reduced".into(),
                 ));
@@ -446,7 +445,7 @@ fn consume(
                 models,
                 rgb,
                 scale,
-                if pad_slot {
+                if client_frame {
                     last.as_ref()
                 } else {
                     newest(last.as_ref(), last_pose.as_ref())
@@ -473,14 +472,14 @@ fn consume(
                 eyes_by_model: false,
             };
             let found = face.clone().map(|f| (frame.time_s, f));
-            if pad_slot {
+            if client_frame {
                 last = found;
             } else {
                 last_pose = found;
             }
             match &face {
                 Some(f) => {
-                    if pad_slot {
+                    if client_frame {
                         let luma = luma.as_ref().ok_or_else(no_luma)?;
                         let m =
                             anchor_eyes(models, luma, f, frame.time_s, &mut eyes, &mut timings)?;
@@ -491,7 +490,7 @@ fn consume(
                     // only (a step's window holds about six of them at the default sampling,
                     // a frontal one among them): a crop of every pose-only frame would be a
                     // copy per extra frame for a choice the client frames already offer.
-                    if pad_slot {
+                    if client_frame {
                         let (crop, face) = crop_around(rgb, f);
                         kept.push((frames.len(), crop, face));
                     }
@@ -500,7 +499,7 @@ fn consume(
                         && frames
                             .len()
                             .is_multiple_of(pad_every * policy::MOTION_MESH_EVERY_SAMPLED);
-                    if enhanced && pad_slot {
+                    if enhanced && client_frame {
                         let job = SideJob::Frame {
                             slot: frames.len(),
                             time_s: frame.time_s,
@@ -517,11 +516,11 @@ fn consume(
                 }
                 // No usable face (none, or another person): nothing to follow the eyes from.
                 // A pose-only frame, read at a reduced size, leaves the eye stream alone.
-                None if pad_slot => eyes.tracker = EyeTracker::default(),
+                None if client_frame => eyes.tracker = EyeTracker::default(),
                 None => {}
             }
             frames.push(obs);
-            if pad_slot {
+            if client_frame {
                 client_frames_seen += 1;
                 // The last client frame: the kept crops are final, and facematch's picks with
                 // them.

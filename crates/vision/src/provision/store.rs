@@ -97,31 +97,42 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Refuses a cached file whose SHA-256 is not its pin. Each file is hashed once a process
-/// (again only if its size or modification time changed): every analyzer a process builds
-/// asks for the same files.
+/// Refuses a cached file whose SHA-256 is not its pin.
 fn check_pin(entry: &CatalogEntry, path: &Path) -> Result<(), ProvisionError> {
+    match pinned_hash_matches(entry, path)? {
+        None => Ok(()),
+        Some(actual) => Err(ProvisionError::Corrupt {
+            model: entry.name.into(),
+            path: path.to_path_buf(),
+            message: format!("SHA-256 {actual}, pinned {}", entry.sha256),
+        }),
+    }
+}
+
+/// `None` when `path` hashes to `entry`'s pin, else `Some(actual hash)`. Each file is hashed
+/// once a process (again only if its size or modification time changed): every analyzer a
+/// process builds asks for the same files, and `fetch` checks a cached file before loading it.
+fn pinned_hash_matches(
+    entry: &CatalogEntry,
+    path: &Path,
+) -> Result<Option<String>, ProvisionError> {
     type Seen = std::collections::HashSet<(PathBuf, u64, Option<std::time::SystemTime>)>;
     static VERIFIED: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
     let verified = VERIFIED.get_or_init(Default::default);
     if verified.lock().is_ok_and(|v| v.contains(&key)) {
-        return Ok(());
+        return Ok(None);
     }
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let actual = sha256_hex(&bytes);
     if actual != entry.sha256 {
-        return Err(ProvisionError::Corrupt {
-            model: entry.name.into(),
-            path: path.to_path_buf(),
-            message: format!("SHA-256 {actual}, pinned {}", entry.sha256),
-        });
+        return Ok(Some(actual));
     }
     if let Ok(mut v) = verified.lock() {
         v.insert(key);
     }
-    Ok(())
+    Ok(None)
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> ProvisionError {
@@ -359,8 +370,7 @@ impl ModelStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_error(path, e)),
         }
-        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-        Ok(sha256_hex(&bytes) == entry.sha256)
+        Ok(pinned_hash_matches(entry, path)?.is_none())
     }
 
     /// Status of every catalog entry; hashes the files that are present.

@@ -338,6 +338,37 @@ mod tests {
     }
 
     #[test]
+    fn a_legacy_verdict_is_as_confident_as_the_still_it_rests_on() {
+        let legacy = |pad| {
+            decide(
+                &Signals {
+                    still_pad: Some(Some(pad)),
+                    video: video(0.9, true),
+                    legacy: true,
+                    facematch: None,
+                    challenge_passed: None,
+                },
+                &Options::with_facematch_threshold(0.6),
+            )
+        };
+        // A blinking video beside a still just under its threshold: fake, and confidently so
+        // in proportion to the still (a mean with the blink once read 0.68, "real", and so
+        // answered fake with confidence 0.32).
+        let below = legacy(0.36);
+        assert!(!below.result.is_real());
+        assert!(
+            (below.confidence - 0.64).abs() < 1e-6,
+            "{}",
+            below.confidence
+        );
+        let fused = below.fused.as_ref().unwrap();
+        assert!(fused.score < fused.threshold && !fused.real);
+        let above = legacy(0.8);
+        assert!(above.result.is_real());
+        assert!((above.confidence - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
     fn the_video_weight_dominates_blink_and_motion() {
         // Even with a blink and full depth, frames scored as attacks stay fake; a live face
         // that neither blinks nor moves passes on PAD alone.

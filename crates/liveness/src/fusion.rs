@@ -55,9 +55,6 @@ pub struct FusionWeights {
     pub motion: f32,
     /// With a still as well as a video, the still's share of the PAD part.
     pub image_in_video: f32,
-    /// Legacy mode's two terms.
-    pub legacy_image_pad: f32,
-    pub legacy_blink: f32,
     /// A still's live score at or above which it is `real` (also legacy's still rule).
     pub image_real_threshold: f32,
     /// A video's fused score at or above which it is `real`.
@@ -172,11 +169,13 @@ pub fn enhanced(s: &VideoSignals, w: &FusionWeights) -> Fused {
     }
 }
 
-/// Legacy path: the still's PAD verdict plus a blink in the video, both required.
+/// Legacy path: the still's PAD verdict plus a blink in the video, both required. The blink
+/// is a gate, not a term: without it the answer is `fake` whatever the still scored, and with
+/// it the still's live score is the whole score, judged at the still's own threshold — so the
+/// score, the verdict and the confidence always agree (a mean of the two would read 0.68 ≥ 0.43
+/// for a still that failed its threshold).
 pub fn legacy(still_pad: Option<f32>, blink: bool, w: &FusionWeights) -> Fused {
-    let b = if blink { 1.0 } else { 0.0 };
     let i = still_pad.unwrap_or(0.0);
-    let score = w.legacy_image_pad * i + w.legacy_blink * b;
     let veto = if still_pad.is_none() {
         Some(Veto::NoUsableFaceInImage)
     } else if !blink {
@@ -184,21 +183,21 @@ pub fn legacy(still_pad: Option<f32>, blink: bool, w: &FusionWeights) -> Fused {
     } else {
         None
     };
-    let real = veto.is_none() && i >= w.image_real_threshold;
     Fused {
-        score,
+        score: i,
         threshold: w.image_real_threshold,
-        real,
+        real: veto.is_none() && i >= w.image_real_threshold,
         signals: vec![
             Signal {
                 name: "image_pad",
                 value: i,
-                weight: w.legacy_image_pad,
+                weight: 1.0,
             },
+            // Weight 0: it decides through the veto, not the sum.
             Signal {
                 name: "blink",
-                value: b,
-                weight: w.legacy_blink,
+                value: if blink { 1.0 } else { 0.0 },
+                weight: 0.0,
             },
         ],
         veto,

@@ -195,12 +195,6 @@ pub const W_BLINK: f32 = 0.15;
 pub const W_MOTION: f32 = 0.1;
 /// With a still as well as a video, the still's PAD score takes this share of the PAD part.
 pub const W_IMAGE_IN_VIDEO_MODE: f32 = 0.3;
-/// Legacy mode (`enhanced_detection=False` with a video): the vendor's rule is "the still is
-/// real AND the video shows a blink", so both are required and neither can make up for the
-/// other; the reported score is their plain mean (equal weights: the contract gives no other).
-pub const W_LEGACY_IMAGE_PAD: f32 = 0.5;
-pub const W_LEGACY_BLINK: f32 = 0.5;
-
 /// The fusion's weights and thresholds as one value (what [`crate::decide::decide`] applies).
 pub const FUSION: FusionWeights = fusion_at(IMAGE_REAL_THRESHOLD);
 
@@ -212,8 +206,6 @@ pub const fn fusion_at(image_real_threshold: f32) -> FusionWeights {
         blink: W_BLINK,
         motion: W_MOTION,
         image_in_video: W_IMAGE_IN_VIDEO_MODE,
-        legacy_image_pad: W_LEGACY_IMAGE_PAD,
-        legacy_blink: W_LEGACY_BLINK,
         image_real_threshold,
         result_real_threshold: result_real_threshold(image_real_threshold),
     }

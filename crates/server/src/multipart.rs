@@ -34,6 +34,22 @@ pub struct Form {
 const MAX_REPORTED_UNKNOWN: usize = 16;
 const MAX_REPORTED_NAME: usize = 64;
 
+/// Makes field names fit for the ignored-fields header: printable ASCII without commas, each
+/// cut short, empty ones dropped, sorted, without repeats, at most a bounded number.
+pub fn reportable_names(names: &mut Vec<String>) {
+    for n in names.iter_mut() {
+        *n = n
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != ',')
+            .take(MAX_REPORTED_NAME)
+            .collect();
+    }
+    names.retain(|n| !n.is_empty());
+    names.sort();
+    names.dedup();
+    names.truncate(MAX_REPORTED_UNKNOWN);
+}
+
 impl Form {
     /// The fields this form carries that the route will not use: unknown names, and media parts
     /// of another route (`image1` sent to `/liveness`). Header-safe: printable ASCII only.
@@ -48,17 +64,9 @@ impl Form {
                     .copied()
                     .filter(|m| !route_media.contains(m)),
             )
-            .map(|n| {
-                n.chars()
-                    .filter(|c| c.is_ascii_graphic() && *c != ',')
-                    .take(MAX_REPORTED_NAME)
-                    .collect::<String>()
-            })
-            .filter(|n| !n.is_empty())
+            .map(|n| n.to_owned())
             .collect();
-        out.sort();
-        out.dedup();
-        out.truncate(MAX_REPORTED_UNKNOWN);
+        reportable_names(&mut out);
         out
     }
 

@@ -284,18 +284,32 @@ pub struct BatchList {
 pub enum AnalysisErrors {
     #[response(status = 400, description = "Missing, empty or undecodable media")]
     BadMedia(ErrorEnvelope),
-    #[response(status = 401, description = "Missing or invalid bearer token")]
+    #[response(
+        status = 401,
+        description = "Missing or invalid bearer token",
+        headers(("WWW-Authenticate" = String, description = "`Bearer`, with the reason"))
+    )]
     Unauthorized(ErrorEnvelope),
+    #[response(
+        status = 408,
+        description = "The body did not arrive within the upload timeout (`--upload-timeout-secs`)"
+    )]
+    TooSlow(ErrorEnvelope),
     #[response(status = 413, description = "Body over the configured limit")]
     TooLarge(ErrorEnvelope),
     #[response(status = 422, description = "Bad tuning fields, all listed")]
     BadFields(ErrorEnvelope),
     #[response(
         status = 429,
-        description = "Client over its rate limit or its share of the queue"
+        description = "Client over its rate limit or its share of the queue",
+        headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))
     )]
     TooMany(ErrorEnvelope),
-    #[response(status = 503, description = "Analysis queue full")]
+    #[response(
+        status = 503,
+        description = "Analysis queue full",
+        headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))
+    )]
     Busy(ErrorEnvelope),
     #[response(status = 500, description = "Internal error")]
     Internal(ErrorEnvelope),

@@ -540,6 +540,25 @@ fn openapi_documents_every_mounted_route_with_a_summary_and_examples() {
         .collect();
     assert_eq!(mounted, documented);
     assert!(mounted.len() >= 13, "{mounted:?}");
+    // The statuses and headers the README promises for the analysis routes are published:
+    // a client generated from the document knows the 408 and where the reason is.
+    for path in ["/liveness", "/v2/liveness", "/facematch"] {
+        let responses = &doc["paths"][path]["post"]["responses"];
+        for status in ["408", "429", "503"] {
+            assert!(responses[status].is_object(), "{path} lacks {status}");
+        }
+        assert!(
+            responses["429"]["headers"]["Retry-After"].is_object(),
+            "{path}"
+        );
+        let ok = &responses["200"]["headers"];
+        assert!(ok["X-Livegate-Ignored-Fields"].is_object(), "{path}: {ok}");
+        assert!(ok["X-Request-Id"].is_object(), "{path}: {ok}");
+    }
+    assert!(
+        doc["paths"]["/liveness"]["post"]["responses"]["200"]["headers"]["X-Livegate-Reason"]
+            .is_object()
+    );
 }
 
 #[tokio::test]

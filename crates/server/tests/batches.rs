@@ -422,10 +422,76 @@ async fn bad_uploads_get_the_envelope_and_leave_nothing_behind() {
     let a = send(&s.app, upload(&zip, &[], "not-a-token")).await;
     assert_eq!(a.status, 401);
 
+    // The archive under another part name is named as such, not read as a long text field.
+    for part in ["archive", "zip"] {
+        let a = send(
+            &s.app,
+            Form::new()
+                .file(part, "in.zip", &zip)
+                .request("/v1/batches", Some(&token)),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.text);
+        let why = body_field(&a.json, "file").unwrap()[0].as_str().unwrap();
+        assert!(why.contains("\"file\"") && why.contains(part), "{why}");
+    }
+
+    // A raw ZIP body is not multipart: the envelope says how to send it.
+    let a = send(
+        &s.app,
+        Request::post("/v1/batches")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/zip")
+            .body(Body::from(zip.clone()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let why = body_field(&a.json, "form").unwrap()[0].as_str().unwrap();
+    assert!(why.contains("multipart/form-data"), "{why}");
+
+    // A misspelt setting is named, on a refusal as on an acceptance.
+    let a = send(
+        &s.app,
+        upload(
+            &zip,
+            &[("enhanced_detetion", "False"), ("facematch_threshold", "2")],
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 422, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-ignored-fields"], "enhanced_detetion");
+
     let data = s.dir.path().join("data");
     let left = std::fs::read_dir(data.join("uploads")).unwrap().count()
         + std::fs::read_dir(data.join("batches")).unwrap().count();
     assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_batch_names_the_fields_it_ignored() {
+    let s = setup_with(refusing(), |_| {});
+    let token = good_token("hugo");
+    let zip = zip_of(&[("a_image.jpg", b"x")]);
+    let a = send(
+        &s.app,
+        upload(
+            &zip,
+            &[("enhanced_detetion", "False"), ("details", "True")],
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-ignored-fields"], "enhanced_detetion");
+    let a = send(
+        &s.app,
+        upload(&zip, &[("enhanced_detection", "False")], &token),
+    )
+    .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    assert!(a.headers.get("x-livegate-ignored-fields").is_none());
 }
 
 #[test]

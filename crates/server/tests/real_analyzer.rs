@@ -357,6 +357,30 @@ async fn the_blink_video_has_blinks_in_both_paths() {
     assert_eq!(a.json["result"], "real", "{}", a.text);
     assert_eq!(a.json["facematch_result"], "False", "{}", a.text);
     assert_eq!(a.json["overall_result"], "False", "{}", a.text);
+    // A still under its threshold (the student's, live score 0.36) beside a blinking video:
+    // fake, with the confidence of the still's verdict, and a fused score that agrees with it.
+    let a = liveness(
+        &app,
+        &data,
+        Some("faces/tranvanluyt_dataset_real_0.png"),
+        Some(video),
+        &[("enhanced_detection", "False"), ("details", "True")],
+    )
+    .await;
+    assert_eq!(a.json["blink_detection"], true, "{}", a.text);
+    assert_eq!(a.json["result"], "fake", "{}", a.text);
+    let fusion = &a.json["details"]["fusion"];
+    let (score, threshold) = (
+        fusion["score"].as_f64().unwrap(),
+        fusion["threshold"].as_f64().unwrap(),
+    );
+    assert!(score < threshold, "{}", a.text);
+    let confidence = a.json["confidence"].as_f64().unwrap();
+    assert!(
+        confidence > 0.5 && (confidence - (1.0 - score)).abs() < 0.01,
+        "{}",
+        a.text
+    );
     // The field chooses only for image+video: a video alone is analysed frame by frame, and
     // the answer says so.
     let a = liveness(

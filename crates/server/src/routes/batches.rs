@@ -8,9 +8,11 @@
 use crate::app::AppState;
 use crate::audit::{self, Action, Outcome};
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, name_ignored};
+use crate::multipart::reportable_names;
 use crate::openapi::{BatchJob, BatchList, BatchLookupErrors, BatchUploadForm, ErrorEnvelope};
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -80,7 +82,7 @@ async fn blocking<T: Send + 'static>(
     summary = "Upload a ZIP of stills/videos; every item analysed in the background",
     request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob),
+        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"))),
         (status = 400, description = "Not a usable ZIP, or no `file` part", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 408, description = "The archive did not arrive within the batch upload timeout", body = ErrorEnvelope),
@@ -93,13 +95,20 @@ async fn blocking<T: Send + 'static>(
 pub async fn submit(
     State(st): State<AppState>,
     caller: Caller,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let svc = Arc::clone(service(&st)?);
     let refused = |e: ApiError| {
         audit::record(&caller, "", Action::Submit, Outcome::Refused);
         e
     };
+    // Not multipart at all (a raw ZIP body, a missing boundary): the envelope, not axum's text.
+    let mut form = form.map_err(|e| {
+        refused(ApiError::bad_form(format!(
+            "{}; send the archive as multipart/form-data in a part named \"file\"",
+            e.body_text()
+        )))
+    })?;
     let (admit, owner) = (Arc::clone(&svc), caller.owner.clone());
     let slot = tokio::task::spawn_blocking(move || admit.begin_upload(&owner))
         .await
@@ -115,6 +124,8 @@ pub async fn submit(
         Ok(r) => r,
         Err(_) => Err(ApiError::upload_timeout(st.batch_upload_timeout)),
     };
+    let ignored = upload.ignored();
+    let refused = |e: ApiError| refused(e.with_ignored(&ignored));
     if let Err(e) = read {
         upload.discard().await;
         return Err(refused(e));
@@ -149,12 +160,14 @@ pub async fn submit(
     let id = job.id.clone();
     let items = blocking(move || svc.items(&id, &access)).await?;
     let location = format!("/v1/batches/{}", job.id);
-    Ok((
+    let mut response = (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
         Json(job_json(&job, &items)),
     )
-        .into_response())
+        .into_response();
+    name_ignored(response.headers_mut(), &ignored);
+    Ok(response)
 }
 
 fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
@@ -173,6 +186,18 @@ struct Upload {
 }
 
 impl Upload {
+    /// The text fields no batch setting reads, for the ignored-fields header.
+    fn ignored(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .fields
+            .keys()
+            .filter(|k| !AnalysisOptions::FIELDS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        reportable_names(&mut names);
+        names
+    }
+
     /// Removes a partial archive after a refusal.
     async fn discard(&mut self) {
         if let Some((path, _)) = self.file.take() {
@@ -204,7 +229,18 @@ async fn read_form(
             return Err(ApiError::bad_form("too many form fields"));
         }
         let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" || name == "zip" {
+        if name != "file" && field.file_name().is_some() {
+            // Otherwise a ZIP under another name reads as an over-long text field.
+            return Err(ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "file",
+                format!(
+                    "the archive goes in a form part named \"file\"; this upload has a file in \"{}\"",
+                    name.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        if name == "file" {
             if upload.file.is_some() {
                 return Err(ApiError::field(
                     StatusCode::BAD_REQUEST,

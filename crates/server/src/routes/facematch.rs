@@ -18,7 +18,7 @@ use liveness::FacematchReport;
     summary = "Whether two stills show the same person",
     request_body(content = FacematchMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Match verdict", body = FacematchReport, example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
+        (status = 200, description = "Match verdict", body = FacematchReport, headers(("X-Livegate-Ignored-Fields" = String, description = "Form fields this route read and ignored (unknown or misspelt names), comma-separated; absent when none"), ("X-Request-Id" = String, description = "The client's `unique_id` when given, else a generated id; also in the logs")), example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
         AnalysisErrors,
     ),
     security(("bearer" = []))

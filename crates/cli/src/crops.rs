@@ -91,6 +91,7 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
         });
     }
     anyhow::ensure!(!items.is_empty(), "no labelled stills selected");
+    crate::eval::ensure_files_exist(&items, &root)?;
     let analyzer = livegate::load::analyzer()?;
     let models = analyzer.models();
     let workers = args.workers.unwrap_or_else(|| {

@@ -222,24 +222,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     // Every setting that can be checked before the run is: a finished evaluation must not be
     // thrown away for a typo.
     check_before_run(&args, &items, &floors)?;
-    // A wrong --root (or none, when the files are not beside the manifest) would otherwise
-    // be measured as a table of zeros; every listed file must be there before anything runs.
-    let missing: Vec<&eval::Item> = items.iter().filter(|i| !i.path.is_file()).collect();
-    if !missing.is_empty() {
-        let shown: Vec<String> = missing
-            .iter()
-            .take(5)
-            .map(|i| format!("  {}", i.path.display()))
-            .collect();
-        anyhow::bail!(
-            "{} of {} manifest files cannot be read, e.g.:\n{}\nis --root {} the folder the \
-             manifest's paths are relative to?",
-            missing.len(),
-            items.len(),
-            shown.join("\n"),
-            root.display()
-        );
-    }
+    // A wrong --root would otherwise be measured as a table of zeros.
+    ensure_files_exist(&items, &root)?;
     let analyzer = livegate::load::analyzer()?;
     if analyzer.image_real_threshold() != liveness::policy::IMAGE_REAL_THRESHOLD {
         eprintln!(
@@ -466,15 +450,106 @@ fn check_before_run(args: &EvalArgs, items: &[eval::Item], floors: &[Floor]) -> 
         };
         anyhow::ensure!(
             known,
-            "--floor {}:{}: no subset {:?} (OVERALL, {}{})",
+            "--floor {}:{}: no subset {:?} (OVERALL, {}{}){}",
             f.subset,
             f.metric,
             f.subset,
             if args.loso.is_empty() { "" } else { "LOSO, " },
-            names(subsets.iter().copied())
+            names(subsets.iter().copied()),
+            if f.subset == "LOSO" {
+                "; LOSO floors need --loso SUBSET"
+            } else {
+                ""
+            }
+        );
+        let metrics = floor_metrics(f.subset == "LOSO");
+        anyhow::ensure!(
+            metrics.contains(&f.metric),
+            "--floor {}:{}: no metric {:?}; the metrics are {}",
+            f.subset,
+            f.metric,
+            f.metric,
+            metrics.join(", ")
         );
     }
     Ok(())
+}
+
+/// The names a floor can hold to (dotted paths to the numbers of a subset's `report.json`
+/// block, or of the pooled LOSO block), read off an empty report so that they cannot drift
+/// from what the run writes.
+fn floor_metrics(loso: bool) -> Vec<String> {
+    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(&path, v, out);
+                }
+            }
+            // Empty here, numbers in a run: the optional intervals and latency percentiles,
+            // and rates of nothing (NaN serialises as null).
+            serde_json::Value::Null => {
+                let parts: &[&str] = if prefix.ends_with("_ci") {
+                    &["low", "high"]
+                } else if prefix.ends_with("latency_ms") {
+                    &["p50", "p95"]
+                } else {
+                    &[""]
+                };
+                for p in parts {
+                    out.push(if p.is_empty() {
+                        prefix.to_owned()
+                    } else {
+                        format!("{prefix}.{p}")
+                    });
+                }
+            }
+            serde_json::Value::Number(_) => out.push(prefix.to_owned()),
+            _ => {}
+        }
+    }
+    let mut block = serde_json::to_value(eval::report::pad_metrics(std::iter::empty()))
+        .expect("metrics serialise");
+    if loso {
+        block["max_source_acer"] = serde_json::json!(0.0);
+        block["max_species_apcer"] = serde_json::json!(0.0);
+    }
+    let mut out = Vec::new();
+    leaves("", &block, &mut out);
+    out.sort();
+    out
+}
+
+/// Every listed file must be there before anything runs: a wrong `--root` (or none, when the
+/// files are not beside the manifest) would otherwise pass for items without a face.
+pub fn ensure_files_exist(items: &[eval::Item], root: &std::path::Path) -> anyhow::Result<()> {
+    let missing: Vec<&eval::Item> = items.iter().filter(|i| !i.path.is_file()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = missing
+        .iter()
+        .take(5)
+        .map(|i| format!("  {}", i.path.display()))
+        .collect();
+    let root = if root.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        root
+    };
+    anyhow::bail!(
+        "{} of {} manifest files cannot be read, e.g.:\n{}\nis --root {} the folder the \
+         manifest's paths are relative to? (without --root, it is the manifest's own folder)",
+        missing.len(),
+        items.len(),
+        shown.join("\n"),
+        root.display()
+    )
 }
 
 /// Names for a message: sorted, deduplicated, comma-separated.

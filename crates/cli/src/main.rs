@@ -53,7 +53,19 @@ enum Command {
 /// only this variable, read when the library initialises, stops it entirely.
 const ORT_TELEMETRY_OFF: &str = "ORT_DISABLE_TELEMETRY";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // The message and its causes, never a stack trace: a user error is not a crash, and a
+        // shell with RUST_BACKTRACE set (common where Rust is built) would print one for each.
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     // Biometric deployments run on their own premises: nothing leaves the machine, and no
     // identifier is written for a vendor. An operator's explicit setting is kept.
     if std::env::var_os(ORT_TELEMETRY_OFF).is_none() {

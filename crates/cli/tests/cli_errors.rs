@@ -173,6 +173,12 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
     refused(&["--loso", "extra"], "only a");
     refused(&["--floor", "OVERALL:acer<=NaN"], "finite");
     refused(&["--floor", "faces:bpcer<=0.1"], "no subset \"faces\"");
+    let err = refused(&["--floor", "OVERALL:auc>=0.9"], "no metric \"auc\"");
+    assert!(
+        err.contains("roc_auc") && err.contains("review.error_share"),
+        "{err}"
+    );
+    refused(&["--floor", "LOSO:acer<=0.2"], "LOSO floors need --loso");
     refused(
         &["--species", "nosuch=print"],
         "no subset or source \"nosuch\"",
@@ -282,4 +288,30 @@ fn serve_refuses_numbers_it_cannot_honour() {
         assert!(err.contains(flag), "{flag} {value}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn crops_refuses_a_manifest_whose_files_are_not_under_its_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("MANIFEST.tsv");
+    std::fs::write(
+        &manifest,
+        "file\tidentity\tlabel\n\
+         extra/a/live/1.jpg\tA\tlive\n\
+         extra/a/spoof/2.jpg\tA\tspoof\n",
+    )
+    .unwrap();
+    let out = livegate()
+        .args(["crops", "--manifest"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(dir.path().join("crops"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exit 0: {err}");
+    assert!(
+        err.contains("2 of 2 manifest files cannot be read") && err.contains("--root"),
+        "{err}"
+    );
 }

@@ -46,6 +46,25 @@ pub enum AuthError {
     LifetimeTooLong,
     #[error("token names a critical header extension this server does not understand")]
     UnknownCritical,
+    #[error("token claim {0} must be a non-empty string or an integer (the tenant)")]
+    Tenant(String),
+}
+
+/// The tenant a token names in `claim`. Required once a tenant claim is configured, and taken
+/// only as a string or an integer: reading anything else as "no tenant" would put every such
+/// token — tenant `1001` and tenant `2002` alike — in one shared namespace.
+fn tenant_of(claim: &str, value: Option<&serde_json::Value>) -> Result<String, AuthError> {
+    use serde_json::Value;
+    let tenant = match value {
+        None | Some(Value::Null) => return Err(AuthError::MissingClaim(claim.to_owned())),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        Some(_) => return Err(AuthError::Tenant(claim.to_owned())),
+    };
+    if tenant.trim().is_empty() {
+        return Err(AuthError::MissingClaim(claim.to_owned()));
+    }
+    Ok(tenant)
 }
 
 /// The verified caller.
@@ -254,13 +273,10 @@ impl Verifier {
         if exp.saturating_sub(start) > self.max_lifetime.saturating_add(self.leeway) {
             return Err(AuthError::LifetimeTooLong);
         }
-        let tenant = self
-            .tenant_claim
-            .as_ref()
-            .and_then(|c| claims.other.get(c))
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let tenant = match &self.tenant_claim {
+            None => String::new(),
+            Some(claim) => tenant_of(claim, claims.other.get(claim))?,
+        };
         let admin = self.admin_scope.as_ref().is_some_and(|want| {
             let in_scope = claims
                 .other

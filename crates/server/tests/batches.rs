@@ -23,6 +23,16 @@ struct Setup {
 }
 
 fn setup_with(analyser: Arc<dyn Analyse>, tune: impl FnOnce(&mut JobsConfig)) -> Setup {
+    let mut v = hs_verifier();
+    v.admin_scope("livegate:admin");
+    setup_verified(analyser, tune, v)
+}
+
+fn setup_verified(
+    analyser: Arc<dyn Analyse>,
+    tune: impl FnOnce(&mut JobsConfig),
+    verifier: server::Verifier,
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut jobs_cfg = JobsConfig::new(dir.path().join("data"));
     tune(&mut jobs_cfg);
@@ -32,9 +42,7 @@ fn setup_with(analyser: Arc<dyn Analyse>, tune: impl FnOnce(&mut JobsConfig)) ->
     cfg.workers = 2;
     cfg.queue_depth = 4;
     cfg.deadline = Duration::from_secs(120);
-    let mut v = hs_verifier();
-    v.admin_scope("livegate:admin");
-    cfg.auth = server::Auth::Jwt(Arc::new(v));
+    cfg.auth = server::Auth::Jwt(Arc::new(verifier));
     let app = server::router(
         &cfg,
         analyser,
@@ -234,6 +242,49 @@ async fn another_clients_batch_is_404_for_every_bodiless() {
     assert_eq!(seen.status, 200);
     let all = send(&s.app, get("/v1/batches", &admin)).await;
     assert_eq!(all.json["batches"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_are_apart_whatever_type_their_ids_have() {
+    let mut v = hs_verifier();
+    v.tenant_claim("tid");
+    let s = setup_verified(refusing(), |_| {}, v);
+    let token = |tid: serde_json::Value| {
+        hs_token(serde_json::json!({"sub": "user-42", "exp": now() + 600, "tid": tid}))
+    };
+    let zip = zip_of(&[("a_image.jpg", b"x")]);
+    let a = send(&s.app, upload(&zip, &[], &token(1001.into()))).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    // Numeric tenant ids once read as "no tenant", and every such tenant shared one namespace.
+    let other = token(2002.into());
+    let seen = send(&s.app, get(&format!("/v1/batches/{id}"), &other)).await;
+    assert_eq!(seen.status, 404, "{}", seen.text);
+    let list = send(&s.app, get("/v1/batches", &other)).await;
+    assert_eq!(list.json["batches"], serde_json::json!([]), "{}", list.text);
+    let own = send(
+        &s.app,
+        get(&format!("/v1/batches/{id}"), &token("1001".into())),
+    )
+    .await;
+    assert_eq!(own.status, 200, "the same tenant written as a string");
+    // A token without a readable tenant is refused, not filed under an empty one.
+    let no_tid = hs_token(serde_json::json!({"sub": "user-42", "exp": now() + 600}));
+    for bad in [
+        no_tid,
+        token("".into()),
+        token(serde_json::Value::Null),
+        token(serde_json::json!(["t1"])),
+        token(serde_json::json!(1.5)),
+    ] {
+        let a = send(&s.app, get("/v1/batches", &bad)).await;
+        assert_eq!(a.status, 401, "{}", a.text);
+        assert!(
+            a.json["message"].as_str().unwrap().contains("tid"),
+            "{}",
+            a.text
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -367,6 +367,64 @@ async fn the_retention_sweep_erases_finished_batches_on_its_own() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_zero_retention_only_the_owners_whole_download_erases() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let s = setup_with(refusing(), |c| c.retention = Duration::ZERO);
+    s.svc.spawn_runners();
+    let token = good_token("iris");
+    // Enough items that the archive spans several frames of the response body.
+    let names: Vec<String> = (0..300).map(|i| format!("p{i:03}_image.jpg")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let a = send(&s.app, upload(&zip_of(&files), &[], &token)).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    wait_done(&s.app, &id, &token).await;
+    let path = format!("/v1/batches/{id}/archive");
+    let still_there = || async {
+        send(&s.app, get(&format!("/v1/batches/{id}"), &token))
+            .await
+            .status
+            == 200
+    };
+
+    let head = send(&s.app, bodiless("HEAD", &path, &token)).await;
+    assert_eq!(head.status, 200);
+    let admin =
+        hs_token(serde_json::json!({"sub": "ops", "exp": now() + 600, "scope": "livegate:admin"}));
+    let seen = s
+        .app
+        .clone()
+        .oneshot(get(&path, &admin))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(seen.len() > 32 * 1024, "{} bytes", seen.len());
+    // The owner's client stops reading after the first frame.
+    let resp = s.app.clone().oneshot(get(&path, &token)).await.unwrap();
+    let mut body = resp.into_body();
+    assert!(body.frame().await.unwrap().unwrap().is_data());
+    drop(body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        still_there().await,
+        "erased by a HEAD, an admin or half a download"
+    );
+
+    let whole = send(&s.app, get(&path, &token)).await;
+    assert_eq!(whole.status, 200);
+    let t0 = std::time::Instant::now();
+    while still_there().await {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never erased");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_pages_through_the_callers_batches() {
     let s = setup_with(refusing(), |c| c.quota.active_jobs = 10);
     let token = good_token("dave");

@@ -489,6 +489,7 @@ pub async fn erase(
 pub async fn archive(
     State(st): State<AppState>,
     caller: Caller,
+    method: Method,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let svc = Arc::clone(service(&st)?);
@@ -510,22 +511,79 @@ pub async fn archive(
         return Err(ApiError::no_such("batch", &id));
     };
     audit::record(&caller, &id, Action::Download, Outcome::Ok);
-    let i = id.clone();
-    if blocking(move || svc.downloaded(&i, &access)).await? {
-        // Retention zero: the download was the last look.
-        audit::record(&caller, &id, Action::Erase, Outcome::Ok);
-    }
+    // With a retention of zero the owner's download is the last look, so the batch is erased
+    // once the whole archive has gone to the connection: not on a HEAD, not when the client
+    // drops the connection part-way, and not when an operator's admin token looks.
+    let last_look = method == Method::GET && job.owner == caller.owner;
+    let after = last_look.then(|| {
+        let caller = caller.clone();
+        Box::new(move || {
+            tokio::task::spawn_blocking(move || match svc.downloaded(&id, &access) {
+                Ok(true) => audit::record(&caller, &id, Action::Erase, Outcome::Ok),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(job = %id, error = %e, "erase after download failed"),
+            });
+        }) as Box<dyn FnOnce() + Send>
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"livegate-batch-{id}.zip\""),
+                format!("attachment; filename=\"livegate-batch-{}.zip\"", job.id),
             ),
         ],
-        bytes,
+        axum::body::Body::new(SentInFull::new(bytes, after)),
     )
         .into_response())
+}
+
+/// A body in small frames that runs `after` once the connection has taken its last frame.
+/// Hyper asks for the next frame only when its write buffer has room, so a client that stops
+/// reading a large archive (or a HEAD, whose body is never read) never gets there; the last
+/// few hundred kilobytes may still sit in hyper's buffer when it runs.
+struct SentInFull {
+    chunks: std::collections::VecDeque<axum::body::Bytes>,
+    len: u64,
+    after: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl SentInFull {
+    const FRAME: usize = 16 * 1024;
+
+    fn new(bytes: Vec<u8>, after: Option<Box<dyn FnOnce() + Send>>) -> SentInFull {
+        let len = bytes.len() as u64;
+        let all = axum::body::Bytes::from(bytes);
+        let chunks = (0..all.len())
+            .step_by(Self::FRAME)
+            .map(|at| all.slice(at..(at + Self::FRAME).min(all.len())))
+            .collect();
+        SentInFull { chunks, len, after }
+    }
+}
+
+impl http_body::Body for SentInFull {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let chunk = self.chunks.pop_front();
+        // Hyper stops asking once a body of known length is complete, so the hand-over of the
+        // last frame is the end.
+        if self.chunks.is_empty()
+            && let Some(after) = self.after.take()
+        {
+            after();
+        }
+        std::task::Poll::Ready(chunk.map(|c| Ok(http_body::Frame::data(c))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.len)
+    }
 }
 
 /// A job without its items: the listing's row.

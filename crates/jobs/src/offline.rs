@@ -39,14 +39,20 @@ pub fn run_offline(
     };
     let workers = config.workers.max(1);
     let svc = JobService::open(config, analyser)?;
-    let upload = svc.new_upload_path();
-    std::fs::copy(zip, &upload).map_err(|e| io(zip, e))?;
+    // The handle keeps the upload locked (not a crash's leftover) until `submit` has taken it.
+    let (upload, mut file) = svc
+        .new_upload()
+        .map_err(|e| io(Path::new("the data directory's uploads/"), e))?;
+    std::fs::File::open(zip)
+        .and_then(|mut from| std::io::copy(&mut from, &mut file))
+        .map_err(|e| io(zip, e))?;
     let name = zip
         .file_name()
         .map_or_else(|| "batch.zip".into(), |n| n.to_string_lossy().into_owned());
     let owner = crate::owner::Owner::local();
     let access = crate::owner::Access::Owner(owner.clone());
     let job = svc.submit(&owner, &upload, &name, settings)?;
+    drop(file);
     on_progress(&job);
 
     let failure: std::sync::Mutex<Option<crate::store::StoreError>> = Default::default();

@@ -171,14 +171,17 @@ pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
-/// An upload file untouched this long belongs to no upload in progress: an upload writes as its
-/// bytes arrive, and an hour without one is far past any upload timeout's idle share.
+/// An upload in progress holds an exclusive lock on its file ([`JobService::new_upload`]); a
+/// crash releases it. An unlocked upload file untouched this long was cut off: the grace
+/// covers the instant between creating a file and locking it.
+const UNLOCKED_UPLOAD_GRACE: Duration = Duration::from_secs(60);
+/// Past this, an upload file goes whatever its lock says (a file system without locks): an
+/// upload writes as its bytes arrive, and an hour without one is far past any upload timeout.
 const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 
-/// Removes the files of uploads that a crash cut off (they never became jobs). Only stale ones:
-/// another process on the same data directory may be receiving an upload right now, and a
-/// start must not pull its file away (a second `serve` on one directory did, and the first
-/// one's client got a 400).
+/// Removes the files of uploads that a crash cut off (they never became jobs). Not one that
+/// another process on the same data directory is receiving right now: a start must not pull
+/// its file away (a second `serve` on one directory did, and the first one's client got a 400).
 fn remove_stale_uploads(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
@@ -189,10 +192,17 @@ fn remove_stale_uploads(dir: &Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok());
-        if age.is_some_and(|a| a >= STALE_UPLOAD) {
+        let Some(age) = age else { continue };
+        let cut_off = age >= STALE_UPLOAD || (age >= UNLOCKED_UPLOAD_GRACE && unlocked(&e.path()));
+        if cut_off {
             remove(&e.path());
         }
     }
+}
+
+/// True when no one holds the file's lock (taking it for the instant of the check).
+fn unlocked(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| f.try_lock().is_ok())
 }
 
 /// Removes a file that may already be gone.
@@ -307,11 +317,25 @@ impl JobService {
     }
 
     /// Where an upload in progress is written before it becomes a job.
-    pub fn new_upload_path(&self) -> PathBuf {
-        self.config
+    /// A new upload file that only the service's user can read, locked for as long as the
+    /// returned handle (or a clone of it) stays open: the sweep removes an unlocked one as cut
+    /// off by a crash. Keep it open until [`JobService::submit`] has taken the file.
+    pub fn new_upload(&self) -> std::io::Result<(PathBuf, std::fs::File)> {
+        let path = self
+            .config
             .data_dir
             .join("uploads")
-            .join(format!("{}.part", uuid::Uuid::new_v4().simple()))
+            .join(format!("{}.part", uuid::Uuid::new_v4().simple()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts.open(&path)?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::Error(e) => e,
+            std::fs::TryLockError::WouldBlock => std::io::Error::other("new upload file locked"),
+        })?;
+        Ok((path, file))
     }
 
     /// Checks the ZIP at `upload`, pairs its files and records the job for `owner`; the file is

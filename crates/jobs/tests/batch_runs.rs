@@ -11,8 +11,8 @@ use std::time::Duration;
 use testkit::csv_cell;
 
 fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
-    let path = svc.new_upload_path();
-    std::fs::write(&path, bytes).unwrap();
+    let (path, mut file) = svc.new_upload().unwrap();
+    std::io::Write::write_all(&mut file, bytes).unwrap();
     svc.submit(&Owner::local(), &path, "in.zip", opts)
         .unwrap()
         .id

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn submit_as(svc: &JobService, owner: &Owner, bytes: &[u8]) -> Result<String, SubmitError> {
-    let path = svc.new_upload_path();
-    std::fs::write(&path, bytes).unwrap();
+    let (path, mut file) = svc.new_upload().unwrap();
+    std::io::Write::write_all(&mut file, bytes).unwrap();
     svc.submit(owner, &path, "in.zip", AnalysisOptions::default())
         .map(|j| j.id)
 }
@@ -310,27 +310,41 @@ fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
 }
 
 /// A start removes the uploads a crash cut off, but not one another process on the same data
-/// directory is receiving.
+/// directory is receiving (it holds the file's lock), nor one just created.
 #[test]
 fn a_start_removes_cut_off_uploads_but_not_one_in_progress() {
     let dir = tempfile::tempdir().unwrap();
     let uploads = dir.path().join("uploads");
     std::fs::create_dir_all(&uploads).unwrap();
-    let (old, live) = (uploads.join("old.part"), uploads.join("live.part"));
-    std::fs::write(&old, b"cut off by a crash").unwrap();
-    std::fs::write(&live, b"arriving").unwrap();
-    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&old)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    let path = |name: &str| uploads.join(name);
+    let aged = |name: &str, ago: Duration| {
+        std::fs::write(path(name), b"selfie bytes").unwrap();
+        let f = std::fs::File::options()
+            .write(true)
+            .open(path(name))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() - ago).unwrap();
+        f
+    };
+    // An upload a crash cut off five minutes ago: nobody holds its lock.
+    drop(aged("crashed.part", Duration::from_secs(300)));
+    drop(aged("ancient.part", Duration::from_secs(2 * 3600)));
+    // One still arriving (slowly) at another process: locked.
+    let receiving = aged("live.part", Duration::from_secs(300));
+    receiving.try_lock().unwrap();
+    // One created this instant, before its writer took the lock.
+    drop(aged("new.part", Duration::ZERO));
     let _svc = JobService::open(
         config(dir.path()),
         Arc::new(ByteAnalyser::new(Duration::ZERO)),
     )
     .unwrap();
-    assert!(!old.exists(), "a cut-off upload was left");
-    assert!(live.exists(), "an upload in progress was removed");
+    assert!(!path("crashed.part").exists(), "a cut-off upload was left");
+    assert!(!path("ancient.part").exists(), "a cut-off upload was left");
+    assert!(
+        path("live.part").exists(),
+        "an upload in progress was removed"
+    );
+    assert!(path("new.part").exists(), "a new upload was removed");
+    drop(receiving);
 }

@@ -31,8 +31,8 @@ fn two_replicas(lease: Duration) -> Option<(tempfile::TempDir, JobsConfig, JobsC
 fn submit(svc: &JobService, n: usize) -> String {
     let names: Vec<String> = (0..n).map(|i| format!("p{i:03}_image.jpg")).collect();
     let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
-    let path = svc.new_upload_path();
-    std::fs::write(&path, zip_of(&entries)).unwrap();
+    let (path, mut file) = svc.new_upload().unwrap();
+    std::io::Write::write_all(&mut file, &zip_of(&entries)).unwrap();
     svc.submit(&Owner::local(), &path, "in.zip", AnalysisOptions::default())
         .unwrap()
         .id

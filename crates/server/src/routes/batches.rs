@@ -147,9 +147,10 @@ pub async fn submit(
     };
     let owner = caller.owner.clone();
     let worker = Arc::clone(&svc);
+    let lock = upload.lock.take();
     let job = tokio::task::spawn_blocking(move || {
         let job = worker.submit(&owner, &path, &zip_name, settings);
-        drop(slot);
+        drop((slot, lock));
         job
     })
     .await
@@ -183,6 +184,9 @@ fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
 struct Upload {
     fields: HashMap<String, String>,
     file: Option<(PathBuf, String)>,
+    /// Holds the upload file's lock until the job has taken the file (or it is discarded), so
+    /// that a sweep does not take it for a crash's leftover.
+    lock: Option<std::fs::File>,
 }
 
 impl Upload {
@@ -249,8 +253,10 @@ async fn read_form(
                 ));
             }
             let zip_name = field.file_name().unwrap_or("batch.zip").to_owned();
-            let path = service.new_upload_path();
-            let mut out = private_file(&path).await.map_err(internal)?;
+            let (path, file) = service.new_upload().map_err(internal)?;
+            // A second handle on the same open file keeps its lock after `out` is done.
+            upload.lock = Some(file.try_clone().map_err(internal)?);
+            let mut out = tokio::fs::File::from_std(file);
             upload.file = Some((path, zip_name));
             let mut written: u64 = 0;
             while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
@@ -294,15 +300,6 @@ async fn read_form(
         }
     }
     Ok(())
-}
-
-/// A new upload file only the service's user can read.
-async fn private_file(path: &std::path::Path) -> std::io::Result<tokio::fs::File> {
-    let mut opts = tokio::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    opts.mode(0o600);
-    opts.open(path).await
 }
 
 #[derive(Deserialize)]

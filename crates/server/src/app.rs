@@ -142,6 +142,9 @@ fn api_routes(state: AppState, with_metrics: bool) -> Router {
         // The only body limit: tower-http's RequestBodyLimitLayer on top of it turns an oversized
         // chunked body into a 500 instead of a 413.
         .layer(DefaultBodyLimit::max(state.body_limit))
+        .layer(axum::middleware::map_response(
+            crate::error::envelope_plain_errors,
+        ))
         .with_state(state)
 }
 

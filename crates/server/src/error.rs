@@ -303,6 +303,36 @@ pub fn missing_media() -> ApiError {
     .with_field(BODY, "video", "field required when no image is sent")
 }
 
+/// axum's own extractor rejections (a path that is not UTF-8, a repeated query parameter, a
+/// body that is not multipart) answer in plain text; every error a client sees must be in the
+/// contract's envelope, so the router passes each plain-text client error through here.
+pub async fn envelope_plain_errors(resp: Response) -> Response {
+    let plain = resp.status().is_client_error()
+        && resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return resp;
+    }
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let lower = message.to_ascii_lowercase();
+    let location = if lower.contains("query") {
+        "query"
+    } else if lower.contains("url") || lower.contains("path") {
+        "path"
+    } else {
+        BODY
+    };
+    ApiError::new(status, message.clone())
+        .with_field(location, "request", message)
+        .into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();

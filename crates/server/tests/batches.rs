@@ -579,6 +579,26 @@ async fn bad_uploads_get_the_envelope_and_leave_nothing_behind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_paths_and_queries_get_the_envelope() {
+    let s = setup_with(refusing(), |_| {});
+    let token = good_token("ivan");
+    for (path, location) in [
+        ("/v1/batches/%ff%fe", "path"),
+        ("/v1/batches/%ff%fe/archive", "path"),
+        ("/v1/batches?limit=5&limit=6", "query"),
+    ] {
+        let a = send(&s.app, get(path, &token)).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.text);
+        assert_eq!(a.headers["content-type"], "application/json", "{path}");
+        assert!(
+            a.json["detail"][location]["request"][0].is_string() && a.json["message"].is_string(),
+            "{path}: {}",
+            a.text
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_batch_names_the_fields_it_ignored() {
     let s = setup_with(refusing(), |_| {});
     let token = good_token("hugo");

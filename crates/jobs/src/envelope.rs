@@ -31,5 +31,9 @@ pub fn analysis_error(err: &AnalysisError) -> Value {
             tracing::error!(error = %m, "batch item analysis failed");
             internal_error()
         }
+        AnalysisError::Unavailable(m) => {
+            tracing::warn!(error = %m, "batch item analysis needed an unreachable store");
+            plain_error("a store the analysis needs could not be reached")
+        }
     }
 }

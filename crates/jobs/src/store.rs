@@ -33,6 +33,32 @@ pub enum StoreError {
     ReadOnly(String),
 }
 
+impl StoreError {
+    /// The database cannot be reached or is busy right now (down, restarting, the pool out of
+    /// connections): worth a retry, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_) => true,
+                // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutting down, a
+                // crash restart, cannot connect now).
+                sqlx::Error::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            },
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
@@ -418,4 +444,23 @@ impl ClaimRow {
 /// Milliseconds in a lease, as the stores count them.
 pub(crate) fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_or_busy_database_is_unavailable_not_a_bug() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(StoreError::Postgres(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::Postgres(sqlx::Error::Io(io)).is_unavailable());
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(StoreError::Sqlite(busy).is_unavailable());
+        assert!(!StoreError::Corrupt("bad row".into()).is_unavailable());
+        assert!(!StoreError::Postgres(sqlx::Error::RowNotFound).is_unavailable());
+    }
 }

@@ -17,6 +17,10 @@ pub enum AnalysisError {
     /// A model or runtime failure: a bug or a broken installation, never the client's fault.
     #[error("internal: {0}")]
     Internal(String),
+    /// A store the analysis needs (a challenge's single-use record) cannot be reached right
+    /// now: the client may try again.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Synchronous and CPU-heavy: callers run it off any async reactor.

@@ -72,7 +72,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(internal)?
-        .map_err(internal)
+        .map_err(|e| ApiError::from_store(&e))
 }
 
 #[utoipa::path(
@@ -175,6 +175,7 @@ fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
     match e {
         SubmitError::Intake(e) => ApiError::field(StatusCode::BAD_REQUEST, "file", e.to_string()),
         SubmitError::Quota(q) => ApiError::quota(&q, st.retry_after),
+        SubmitError::Service(jobs::ServiceError::Store(e)) => ApiError::from_store(&e),
         SubmitError::Service(e) => internal(e),
     }
 }

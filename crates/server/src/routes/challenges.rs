@@ -79,10 +79,7 @@ pub async fn issue(State(st): State<AppState>, caller: Caller) -> Result<Respons
     let key = tokio::task::spawn_blocking(move || jobs.challenge_key())
         .await
         .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading the challenge key");
-            ApiError::internal()
-        })?;
+        .map_err(|e| ApiError::from_store(&e))?;
     // The operating system's generator: the sequence must not be predictable.
     let mut rng = rand::rngs::OsRng;
     let windows = challenge::plan(|n| rng.gen_range(0..n));
@@ -114,18 +111,26 @@ pub fn resolve(
     owner: &Owner,
 ) -> Result<ChallengeInput, AnalysisError> {
     let jobs = jobs.ok_or_else(|| AnalysisError::Internal("challenges need the store".into()))?;
+    let failed = |what: &str, e: &jobs::StoreError| {
+        let msg = format!("{what}: {e}");
+        if e.is_unavailable() {
+            AnalysisError::Unavailable(msg)
+        } else {
+            AnalysisError::Internal(msg)
+        }
+    };
     let key = jobs
         .challenge_key()
-        .map_err(|e| AnalysisError::Internal(format!("challenge key: {e}")))?;
+        .map_err(|e| failed("challenge key", &e))?;
     let mut store_error = None;
     let input = id.resolve(&key, owner, jobs::now_ms(), |nonce, expires| {
         jobs.consume_challenge(nonce, expires).unwrap_or_else(|e| {
-            store_error = Some(e.to_string());
+            store_error = Some(e);
             false
         })
     });
     match store_error {
-        Some(e) => Err(AnalysisError::Internal(format!("challenge store: {e}"))),
+        Some(e) => Err(failed("challenge store", &e)),
         None => Ok(input),
     }
 }

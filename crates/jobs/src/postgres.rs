@@ -514,7 +514,9 @@ impl Store for PostgresStore {
         let (pool, worker) = (self.pool.clone(), worker.to_owned());
         self.run(async move {
             let done = sqlx::query(
-                "UPDATE items SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1
+                "UPDATE items SET lease_owner = NULL, lease_until_ms = NULL,
+                        attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+                 WHERE lease_owner = $1
                    AND NOT EXISTS (SELECT 1 FROM results r
                                    WHERE r.job_id = items.job_id AND r.idx = items.idx)",
             )

@@ -346,7 +346,9 @@ impl Store for SqliteStore {
 
     fn release(&self, worker: &str) -> Result<u64, StoreError> {
         let n = self.conn().execute(
-            "UPDATE items SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = ?1
+            "UPDATE items SET lease_owner = NULL, lease_until_ms = NULL,
+                        attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+                 WHERE lease_owner = ?1
                AND NOT EXISTS (SELECT 1 FROM results r
                                WHERE r.job_id = items.job_id AND r.idx = items.idx)",
             params![worker],

@@ -232,7 +232,9 @@ pub trait Store: Send + Sync {
     /// Extends every lease `worker` holds on unfinished items (the heartbeat).
     fn renew(&self, worker: &str, lease: Duration) -> Result<(), StoreError>;
 
-    /// Gives back every lease `worker` holds on unfinished items; returns how many.
+    /// Gives back every lease `worker` holds on unfinished items, and the attempt each lease
+    /// counted: a graceful stop is not a crash, and a rolling deploy must not use up an item's
+    /// tries. Returns how many.
     fn release(&self, worker: &str) -> Result<u64, StoreError>;
 
     /// Records one item's outcome unless it already has one; closes the job when it was the

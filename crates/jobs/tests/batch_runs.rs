@@ -362,3 +362,28 @@ fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
 fn rows_contain(csv: &str, prefix: &str) -> bool {
     csv.lines().any(|l| l.starts_with(prefix))
 }
+
+/// A graceful stop hands a running item back without using up one of its tries: in a rolling
+/// deploy the item may land on the next replica to stop, again and again.
+#[test]
+fn items_handed_back_on_a_graceful_stop_keep_their_tries() {
+    let dir = tempfile::tempdir().unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(config(dir.path()), an).unwrap();
+    let id = submit(
+        &svc,
+        &zip_of(&[("alice_image.jpg", b"REAL-alice")]),
+        AnalysisOptions::default(),
+    );
+    for _ in 0..(jobs::service::MAX_ATTEMPTS + 2) {
+        let held = svc
+            .store()
+            .claim(svc.worker(), Duration::from_secs(60))
+            .unwrap();
+        assert!(held.is_some());
+        assert_eq!(svc.store().release(svc.worker()).unwrap(), 1);
+    }
+    assert_eq!(run_all(&svc), 1);
+    let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
+    assert_eq!((job.done, job.ok, job.error), (1, 1, 0), "{job:?}");
+}

@@ -19,7 +19,7 @@ use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
     Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
-    Store, StoreError, Usage, Wake, corrupt, lease_ms, now_ms, weights_column,
+    Store, StoreError, Usage, Wake, check_quota, corrupt, lease_ms, now_ms, weights_column,
 };
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row, migrate::Migrator};
@@ -279,8 +279,24 @@ impl Store for PostgresStore {
         // The files reach the writing task one at a time over a channel of one place, so at
         // most two are in memory whatever the batch's size; all rows commit together or none.
         let (files_tx, mut files) = tokio::sync::mpsc::channel::<FileOrAbort>(1);
+        let quota = job.quota.clone();
         let write = async move {
             let mut tx = pool.begin().await?;
+            // One admission per owner at a time across every replica (the lock ends with the
+            // transaction), and the quota checked on what the others have committed.
+            // (Two hashes: a collision between owners only makes them wait for each other.)
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))")
+                .bind(&owner.tenant)
+                .bind(&owner.sub)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query(USAGE_SQL_PG)
+                .bind(&owner.tenant)
+                .bind(&owner.sub)
+                .fetch_one(&mut *tx)
+                .await?;
+            check_quota(&quota, usage_of(&row)?, zip_bytes as u64)
+                .map_err(StoreError::OverQuota)?;
             sqlx::query(
                 "INSERT INTO jobs (id, status, zip_name, settings, skipped, created_ms,
                     finished_ms, owner_tenant, owner_sub, zip_bytes)
@@ -722,20 +738,25 @@ impl Store for PostgresStore {
     fn usage(&self, owner: &Owner) -> Result<Usage, StoreError> {
         let (pool, owner) = (self.pool.clone(), owner.clone());
         self.run(async move {
-            let row = sqlx::query(
-                "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0)::BIGINT FROM jobs
-                 WHERE owner_tenant = $1 AND owner_sub = $2 AND status IN ('queued', 'running')",
-            )
-            .bind(&owner.tenant)
-            .bind(&owner.sub)
-            .fetch_one(&pool)
-            .await?;
-            Ok(Usage {
-                active_jobs: row.try_get::<i64, _>(0)?.max(0) as u64,
-                bytes: row.try_get::<i64, _>(1)?.max(0) as u64,
-            })
+            let row = sqlx::query(USAGE_SQL_PG)
+                .bind(&owner.tenant)
+                .bind(&owner.sub)
+                .fetch_one(&pool)
+                .await?;
+            usage_of(&row)
         })
     }
+}
+
+/// What an owner holds in unfinished jobs (the sum cast back: PostgreSQL sums BIGINT as NUMERIC).
+const USAGE_SQL_PG: &str = "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0)::BIGINT FROM jobs
+     WHERE owner_tenant = $1 AND owner_sub = $2 AND status IN ('queued', 'running')";
+
+fn usage_of(row: &PgRow) -> Result<Usage, StoreError> {
+    Ok(Usage {
+        active_jobs: row.try_get::<i64, _>(0)?.max(0) as u64,
+        bytes: row.try_get::<i64, _>(1)?.max(0) as u64,
+    })
 }
 
 #[cfg(test)]

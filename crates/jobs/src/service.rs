@@ -12,6 +12,7 @@ use crate::owner::{Access, Held, Holdings, Owner};
 use crate::pairing;
 use crate::store::{
     Claim, Cursor, ItemState, JobRecord, JobStatus, MediaSource, NewJob, Store, StoreError, Usage,
+    check_quota,
 };
 use liveness::{Analyse, AnalysisOptions};
 use std::path::{Path, PathBuf};
@@ -387,11 +388,15 @@ impl JobService {
             pairing: &pairing,
             media,
             read_media: &read_media,
+            quota: self.config.quota.clone(),
         });
         if zip_path.is_none() || inserted.is_err() {
             remove(zip_path.as_deref().unwrap_or(upload));
         }
-        inserted.map_err(ServiceError::from)?;
+        match inserted {
+            Err(StoreError::OverQuota(q)) => return Err(q.into()),
+            other => other.map_err(ServiceError::from)?,
+        }
         tracing::info!(job = %id, items = pairing.items.len(), skipped = pairing.skipped.len(), "batch accepted");
         let job = self
             .store
@@ -686,16 +691,4 @@ impl JobService {
             }
         });
     }
-}
-
-fn check_quota(quota: &Quota, usage: Usage, incoming: u64) -> Result<(), QuotaError> {
-    if usage.active_jobs >= quota.active_jobs {
-        return Err(QuotaError::ActiveJobs {
-            max: quota.active_jobs,
-        });
-    }
-    if usage.bytes.saturating_add(incoming) > quota.bytes {
-        return Err(QuotaError::Bytes { max: quota.bytes });
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@ use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
     Claim, ClaimRow, Cursor, ItemRow, ItemState, JobRecord, JobRow, JobStatus, NewJob, Outcome,
-    Store, StoreError, Usage, corrupt, lease_ms, now_ms, weights_column,
+    Store, StoreError, Usage, check_quota, corrupt, lease_ms, now_ms, weights_column,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -172,7 +172,11 @@ impl Store for SqliteStore {
 
     fn insert_job(&self, job: &NewJob<'_>) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the write lock from the start, so that another process on this file
+        // cannot admit an upload between the quota check and the insert.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let usage = usage_on(&tx, job.owner)?;
+        check_quota(&job.quota, usage, job.zip_bytes).map_err(StoreError::OverQuota)?;
         let now = now_ms();
         let (status, finished) = if job.pairing.items.is_empty() {
             (JobStatus::Done, Some(now))
@@ -489,17 +493,22 @@ impl Store for SqliteStore {
     }
 
     fn usage(&self, owner: &Owner) -> Result<Usage, StoreError> {
-        let (jobs, bytes): (i64, i64) = self.conn().query_row(
-            "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0) FROM jobs
-             WHERE owner_tenant = ?1 AND owner_sub = ?2 AND status IN ('queued', 'running')",
-            params![owner.tenant, owner.sub],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(Usage {
-            active_jobs: jobs.max(0) as u64,
-            bytes: bytes.max(0) as u64,
-        })
+        usage_on(&self.conn(), owner)
     }
+}
+
+/// What `owner` holds in unfinished jobs, on the store's connection or inside a transaction.
+fn usage_on(conn: &Connection, owner: &Owner) -> Result<Usage, StoreError> {
+    let (jobs, bytes): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0) FROM jobs
+         WHERE owner_tenant = ?1 AND owner_sub = ?2 AND status IN ('queued', 'running')",
+        params![owner.tenant, owner.sub],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Usage {
+        active_jobs: jobs.max(0) as u64,
+        bytes: bytes.max(0) as u64,
+    })
 }
 
 fn owner_params(access: &Access) -> (Option<&str>, Option<&str>) {

@@ -12,6 +12,7 @@
 
 use crate::owner::{Access, Owner};
 use crate::pairing::{Pairing, Skipped, Task};
+use crate::service::{Quota, QuotaError};
 use liveness::AnalysisOptions;
 use liveness::models::{PadWeights, by_file};
 use serde::Serialize;
@@ -31,6 +32,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("job store {0}: read-only to this process; the service must be able to write it")]
     ReadOnly(String),
+    /// The insert found the owner at its quota (another upload was admitted first).
+    #[error("{0}")]
+    OverQuota(QuotaError),
 }
 
 impl StoreError {
@@ -185,6 +189,9 @@ pub struct NewJob<'a> {
     /// never sits in memory whole.
     pub media: Vec<String>,
     pub read_media: &'a ReadMedia<'a>,
+    /// The owner's quota, checked again inside the insert's transaction under a per-owner lock:
+    /// replicas admitting uploads at the same moment each saw the usage from before the others.
+    pub quota: Quota,
 }
 
 /// Reads one file of an upload by its archive name.
@@ -302,6 +309,19 @@ impl Cursor {
             id: id.to_owned(),
         })
     }
+}
+
+/// Whether one more upload of `incoming` bytes fits `quota` beside `usage`.
+pub(crate) fn check_quota(quota: &Quota, usage: Usage, incoming: u64) -> Result<(), QuotaError> {
+    if usage.active_jobs >= quota.active_jobs {
+        return Err(QuotaError::ActiveJobs {
+            max: quota.active_jobs,
+        });
+    }
+    if usage.bytes.saturating_add(incoming) > quota.bytes {
+        return Err(QuotaError::Bytes { max: quota.bytes });
+    }
+    Ok(())
 }
 
 /// What a client holds in jobs that have not finished: counted against its quota.

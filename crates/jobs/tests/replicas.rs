@@ -377,3 +377,46 @@ fn an_unreachable_database_fails_the_ping_and_every_call_cleanly() {
     assert!(svc.job("00", &Access::Admin).is_err());
     assert!(svc.run_one().is_err());
 }
+
+/// Uploads admitted at the same moment by different replicas each saw the usage from before
+/// the others; the insert's own check under a per-owner lock keeps the quota.
+#[test]
+fn replicas_admitting_at_once_keep_one_quota() {
+    let Some((_dir, mut a, mut b)) = two_replicas(Duration::from_secs(30)) else {
+        return;
+    };
+    for c in [&mut a, &mut b] {
+        c.quota.active_jobs = 2;
+    }
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let replicas = [
+        JobService::open(a, an.clone()).unwrap(),
+        JobService::open(b, an.clone()).unwrap(),
+    ];
+    let start = std::sync::Barrier::new(6);
+    let accepted = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..6)
+            .map(|i| {
+                let (svc, start) = (&replicas[i % 2], &start);
+                s.spawn(move || {
+                    let (path, mut file) = svc.new_upload().unwrap();
+                    std::io::Write::write_all(&mut file, &zip_of(&[("p_image.jpg", b"REAL")]))
+                        .unwrap();
+                    start.wait();
+                    svc.submit(&Owner::local(), &path, "in.zip", AnalysisOptions::default())
+                })
+            })
+            .collect();
+        tries
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|r| match r {
+                Ok(_) => true,
+                Err(jobs::SubmitError::Quota(_)) => false,
+                Err(e) => panic!("{e}"),
+            })
+            .count()
+    });
+    assert_eq!(accepted, 2);
+    assert_eq!(replicas[0].usage(&Owner::local()).unwrap().active_jobs, 2);
+}

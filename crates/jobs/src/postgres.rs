@@ -418,7 +418,7 @@ impl Store for PostgresStore {
         self.run(async move {
             let rows = sqlx::query(
                 "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                        r.near_threshold, r.pad_weights
+                        r.near_threshold, r.pad_weights, i.lease_until_ms
                  FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
                  WHERE i.job_id = $1 ORDER BY i.idx",
             )
@@ -438,6 +438,7 @@ impl Store for PostgresStore {
                         worker: r.try_get(7)?,
                         near_threshold: r.try_get(8)?,
                         pad_weights: r.try_get(9)?,
+                        lease_until_ms: r.try_get(10)?,
                     }
                     .into_state()
                 })

@@ -263,7 +263,7 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                    r.near_threshold, r.pad_weights
+                    r.near_threshold, r.pad_weights, i.lease_until_ms
              FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
              WHERE i.job_id = ?1 ORDER BY i.idx",
         )?;
@@ -279,6 +279,7 @@ impl Store for SqliteStore {
                 worker: r.get(7)?,
                 near_threshold: r.get::<_, Option<i64>>(8)?.map(|v| v != 0),
                 pad_weights: r.get(9)?,
+                lease_until_ms: r.get(10)?,
             })
         })?;
         let mut out = Vec::new();

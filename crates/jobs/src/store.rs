@@ -129,6 +129,10 @@ pub struct ItemState {
     #[serde(flatten)]
     pub task: Task,
     pub outcome: Option<Outcome>,
+    /// A replica holds a live lease on it and no result is in yet: it is being analysed (and
+    /// will keep its result, even if the batch was cancelled meanwhile).
+    #[serde(skip)]
+    pub running: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,6 +399,8 @@ pub(crate) struct ItemRow {
     /// [`weights_column`]'s text.
     pub pad_weights: Option<String>,
     pub worker: Option<String>,
+    /// `items.lease_until_ms`.
+    pub lease_until_ms: Option<i64>,
 }
 
 impl ItemRow {
@@ -414,11 +420,16 @@ impl ItemRow {
             }),
             _ => None,
         };
+        let running = outcome.is_none()
+            && self
+                .lease_until_ms
+                .is_some_and(|until| until > now_ms() as i64);
         Ok(ItemState {
             index: self.idx.max(0) as u64,
             stem: self.stem,
             task: serde_json::from_str(&self.task).map_err(corrupt)?,
             outcome,
+            running,
         })
     }
 }

@@ -201,7 +201,8 @@ pub struct BatchItem {
     /// `liveness` or `facematch`.
     pub kind: String,
     pub files: Vec<String>,
-    /// `pending`, `ok`, `error` or `not_run` (the batch was cancelled first).
+    /// `pending`, `running` (being analysed; it keeps its result even if the batch is
+    /// cancelled meanwhile), `ok`, `error` or `not_run` (the batch was cancelled first).
     pub status: String,
     pub elapsed_ms: Option<u64>,
     /// Why a liveness verdict is fake regardless of any score (`no_face`, …), when a rule

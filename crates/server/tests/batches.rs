@@ -579,6 +579,43 @@ async fn bad_uploads_get_the_envelope_and_leave_nothing_behind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_shows_the_item_in_progress_as_running_and_it_keeps_its_result() {
+    let slow: Arc<dyn Analyse> = Arc::new(Refuse {
+        pause: Duration::from_millis(1500),
+    });
+    let s = setup_with(slow, |c| c.workers = 1);
+    s.svc.spawn_runners();
+    let token = good_token("jack");
+    let zip = zip_of(&[("a_image.jpg", b"x"), ("b_image.jpg", b"y")]);
+    let a = send(&s.app, upload(&zip, &[], &token)).await;
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    let status = |v: &Value, i: usize| v["items"][i]["status"].as_str().unwrap().to_owned();
+    let t0 = std::time::Instant::now();
+    loop {
+        let a = send(&s.app, get(&format!("/v1/batches/{id}"), &token)).await;
+        if status(&a.json, 0) == "running" {
+            assert_eq!(status(&a.json, 1), "pending", "{}", a.text);
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", a.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelled = send(
+        &s.app,
+        bodiless("POST", &format!("/v1/batches/{id}/cancel"), &token),
+    )
+    .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(status(&cancelled.json, 0), "running", "{}", cancelled.text);
+    assert_eq!(status(&cancelled.json, 1), "not_run", "{}", cancelled.text);
+    // The item in progress finishes and keeps its result; the other never runs.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after = send(&s.app, get(&format!("/v1/batches/{id}"), &token)).await;
+    assert_eq!(status(&after.json, 0), "error", "{}", after.text);
+    assert_eq!(status(&after.json, 1), "not_run", "{}", after.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_paths_and_queries_get_the_envelope() {
     let s = setup_with(refusing(), |_| {});
     let token = good_token("ivan");

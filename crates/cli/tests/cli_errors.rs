@@ -315,3 +315,24 @@ fn crops_refuses_a_manifest_whose_files_are_not_under_its_root() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_secret_names_the_environment_variables_too() {
+    for args in [
+        &["token", "--sub", "me"][..],
+        &["serve", "--bind", "127.0.0.1:0"][..],
+    ] {
+        let out = livegate()
+            .args(args)
+            .env_remove("LIVEGATE_JWT_SECRET")
+            .env_remove("LIVEGATE_JWT_SECRET_FILE")
+            // A user error is not a crash: no stack trace even where backtraces are on.
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: exit 0");
+        assert!(err.contains("LIVEGATE_JWT_SECRET"), "{args:?}: {err}");
+        assert!(!err.contains("Stack backtrace"), "{args:?}: {err}");
+    }
+}

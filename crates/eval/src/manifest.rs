@@ -57,7 +57,9 @@ pub struct Manifest {
 pub enum ManifestError {
     #[error("cannot read {0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("the manifest has no `{0}` column in its header")]
+    #[error(
+        "the manifest has no `{0}` column in its header (a manifest is tab-separated; its first line names the columns: file, identity, label)"
+    )]
     MissingColumn(&'static str),
 }
 

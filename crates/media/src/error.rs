@@ -99,18 +99,18 @@ impl MediaError {
     }
 }
 
+/// Names the limit that was passed: a side, or the pixel count (a 20000×20000 still is within
+/// 20 000 px per side but four times over 100 megapixels).
 fn too_many_pixels(what: &str, w: u32, h: u32, max_pixels: u64, max_dimension: u32) -> String {
-    let size = if w > 0 && h > 0 {
-        format!("{w}x{h} pixels")
+    if w == 0 || h == 0 {
+        return format!("the {what} is too large, over the limit ({max_pixels} pixels)");
+    }
+    let pixels = u64::from(w) * u64::from(h);
+    if w.max(h) > max_dimension {
+        format!("the {what} is {w}x{h} pixels: a side over the limit of {max_dimension} px")
     } else {
-        "too large".to_string()
-    };
-    let side = if max_dimension < u32::MAX {
-        format!(", {max_dimension} px per side")
-    } else {
-        String::new()
-    };
-    format!("the {what} is {size}, over the limit ({max_pixels} pixels{side})")
+        format!("the {what} is {w}x{h} = {pixels} pixels, over the limit of {max_pixels} pixels")
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +128,18 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "the image is 60000x60000 pixels, over the limit (100 pixels, 20 px per side)"
+            "the image is 60000x60000 pixels: a side over the limit of 20 px"
+        );
+        let e = MediaError::TooManyPixels {
+            what: "image",
+            width: 20000,
+            height: 20000,
+            max_pixels: 100_000_000,
+            max_dimension: 20000,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the image is 20000x20000 = 400000000 pixels, over the limit of 100000000 pixels"
         );
         assert_eq!((e.http_status(), e.code()), (413, "too_many_pixels"));
         let e = MediaError::TooManyPixels {

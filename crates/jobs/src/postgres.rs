@@ -471,7 +471,7 @@ impl Store for PostgresStore {
                       AND NOT EXISTS (SELECT 1 FROM results r
                                       WHERE r.job_id = i.job_id AND r.idx = i.idx)
                       AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= {NOW_MS})
-                    ORDER BY j.created_ms, j.id, i.idx
+                    ORDER BY j.last_claim_ms NULLS FIRST, j.created_ms, j.id, i.idx
                     LIMIT 1
                     FOR UPDATE OF i SKIP LOCKED)
                  UPDATE items it
@@ -497,9 +497,11 @@ impl Store for PostgresStore {
                 zip_path: None,
                 attempts_before: row.try_get(5)?,
             };
+            // Round robin over the jobs with work: this one goes to the back of the line.
             sqlx::query(
-                "UPDATE jobs SET status = 'running', started_ms = COALESCE(started_ms, $2)
-                 WHERE id = $1 AND status = 'queued'",
+                "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
+                    started_ms = COALESCE(started_ms, $2), last_claim_ms = $2
+                 WHERE id = $1",
             )
             .bind(&claim.job_id)
             .bind(now_ms() as i64)

@@ -22,7 +22,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -83,6 +83,8 @@ ALTER TABLE results ADD COLUMN worker TEXT;
     "ALTER TABLE results ADD COLUMN near_threshold INTEGER;",
     // Which PAD graphs judged a liveness result (file name → SHA-256, JSON).
     "ALTER TABLE results ADD COLUMN pad_weights TEXT;",
+    // When an item of the job was last claimed: the job served longest ago goes first.
+    "ALTER TABLE jobs ADD COLUMN last_claim_ms INTEGER;",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -306,7 +308,9 @@ impl Store for SqliteStore {
                     "SELECT i.job_id, i.idx, i.stem, i.task, j.settings, j.zip_path, i.attempts
                      FROM jobs j JOIN items i ON i.job_id = j.id
                      WHERE j.status IN ('queued', 'running') AND {FREE_ITEM}
-                     ORDER BY j.created_ms, j.id, i.idx LIMIT 1"
+                     ORDER BY j.last_claim_ms IS NOT NULL, j.last_claim_ms, j.created_ms,
+                              j.id, i.idx
+                     LIMIT 1"
                 ),
                 params![now],
                 |r| {
@@ -333,6 +337,10 @@ impl Store for SqliteStore {
         tx.execute(
             "UPDATE jobs SET status = 'running', started_ms = COALESCE(started_ms, ?2)
              WHERE id = ?1 AND status = 'queued'",
+            params![row.job_id, now],
+        )?;
+        tx.execute(
+            "UPDATE jobs SET last_claim_ms = ?2 WHERE id = ?1",
             params![row.job_id, now],
         )?;
         tx.commit()?;

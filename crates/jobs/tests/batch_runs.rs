@@ -387,3 +387,27 @@ fn items_handed_back_on_a_graceful_stop_keep_their_tries() {
     let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
     assert_eq!((job.done, job.ok, job.error), (1, 1, 0), "{job:?}");
 }
+
+/// Workers take the job served longest ago first: a one-item batch submitted behind another
+/// client's long one runs next, not after it.
+#[test]
+fn a_small_batch_does_not_wait_behind_a_long_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let an = Arc::new(ByteAnalyser::new(Duration::ZERO));
+    let svc = JobService::open(config(dir.path()), an).unwrap();
+    let names: Vec<String> = (0..20).map(|i| format!("p{i:02}_image.jpg")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"REAL"[..])).collect();
+    let long = submit(&svc, &zip_of(&files), AnalysisOptions::default());
+    // Two of the long batch's items run before the short one arrives.
+    assert!(svc.run_one().unwrap() && svc.run_one().unwrap());
+    let short = submit(
+        &svc,
+        &zip_of(&[("q_image.jpg", b"REAL")]),
+        AnalysisOptions::default(),
+    );
+    assert!(svc.run_one().unwrap());
+    let done = |id: &str| svc.job(id, &Access::Admin).unwrap().unwrap().done;
+    assert_eq!(done(&short), 1, "the short batch waited");
+    assert_eq!(done(&long), 2);
+    assert_eq!(run_all(&svc), 18);
+}

@@ -343,7 +343,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
             .unwrap()
             .applied_migrations()
             .unwrap(),
-        [1, 2, 3, 4, 5]
+        [1, 2, 3, 4, 5, 6]
     );
     assert!(svc.run_one().unwrap());
     let job = svc

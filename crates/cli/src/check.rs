@@ -18,16 +18,16 @@ pub struct CheckArgs {
     /// `False` for the legacy path (still PAD + blink).
     #[arg(long, default_value_t = AnalysisOptions::default().enhanced_detection.to_string())]
     enhanced_detection: String,
-    /// Image+video: video frames compared with the still (1..=50).
+    /// Image+video: video frames compared with the still (≥ 1; above 50 served at 50).
     #[arg(long, default_value_t = AnalysisOptions::default().facematch_frames.to_string())]
     facematch_frames: String,
     /// Image+video: fraction of the compared frames that must match the still (0..=1).
     #[arg(long, default_value_t = AnalysisOptions::default().facematch_threshold.to_string())]
     facematch_threshold: String,
-    /// Enhanced video: analyse every Nth frame (1..=1000).
+    /// Enhanced video: analyse every Nth frame (≥ 1; above 1000 served at 1000).
     #[arg(long, default_value_t = AnalysisOptions::default().frame_sampling_rate.to_string())]
     frame_sampling_rate: String,
-    /// Enhanced video: at most this many frames analysed (1..=300).
+    /// Enhanced video: at most this many frames analysed (≥ 1; above 300 served at 300).
     #[arg(long, default_value_t = AnalysisOptions::default().max_frames_to_analyze.to_string())]
     max_frames_to_analyze: String,
 }

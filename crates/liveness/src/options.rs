@@ -64,6 +64,23 @@ impl AnalysisOptions {
         "details",
     ];
 
+    /// The integer fields a client set above their caps, as `field=cap`: served at the cap.
+    pub fn capped<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Vec<String> {
+        [
+            ("facematch_frames", MAX_FACEMATCH_FRAMES),
+            ("frame_sampling_rate", MAX_SAMPLING_RATE),
+            ("max_frames_to_analyze", MAX_FRAMES_TO_ANALYZE),
+        ]
+        .into_iter()
+        .filter(|(field, max)| {
+            get(field)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .is_some_and(|n| n > i64::from(*max))
+        })
+        .map(|(field, max)| format!("{field}={max}"))
+        .collect()
+    }
+
     /// Parses the contract's string fields; `get` returns the raw value of a field if the
     /// client sent it. Missing fields take their defaults.
     pub fn from_fields<'a>(
@@ -104,12 +121,12 @@ impl AnalysisOptions {
             ),
         ] {
             if let Some(v) = get(field) {
+                // Above the cap is a larger amount of work than one request may ask, not a
+                // wrong value: the contract bounds these only below, so a vendor client's 500
+                // is served at the cap (and the answer says so, [`Self::capped`]).
                 match v.trim().parse::<i64>() {
-                    Ok(n) if n >= 1 && n <= i64::from(max) => *slot = n as u32,
-                    Ok(n) => bad(
-                        field,
-                        format!("must be an integer between 1 and {max}, got {n}"),
-                    ),
+                    Ok(n) if n >= 1 => *slot = n.min(i64::from(max)) as u32,
+                    Ok(n) => bad(field, format!("must be an integer ≥ 1, got {n}")),
                     Err(_) => bad(field, format!("must be an integer, got {v:?}")),
                 }
             }
@@ -196,6 +213,17 @@ mod tests {
         for f in AnalysisOptions::FIELDS.iter().filter(|f| **f != "details") {
             assert!(fields.contains(f), "{f} missing from {fields:?}");
         }
+    }
+
+    #[test]
+    fn work_sizes_above_their_caps_are_capped_and_named() {
+        let fields = [("max_frames_to_analyze", "500"), ("facematch_frames", "7")];
+        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let o = AnalysisOptions::from_fields(get).unwrap();
+        assert_eq!((o.max_frames_to_analyze, o.facematch_frames), (300, 7));
+        assert_eq!(AnalysisOptions::capped(get), ["max_frames_to_analyze=300"]);
+        let zero = AnalysisOptions::from_fields(|k| (k == "frame_sampling_rate").then_some("0"));
+        assert_eq!(zero.unwrap_err()[0].field, "frame_sampling_rate");
     }
 
     #[test]

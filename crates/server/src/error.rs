@@ -22,6 +22,18 @@ const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// the contract's body is unchanged.
 pub const IGNORED_HEADER: &str = "x-livegate-ignored-fields";
 
+/// Names the tuning fields served at their caps (`max_frames_to_analyze=300`), comma-separated.
+pub const CAPPED_HEADER: &str = "x-livegate-capped-fields";
+
+/// Sets [`CAPPED_HEADER`] when any field was served at its cap.
+pub fn name_capped(headers: &mut axum::http::HeaderMap, capped: &[String]) {
+    if !capped.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&capped.join(", "))
+    {
+        headers.insert(CAPPED_HEADER, v);
+    }
+}
+
 /// Sets [`IGNORED_HEADER`] when any field was ignored (the names are header-safe:
 /// `multipart::Form::ignored_fields`).
 pub fn name_ignored(headers: &mut axum::http::HeaderMap, ignored: &[String]) {

@@ -219,6 +219,11 @@ fn read_error(e: MultipartError, limit: usize) -> ApiError {
     }
 }
 
+/// The tuning fields served at their caps rather than as sent ([`AnalysisOptions::capped`]).
+pub fn capped_fields(form: &Form) -> Vec<String> {
+    AnalysisOptions::capped(|k| form.text.get(k).map(String::as_str))
+}
+
 /// The client's `unique_id` if it is acceptable, read before the rest of the form is validated
 /// so that even a 422 answer and its log lines carry it.
 pub fn valid_unique_id(form: &Form) -> Option<&str> {

@@ -62,7 +62,7 @@ macro_rules! liveness_form {
             #[serde(default)]
             #[schema(default = $crate::openapi::defaults::enhanced_detection, pattern = "^(True|False|true|false|1|0)$")]
             pub enhanced_detection: String,
-            /// Image+video: video frames compared to the still. Integer 1..=50.
+            /// Image+video: video frames compared to the still. Integer ≥ 1; above 50 served at 50 and named in `X-Livegate-Capped-Fields`.
             #[serde(default)]
             #[schema(default = $crate::openapi::defaults::facematch_frames)]
             pub facematch_frames: String,
@@ -70,11 +70,11 @@ macro_rules! liveness_form {
             #[serde(default)]
             #[schema(default = $crate::openapi::defaults::facematch_threshold)]
             pub facematch_threshold: String,
-            /// Enhanced: analyse every Nth frame. Integer 1..=1000.
+            /// Enhanced: analyse every Nth frame. Integer ≥ 1; above 1000 served at 1000 and named in `X-Livegate-Capped-Fields`.
             #[serde(default)]
             #[schema(default = $crate::openapi::defaults::frame_sampling_rate)]
             pub frame_sampling_rate: String,
-            /// Enhanced: cap on frames analysed. Integer 1..=300.
+            /// Enhanced: cap on frames analysed. Integer ≥ 1; above 300 served at 300 and named in `X-Livegate-Capped-Fields`.
             #[serde(default)]
             #[schema(default = $crate::openapi::defaults::max_frames_to_analyze)]
             pub max_frames_to_analyze: String,

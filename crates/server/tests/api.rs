@@ -88,6 +88,29 @@ async fn good_tuning_values_pass_validation() {
 }
 
 #[tokio::test]
+async fn work_sizes_above_their_caps_are_served_at_the_caps() {
+    // The contract bounds these only below: a vendor client's 500 frames is not an error.
+    let cap = Arc::new(Capture::default());
+    let app = app_with(cap.clone());
+    let form = Form::new()
+        .file("video", "v.mp4", b"not really a video")
+        .text("facematch_frames", "51")
+        .text("frame_sampling_rate", "5000")
+        .text("max_frames_to_analyze", "500");
+    let a = send(&app, form.request("/liveness", Some(&good_token("c")))).await;
+    assert_eq!(a.status, 400, "the capture analyser's answer: {}", a.text);
+    let o = cap.seen.lock().unwrap().clone().unwrap().options;
+    assert_eq!(
+        (
+            o.facematch_frames,
+            o.frame_sampling_rate,
+            o.max_frames_to_analyze
+        ),
+        (50, 1000, 300)
+    );
+}
+
+#[tokio::test]
 async fn missing_empty_and_undecodable_media_are_400_naming_the_field() {
     let app = app_with(refuse());
     let t = good_token("c");

@@ -91,6 +91,21 @@ fn assert_contract_shape(v: &Value, image: bool, video: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_size_over_its_cap_is_served_at_the_cap_and_said() {
+    let Some((app, data)) = setup() else { return };
+    let form = Form::new()
+        .file("image", "still.png", &read(&data, STILL))
+        .text("max_frames_to_analyze", "500");
+    let a = send(&app, form.request("/liveness", Some(&good_token("cap")))).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["max_frames_analyzed"], 300, "{}", a.text);
+    assert_eq!(
+        a.headers["x-livegate-capped-fields"],
+        "max_frames_to_analyze=300"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_modes_return_the_full_contract_shape() {
     let Some((app, data)) = setup() else { return };
     let (still, video) = (read(&data, STILL), read(&data, VIDEO));

@@ -8,7 +8,7 @@
 use crate::app::AppState;
 use crate::audit::{self, Action, Outcome};
 use crate::auth::Caller;
-use crate::error::{ApiError, name_ignored};
+use crate::error::{ApiError, name_capped, name_ignored};
 use crate::multipart::reportable_names;
 use crate::openapi::{BatchJob, BatchList, BatchLookupErrors, BatchUploadForm, ErrorEnvelope};
 use axum::Json;
@@ -82,7 +82,7 @@ async fn blocking<T: Send + 'static>(
     summary = "Upload a ZIP of stills/videos; every item analysed in the background",
     request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"))),
+        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"), ("X-Livegate-Capped-Fields" = String, description = "Tuning fields sent above their caps and served at them (`max_frames_to_analyze=300`), comma-separated; absent when none"))),
         (status = 400, description = "Not a usable ZIP, or no `file` part", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 408, description = "The archive did not arrive within the batch upload timeout", body = ErrorEnvelope),
@@ -138,6 +138,7 @@ pub async fn submit(
         )));
     };
     let fields = std::mem::take(&mut upload.fields);
+    let capped = AnalysisOptions::capped(|k| fields.get(k).map(String::as_str));
     let settings = match AnalysisOptions::from_fields(|k| fields.get(k).map(String::as_str)) {
         Ok(s) => s,
         Err(errors) => {
@@ -168,6 +169,7 @@ pub async fn submit(
     )
         .into_response();
     name_ignored(response.headers_mut(), &ignored);
+    name_capped(response.headers_mut(), &capped);
     Ok(response)
 }
 

@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, name_ignored};
+use crate::error::{ApiError, name_capped, name_ignored};
 use crate::multipart::{self, Form};
 use crate::request_id::RequestId;
 use axum::extract::Request;
@@ -14,15 +14,17 @@ use liveness::{Analyse, AnalysisError};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What a route's work produced, and the form fields it ignored.
+/// What a route's work produced, the form fields it ignored and those served at their caps.
 pub struct Analysed<T> {
     pub value: T,
     pub ignored: Vec<String>,
+    pub capped: Vec<String>,
 }
 
 impl<T> Analysed<T> {
     pub fn annotate(&self, mut resp: Response) -> Response {
         name_ignored(resp.headers_mut(), &self.ignored);
+        name_capped(resp.headers_mut(), &self.capped);
         resp
     }
 }
@@ -51,6 +53,7 @@ where
         rid.set_unique_id(uid);
     }
     let ignored = raw.ignored_fields(media);
+    let capped = multipart::capped_fields(&raw);
     if !ignored.is_empty() {
         tracing::warn!(fields = ?ignored, "form fields ignored");
     }
@@ -64,7 +67,11 @@ where
     st.metrics.observe_stage("queue", times.queued);
     st.metrics.observe_stage("analysis", times.ran);
     match outcome {
-        Ok(value) => Ok(Analysed { value, ignored }),
+        Ok(value) => Ok(Analysed {
+            value,
+            ignored,
+            capped,
+        }),
         Err(e) => Err(ApiError::from(e).with_ignored(&ignored)),
     }
 }

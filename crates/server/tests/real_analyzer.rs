@@ -232,6 +232,16 @@ async fn facematch_same_and_different_people() {
     .await;
     assert_eq!(diff.status, 200, "{}", diff.text);
     assert_eq!(diff.json["facematch_result"], "False", "{}", diff.text);
+    assert!(diff.headers.get("x-livegate-reason").is_none());
+    // Nothing to compare: "False" by a rule, and the answer says which.
+    let dog = send(
+        &app,
+        pair("faces/fr_obama.jpg", "negative/dlib_dog_noface.jpg").request("/facematch", Some(&t)),
+    )
+    .await;
+    assert_eq!(dog.status, 200, "{}", dog.text);
+    assert_eq!(dog.json["facematch_result"], "False", "{}", dog.text);
+    assert_eq!(dog.headers["x-livegate-reason"], "no_face");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use liveness::FacematchReport;
     summary = "Whether two stills show the same person",
     request_body(content = FacematchMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Match verdict", body = FacematchReport, headers(("X-Livegate-Ignored-Fields" = String, description = "Form fields this route read and ignored (unknown or misspelt names), comma-separated; absent when none"), ("X-Request-Id" = String, description = "The client's `unique_id` when given, else a generated id; also in the logs")), example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
+        (status = 200, description = "Match verdict; `X-Livegate-Reason: no_face` when a still had no usable face to compare", body = FacematchReport, headers(("X-Livegate-Reason" = String, description = "`no_face` when a still had no usable face; absent otherwise"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields this route read and ignored (unknown or misspelt names), comma-separated; absent when none"), ("X-Request-Id" = String, description = "The client's `unique_id` when given, else a generated id; also in the logs")), example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
         AnalysisErrors,
     ),
     security(("bearer" = []))
@@ -39,15 +39,24 @@ pub async fn facematch(
         |analyzer, form| {
             analyzer
                 .facematch(&form.image1, &form.image2)
-                .map(|c| FacematchReport::new(&c, form.details))
+                .map(|c| (FacematchReport::new(&c, form.details), c.distance.is_none()))
         },
     )
     .await?;
-    let report = &done.value;
+    let (report, nothing_compared) = &done.value;
     tracing::info!(
         result = %report.facematch_result,
         confidence = %report.confidence_score,
         "facematch done"
     );
-    Ok(done.annotate(Json(report).into_response()))
+    let mut resp = done.annotate(Json(report).into_response());
+    if *nothing_compared {
+        // As on /liveness: a rule, not a score, made the answer "False" — a still without a
+        // usable face has nothing to compare.
+        resp.headers_mut().insert(
+            super::liveness::REASON_HEADER,
+            axum::http::HeaderValue::from_static("no_face"),
+        );
+    }
+    Ok(resp)
 }

@@ -9,15 +9,18 @@ fn livegate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_livegate"))
 }
 
-#[test]
-fn eval_refuses_a_manifest_whose_files_are_missing() {
+/// A temporary folder holding `MANIFEST.tsv` with `rows` (header included).
+fn manifest_of(rows: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("MANIFEST.tsv");
-    std::fs::write(
-        &manifest,
-        "file\tcategory\tidentity\tlabel\nfaces/nobody.jpg\tfaces\tnobody\tlive\n",
-    )
-    .unwrap();
+    std::fs::write(&manifest, rows).unwrap();
+    (dir, manifest)
+}
+
+#[test]
+fn eval_refuses_a_manifest_whose_files_are_missing() {
+    let (dir, manifest) =
+        manifest_of("file\tcategory\tidentity\tlabel\nfaces/nobody.jpg\tfaces\tnobody\tlive\n");
     let out = livegate()
         .args(["eval", "--manifest"])
         .arg(&manifest)
@@ -39,9 +42,7 @@ fn eval_refuses_a_manifest_whose_files_are_missing() {
 
 #[test]
 fn eval_refuses_a_species_without_its_subset() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("MANIFEST.tsv");
-    std::fs::write(&manifest, "file\tidentity\tlabel\nx/a.jpg\tA\tspoof\n").unwrap();
+    let (_dir, manifest) = manifest_of("file\tidentity\tlabel\nx/a.jpg\tA\tspoof\n");
     let out = livegate()
         .args(["eval", "--species", "print", "--manifest"])
         .arg(&manifest)
@@ -138,16 +139,12 @@ fn batch_never_writes_over_its_input_nor_spoils_an_earlier_output() {
 
 #[test]
 fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("MANIFEST.tsv");
-    std::fs::write(
-        &manifest,
+    let (dir, manifest) = manifest_of(
         "file\tidentity\tlabel\n\
          extra/a/live/1.jpg\tA\tlive\n\
          extra/a/spoof/2.jpg\tA\tspoof\n\
          extra/a/notes.xml\tA\tannotation\n",
-    )
-    .unwrap();
+    );
     let refused = |args: &[&str], says: &str| {
         let out = livegate()
             .args(["eval", "--quiet", "--manifest"])
@@ -292,15 +289,11 @@ fn serve_refuses_numbers_it_cannot_honour() {
 
 #[test]
 fn crops_refuses_a_manifest_whose_files_are_not_under_its_root() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("MANIFEST.tsv");
-    std::fs::write(
-        &manifest,
+    let (dir, manifest) = manifest_of(
         "file\tidentity\tlabel\n\
          extra/a/live/1.jpg\tA\tlive\n\
          extra/a/spoof/2.jpg\tA\tspoof\n",
-    )
-    .unwrap();
+    );
     let out = livegate()
         .args(["crops", "--manifest"])
         .arg(&manifest)

@@ -79,12 +79,13 @@ fn refused(parts: &Parts, state: &AppState, err: &AuthError) -> ApiError {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, AuthError> {
-    let value = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed)?;
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthError::Missing)?;
+    // Two credentials in one request: which one a proxy on the way read is anyone's guess.
+    if values.next().is_some() {
+        return Err(AuthError::Repeated);
+    }
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?;
     let value = value.trim();
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {

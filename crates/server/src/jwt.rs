@@ -48,6 +48,24 @@ pub enum AuthError {
     UnknownCritical,
     #[error("token claim {0} must be a non-empty string or an integer (the tenant)")]
     Tenant(String),
+    #[error("send one Authorization header, not several")]
+    Repeated,
+    #[error(
+        "token claim {0} must be at most 256 characters without control characters (it names the owner in stored data and logs)"
+    )]
+    Unprintable(String),
+}
+
+/// Longest `sub` or tenant accepted: both are written into every audit line and stored row.
+const MAX_IDENTITY_CHARS: usize = 256;
+
+/// Refuses an identity a log line or a stored row could not carry faithfully: a newline in
+/// `sub` would forge lines in text logs, and 100,000 characters would be copied into each one.
+fn printable_identity(claim: &str, value: String) -> Result<String, AuthError> {
+    if value.chars().count() > MAX_IDENTITY_CHARS || value.chars().any(char::is_control) {
+        return Err(AuthError::Unprintable(claim.to_owned()));
+    }
+    Ok(value)
 }
 
 /// The tenant a token names in `claim`. Required once a tenant claim is configured, and taken
@@ -260,6 +278,7 @@ impl Verifier {
             .sub
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
+        let sub = printable_identity("sub", sub)?;
         if claims
             .iat
             .is_some_and(|iat| iat > now.saturating_add(self.leeway))
@@ -275,7 +294,7 @@ impl Verifier {
         }
         let tenant = match &self.tenant_claim {
             None => String::new(),
-            Some(claim) => tenant_of(claim, claims.other.get(claim))?,
+            Some(claim) => printable_identity(claim, tenant_of(claim, claims.other.get(claim))?)?,
         };
         let admin = self.admin_scope.as_ref().is_some_and(|want| {
             let in_scope = claims

@@ -501,3 +501,41 @@ async fn failed_authentications_are_rate_limited_per_peer() {
         "valid token from a throttled peer",
     );
 }
+
+#[tokio::test]
+async fn identities_a_log_line_cannot_carry_and_repeated_credentials_are_refused() {
+    let app = app(hs_verifier());
+    let token = |sub: &str| hs_token(json!({"sub": sub, "exp": now() + 600}));
+    for sub in [
+        "ops\ninfo audit: forged line",
+        &"x".repeat(257),
+        "tab\there",
+    ] {
+        let a = with_token(&app, &token(sub)).await;
+        assert_refused(&a, "unprintable sub");
+        assert!(
+            a.json["message"].as_str().unwrap().contains("sub"),
+            "{}",
+            a.text
+        );
+    }
+    assert_admitted(
+        &with_token(&app, &token(&"x".repeat(256))).await,
+        "256 chars",
+    );
+    let mut req = Form::new().request("/liveness", None);
+    for sub in ["alice", "bob"] {
+        req.headers_mut().append(
+            "authorization",
+            format!("Bearer {}", token(sub)).parse().unwrap(),
+        );
+    }
+    let a = send(&app, req).await;
+    assert_refused(&a, "two Authorization headers");
+    assert!(
+        a.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("one Authorization")
+    );
+}

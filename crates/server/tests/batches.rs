@@ -545,6 +545,14 @@ async fn bad_uploads_get_the_envelope_and_leave_nothing_behind() {
         assert!(why.contains("\"file\"") && why.contains(part), "{why}");
     }
 
+    // A declared length past the limit is refused before the body is read.
+    let mut req = upload(&zip, &[], &token);
+    req.headers_mut()
+        .insert("content-length", "3000000000".parse().unwrap());
+    let a = send(&s.app, req).await;
+    assert_eq!(a.status, 413, "{}", a.text);
+    assert!(body_field(&a.json, "file").is_some(), "{}", a.text);
+
     // A raw ZIP body is not multipart: the envelope says how to send it.
     let a = send(
         &s.app,

@@ -33,9 +33,11 @@ const MAX_FIELDS: usize = 32;
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
 
+/// Room for the multipart framing and the text fields around the archive.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+
 pub fn routes(max_zip_bytes: u64) -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    // Multipart overhead on top of the archive itself.
-    let body_limit = max_zip_bytes.saturating_add(1024 * 1024);
+    let body_limit = max_zip_bytes.saturating_add(MULTIPART_OVERHEAD);
     vec![
         (
             Method::POST,
@@ -95,6 +97,7 @@ async fn blocking<T: Send + 'static>(
 pub async fn submit(
     State(st): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let svc = Arc::clone(service(&st)?);
@@ -114,6 +117,19 @@ pub async fn submit(
         .await
         .map_err(internal)?
         .map_err(|e| refused(submit_error(e, &st)))?;
+    // A declared length past what could be accepted is refused before a byte is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let most = svc.limits().max_zip_bytes.min(slot.allowance);
+    if declared.is_some_and(|n| n > most.saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(refused(ApiError::field(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file",
+            format!("the upload declares more than the {most} bytes this client may send now"),
+        )));
+    }
     let mut upload = Upload::default();
     let read = tokio::time::timeout(
         st.batch_upload_timeout,

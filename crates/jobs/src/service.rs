@@ -444,12 +444,41 @@ impl JobService {
     }
 
     pub fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
-        self.store.job(id, access)
+        self.unexpired(id, access)
+    }
+
+    /// A job `access` reaches, unless its retention period is over: then it is erased now.
+    /// The sweep runs once a minute; between two sweeps an expired batch must not be served.
+    fn unexpired(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
+        let Some(job) = self.store.job(id, access)? else {
+            return Ok(None);
+        };
+        if !self.expired(&job) {
+            return Ok(Some(job));
+        }
+        self.expire(id)?;
+        Ok(None)
+    }
+
+    /// Erases a batch whose retention period is over (the sweep's work, done on the spot).
+    fn expire(&self, id: &str) -> Result<(), StoreError> {
+        if self.erase(id, &Access::Admin)? {
+            tracing::info!(target: "audit", sub = "", job = %id, action = "expire", outcome = "erased", "retention period over");
+        }
+        Ok(())
+    }
+
+    fn expired(&self, job: &JobRecord) -> bool {
+        let retention = u64::try_from(self.config.retention.as_millis()).unwrap_or(u64::MAX);
+        retention > 0
+            && job
+                .finished_unix_ms
+                .is_some_and(|f| f.saturating_add(retention) <= crate::store::now_ms())
     }
 
     /// The items of a job `access` reaches (empty otherwise).
     pub fn items(&self, id: &str, access: &Access) -> Result<Vec<ItemState>, StoreError> {
-        if self.store.job(id, access)?.is_none() {
+        if self.unexpired(id, access)?.is_none() {
             return Ok(Vec::new());
         }
         self.store.items(id)
@@ -461,6 +490,16 @@ impl JobService {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<JobRecord>, StoreError> {
+        // An expired batch the sweep has not reached yet is erased now and the page read again,
+        // so that it is neither listed nor short.
+        let jobs = self.store.list(access, after, limit)?;
+        let expired: Vec<&JobRecord> = jobs.iter().filter(|j| self.expired(j)).collect();
+        if expired.is_empty() {
+            return Ok(jobs);
+        }
+        for job in expired {
+            self.expire(&job.id)?;
+        }
         self.store.list(access, after, limit)
     }
 
@@ -490,7 +529,7 @@ impl JobService {
 
     /// The output archive of a job, as bytes.
     pub fn archive(&self, id: &str, access: &Access) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(job) = self.store.job(id, access)? else {
+        let Some(job) = self.unexpired(id, access)? else {
             return Ok(None);
         };
         let items = self.store.items(id)?;

@@ -294,19 +294,24 @@ fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
         )
         .unwrap();
     }
-    let svc = JobService::open(
-        JobsConfig::new(dir.path()),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
-    )
-    .unwrap();
+    let open = |retention| {
+        let mut cfg = JobsConfig::new(dir.path());
+        cfg.retention = retention;
+        JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap()
+    };
+    // Kept until downloaded (retention zero), so that its ownership can be looked at.
+    let svc = open(Duration::ZERO);
     assert!(
         svc.job("0123abcd", &Access::Owner(Owner::local()))
             .unwrap()
             .is_none()
     );
     assert!(svc.job("0123abcd", &Access::Admin).unwrap().is_some());
-    // Expired long ago: the first sweep takes it.
-    assert_eq!(svc.sweep().unwrap(), ["0123abcd".to_owned()]);
+    drop(svc);
+    // With the default retention it expired long ago: the first look erases it.
+    let svc = open(JobsConfig::new(dir.path()).retention);
+    assert!(svc.job("0123abcd", &Access::Admin).unwrap().is_none());
+    assert!(svc.sweep().unwrap().is_empty(), "already erased");
 }
 
 /// A start removes the uploads a crash cut off, but not one another process on the same data
@@ -347,4 +352,40 @@ fn a_start_removes_cut_off_uploads_but_not_one_in_progress() {
     );
     assert!(path("new.part").exists(), "a new upload was removed");
     drop(receiving);
+}
+
+/// Between two sweeps an expired batch is not served: the first look past its retention
+/// erases it, so a one-minute sweep does not stretch a two-minute retention to three.
+#[test]
+fn an_expired_batch_is_gone_at_the_first_look_before_any_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.retention = Duration::from_millis(300);
+    let svc = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let me = Access::Owner(Owner::local());
+    let (first, second) = (
+        submit_as(
+            &svc,
+            &Owner::local(),
+            &zip_of(&[("a_image.jpg", b"REAL-first")]),
+        )
+        .unwrap(),
+        submit_as(
+            &svc,
+            &Owner::local(),
+            &zip_of(&[("b_image.jpg", b"REAL-second")]),
+        )
+        .unwrap(),
+    );
+    run_all(&svc);
+    assert!(svc.job(&first, &me).unwrap().is_some());
+    std::thread::sleep(Duration::from_millis(400));
+    // No sweep has run: the look itself erases.
+    assert!(svc.list(&me, None, 10).unwrap().is_empty());
+    assert!(svc.job(&second, &me).unwrap().is_none());
+    assert!(svc.archive(&first, &me).unwrap().is_none());
+    assert!(
+        !contains(&stored(&cfg), "REAL-first"),
+        "bytes left in the store"
+    );
 }

@@ -385,8 +385,6 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 /// items do not have or one source only, too few stills to calibrate on, a floor on a subset
 /// that is not there.
 fn check_before_run(args: &EvalArgs, items: &[eval::Item], floors: &[Floor]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     let subsets: std::collections::BTreeSet<&str> =
         items.iter().map(|i| i.subset.as_str()).collect();
     for s in &args.loso {
@@ -472,6 +470,9 @@ fn check_before_run(args: &EvalArgs, items: &[eval::Item], floors: &[Floor]) -> 
             metrics.join(", ")
         );
     }
+    // Last: a refused run leaves no empty folder behind.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
     Ok(())
 }
 

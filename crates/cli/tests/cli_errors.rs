@@ -159,6 +159,10 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
         assert!(err.contains(says), "{args:?}: {err}");
         // refused before anything was analysed (the files do not even exist)
         assert!(!err.contains("cannot be read"), "{args:?}: {err}");
+        assert!(
+            !dir.path().join("out").exists(),
+            "{args:?}: left an output folder"
+        );
         err.into_owned()
     };
     let err = refused(&["--loso", "extras"], "--loso extras: no such subset");

@@ -74,8 +74,8 @@ impl AnalysisOptions {
         .into_iter()
         .filter(|(field, max)| {
             get(field)
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .is_some_and(|n| n > i64::from(*max))
+                .and_then(whole_number)
+                .is_some_and(|n| n > i128::from(*max))
         })
         .map(|(field, max)| format!("{field}={max}"))
         .collect()
@@ -124,10 +124,10 @@ impl AnalysisOptions {
                 // Above the cap is a larger amount of work than one request may ask, not a
                 // wrong value: the contract bounds these only below, so a vendor client's 500
                 // is served at the cap (and the answer says so, [`Self::capped`]).
-                match v.trim().parse::<i64>() {
-                    Ok(n) if n >= 1 => *slot = n.min(i64::from(max)) as u32,
-                    Ok(n) => bad(field, format!("must be an integer ≥ 1, got {n}")),
-                    Err(_) => bad(field, format!("must be an integer, got {v:?}")),
+                match whole_number(v) {
+                    Some(n) if n >= 1 => *slot = n.min(i128::from(max)) as u32,
+                    Some(n) => bad(field, format!("must be an integer ≥ 1, got {n}")),
+                    None => bad(field, format!("must be an integer, got {v:?}")),
                 }
             }
         }
@@ -160,6 +160,21 @@ impl AnalysisOptions {
             Err(errors)
         }
     }
+}
+
+/// An integer field's value; one too long for any integer type is read as the largest, so
+/// that `max_frames_to_analyze=99999999999999999999999` is capped like 500 is.
+fn whole_number(v: &str) -> Option<i128> {
+    let v = v.trim();
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse::<i128>().unwrap_or(if v.starts_with('-') {
+        i128::MIN
+    } else {
+        i128::MAX
+    }))
 }
 
 /// The contract's string booleans: `True/False/true/false/1/0`.
@@ -222,6 +237,14 @@ mod tests {
         let o = AnalysisOptions::from_fields(get).unwrap();
         assert_eq!((o.max_frames_to_analyze, o.facematch_frames), (300, 7));
         assert_eq!(AnalysisOptions::capped(get), ["max_frames_to_analyze=300"]);
+        let huge = |k: &str| (k == "facematch_frames").then_some("999999999999999999999999");
+        assert_eq!(
+            AnalysisOptions::from_fields(huge).unwrap().facematch_frames,
+            50
+        );
+        assert_eq!(AnalysisOptions::capped(huge), ["facematch_frames=50"]);
+        let word = AnalysisOptions::from_fields(|k| (k == "facematch_frames").then_some("1e3"));
+        assert!(word.is_err());
         let zero = AnalysisOptions::from_fields(|k| (k == "frame_sampling_rate").then_some("0"));
         assert_eq!(zero.unwrap_err()[0].field, "frame_sampling_rate");
     }

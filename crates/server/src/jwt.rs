@@ -51,7 +51,7 @@ pub enum AuthError {
     #[error("send one Authorization header, not several")]
     Repeated,
     #[error(
-        "token claim {0} must be at most 256 characters without control characters (it names the owner in stored data and logs)"
+        "token claim {0} must be at most 256 characters without control or invisible characters (it names the owner in stored data and logs)"
     )]
     Unprintable(String),
 }
@@ -62,7 +62,15 @@ const MAX_IDENTITY_CHARS: usize = 256;
 /// Refuses an identity a log line or a stored row could not carry faithfully: a newline in
 /// `sub` would forge lines in text logs, and 100,000 characters would be copied into each one.
 fn printable_identity(claim: &str, value: String) -> Result<String, AuthError> {
-    if value.chars().count() > MAX_IDENTITY_CHARS || value.chars().any(char::is_control) {
+    // Besides control characters: line and paragraph separators, and the invisible and
+    // direction-changing marks (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) that make
+    // a log line read differently from what it holds.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if value.chars().count() > MAX_IDENTITY_CHARS || value.chars().any(hidden) {
         return Err(AuthError::Unprintable(claim.to_owned()));
     }
     Ok(value)

@@ -321,6 +321,8 @@ pub enum AnalysisErrors {
 #[allow(dead_code)]
 #[derive(IntoResponses)]
 pub enum BatchLookupErrors {
+    #[response(status = 400, description = "An id that is not UTF-8 text")]
+    BadPath(ErrorEnvelope),
     #[response(status = 401, description = "Missing or invalid bearer token")]
     Unauthorized(ErrorEnvelope),
     #[response(status = 404, description = "No such batch for this client")]

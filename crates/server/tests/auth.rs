@@ -510,6 +510,8 @@ async fn identities_a_log_line_cannot_carry_and_repeated_credentials_are_refused
         "ops\ninfo audit: forged line",
         &"x".repeat(257),
         "tab\there",
+        "line\u{2028}separator",
+        "evil\u{202E}txt.exe",
     ] {
         let a = with_token(&app, &token(sub)).await;
         assert_refused(&a, "unprintable sub");

@@ -616,11 +616,16 @@ async fn cancel_shows_the_item_in_progress_as_running_and_it_keeps_its_result() 
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     assert_eq!(status(&cancelled.json, 0), "running", "{}", cancelled.text);
     assert_eq!(status(&cancelled.json, 1), "not_run", "{}", cancelled.text);
+    // Its archive waits for the item in progress.
+    let archive = format!("/v1/batches/{id}/archive");
+    let early = send(&s.app, get(&archive, &token)).await;
+    assert_eq!(early.status, 409, "{}", early.text);
     // The item in progress finishes and keeps its result; the other never runs.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let after = send(&s.app, get(&format!("/v1/batches/{id}"), &token)).await;
     assert_eq!(status(&after.json, 0), "error", "{}", after.text);
     assert_eq!(status(&after.json, 1), "not_run", "{}", after.text);
+    assert_eq!(send(&s.app, get(&archive, &token)).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

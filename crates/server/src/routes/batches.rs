@@ -84,7 +84,7 @@ async fn blocking<T: Send + 'static>(
     summary = "Upload a ZIP of stills/videos; every item analysed in the background",
     request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"), ("X-Livegate-Capped-Fields" = String, description = "Tuning fields sent above their caps and served at them (`max_frames_to_analyze=300`), comma-separated; absent when none"))),
+        (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Request-Id" = String, description = "The request's id, also in the logs"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"), ("X-Livegate-Capped-Fields" = String, description = "Tuning fields sent above their caps and served at them (`max_frames_to_analyze=300`), comma-separated; absent when none"))),
         (status = 400, description = "Not a usable ZIP, or no `file` part", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 408, description = "The archive did not arrive within the batch upload timeout", body = ErrorEnvelope),
@@ -258,7 +258,8 @@ async fn read_form(
                 StatusCode::BAD_REQUEST,
                 "file",
                 format!(
-                    "the archive goes in a form part named \"file\"; this upload has a file in \"{}\"",
+                    "send the archive as the one file part, named \"file\" (this upload has a file \
+                     in the part \"{}\")",
                     name.chars().take(64).collect::<String>()
                 ),
             ));
@@ -519,6 +520,21 @@ pub async fn archive(
                 "the batch is still running ({} of {} done)",
                 job.done, job.total
             ),
+        ));
+    }
+    // A cancelled batch lets the item in progress finish: its archive waits for that result.
+    let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
+    let finishing = blocking(move || s.items(&i, &a))
+        .await?
+        .iter()
+        .filter(|item| item.running)
+        .count();
+    if finishing > 0 {
+        audit::record(&caller, &id, Action::Download, Outcome::Refused);
+        return Err(ApiError::field(
+            StatusCode::CONFLICT,
+            "id",
+            format!("the batch was cancelled; {finishing} item(s) in progress are still finishing"),
         ));
     }
     let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());

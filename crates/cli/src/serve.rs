@@ -7,7 +7,7 @@ use crate::token::read_secret;
 use anyhow::Context;
 use clap::builder::TypedValueParser;
 use liveness::Analyse;
-use server::{Auth, Config, RateLimit, Verifier};
+use server::{Auth, Config, MinRate, RateLimit, Verifier};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +18,8 @@ use std::time::Duration;
 // 18446744073709551615 seconds used to panic inside the server instead of being refused here).
 const DAY_SECS: u64 = 86_400;
 const HOUR_SECS: u64 = 3_600;
+/// How long a body may take to start before --upload-min-rate counts.
+const UPLOAD_GRACE: Duration = Duration::from_secs(10);
 const MAX_WORKERS: u64 = 1_024;
 const MAX_QUEUE: u64 = 1_000_000;
 const MAX_CONNECTIONS: u64 = 1_000_000;
@@ -96,10 +98,21 @@ pub struct ServeArgs {
     /// Requests a client may burst above the rate (default: the per-minute rate).
     #[arg(long, requires = "rate_limit_per_minute")]
     pub rate_limit_burst: Option<u32>,
-    /// Analyses one client may have queued, uploading or running at once (default: half of
-    /// workers + queue depth).
+    /// Analyses one client may have waiting or running at once (default: half of workers +
+    /// queue depth).
     #[arg(long, env = "LIVEGATE_CLIENT_SHARE")]
     pub client_share: Option<usize>,
+    /// Analysis request bodies received at once, each held in memory up to --body-limit-mb;
+    /// one more gets 503. Uploads hold these places, never a place in the analysis queue.
+    #[arg(long, env = "LIVEGATE_MAX_UPLOADS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
+    pub max_uploads: usize,
+    /// Uploads one client may have in progress at once (default: a quarter of --max-uploads).
+    #[arg(long, env = "LIVEGATE_UPLOAD_SHARE", value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
+    pub upload_share: Option<usize>,
+    /// Slowest accepted upload, bytes per second averaged from 10 s after the request began;
+    /// a body that falls behind is cut with 408. 0: no floor (the upload timeouts still apply).
+    #[arg(long, env = "LIVEGATE_UPLOAD_MIN_RATE", default_value_t = 4096)]
+    pub upload_min_rate: u64,
     /// Seconds a connection gets to send its request headers, and to sit idle between
     /// requests, before it is closed.
     #[arg(long, env = "LIVEGATE_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=HOUR_SECS))]
@@ -107,6 +120,11 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the accept backlog.
     #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub max_connections: usize,
+    /// Connections one remote address may hold open (default: a quarter of
+    /// --max-connections); more are answered 503 and closed. 0: no cap, for a server that
+    /// sees every client through one proxy address.
+    #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS_PER_ADDRESS", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS).map(|n| n as usize))]
+    pub max_connections_per_address: Option<usize>,
     /// MiB that still-image decoding may hold across all workers; a large still waits for
     /// memory instead of multiplying the resident set.
     #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
@@ -178,6 +196,19 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     cfg.header_timeout = Duration::from_secs(args.header_timeout_secs);
     cfg.max_connections = args.max_connections;
+    cfg.max_connections_per_address = match args.max_connections_per_address {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => Some(args.max_connections.div_ceil(4)),
+    };
+    cfg.max_uploads = args.max_uploads;
+    if let Some(share) = args.upload_share {
+        cfg.upload_share = share;
+    }
+    cfg.upload_min_rate = (args.upload_min_rate > 0).then_some(MinRate {
+        bytes_per_sec: args.upload_min_rate,
+        grace: UPLOAD_GRACE,
+    });
     cfg.batch_upload_timeout = Duration::from_secs(args.batch_upload_timeout_secs);
     cfg.metrics_bind = args.metrics_bind;
     cfg.auth_failures = (args.auth_failures_per_minute > 0).then_some(RateLimit {

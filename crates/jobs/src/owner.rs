@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 /// The client a job belongs to: the token's `sub`, within an optional tenant (a configurable
@@ -51,13 +52,25 @@ impl Access {
 }
 
 /// How many places each owner holds in some bounded resource (queue places, uploads in
-/// progress), so that no single client can take all of them.
-#[derive(Debug, Clone, Default)]
-pub struct Holdings(Arc<Mutex<HashMap<Owner, usize>>>);
+/// progress, connections per address), so that no single owner can take all of them.
+#[derive(Debug, Clone)]
+pub struct Holdings<K: Eq + Hash + Clone = Owner>(Arc<Mutex<HashMap<K, usize>>>);
 
-impl Holdings {
+impl<K: Eq + Hash + Clone> Default for Holdings<K> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<K: Eq + Hash + Clone> Holdings<K> {
+    /// Places `owner` holds now.
+    pub fn held_by(&self, owner: &K) -> usize {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(owner).copied().unwrap_or(0)
+    }
+
     /// Takes one place for `owner`, unless it already holds `max`.
-    pub fn take(&self, owner: &Owner, max: usize) -> Option<Held> {
+    pub fn take(&self, owner: &K, max: usize) -> Option<Held<K>> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(owner.clone()).or_insert(0);
         if *n >= max {
@@ -73,12 +86,12 @@ impl Holdings {
 
 /// One place held by an owner; dropping it gives the place back.
 #[derive(Debug)]
-pub struct Held {
-    owner: Owner,
-    holdings: Holdings,
+pub struct Held<K: Eq + Hash + Clone = Owner> {
+    owner: K,
+    holdings: Holdings<K>,
 }
 
-impl Drop for Held {
+impl<K: Eq + Hash + Clone> Drop for Held<K> {
     fn drop(&mut self) {
         let mut map = self.holdings.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = map.get_mut(&self.owner) {

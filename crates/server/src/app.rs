@@ -4,9 +4,11 @@ use crate::config::{Auth, Config};
 use crate::error::ApiError;
 use crate::listener::{self, ConnLimits};
 use crate::metrics::{self, Metrics};
+use crate::places::Places;
 use crate::rate_limit::RateLimiter;
 use crate::request_id;
 use crate::routes::{batches, challenges, facematch, health, liveness, v2};
+use crate::upload_pace;
 use crate::workers::WorkerPool;
 use ::liveness::Analyse;
 use anyhow::Context;
@@ -26,6 +28,8 @@ use tokio::net::TcpListener;
 pub struct AppState {
     pub(crate) analyzer: Arc<dyn Analyse>,
     pub(crate) pool: Arc<WorkerPool>,
+    /// Analysis bodies being received; apart from the pool so uploads never hold its places.
+    pub(crate) uploads: Arc<Places>,
     pub(crate) auth: Auth,
     pub(crate) limiter: Option<Arc<RateLimiter<Owner>>>,
     pub(crate) auth_failures: Option<Arc<RateLimiter<IpAddr>>>,
@@ -47,6 +51,14 @@ impl AppState {
                 cfg.queue_depth,
                 cfg.client_share,
                 cfg.deadline,
+            )),
+            uploads: Arc::new(Places::new(
+                cfg.max_uploads,
+                if cfg.upload_share == 0 {
+                    cfg.max_uploads.div_ceil(4)
+                } else {
+                    cfg.upload_share
+                },
             )),
             auth: cfg.auth.clone(),
             limiter: cfg.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
@@ -89,6 +101,10 @@ fn state(cfg: &Config, analyzer: Arc<dyn Analyse>, jobs: Option<Arc<JobService>>
 fn app(state: AppState, cfg: &Config, public: Router) -> Router {
     let app = api_routes(state.clone(), cfg.metrics_bind.is_none())
         .merge(public)
+        .layer(axum::middleware::from_fn_with_state(
+            cfg.upload_min_rate,
+            upload_pace::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics,
             metrics::track,
@@ -174,6 +190,7 @@ pub async fn serve(
     );
     let limits = ConnLimits {
         max_connections: cfg.max_connections,
+        per_address: cfg.max_connections_per_address,
         header_timeout: cfg.header_timeout,
         grace: cfg.shutdown_grace,
     };

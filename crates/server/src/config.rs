@@ -1,6 +1,7 @@
 //! Everything an operator can tune about the server, with defaults safe for a small host.
 
 use crate::jwt::Verifier;
+pub use crate::upload_pace::MinRate;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,14 +44,25 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Failed authentications allowed per peer address; past it, 429. `None`: unlimited.
     pub auth_failures: Option<RateLimit>,
-    /// Places in the analysis queue (running, waiting or uploading) one client may hold at
-    /// once; 0 means half of `workers + queue_depth`.
+    /// Places in the analysis queue (running or waiting) one client may hold at once; 0 means
+    /// half of `workers + queue_depth`.
     pub client_share: usize,
+    /// Analysis request bodies being received at once (each up to `body_limit` in memory);
+    /// one more gets 503. Uploads hold these, never a queue place.
+    pub max_uploads: usize,
+    /// Uploads in progress one client may hold at once; 0 means a quarter of `max_uploads`.
+    pub upload_share: usize,
+    /// The slowest a request body may arrive; slower ones are cut with 408. `None`: no floor
+    /// (the upload timeouts still apply).
+    pub upload_min_rate: Option<MinRate>,
     /// Time a connection gets to send a request's headers, and to sit idle between requests
     /// (hyper runs one timer for both); then it is closed.
     pub header_timeout: Duration,
     /// Connections open at once; more wait in the kernel's accept backlog.
     pub max_connections: usize,
+    /// Connections one remote address may hold; more are answered 503 and closed. `None`: no
+    /// cap (every client arrives through one proxy).
+    pub max_connections_per_address: Option<usize>,
     /// Time a client gets to upload a whole batch archive.
     pub batch_upload_timeout: Duration,
     /// When set, `/metrics` is served only on this address (e.g. a private interface) and not
@@ -81,8 +93,16 @@ impl Config {
                 burst: 30,
             }),
             client_share: 0,
+            max_uploads: 64,
+            upload_share: 0,
+            // 32 kbit/s after 10 s: below any working mobile data link, far above a trickle.
+            upload_min_rate: Some(MinRate {
+                bytes_per_sec: 4096,
+                grace: Duration::from_secs(10),
+            }),
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_address: Some(256),
             batch_upload_timeout: Duration::from_secs(600),
             metrics_bind: None,
             shutdown_grace: Duration::from_secs(30),

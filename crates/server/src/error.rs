@@ -2,6 +2,7 @@
 //! `{"detail": {"<location>": {"<field>": ["message"]}}, "message": "..."}`.
 
 use crate::jwt::AuthError;
+use crate::places::Refused;
 use crate::workers::PoolError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -190,10 +191,28 @@ impl ApiError {
     /// 429: this client already holds its share of the analysis queue.
     pub fn client_share(share: usize, retry_after: Duration) -> Self {
         let msg = format!(
-            "this client already holds its share of the analysis queue ({share} places: uploading, waiting or running)"
+            "this client already holds its share of the analysis queue ({share} places: waiting or running)"
         );
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
             .with_field("server", "queue", msg);
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// Refused an upload place: 503 when every place is taken, 429 when this client holds its
+    /// share.
+    pub fn from_uploads(refused: Refused, retry_after: Duration) -> Self {
+        let (status, msg) = match refused {
+            Refused::Full => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many uploads in progress on this server".to_owned(),
+            ),
+            Refused::Share(share) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("this client already has {share} uploads in progress"),
+            ),
+        };
+        let mut e = Self::new(status, msg.clone()).with_field("server", "uploads", msg);
         e.retry_after = Some(retry_after);
         e
     }
@@ -288,6 +307,27 @@ impl ApiError {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
             format!("request body not received within {} s", limit.as_secs()),
+        )
+        .with_field(BODY, "request", "upload too slow")
+    }
+
+    /// 503: this remote address already holds its share of the server's connections.
+    pub fn too_many_connections() -> Self {
+        let msg = "too many open connections from this address";
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, msg).with_field(
+            "server",
+            "connections",
+            msg,
+        );
+        e.retry_after = Some(Duration::from_secs(1));
+        e
+    }
+
+    /// 408: the body arrived slower than the server's minimum upload rate.
+    pub fn upload_too_slow(bytes_per_sec: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body arrived slower than {bytes_per_sec} bytes per second"),
         )
         .with_field(BODY, "request", "upload too slow")
     }

@@ -15,12 +15,14 @@ mod listener;
 mod metrics;
 mod multipart;
 pub mod openapi;
+mod places;
 mod rate_limit;
 mod request_id;
 mod routes;
+mod upload_pace;
 mod workers;
 
 pub use app::{AppState, Extensions, mounted_routes, router, serve, shutdown_signal};
-pub use config::{Auth, Config, RateLimit};
+pub use config::{Auth, Config, MinRate, RateLimit};
 pub use jwt::{AuthError, MintOptions, SigningKey, Verifier, mint};
 pub use routes::v2::LivenessV2;

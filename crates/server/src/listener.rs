@@ -6,23 +6,35 @@
 //! health check down with them. Here every connection must deliver its headers within
 //! `header_timeout` (hyper runs the same timer while a keep-alive connection waits for its next
 //! request), and at most `max_connections` are served at once; more wait in the kernel backlog.
+//!
+//! One remote address may hold at most `per_address` of those connections: without it one
+//! machine opening half-sent requests as fast as the header timeout closes them could take
+//! every slot. A connection over the cap gets a 503 in the contract's envelope and is closed at
+//! once, without taking a slot.
 
+use crate::error::ApiError;
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use jobs::owner::Holdings;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone)]
 pub struct ConnLimits {
     pub max_connections: usize,
+    /// Connections one remote address may hold; `None`: no cap.
+    pub per_address: Option<usize>,
     pub header_timeout: Duration,
     /// How long in-flight requests may run once `shutdown` resolved.
     pub grace: Duration,
@@ -37,6 +49,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let per_address = Holdings::<IpAddr>::default();
+    let cap = limits.per_address.unwrap_or(usize::MAX).max(1);
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSING));
+    let over_cap = Arc::new(refusal_bytes());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
@@ -61,6 +77,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let address = match per_address.take(&peer.ip(), cap) {
+            Some(held) => held,
+            None => {
+                drop(slot);
+                refuse(stream, &refusals, &over_cap);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app
             .clone()
@@ -71,7 +95,7 @@ pub async fn serve(
         let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, address);
             if let Err(e) = conn.await {
                 tracing::debug!(peer = %peer, error = %e, "connection closed with an error");
             }
@@ -85,4 +109,53 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Refusals being written at once; past it an over-cap connection is closed without a word, so
+/// a flood of them costs no more than its accept.
+const MAX_REFUSING: usize = 64;
+/// Time one refusal may take to write and to let the client read it before the close.
+const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// The whole HTTP/1.1 answer to a connection over its address's cap.
+fn refusal_bytes() -> Vec<u8> {
+    let err = ApiError::too_many_connections();
+    let body = serde_json::to_vec(&err.body()).unwrap_or_default();
+    let resp = err.into_response();
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get(axum::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("1")
+        .to_owned();
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nretry-after: {retry}\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Answers `stream` with `answer` and closes it, within [`REFUSAL_TIME`]. What the client sent is
+/// read and dropped until then, so that the close does not reset the connection before the
+/// client has read the answer.
+fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>, answer: &Arc<Vec<u8>>) {
+    let Ok(permit) = Arc::clone(refusals).try_acquire_owned() else {
+        return;
+    };
+    let answer = Arc::clone(answer);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let _ = tokio::time::timeout(REFUSAL_TIME, async {
+            stream.write_all(&answer).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+    });
 }

@@ -4,6 +4,7 @@
 //! The recorder is never installed globally: tests run many apps in one process, and each must
 //! count only its own requests. Every record goes through [`metrics::with_local_recorder`].
 
+use crate::places::Places;
 use crate::workers::WorkerPool;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -23,6 +24,7 @@ const LATENCY: &str = "livegate_http_request_duration_seconds";
 const STAGES: &str = "livegate_stage_duration_seconds";
 const QUEUE_DEPTH: &str = "livegate_queue_depth";
 const WORKERS_BUSY: &str = "livegate_workers_busy";
+const UPLOADS: &str = "livegate_uploads_in_progress";
 
 /// Seconds; spans a cheap still (tens of ms) up to a long video at the deadline.
 const BUCKETS: [f64; 13] = [
@@ -90,11 +92,9 @@ impl Default for Metrics {
             describe_counter!(REQUESTS, "HTTP requests by route and status.");
             describe_histogram!(LATENCY, "Request latency by route.");
             describe_histogram!(STAGES, "Time spent per processing stage.");
-            describe_gauge!(
-                QUEUE_DEPTH,
-                "Requests admitted but not yet analysing (uploading or waiting for a worker)."
-            );
+            describe_gauge!(QUEUE_DEPTH, "Analyses admitted and waiting for a worker.");
             describe_gauge!(WORKERS_BUSY, "Analyses running now.");
+            describe_gauge!(UPLOADS, "Analysis request bodies being received now.");
         });
         Self {
             handle: recorder.handle(),
@@ -138,11 +138,12 @@ impl Metrics {
         }
     }
 
-    /// The exposition; the pool's gauges are read now, so they are current at every scrape.
-    pub fn render(&self, pool: &WorkerPool) -> String {
+    /// The exposition; the gauges are read now, so they are current at every scrape.
+    pub fn render(&self, pool: &WorkerPool, uploads: &Places) -> String {
         with_local_recorder(&self.recorder, || {
             gauge!(QUEUE_DEPTH).set(pool.queued() as f64);
             gauge!(WORKERS_BUSY).set(pool.busy() as f64);
+            gauge!(UPLOADS).set(uploads.held() as f64);
         });
         self.handle.render()
     }
@@ -175,7 +176,7 @@ mod tests {
         }
         // A known stage is still recorded once the cap is reached.
         m.observe_stage("s0", Duration::from_millis(1));
-        let text = m.render(&pool);
+        let text = m.render(&pool, &Places::new(1, 1));
         assert_eq!(
             series(&text, "livegate_stage_duration_seconds_count{"),
             MAX_STAGES
@@ -194,7 +195,7 @@ mod tests {
         for _ in 0..n {
             m.observe_request("/healthz", 200, Duration::from_millis(3));
         }
-        let text = m.render(&pool);
+        let text = m.render(&pool, &Places::new(1, 1));
         for line in [
             format!("livegate_http_requests_total{{route=\"/healthz\",status=\"200\"}} {n}"),
             format!("livegate_http_request_duration_seconds_count{{route=\"/healthz\"}} {n}"),

@@ -293,7 +293,7 @@ pub enum AnalysisErrors {
     Unauthorized(ErrorEnvelope),
     #[response(
         status = 408,
-        description = "The body did not arrive within the upload timeout (`--upload-timeout-secs`)"
+        description = "The body did not arrive within the upload timeout (`--upload-timeout-secs`), or fell below the minimum upload rate (`--upload-min-rate`)"
     )]
     TooSlow(ErrorEnvelope),
     #[response(status = 413, description = "Body over the configured limit")]
@@ -302,13 +302,13 @@ pub enum AnalysisErrors {
     BadFields(ErrorEnvelope),
     #[response(
         status = 429,
-        description = "Client over its rate limit or its share of the queue",
+        description = "Client over its rate limit, its share of the queue or of the upload places",
         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))
     )]
     TooMany(ErrorEnvelope),
     #[response(
         status = 503,
-        description = "Analysis queue full",
+        description = "Analysis queue full, every upload place taken, or too many connections from this address",
         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))
     )]
     Busy(ErrorEnvelope),

@@ -5,14 +5,15 @@
 //! the admission slot travel into the blocking task: an analysis that overran its deadline still
 //! occupies its worker until it really ends, and the pool never over-commits the CPU.
 //!
-//! Each client may hold at most its share of those places (running, waiting or still uploading),
-//! so one client with many slow uploads cannot take every slot and starve the others.
+//! Each client may hold at most its share of those places (running or waiting), so one client
+//! cannot take every slot and starve the others. Uploads are not counted here: a route takes
+//! its place only once the body is in memory (see `routes::flow`), so a slow upload holds an
+//! upload place, never a queue place.
 
+use crate::places::{Place, Places, Refused};
 use jobs::Owner;
-use jobs::owner::{Held, Holdings};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tracing::Span;
@@ -29,26 +30,20 @@ pub enum PoolError {
     Panicked(String),
 }
 
+impl From<Refused> for PoolError {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Full => PoolError::Full,
+            Refused::Share(n) => PoolError::ClientShare(n),
+        }
+    }
+}
+
 pub struct WorkerPool {
     permits: Arc<Semaphore>,
-    admitted: Arc<AtomicUsize>,
-    per_client: Holdings,
+    admitted: Places,
     workers: usize,
-    capacity: usize,
-    client_share: usize,
     deadline: Duration,
-}
-
-/// Releases an admission slot (and the client's share of it) however the job ends.
-struct Admission {
-    admitted: Arc<AtomicUsize>,
-    _client: Held,
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.admitted.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// How long a job waited and ran, for the stage histograms.
@@ -75,11 +70,8 @@ impl WorkerPool {
         };
         Self {
             permits: Arc::new(Semaphore::new(workers)),
-            admitted: Arc::new(AtomicUsize::new(0)),
-            per_client: Holdings::default(),
+            admitted: Places::new(capacity, client_share),
             workers,
-            capacity,
-            client_share: client_share.max(1),
             deadline,
         }
     }
@@ -89,28 +81,20 @@ impl WorkerPool {
         self.workers - self.permits.available_permits().min(self.workers)
     }
 
-    /// Requests admitted and not yet running: reading their upload or waiting for a worker.
+    /// Requests admitted and not yet running: waiting for a worker.
     pub fn queued(&self) -> usize {
-        self.admitted
-            .load(Ordering::SeqCst)
-            .saturating_sub(self.busy())
+        self.admitted.held().saturating_sub(self.busy())
     }
 
-    /// Reserves a place in the queue, or refuses at once when it is full. Handlers take the
-    /// ticket before reading the body, so a burst is refused before it is buffered in memory.
+    /// Whether `client` would be admitted now, without taking a place: routes ask before they
+    /// read a body, so a full server refuses without taking the upload.
+    pub fn room(&self, client: &Owner) -> Result<(), PoolError> {
+        Ok(self.admitted.room(client)?)
+    }
+
+    /// Reserves a place in the queue, or refuses at once when it is full.
     pub fn admit(&self, client: &Owner) -> Result<Ticket, PoolError> {
-        let held = self
-            .per_client
-            .take(client, self.client_share)
-            .ok_or(PoolError::ClientShare(self.client_share))?;
-        let before = self.admitted.fetch_add(1, Ordering::SeqCst);
-        let admission = Admission {
-            admitted: self.admitted.clone(),
-            _client: held,
-        };
-        if before >= self.capacity {
-            return Err(PoolError::Full);
-        }
+        let admission = self.admitted.take(client)?;
         Ok(Ticket {
             admission,
             permits: self.permits.clone(),
@@ -131,7 +115,7 @@ impl WorkerPool {
 
 /// A reserved place in the queue; dropping it gives the place back.
 pub struct Ticket {
-    admission: Admission,
+    admission: Place,
     permits: Arc<Semaphore>,
     deadline: Duration,
 }

@@ -733,6 +733,7 @@ async fn health_readiness_and_metrics() {
         "livegate_stage_duration_seconds_count{stage=\"queue\"} 1",
         "livegate_queue_depth 0",
         "livegate_workers_busy 0",
+        "livegate_uploads_in_progress 0",
     ] {
         assert!(m.text.contains(line), "missing {line:?} in\n{}", m.text);
     }
@@ -760,10 +761,12 @@ async fn metrics_keep_their_help_buckets_and_bounded_routes() {
         "# TYPE livegate_http_requests_total counter",
         "# HELP livegate_http_request_duration_seconds Request latency by route.",
         "# TYPE livegate_http_request_duration_seconds histogram",
-        "# HELP livegate_queue_depth Requests admitted but not yet analysing (uploading or waiting for a worker).",
+        "# HELP livegate_queue_depth Analyses admitted and waiting for a worker.",
         "# TYPE livegate_queue_depth gauge",
         "# HELP livegate_workers_busy Analyses running now.",
         "# TYPE livegate_workers_busy gauge",
+        "# HELP livegate_uploads_in_progress Analysis request bodies being received now.",
+        "# TYPE livegate_uploads_in_progress gauge",
         "livegate_http_requests_total{route=\"other\",status=\"404\"} 2",
         "livegate_http_request_duration_seconds_count{route=\"other\"} 2",
         "livegate_http_request_duration_seconds_count{route=\"/v1/batches\"} 2",

@@ -132,8 +132,8 @@ async fn burst_against_a_two_worker_pool() {
     );
     let t = Instant::now();
     let n = 400;
-    // Four connections: fewer than the six queue places, which requests hold while uploading;
-    // each a client of its own, since one client may hold only half of them (its share).
+    // Four connections, each a client of its own: one client may hold only its share of the
+    // upload places.
     let jobs: Vec<_> = (0..4)
         .map(|i| {
             let (bad, token) = (bad.clone(), good_token(&format!("invalid-{i}")));

@@ -1,7 +1,8 @@
-//! The flow every analysis route shares, written once: a place in the queue *before* the body
-//! is read (so a full server answers 503/429 without taking the upload), the form parsed with
-//! every bad field reported at once, the work on a worker thread (never on the async runtime),
-//! and the queue and analysis times recorded.
+//! The flow every analysis route shares, written once: a look at the queue *before* the body is
+//! read (so a full server answers 503/429 without taking the upload), an upload place while the
+//! body arrives, the form parsed with every bad field reported at once, a queue place once the
+//! work is whole (so stalled uploads never hold the queue), the work on a worker thread (never
+//! on the async runtime), and the queue and analysis times recorded.
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -43,10 +44,14 @@ where
     P: Send + 'static,
     T: Send + 'static,
 {
-    let ticket = st
-        .pool
-        .admit(&caller.owner)
+    // Refused before the body is read when the queue could not take the work now.
+    st.pool
+        .room(&caller.owner)
         .map_err(|e| ApiError::from_pool(e, st.retry_after))?;
+    let upload = st
+        .uploads
+        .take(&caller.owner)
+        .map_err(|e| ApiError::from_uploads(e, st.retry_after))?;
     let t = Instant::now();
     let raw = multipart::read(req, st.body_limit, st.upload_timeout).await?;
     if let Some(uid) = multipart::valid_unique_id(&raw) {
@@ -59,6 +64,12 @@ where
     }
     let parsed = parse(raw).map_err(|e| e.with_ignored(&ignored))?;
     st.metrics.observe_stage("parse", t.elapsed());
+    // The queue place is taken only now that the work is whole; the upload place goes back.
+    let ticket = st
+        .pool
+        .admit(&caller.owner)
+        .map_err(|e| ApiError::from_pool(e, st.retry_after).with_ignored(&ignored))?;
+    drop(upload);
     let analyzer = st.analyzer.clone();
     let (outcome, times) = ticket
         .run(move || work(analyzer, parsed))

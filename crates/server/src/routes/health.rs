@@ -57,6 +57,7 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
         "status": "ready",
         "workers_busy": st.pool.busy(),
         "queued": st.pool.queued(),
+        "uploading": st.uploads.held(),
     });
     // Replicas of one deployment must judge alike: this shows what each one judges with
     // (a deployment's own layer, `LIVEGATE_PAD_DIR`; its own threshold, `LIVEGATE_OPERATING_POINT`).
@@ -88,7 +89,7 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        st.metrics.render(&st.pool),
+        st.metrics.render(&st.pool, &st.uploads),
     )
 }
 

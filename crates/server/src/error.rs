@@ -426,6 +426,12 @@ impl IntoResponse for ApiError {
             let secs = after.as_secs().max(1);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of a body that came too slowly is not worth waiting for: without this
+            // hyper keeps reading it to reuse the connection, and the slow client keeps the
+            // connection as long as it likes.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         name_ignored(headers, &self.ignored);
         resp
     }

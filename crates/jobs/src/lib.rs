@@ -28,7 +28,7 @@ pub use offline::{OfflineError, run_offline};
 pub use owner::{Access, Owner};
 pub use pairing::{Item, Pairing, Skipped, Task};
 pub use service::{
-    JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,
+    Download, JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,
 };
 pub use store::{
     Claim, Cursor, ItemState, JobRecord, JobStatus, MediaSource, Store, StoreError, Usage, now_ms,

@@ -81,7 +81,8 @@ pub fn run_offline(
     }
     let bytes = svc
         .archive(&job.id, &access)?
-        .ok_or_else(|| crate::store::StoreError::Corrupt("job vanished".into()))?;
+        .and_then(crate::Download::ready)
+        .ok_or_else(|| crate::store::StoreError::Corrupt("job vanished or unfinished".into()))?;
     std::fs::write(out, bytes).map_err(|e| io(out, e))?;
     let done = svc
         .job(&job.id, &access)?

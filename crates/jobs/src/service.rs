@@ -119,6 +119,27 @@ pub enum SubmitError {
 /// not put the server in a restart loop.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// What asking for a batch's archive finds.
+#[derive(Debug)]
+pub enum Download {
+    /// The archive, and the job as it was when the archive was written.
+    Ready { job: Box<JobRecord>, bytes: Vec<u8> },
+    /// The batch is still running.
+    Running { done: u64, total: u64 },
+    /// The batch was cancelled and this many items in progress are still finishing.
+    Finishing(usize),
+}
+
+impl Download {
+    /// The archive's bytes, if it was ready.
+    pub fn ready(self) -> Option<Vec<u8>> {
+        match self {
+            Download::Ready { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
 pub struct JobService {
     store: Box<dyn Store>,
     config: JobsConfig,
@@ -527,16 +548,31 @@ impl JobService {
         }
     }
 
-    /// The output archive of a job, as bytes.
-    pub fn archive(&self, id: &str, access: &Access) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The output archive of a finished job, with the job it was written from; `None` when
+    /// `access` reaches no such job.
+    pub fn archive(&self, id: &str, access: &Access) -> Result<Option<Download>, StoreError> {
         let Some(job) = self.unexpired(id, access)? else {
             return Ok(None);
         };
+        if !job.status.is_finished() {
+            return Ok(Some(Download::Running {
+                done: job.done,
+                total: job.total,
+            }));
+        }
         let items = self.store.items(id)?;
+        // A cancelled batch lets the item in progress finish: its archive waits for that result.
+        let finishing = items.iter().filter(|item| item.running).count();
+        if finishing > 0 {
+            return Ok(Some(Download::Finishing(finishing)));
+        }
         let mut buf = std::io::Cursor::new(Vec::new());
         crate::archive::write_archive(&job, &items, &mut buf)
             .map_err(|e| StoreError::Corrupt(format!("writing the archive: {e}")))?;
-        Ok(Some(buf.into_inner()))
+        Ok(Some(Download::Ready {
+            job: Box::new(job),
+            bytes: buf.into_inner(),
+        }))
     }
 
     /// Called once an archive has been handed to its client: with a retention of zero, that

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ByteAnalyser, config, testdata, unzip, zip_of};
-use jobs::{Access, JobService, JobStatus, Owner};
+use jobs::{Access, Download, JobService, JobStatus, Owner};
 use liveness::AnalysisOptions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,12 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!((job.total, job.done, job.ok, job.error), (5, 5, 3, 2));
 
-    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+    let files = unzip(
+        &svc.archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
     let names: Vec<_> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -123,7 +128,12 @@ fn stills_scored_near_their_threshold_are_marked_for_review() {
     ]);
     let id = submit(&svc, &bytes, AnalysisOptions::default());
     assert_eq!(run_all(&svc), 4);
-    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+    let files = unzip(
+        &svc.archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
     let csv = &files["results.csv"];
     let flag = |stem: &str| csv_cell(csv, stem, "near_threshold");
     assert_eq!(flag("close"), "true", "{csv}");
@@ -164,7 +174,12 @@ fn every_verdict_names_the_pad_weights_that_judged_it() {
     assert_eq!(weights("broken"), [], "an error was judged by no model");
     assert_eq!(weights("pair"), [], "a facematch is judged by no PAD model");
 
-    let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+    let files = unzip(
+        &svc.archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
     let csv = &files["results.csv"];
     let cell = |stem: &str| csv_cell(csv, stem, "pad_weights");
     assert_eq!(cell("live"), format!("crop_27.onnx:{sha256}"), "{csv}");
@@ -240,7 +255,12 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
         let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Cancelled);
         assert!(job.done < 10, "kept running after cancel: {}", job.done);
-        let files = unzip(&svc.archive(&id, &Access::Admin).unwrap().unwrap());
+        let files = unzip(
+            &svc.archive(&id, &Access::Admin)
+                .unwrap()
+                .and_then(Download::ready)
+                .unwrap(),
+        );
         assert!(files["results.csv"].contains(",not_run,"));
     });
 }

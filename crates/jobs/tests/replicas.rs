@@ -7,7 +7,7 @@ mod common;
 
 use common::{ByteAnalyser, unzip, zip_of};
 use jobs::postgres::PostgresStore;
-use jobs::{Access, Database, JobService, JobStatus, JobsConfig, Owner};
+use jobs::{Access, Database, Download, JobService, JobStatus, JobsConfig, Owner};
 use liveness::AnalysisOptions;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,7 +93,13 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
     assert!(svc_a.consume_challenge("nonce-1", expires).unwrap());
     assert!(!svc_b.consume_challenge("nonce-1", expires).unwrap());
     // Either replica assembles the same complete archive from the rows.
-    let files = unzip(&svc_b.archive(&id, &Access::Admin).unwrap().unwrap());
+    let files = unzip(
+        &svc_b
+            .archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
     assert_eq!(files.keys().filter(|k| k.starts_with("json/")).count(), 60);
     assert_eq!(files["results.csv"].lines().count(), 61);
     // The summary says two sets of weights judged this batch, and how many verdicts each.

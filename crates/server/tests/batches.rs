@@ -620,6 +620,11 @@ async fn cancel_shows_the_item_in_progress_as_running_and_it_keeps_its_result() 
     let archive = format!("/v1/batches/{id}/archive");
     let early = send(&s.app, get(&archive, &token)).await;
     assert_eq!(early.status, 409, "{}", early.text);
+    assert!(
+        early.text.contains("1 item(s) in progress are still finishing"),
+        "{}",
+        early.text
+    );
     // The item in progress finishes and keeps its result; the other never runs.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let after = send(&s.app, get(&format!("/v1/batches/{id}"), &token)).await;

@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
-use jobs::{Access, Cursor, ItemState, JobRecord, JobService, SubmitError};
+use jobs::{Access, Cursor, Download, ItemState, JobRecord, JobService, SubmitError};
 use liveness::AnalysisOptions;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -510,37 +510,30 @@ pub async fn archive(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let svc = Arc::clone(service(&st)?);
-    let (job, access) = find(&svc, &caller, &id, Action::Download).await?;
-    if !job.status.is_finished() {
-        audit::record(&caller, &id, Action::Download, Outcome::Refused);
-        return Err(ApiError::field(
-            StatusCode::CONFLICT,
-            "id",
-            format!(
-                "the batch is still running ({} of {} done)",
-                job.done, job.total
-            ),
-        ));
-    }
-    // A cancelled batch lets the item in progress finish: its archive waits for that result.
+    let access = caller.access();
     let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
-    let finishing = blocking(move || s.items(&i, &a))
-        .await?
-        .iter()
-        .filter(|item| item.running)
-        .count();
-    if finishing > 0 {
-        audit::record(&caller, &id, Action::Download, Outcome::Refused);
-        return Err(ApiError::field(
-            StatusCode::CONFLICT,
-            "id",
-            format!("the batch was cancelled; {finishing} item(s) in progress are still finishing"),
-        ));
-    }
-    let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
-    let Some(bytes) = blocking(move || s.archive(&i, &a)).await? else {
-        audit::record(&caller, &id, Action::Download, Outcome::NotFound);
-        return Err(ApiError::no_such("batch", &id));
+    let (job, bytes) = match blocking(move || s.archive(&i, &a)).await? {
+        Some(Download::Ready { job, bytes }) => (job, bytes),
+        None => {
+            audit::record(&caller, &id, Action::Download, Outcome::NotFound);
+            return Err(ApiError::no_such("batch", &id));
+        }
+        Some(Download::Running { done, total }) => {
+            audit::record(&caller, &id, Action::Download, Outcome::Refused);
+            return Err(ApiError::field(
+                StatusCode::CONFLICT,
+                "id",
+                format!("the batch is still running ({done} of {total} done)"),
+            ));
+        }
+        Some(Download::Finishing(n)) => {
+            audit::record(&caller, &id, Action::Download, Outcome::Refused);
+            return Err(ApiError::field(
+                StatusCode::CONFLICT,
+                "id",
+                format!("the batch was cancelled; {n} item(s) in progress are still finishing"),
+            ));
+        }
     };
     audit::record(&caller, &id, Action::Download, Outcome::Ok);
     // With a retention of zero the owner's download is the last look, so the batch is erased

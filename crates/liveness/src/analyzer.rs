@@ -6,6 +6,7 @@ use crate::challenge::{self, ChallengeEvidence, ChallengeInput, Pose, SameFace, 
 use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
+use crate::findings::Finding;
 use crate::fusion::FusionWeights;
 use crate::models::{Models, PadWeights};
 use crate::operating_point::{OperatingPoint, OperatingPointError};
@@ -92,7 +93,13 @@ impl Analyse for Analyzer {
             (Some(x), Some(y)) => Some(embedder.distance(x, y)),
             _ => None,
         };
+        // An embedder that gave nothing for a face the pick found usable has no finding of its
+        // own: to the client that is still "no face to compare".
+        let unusable = distance
+            .is_none()
+            .then(|| a.unusable.or(b.unusable).unwrap_or(Finding::NoFace));
         Ok(Comparison {
+            unusable,
             same: distance.is_some_and(|d| d < max_distance),
             confidence: distance.map_or(0.0, |d| policy::facematch_confidence(d, max_distance)),
             distance,

@@ -1,6 +1,7 @@
 //! [`Comparison`]: whether two stills show the same person, typed (`POST /facematch`).
 
 use crate::analysis::StillEvidence;
+use crate::findings::Finding;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -15,6 +16,9 @@ pub struct Comparison {
     pub embedder: &'static str,
     pub image1: StillEvidence,
     pub image2: StillEvidence,
+    /// Why there was nothing to compare: why `image1`'s face (else `image2`'s) is unusable
+    /// (`no_face`, `multiple_faces`, `face_too_small`); `None` when both faces were compared.
+    pub unusable: Option<Finding>,
 }
 
 /// The `details` object of `POST /facematch`.
@@ -39,7 +43,7 @@ impl Comparison {
             distance: self.distance,
             max_distance: self.max_distance,
             embedder: self.embedder,
-            reason: self.distance.is_none().then_some("no usable face"),
+            reason: self.unusable.map(Finding::as_str),
         }
     }
 }

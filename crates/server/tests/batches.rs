@@ -621,7 +621,9 @@ async fn cancel_shows_the_item_in_progress_as_running_and_it_keeps_its_result() 
     let early = send(&s.app, get(&archive, &token)).await;
     assert_eq!(early.status, 409, "{}", early.text);
     assert!(
-        early.text.contains("1 item(s) in progress are still finishing"),
+        early
+            .text
+            .contains("1 item(s) in progress are still finishing"),
         "{}",
         early.text
     );

@@ -242,6 +242,19 @@ async fn facematch_same_and_different_people() {
     assert_eq!(dog.status, 200, "{}", dog.text);
     assert_eq!(dog.json["facematch_result"], "False", "{}", dog.text);
     assert_eq!(dog.headers["x-livegate-reason"], "no_face");
+    // A collage of some thirty faces: no face is the one to compare, and the answer says so.
+    let crowd = send(
+        &app,
+        pair(
+            "negative/dlib_bald_guys_multiface.jpg",
+            "faces/fr_obama.jpg",
+        )
+        .request("/facematch", Some(&t)),
+    )
+    .await;
+    assert_eq!(crowd.status, 200, "{}", crowd.text);
+    assert_eq!(crowd.json["facematch_result"], "False", "{}", crowd.text);
+    assert_eq!(crowd.headers["x-livegate-reason"], "multiple_faces");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

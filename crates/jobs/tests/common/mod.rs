@@ -158,6 +158,7 @@ impl Analyse for ByteAnalyser {
             embedder: "bytes",
             image1: StillEvidence::default(),
             image2: StillEvidence::default(),
+            unusable: None,
         })
     }
 }

@@ -9,7 +9,7 @@ use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
 use axum::response::{IntoResponse, Response};
-use liveness::FacematchReport;
+use liveness::{FacematchReport, Reason};
 
 #[utoipa::path(
     post,
@@ -18,7 +18,7 @@ use liveness::FacematchReport;
     summary = "Whether two stills show the same person",
     request_body(content = FacematchMultipartRequest, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "Match verdict; `X-Livegate-Reason: no_face` when a still had no usable face to compare", body = FacematchReport, headers(("X-Livegate-Reason" = String, description = "`no_face` when a still had no usable face; absent otherwise"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields this route read and ignored (unknown or misspelt names), comma-separated; absent when none"), ("X-Request-Id" = String, description = "The client's `unique_id` when given, else a generated id; also in the logs")), example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
+        (status = 200, description = "Match verdict; `X-Livegate-Reason` says why when a still had no usable face to compare", body = FacematchReport, headers(("X-Livegate-Reason" = String, description = "Why a still had no usable face to compare (`no_face`, `multiple_faces`, `face_too_small`; of `image1` first); absent otherwise"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields this route read and ignored (unknown or misspelt names), comma-separated; absent when none"), ("X-Request-Id" = String, description = "The client's `unique_id` when given, else a generated id; also in the logs")), example = json!({"confidence_score": 0.874, "facematch_result": "True"})),
         AnalysisErrors,
     ),
     security(("bearer" = []))
@@ -39,24 +39,19 @@ pub async fn facematch(
         |analyzer, form| {
             analyzer
                 .facematch(&form.image1, &form.image2)
-                .map(|c| (FacematchReport::new(&c, form.details), c.distance.is_none()))
+                .map(|c| (FacematchReport::new(&c, form.details), c.unusable))
         },
     )
     .await?;
-    let (report, nothing_compared) = &done.value;
+    let (report, unusable) = &done.value;
     tracing::info!(
         result = %report.facematch_result,
         confidence = %report.confidence_score,
         "facematch done"
     );
-    let mut resp = done.annotate(Json(report).into_response());
-    if *nothing_compared {
-        // As on /liveness: a rule, not a score, made the answer "False" — a still without a
-        // usable face has nothing to compare.
-        resp.headers_mut().insert(
-            super::liveness::REASON_HEADER,
-            axum::http::HeaderValue::from_static("no_face"),
-        );
-    }
+    // As on /liveness: a rule, not a score, made the answer "False" — a still without a usable
+    // face has nothing to compare, and the header says why.
+    let resp = done.annotate(Json(report).into_response());
+    let resp = super::liveness::with_reason(resp, unusable.map(Reason::Still));
     Ok(resp)
 }

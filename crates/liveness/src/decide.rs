@@ -133,7 +133,9 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         blink: v.blink,
     };
     let fused = match (&s.video, s.still_pad) {
-        (Some(v), Some(still)) if s.legacy => Some(fusion::legacy(still, v.blink, w)),
+        (Some(v), Some(still)) if s.legacy => {
+            Some(fusion::legacy(still, v.frames_pad.is_some(), v.blink, w))
+        }
         (Some(v), still) => Some(fusion::enhanced(&video_signals(v, still), w)),
         (None, _) => None,
     };
@@ -335,6 +337,31 @@ mod tests {
         assert!(!legacy(0.2, true).result.is_real(), "fake still");
         // Legacy ignores the frames' PAD (0.1 here): only the still and the blink count.
         assert_eq!(legacy(0.9, true).video_alone, Some((Verdict::Real, 1.0)));
+        assert_eq!(
+            legacy(0.9, false).fused.unwrap().veto,
+            Some(fusion::Veto::NoBlink)
+        );
+    }
+
+    #[test]
+    fn legacy_mode_says_when_the_video_had_no_face_to_blink() {
+        let mut faceless = video(0.1, false).unwrap();
+        faceless.frames_pad = None;
+        let d = decide(
+            &Signals {
+                still_pad: Some(Some(0.9)),
+                video: Some(faceless),
+                legacy: true,
+                facematch: None,
+                challenge_passed: None,
+            },
+            &Options::with_facematch_threshold(0.6),
+        );
+        assert!(!d.result.is_real());
+        assert_eq!(
+            d.fused.unwrap().veto,
+            Some(fusion::Veto::NoUsableFaceInVideo)
+        );
     }
 
     #[test]

@@ -173,11 +173,14 @@ pub fn enhanced(s: &VideoSignals, w: &FusionWeights) -> Fused {
 /// is a gate, not a term: without it the answer is `fake` whatever the still scored, and with
 /// it the still's live score is the whole score, judged at the still's own threshold — so the
 /// score, the verdict and the confidence always agree (a mean of the two would read 0.68 ≥ 0.43
-/// for a still that failed its threshold).
-pub fn legacy(still_pad: Option<f32>, blink: bool, w: &FusionWeights) -> Fused {
+/// for a still that failed its threshold). A video without a usable face in any analysed
+/// frame is vetoed as such: no blink could be looked for there, so "no blink" would mislead.
+pub fn legacy(still_pad: Option<f32>, video_face: bool, blink: bool, w: &FusionWeights) -> Fused {
     let i = still_pad.unwrap_or(0.0);
     let veto = if still_pad.is_none() {
         Some(Veto::NoUsableFaceInImage)
+    } else if !video_face {
+        Some(Veto::NoUsableFaceInVideo)
     } else if !blink {
         Some(Veto::NoBlink)
     } else {

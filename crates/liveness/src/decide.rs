@@ -46,6 +46,9 @@ pub struct VideoMeasures {
     /// The motion term (see [`fusion::motion_score`]).
     pub motion: f32,
     pub blink: bool,
+    /// Some analysed frame had a usable face (legacy mode runs no per-frame PAD, so
+    /// `frames_pad` cannot tell).
+    pub face_seen: bool,
 }
 
 /// Facematch of the still against the video's frames.
@@ -133,9 +136,7 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         blink: v.blink,
     };
     let fused = match (&s.video, s.still_pad) {
-        (Some(v), Some(still)) if s.legacy => {
-            Some(fusion::legacy(still, v.frames_pad.is_some(), v.blink, w))
-        }
+        (Some(v), Some(still)) if s.legacy => Some(fusion::legacy(still, v.face_seen, v.blink, w)),
         (Some(v), still) => Some(fusion::enhanced(&video_signals(v, still), w)),
         (None, _) => None,
     };
@@ -211,6 +212,7 @@ mod tests {
             frames_pad: Some(frames_pad),
             motion: policy::MOTION_ABSENT_SCORE,
             blink,
+            face_seen: true,
         })
     }
 
@@ -346,7 +348,7 @@ mod tests {
     #[test]
     fn legacy_mode_says_when_the_video_had_no_face_to_blink() {
         let mut faceless = video(0.1, false).unwrap();
-        faceless.frames_pad = None;
+        faceless.face_seen = false;
         let d = decide(
             &Signals {
                 still_pad: Some(Some(0.9)),

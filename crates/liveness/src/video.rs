@@ -93,6 +93,10 @@ impl VideoOutcome {
             frames_pad: (!pads.is_empty()).then(|| pads.iter().sum::<f32>() / pads.len() as f32),
             motion: fusion::motion_score(&self.motion),
             blink: self.blinks.detected(),
+            face_seen: self
+                .frames
+                .iter()
+                .any(|f| f.face.is_some() && f.finding.is_none()),
         }
     }
 

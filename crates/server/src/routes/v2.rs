@@ -185,6 +185,7 @@ mod tests {
                 frames_pad: Some(0.9),
                 motion: policy::MOTION_ABSENT_SCORE,
                 blink: true,
+                face_seen: true,
             }),
             legacy: false,
             facematch: (image && video).then_some(FacematchMeasure {

@@ -106,11 +106,13 @@ pub struct ServeArgs {
     /// one more gets 503. Uploads hold these places, never a place in the analysis queue.
     #[arg(long, env = "LIVEGATE_MAX_UPLOADS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub max_uploads: usize,
-    /// Uploads one client may have in progress at once (default: a quarter of --max-uploads).
+    /// Uploads one client may have in progress at once (default: its --client-share, since it
+    /// cannot have more analyses queued than that).
     #[arg(long, env = "LIVEGATE_UPLOAD_SHARE", value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub upload_share: Option<usize>,
-    /// Slowest accepted upload, bytes per second averaged from 10 s after the request began;
-    /// a body that falls behind is cut with 408. 0: no floor (the upload timeouts still apply).
+    /// Slowest accepted upload: t seconds after its headers, a body must have delivered this
+    /// many bytes for every second past the first 10; one that falls behind is cut with 408.
+    /// 0: no floor (the upload timeouts still apply).
     #[arg(long, env = "LIVEGATE_UPLOAD_MIN_RATE", default_value_t = 4096)]
     pub upload_min_rate: u64,
     /// Seconds a connection gets to send its request headers, and to sit idle between
@@ -120,11 +122,15 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the accept backlog.
     #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub max_connections: usize,
-    /// Connections one remote address may hold open (default: a quarter of
+    /// Connections one remote address (an IPv6 /64) may hold open (default: a sixteenth of
     /// --max-connections); more are answered 503 and closed. 0: no cap, for a server that
     /// sees every client through one proxy address.
     #[arg(long, env = "LIVEGATE_MAX_CONNECTIONS_PER_ADDRESS", value_parser = clap::value_parser!(u64).range(0..=MAX_CONNECTIONS).map(|n| n as usize))]
     pub max_connections_per_address: Option<usize>,
+    /// Seconds a response may wait for the client to read it before the connection is closed
+    /// (a client that stops reading would otherwise hold its connection forever).
+    #[arg(long, env = "LIVEGATE_WRITE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=HOUR_SECS))]
+    pub write_timeout_secs: u64,
     /// MiB that still-image decoding may hold across all workers; a large still waits for
     /// memory instead of multiplying the resident set.
     #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
@@ -199,8 +205,9 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     cfg.max_connections_per_address = match args.max_connections_per_address {
         Some(0) => None,
         Some(n) => Some(n),
-        None => Some(args.max_connections.div_ceil(4)),
+        None => Some(args.max_connections.div_ceil(16)),
     };
+    cfg.write_timeout = Duration::from_secs(args.write_timeout_secs);
     cfg.max_uploads = args.max_uploads;
     if let Some(share) = args.upload_share {
         cfg.upload_share = share;

@@ -44,22 +44,23 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(cfg: &Config, analyzer: Arc<dyn Analyse>) -> Self {
+        let pool = Arc::new(WorkerPool::new(
+            cfg.workers,
+            cfg.queue_depth,
+            cfg.client_share,
+            cfg.deadline,
+        ));
         Self {
             analyzer,
-            pool: Arc::new(WorkerPool::new(
-                cfg.workers,
-                cfg.queue_depth,
-                cfg.client_share,
-                cfg.deadline,
-            )),
             uploads: Arc::new(Places::new(
                 cfg.max_uploads,
                 if cfg.upload_share == 0 {
-                    cfg.max_uploads.div_ceil(4)
+                    pool.client_share()
                 } else {
                     cfg.upload_share
                 },
             )),
+            pool,
             auth: cfg.auth.clone(),
             limiter: cfg.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
             auth_failures: cfg.auth_failures.map(|l| Arc::new(RateLimiter::new(l))),
@@ -191,6 +192,7 @@ pub async fn serve(
     let limits = ConnLimits {
         max_connections: cfg.max_connections,
         per_address: cfg.max_connections_per_address,
+        write_timeout: cfg.write_timeout,
         header_timeout: cfg.header_timeout,
         grace: cfg.shutdown_grace,
     };

@@ -50,7 +50,8 @@ pub struct Config {
     /// Analysis request bodies being received at once (each up to `body_limit` in memory);
     /// one more gets 503. Uploads hold these, never a queue place.
     pub max_uploads: usize,
-    /// Uploads in progress one client may hold at once; 0 means a quarter of `max_uploads`.
+    /// Uploads in progress one client may hold at once; 0 means its share of the queue
+    /// (`client_share`): more bodies at once than it may have analyses queued is no use to it.
     pub upload_share: usize,
     /// The slowest a request body may arrive; slower ones are cut with 408. `None`: no floor
     /// (the upload timeouts still apply).
@@ -60,9 +61,11 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Connections open at once; more wait in the kernel's accept backlog.
     pub max_connections: usize,
-    /// Connections one remote address may hold; more are answered 503 and closed. `None`: no
-    /// cap (every client arrives through one proxy).
+    /// Connections one remote address (an IPv6 /64) may hold; more are answered 503 and
+    /// closed. `None`: no cap (every client arrives through one proxy).
     pub max_connections_per_address: Option<usize>,
+    /// Longest a response write may wait for the client to read; then the connection closes.
+    pub write_timeout: Duration,
     /// Time a client gets to upload a whole batch archive.
     pub batch_upload_timeout: Duration,
     /// When set, `/metrics` is served only on this address (e.g. a private interface) and not
@@ -102,7 +105,8 @@ impl Config {
             }),
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
-            max_connections_per_address: Some(256),
+            max_connections_per_address: Some(64),
+            write_timeout: Duration::from_secs(30),
             batch_upload_timeout: Duration::from_secs(600),
             metrics_bind: None,
             shutdown_grace: Duration::from_secs(30),

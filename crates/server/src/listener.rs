@@ -9,8 +9,9 @@
 //!
 //! One remote address may hold at most `per_address` of those connections: without it one
 //! machine opening half-sent requests as fast as the header timeout closes them could take
-//! every slot. A connection over the cap gets a 503 in the contract's envelope and is closed at
-//! once, without taking a slot.
+//! every slot. IPv6 addresses count per /64, the block one host is usually given. A connection
+//! over the cap gets a 503 in the contract's envelope and is closed at once, without taking a
+//! slot. A response the client does not read within `write_timeout` closes the connection.
 
 use crate::error::ApiError;
 use axum::Router;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct ConnLimits {
     /// Connections one remote address may hold; `None`: no cap.
     pub per_address: Option<usize>,
     pub header_timeout: Duration,
+    /// Longest a write to the client may wait for it to read; then the connection is closed.
+    pub write_timeout: Duration,
     /// How long in-flight requests may run once `shutdown` resolved.
     pub grace: Duration,
 }
@@ -77,7 +81,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let address = match per_address.take(&peer.ip(), cap) {
+        let address = match per_address.take(&address_group(peer.ip()), cap) {
             Some(held) => held,
             None => {
                 drop(slot);
@@ -92,7 +96,13 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req
             });
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+        // A client that stops reading its answers (pipelined requests, a full receive window)
+        // would otherwise hold the connection forever: the header timeout does not run while
+        // a response is being written.
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_timeout));
+        let io = TokioIo::new(Box::pin(stream));
+        let conn = http.serve_connection(io, TowerToHyperService::new(app));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _slot = (slot, address);
@@ -158,4 +168,38 @@ fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>, answer: &Arc<Vec<u8>
         })
         .await;
     });
+}
+
+/// The key a remote address is counted under: IPv4 as it is (an IPv4-mapped IPv6 address as
+/// its IPv4), IPv6 by its /64, since one host usually holds a whole /64.
+fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_hosts_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_group(a), address_group(b));
+        assert_ne!(address_group(a), address_group(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            address_group(mapped),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+    }
 }

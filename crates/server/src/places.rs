@@ -49,6 +49,11 @@ impl Places {
         }
     }
 
+    /// Places one client may hold.
+    pub fn share(&self) -> usize {
+        self.share
+    }
+
     /// Places held right now.
     pub fn held(&self) -> usize {
         self.held.load(Ordering::SeqCst)

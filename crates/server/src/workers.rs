@@ -76,6 +76,11 @@ impl WorkerPool {
         }
     }
 
+    /// Places in the queue (waiting or running) one client may hold.
+    pub fn client_share(&self) -> usize {
+        self.admitted.share()
+    }
+
     /// Jobs running right now.
     pub fn busy(&self) -> usize {
         self.workers - self.permits.available_permits().min(self.workers)

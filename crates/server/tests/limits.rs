@@ -266,6 +266,39 @@ async fn one_address_cannot_hold_every_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answers_is_closed() {
+    let mut cfg = hs_config();
+    cfg.write_timeout = Duration::from_secs(1);
+    let (addr, _stop) = start(cfg, Duration::ZERO).await;
+    // Hundreds of pipelined requests for the OpenAPI document (tens of KB each, no token
+    // needed) and a small receive window: megabytes of answers the client never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    let n = 300;
+    let requests = "GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n".repeat(n);
+    s.write_all(requests.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Reading now drains what was sent before the close, then ends: the server gave up.
+    let mut got = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection was still open");
+    let answered = String::from_utf8_lossy(&got)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(answered < n, "all {n} answers were delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_can_live_on_a_separate_address() {
     let metrics_addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

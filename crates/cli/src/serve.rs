@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// Batch uploads one client may have in progress at once.
     #[arg(long, env = "LIVEGATE_BATCH_QUOTA_UPLOADS", default_value_t = 2)]
     pub batch_quota_uploads: usize,
+    /// Batch uploads all clients together may have in progress at once; one more gets 503.
+    #[arg(long, env = "LIVEGATE_BATCH_MAX_UPLOADS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS).map(|n| n as usize))]
+    pub batch_max_uploads: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/ctrl-c.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=DAY_SECS))]
     pub shutdown_grace_secs: u64,
@@ -307,6 +310,7 @@ pub fn run(
         active_jobs: args.batch_quota_jobs.max(1),
         bytes: args.batch_quota_mb.max(1).saturating_mul(1024 * 1024),
         uploads: args.batch_quota_uploads.max(1),
+        uploads_in_all: args.batch_max_uploads,
     };
     let analyzer_for_jobs = analyzer.clone();
     runtime.block_on(async move {

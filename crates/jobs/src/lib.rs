@@ -14,6 +14,7 @@ pub mod intake;
 pub mod offline;
 pub mod owner;
 pub mod pairing;
+pub mod places;
 pub mod postgres;
 pub mod runner;
 pub mod service;

@@ -8,8 +8,9 @@
 
 use crate::database::Database;
 use crate::intake::{self, IntakeError, Limits};
-use crate::owner::{Access, Held, Holdings, Owner};
+use crate::owner::{Access, Owner};
 use crate::pairing;
+use crate::places::{Place, Places, Refused};
 use crate::store::{
     Claim, Cursor, ItemState, JobRecord, JobStatus, MediaSource, NewJob, Store, StoreError, Usage,
     check_quota,
@@ -29,6 +30,9 @@ pub struct Quota {
     pub bytes: u64,
     /// Uploads in progress.
     pub uploads: usize,
+    /// Uploads in progress of all clients together: each may run for the batch upload timeout
+    /// and write up to `bytes` to disk, so a handful of clients must not hold them all.
+    pub uploads_in_all: usize,
 }
 
 impl Default for Quota {
@@ -37,6 +41,7 @@ impl Default for Quota {
             active_jobs: 4,
             bytes: 2 * 1024 * 1024 * 1024,
             uploads: 2,
+            uploads_in_all: 16,
         }
     }
 }
@@ -97,6 +102,8 @@ pub enum QuotaError {
     ActiveJobs { max: u64 },
     #[error("{max} batch uploads are already in progress for this client")]
     Uploads { max: usize },
+    #[error("{max} batch uploads are already in progress on this server; try again shortly")]
+    UploadsInAll { max: usize },
     #[error("this client's unfinished batches would hold more than {max} bytes")]
     Bytes { max: u64 },
 }
@@ -153,14 +160,15 @@ pub struct JobService {
     /// Set by [`Self::drain`]: no new item is claimed.
     draining: AtomicBool,
     /// Uploads in progress per client, for [`Quota::uploads`].
-    uploads: Holdings,
+    /// Batch uploads in progress, per client and in all.
+    uploads: Places,
     /// [`Self::challenge_key`], read from the store once: it never changes after creation.
     challenge_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// A client's place among the uploads in progress; dropping it gives the place back.
 pub struct UploadSlot {
-    _held: Held,
+    _held: Place,
     /// Bytes this upload may still bring without taking the client over its quota.
     pub allowance: u64,
 }
@@ -298,6 +306,7 @@ impl JobService {
         if !unfinished.is_empty() {
             tracing::info!(jobs = unfinished.len(), "resuming unfinished batch jobs");
         }
+        let uploads = Places::new(config.quota.uploads_in_all, config.quota.uploads);
         Ok(Arc::new(Self {
             store,
             config,
@@ -306,7 +315,7 @@ impl JobService {
             worker: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
-            uploads: Holdings::default(),
+            uploads,
             challenge_key: std::sync::OnceLock::new(),
         }))
     }
@@ -325,10 +334,12 @@ impl JobService {
         let quota = &self.config.quota;
         let usage = self.store.usage(owner).map_err(ServiceError::from)?;
         check_quota(quota, usage, 0)?;
-        let held = self
-            .uploads
-            .take(owner, quota.uploads)
-            .ok_or(QuotaError::Uploads { max: quota.uploads })?;
+        let held = self.uploads.take(owner).map_err(|r| match r {
+            Refused::Share(max) => QuotaError::Uploads { max },
+            Refused::Full => QuotaError::UploadsInAll {
+                max: quota.uploads_in_all,
+            },
+        })?;
         Ok(UploadSlot {
             _held: held,
             allowance: quota

@@ -201,6 +201,7 @@ fn quotas_hold_per_client() {
         active_jobs: 2,
         bytes: 10_000,
         uploads: 1,
+        uploads_in_all: 2,
     };
     let svc = JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
     let (a, b) = (Owner::new("", "a"), Owner::new("", "b"));
@@ -222,6 +223,14 @@ fn quotas_hold_per_client() {
         svc.begin_upload(&b),
         Err(SubmitError::Quota(QuotaError::Uploads { max: 1 }))
     ));
+    // Two uploads in all: a third client waits for one of them to end.
+    let c = Owner::new("", "c");
+    let other = svc.begin_upload(&c).unwrap();
+    assert!(matches!(
+        svc.begin_upload(&Owner::new("", "d")),
+        Err(SubmitError::Quota(QuotaError::UploadsInAll { max: 2 }))
+    ));
+    drop(other);
     drop(slot);
     // xorshift noise: deflate cannot shrink it below the quota.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -2,10 +2,10 @@
 //! `{"detail": {"<location>": {"<field>": ["message"]}}, "message": "..."}`.
 
 use crate::jwt::AuthError;
-use crate::places::Refused;
 use crate::workers::PoolError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jobs::places::Refused;
 use liveness::{AnalysisError, OptionError};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
@@ -217,12 +217,19 @@ impl ApiError {
         e
     }
 
-    /// A batch client over its quota: 413 for bytes, 429 (retry later) for counts.
+    /// A batch client over its quota: 413 for bytes, 429 (retry later) for its counts, 503
+    /// (retry later) when every batch upload place of the server is taken.
     pub fn quota(err: &jobs::QuotaError, retry_after: Duration) -> Self {
         let msg = err.to_string();
         match err {
             jobs::QuotaError::Bytes { .. } => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, msg.clone()).with_field(BODY, "file", msg)
+            }
+            jobs::QuotaError::UploadsInAll { .. } => {
+                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, msg.clone())
+                    .with_field("server", "uploads", msg);
+                e.retry_after = Some(retry_after);
+                e
             }
             jobs::QuotaError::ActiveJobs { .. } | jobs::QuotaError::Uploads { .. } => {
                 let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())

@@ -15,7 +15,6 @@ mod listener;
 mod metrics;
 mod multipart;
 pub mod openapi;
-mod places;
 mod rate_limit;
 mod request_id;
 mod routes;

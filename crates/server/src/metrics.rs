@@ -4,11 +4,11 @@
 //! The recorder is never installed globally: tests run many apps in one process, and each must
 //! count only its own requests. Every record goes through [`metrics::with_local_recorder`].
 
-use crate::places::Places;
 use crate::workers::WorkerPool;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use jobs::places::Places;
 use metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
     with_local_recorder,

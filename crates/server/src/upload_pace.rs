@@ -3,10 +3,11 @@
 //! The upload timeouts bound how long one body may take in all (60 s for an analysis, 10 min
 //! for a batch archive), but a client that sends a byte now and then holds its upload place
 //! (and a connection, and the memory of what it sent) that whole time. Here a body must keep
-//! ahead of a schedule: after a grace period it must have delivered `bytes_per_sec` for every
-//! second since the request began, in the manner of Apache's `mod_reqtimeout` `MinRate`. A body
-//! that falls behind is cut and the request answered 408 at once, whatever the handler was
-//! doing with the body when it failed.
+//! ahead of a schedule, in the manner of Apache's `mod_reqtimeout` `MinRate`: t seconds after
+//! its headers arrived it must have delivered `bytes_per_sec` for every second past the grace
+//! period (so the first grace × rate bytes are a head start, and a body that sends nothing is
+//! cut when the grace ends). A body that falls behind is cut and the request answered 408 at
+//! once, whatever the handler was doing with the body when it failed.
 
 use crate::error::ApiError;
 use axum::body::{Body, Bytes};

@@ -10,8 +10,8 @@
 //! its place only once the body is in memory (see `routes::flow`), so a slow upload holds an
 //! upload place, never a queue place.
 
-use crate::places::{Place, Places, Refused};
 use jobs::Owner;
+use jobs::places::{Place, Places, Refused};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

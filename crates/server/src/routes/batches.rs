@@ -91,6 +91,7 @@ async fn blocking<T: Send + 'static>(
         (status = 413, description = "Archive over the size limit or the client's byte quota", body = ErrorEnvelope),
         (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
         (status = 429, description = "Client over its rate limit, its batch or upload quota", body = ErrorEnvelope),
+        (status = 503, description = "Every batch upload place of the server is taken (`--batch-max-uploads`), or the job store is out of reach", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]

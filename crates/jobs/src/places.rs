@@ -1,12 +1,11 @@
 //! A bounded number of places (analysis queue places, uploads in progress) with a share per
 //! client, so that no single client can hold all of them.
 //!
-//! Used twice: by the worker pool for analyses admitted and not yet finished, and by the
-//! analysis routes for bodies being received. Keeping the two apart is what stops stalled
-//! uploads from holding the analysis queue.
+//! Used by the server's worker pool for analyses admitted and not yet finished, by its analysis
+//! routes for bodies being received (keeping those two apart is what stops stalled uploads from
+//! holding the analysis queue), and by [`crate::JobService`] for batch uploads in progress.
 
-use jobs::Owner;
-use jobs::owner::{Held, Holdings};
+use crate::owner::{Held, Holdings, Owner};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -193,10 +193,7 @@ impl ApiError {
         let msg = format!(
             "this client already holds its share of the analysis queue ({share} places: waiting or running)"
         );
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
-            .with_field("server", "queue", msg);
-        e.retry_after = Some(retry_after);
-        e
+        Self::retry_later(StatusCode::TOO_MANY_REQUESTS, "queue", msg, retry_after)
     }
 
     /// Refused an upload place: 503 when every place is taken, 429 when this client holds its
@@ -212,9 +209,7 @@ impl ApiError {
                 format!("this client already has {share} uploads in progress"),
             ),
         };
-        let mut e = Self::new(status, msg.clone()).with_field("server", "uploads", msg);
-        e.retry_after = Some(retry_after);
-        e
+        Self::retry_later(status, "uploads", msg, retry_after)
     }
 
     /// A batch client over its quota: 413 for bytes, 429 (retry later) for its counts, 503
@@ -225,17 +220,12 @@ impl ApiError {
             jobs::QuotaError::Bytes { .. } => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, msg.clone()).with_field(BODY, "file", msg)
             }
+            // The same envelope as a refused analysis upload place (`from_uploads`).
             jobs::QuotaError::UploadsInAll { .. } => {
-                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, msg.clone())
-                    .with_field("server", "uploads", msg);
-                e.retry_after = Some(retry_after);
-                e
+                Self::retry_later(StatusCode::SERVICE_UNAVAILABLE, "uploads", msg, retry_after)
             }
             jobs::QuotaError::ActiveJobs { .. } | jobs::QuotaError::Uploads { .. } => {
-                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, msg.clone())
-                    .with_field("server", "quota", msg);
-                e.retry_after = Some(retry_after);
-                e
+                Self::retry_later(StatusCode::TOO_MANY_REQUESTS, "quota", msg, retry_after)
             }
         }
     }
@@ -265,9 +255,24 @@ impl ApiError {
     }
 
     pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
-        let message = message.into();
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message.clone())
-            .with_field("server", "queue", message);
+        Self::retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue",
+            message,
+            retry_after,
+        )
+    }
+
+    /// A refusal for want of room on the server (location `server`, `field` naming the
+    /// resource) that the client may retry after `retry_after`.
+    fn retry_later(
+        status: StatusCode,
+        field: &str,
+        msg: impl Into<String>,
+        retry_after: Duration,
+    ) -> Self {
+        let msg = msg.into();
+        let mut e = Self::new(status, msg.clone()).with_field("server", field, msg);
         e.retry_after = Some(retry_after);
         e
     }
@@ -275,10 +280,12 @@ impl ApiError {
     /// 503: the job store (the database) cannot be reached; the client may retry.
     pub fn store_unavailable() -> Self {
         let message = "the job store (database) cannot be reached; try again shortly";
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
-            .with_field("server", "store", message);
-        e.retry_after = Some(STORE_RETRY_AFTER);
-        e
+        Self::retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store",
+            message,
+            STORE_RETRY_AFTER,
+        )
     }
 
     /// A store failure: 503 when the database is out of reach (worth a retry), else 500.
@@ -320,14 +327,12 @@ impl ApiError {
 
     /// 503: this remote address already holds its share of the server's connections.
     pub fn too_many_connections() -> Self {
-        let msg = "too many open connections from this address";
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, msg).with_field(
-            "server",
+        Self::retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
             "connections",
-            msg,
-        );
-        e.retry_after = Some(Duration::from_secs(1));
-        e
+            "too many open connections from this address",
+            Duration::from_secs(1),
+        )
     }
 
     /// 408: the body arrived slower than the server's minimum upload rate.

@@ -127,7 +127,10 @@ const MAX_REFUSING: usize = 64;
 /// Time one refusal may take to write and to let the client read it before the close.
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
 
-/// The whole HTTP/1.1 answer to a connection over its address's cap.
+/// The whole HTTP/1.1 answer to a connection over its address's cap, written by hand once at
+/// start-up. Handing such a connection to hyper would cost a task that waits for its request
+/// head (up to the header timeout) — the very hold on the server the cap is there to stop —
+/// whereas these bytes go out at once, whatever the client sends or fails to send.
 fn refusal_bytes() -> Vec<u8> {
     let err = ApiError::too_many_connections();
     let body = serde_json::to_vec(&err.body()).unwrap_or_default();

@@ -155,9 +155,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_WORKERS).map(|n| n as usize))]
     pub batch_workers: usize,
     /// How long batch results are kept after the batch ends (s/m/h/d); 0 erases a batch as
-    /// soon as its archive has been downloaded.
+    /// soon as its archive has been downloaded (or after --retention-unclaimed).
     #[arg(long, env = "LIVEGATE_RETENTION", default_value = "7d", value_parser = crate::duration::parse_or_zero)]
     pub retention: Duration,
+    /// With --retention 0: how long a batch its owner never downloads is kept after it ends.
+    #[arg(long, env = "LIVEGATE_RETENTION_UNCLAIMED", default_value = "24h", value_parser = crate::duration::parse)]
+    pub retention_unclaimed: Duration,
     /// Seconds a client gets to upload a batch archive; slower gets 408.
     #[arg(
         long,
@@ -254,6 +257,16 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
     for iss in &args.jwt_issuers {
         v.require_issuer(iss.clone());
     }
+    if args.jwt_issuers.len() > 1 {
+        // Ownership is (tenant, sub): two providers' clients of the same `sub` would share
+        // each other's batches, and any accepted key may name any issuer.
+        tracing::warn!(
+            issuers = args.jwt_issuers.len(),
+            "tokens of every accepted issuer act for the same clients: a `sub` is one client \
+             whichever issuer or key vouches for it; accept several issuers only when they name \
+             one identity provider"
+        );
+    }
     for aud in &args.jwt_audiences {
         v.require_audience(aud.clone());
     }
@@ -262,7 +275,7 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
         v.tenant_claim(claim.clone());
     }
     if let Some(scope) = &args.admin_scope {
-        v.admin_scope(scope.clone());
+        v.admin_scope(scope.clone())?;
     }
     match (v.has_keys(), args.no_auth) {
         (true, true) => anyhow::bail!("--no-auth conflicts with the JWT keys given"),
@@ -306,6 +319,7 @@ pub fn run(
     jobs_cfg.lease = Duration::from_secs(args.batch_lease_secs);
     jobs_cfg.workers = args.batch_workers.max(1);
     jobs_cfg.retention = args.retention;
+    jobs_cfg.unclaimed = args.retention_unclaimed;
     jobs_cfg.quota = jobs::Quota {
         active_jobs: args.batch_quota_jobs.max(1),
         bytes: args.batch_quota_mb.max(1).saturating_mul(1024 * 1024),

@@ -217,8 +217,10 @@ fn check_name(name: &str) -> Result<(), IntakeError> {
     if name.is_empty() {
         return bad("empty name");
     }
-    if name.contains('\0') {
-        return bad("name contains a NUL byte");
+    // A control character (NUL, a newline, a terminal escape) would reach the results
+    // archive's entry names and its CSV, where it forges lines or drives a terminal.
+    if name.chars().any(char::is_control) {
+        return bad("name contains a control character");
     }
     if name.starts_with('/') || name.starts_with('\\') {
         return bad("absolute path");
@@ -247,6 +249,9 @@ mod tests {
             "C:/x_image.jpg",
             "a\\..\\b",
             "",
+            "a\0b_image.jpg",
+            "a\nb_image.jpg",
+            "a\u{1b}[31mb_image.jpg",
         ] {
             assert!(check_name(n).is_err(), "{n:?} accepted");
         }

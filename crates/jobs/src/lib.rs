@@ -30,6 +30,7 @@ pub use owner::{Access, Owner};
 pub use pairing::{Item, Pairing, Skipped, Task};
 pub use service::{
     Download, JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,
+    is_job_id,
 };
 pub use store::{
     Claim, Cursor, ItemState, JobRecord, JobStatus, MediaSource, Store, StoreError, Usage, now_ms,

@@ -130,7 +130,20 @@ pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
     }
 
     let mut items = Vec::new();
+    // Stems name the results archive's entries (`json/<stem>.json`); two that differ only in
+    // case would overwrite each other when it is unpacked on macOS or Windows.
+    let mut folded: BTreeMap<String, &str> = BTreeMap::new();
     for (stem, roles) in by_stem {
+        if let Some(first) = folded.get(&stem.to_lowercase()) {
+            for name in roles.values() {
+                skipped.push(skip(
+                    name,
+                    &format!("stem {stem:?} differs from {first:?} only in case; give it a name of its own"),
+                ));
+            }
+            continue;
+        }
+        folded.insert(stem.to_lowercase(), stem);
         let image = roles.get(&Role::Image).map(|s| s.to_string());
         let video = roles.get(&Role::Video).map(|s| s.to_string());
         let image1 = roles.get(&Role::Image1);
@@ -180,6 +193,25 @@ fn skip(name: &str, reason: &str) -> Skipped {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stems_that_differ_only_in_case_are_one_name() {
+        let p = pair([
+            "DUP_image.jpg",
+            "dup_image.jpg",
+            "dup_video.mp4",
+            "other_image.jpg",
+        ]);
+        let stems: Vec<_> = p.items.iter().map(|i| i.stem.as_str()).collect();
+        assert_eq!(stems, ["DUP", "other"]);
+        let skipped: Vec<_> = p.skipped.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(skipped, ["dup_image.jpg", "dup_video.mp4"]);
+        assert!(
+            p.skipped[0].reason.contains("only in case"),
+            "{:?}",
+            p.skipped
+        );
+    }
 
     #[test]
     fn pairs_by_stem_and_reports_the_rest() {

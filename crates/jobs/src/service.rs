@@ -61,8 +61,11 @@ pub struct JobsConfig {
     /// requests, so the default is one.
     pub workers: usize,
     /// How long results are kept after their batch ended; zero erases a batch as soon as its
-    /// archive has been downloaded.
+    /// archive has been downloaded (and after `unclaimed` at the latest).
     pub retention: Duration,
+    /// With a retention of zero, how long a batch whose owner never downloads it is kept after
+    /// it ended: "erase when fetched" must not mean "keep forever" when nobody fetches.
+    pub unclaimed: Duration,
     /// How often an idle runner looks for work nobody told it about (other replicas wake it
     /// at once through the store when they add work).
     pub idle_poll: Duration,
@@ -80,6 +83,7 @@ impl JobsConfig {
             limits: Limits::default(),
             workers: 1,
             retention: Duration::from_secs(7 * 24 * 3600),
+            unclaimed: Duration::from_secs(24 * 3600),
             idle_poll: Duration::from_secs(1),
             sweep_every: Duration::from_secs(60),
             quota: Quota::default(),
@@ -396,7 +400,7 @@ impl JobService {
             Err(e) => return refuse(e.into()),
         };
         let pairing = pairing::pair(entries.iter().map(|e| e.name.as_str()));
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = new_job_id();
         let name: String = zip_name.chars().take(255).collect();
         let (zip_path, media) = if self.store.keeps_media() {
             // The store holds every file an item needs, so any replica can run it; the
@@ -488,24 +492,43 @@ impl JobService {
         if !self.expired(&job) {
             return Ok(Some(job));
         }
-        self.expire(id)?;
+        self.expire(&job)?;
         Ok(None)
     }
 
-    /// Erases a batch whose retention period is over (the sweep's work, done on the spot).
-    fn expire(&self, id: &str) -> Result<(), StoreError> {
-        if self.erase(id, &Access::Admin)? {
-            tracing::info!(target: "audit", sub = "", job = %id, action = "expire", outcome = "erased", "retention period over");
+    /// Erases a batch whose retention period is over (the sweep's work, done on the spot);
+    /// the audit line names whose data it was.
+    fn expire(&self, job: &JobRecord) -> Result<bool, StoreError> {
+        let erased = self.erase(&job.id, &Access::Admin)?;
+        if erased {
+            tracing::info!(
+                target: "audit",
+                sub = %job.owner.sub,
+                tenant = %job.owner.tenant,
+                job = %job.id,
+                action = "expire",
+                outcome = "erased",
+                "retention period over"
+            );
         }
-        Ok(())
+        Ok(erased)
+    }
+
+    /// How long a finished batch is kept: the retention, or with a retention of zero (erase
+    /// once downloaded) the ceiling for a batch nobody downloads.
+    fn kept_ms(&self) -> u64 {
+        let kept = if self.config.retention.is_zero() {
+            self.config.unclaimed
+        } else {
+            self.config.retention
+        };
+        u64::try_from(kept.as_millis()).unwrap_or(u64::MAX)
     }
 
     fn expired(&self, job: &JobRecord) -> bool {
-        let retention = u64::try_from(self.config.retention.as_millis()).unwrap_or(u64::MAX);
-        retention > 0
-            && job
-                .finished_unix_ms
-                .is_some_and(|f| f.saturating_add(retention) <= crate::store::now_ms())
+        let kept = self.kept_ms();
+        job.finished_unix_ms
+            .is_some_and(|f| f.saturating_add(kept) <= crate::store::now_ms())
     }
 
     /// The items of a job `access` reaches (empty otherwise).
@@ -530,7 +553,7 @@ impl JobService {
             return Ok(jobs);
         }
         for job in expired {
-            self.expire(&job.id)?;
+            self.expire(job)?;
         }
         self.store.list(access, after, limit)
     }
@@ -600,19 +623,19 @@ impl JobService {
         self.store.usage(owner)
     }
 
-    /// Erases every batch that ended more than the retention period ago; returns their ids.
-    /// Also removes the files of uploads a crash cut off ([`remove_stale_uploads`]).
+    /// Erases every batch that ended longer ago than it is kept (the retention, or the
+    /// unclaimed ceiling under a retention of zero); returns their ids. Also removes the files
+    /// of uploads a crash cut off ([`remove_stale_uploads`]).
     pub fn sweep(&self) -> Result<Vec<String>, StoreError> {
         remove_stale_uploads(&self.config.data_dir.join("uploads"));
-        if self.config.retention.is_zero() {
-            return Ok(Vec::new());
-        }
-        let cutoff = crate::store::now_ms()
-            .saturating_sub(u64::try_from(self.config.retention.as_millis()).unwrap_or(u64::MAX));
+        let cutoff = crate::store::now_ms().saturating_sub(self.kept_ms());
         let mut erased = Vec::new();
         for id in self.store.finished_before(cutoff)? {
-            if self.erase(&id, &Access::Admin)? {
-                tracing::info!(target: "audit", sub = "", job = %id, action = "expire", outcome = "erased", "retention period over");
+            // Another replica's sweep may have erased it in between.
+            let Some(job) = self.store.job(&id, &Access::Admin)? else {
+                continue;
+            };
+            if self.expire(&job)? {
                 erased.push(id);
             }
         }
@@ -777,4 +800,15 @@ impl JobService {
             }
         });
     }
+}
+
+/// A fresh batch id: 32 lowercase hexadecimal digits (a random UUID, simple form).
+fn new_job_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Whether `s` has the form of a batch id. Anything else names no batch, and is not worth a
+/// look in the store nor a place in the audit log as sent.
+pub fn is_job_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

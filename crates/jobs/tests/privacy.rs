@@ -193,6 +193,32 @@ fn retention_zero_erases_on_download() {
     assert!(svc.job(&id, &me).unwrap().is_none());
 }
 
+/// "Erase once downloaded" is not "keep forever" when nobody downloads: past the unclaimed
+/// ceiling the sweep erases a batch, and so does any look at it between sweeps.
+#[test]
+fn retention_zero_still_erases_what_nobody_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.retention = Duration::ZERO;
+    cfg.unclaimed = Duration::from_millis(300);
+    let svc = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let me = Owner::new("", "u");
+    let swept = submit_as(&svc, &me, &zip_of(&[("swept_image.jpg", b"REAL")])).unwrap();
+    let looked = submit_as(&svc, &me, &zip_of(&[("looked_image.jpg", b"REAL")])).unwrap();
+    run_all(&svc);
+    assert!(svc.sweep().unwrap().is_empty(), "erased before its time");
+    std::thread::sleep(Duration::from_millis(400));
+    let access = Access::Owner(me.clone());
+    assert!(
+        svc.job(&looked, &access).unwrap().is_none(),
+        "served past the ceiling"
+    );
+    assert_eq!(svc.sweep().unwrap(), std::slice::from_ref(&swept));
+    assert!(svc.job(&swept, &Access::Admin).unwrap().is_none());
+    let rows = stored(&cfg);
+    assert!(!contains(&rows, "swept_image.jpg") && !contains(&rows, "looked_image.jpg"));
+}
+
 #[test]
 fn quotas_hold_per_client() {
     let dir = tempfile::tempdir().unwrap();
@@ -306,6 +332,8 @@ fn a_store_from_before_ownership_is_migrated_and_its_jobs_belong_to_nobody() {
     let open = |retention| {
         let mut cfg = JobsConfig::new(dir.path());
         cfg.retention = retention;
+        // The row ended in 1970: only a ceiling this long keeps it under a zero retention.
+        cfg.unclaimed = Duration::MAX;
         JobService::open(cfg, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap()
     };
     // Kept until downloaded (retention zero), so that its ownership can be looked at.

@@ -4,6 +4,9 @@
 
 use crate::auth::Caller;
 
+/// Stands in the log for a path id that is not of a batch id's form.
+pub const MALFORMED_ID: &str = "(malformed id)";
+
 /// What a caller did to stored data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -11,6 +14,8 @@ pub enum Action {
     List,
     Read,
     Download,
+    /// A `HEAD` on an archive: whether it is ready, not its bytes.
+    Inspect,
     Cancel,
     Erase,
 }
@@ -22,6 +27,7 @@ impl Action {
             Action::List => "list",
             Action::Read => "read",
             Action::Download => "download",
+            Action::Inspect => "inspect",
             Action::Cancel => "cancel",
             Action::Erase => "erase",
         }
@@ -49,7 +55,15 @@ impl Outcome {
     }
 }
 
+/// `job` is a batch id, "*" for a listing, or "" before one exists. Whatever else a client put
+/// in the URL is logged as `MALFORMED_ID`: as sent, it could forge lines of a text log or fill
+/// it with 60 KB ids.
 pub fn record(caller: &Caller, job: &str, action: Action, outcome: Outcome) {
+    let job = if job.is_empty() || job == "*" || jobs::is_job_id(job) {
+        job
+    } else {
+        MALFORMED_ID
+    };
     tracing::info!(
         target: "audit",
         sub = %caller.owner.sub,

@@ -236,6 +236,12 @@ impl ApiError {
         Self::new(status, format!("{field}: {msg}")).with_field(BODY, field, msg)
     }
 
+    /// `status` with one message for a path parameter (location `path`).
+    pub fn path_field(status: StatusCode, field: &str, msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        Self::new(status, format!("{field}: {msg}")).with_field("path", field, msg)
+    }
+
     /// 404 for a stored object the caller does not reach: the same answer whether it exists
     /// for someone else or not at all.
     pub fn no_such(kind: &str, id: &str) -> Self {

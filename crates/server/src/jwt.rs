@@ -175,9 +175,17 @@ impl Verifier {
     }
 
     /// Tokens whose `scope` (space-separated) or `scp` (array) holds this value may list and
-    /// erase every client's stored jobs. Off unless configured.
-    pub fn admin_scope(&mut self, scope: impl Into<String>) {
-        self.admin_scope = Some(scope.into());
+    /// erase every client's stored jobs. Off unless configured. A blank scope is refused: an
+    /// unset variable in an env file would otherwise make every token with an empty `scp`
+    /// entry an administrator.
+    pub fn admin_scope(&mut self, scope: impl Into<String>) -> anyhow::Result<()> {
+        let scope = scope.into();
+        anyhow::ensure!(
+            !scope.trim().is_empty() && !scope.contains(char::is_whitespace),
+            "the admin scope must be one non-empty word without spaces (got {scope:?})"
+        );
+        self.admin_scope = Some(scope);
+        Ok(())
     }
 
     pub fn add_hs256_secret(&mut self, secret: &[u8]) -> anyhow::Result<()> {

@@ -46,6 +46,17 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
     let path = format!("/v1/batches/{id}");
     assert_eq!(send(&app, bodiless("GET", &path, &owner)).await.status, 200);
     assert_eq!(send(&app, bodiless("GET", &path, &other)).await.status, 404);
+    let archive = format!("{path}/archive");
+    assert_eq!(
+        send(&app, bodiless("HEAD", &archive, &other)).await.status,
+        404
+    );
+    // A path id that could forge a line of a text log is not written as sent.
+    let forged = "/v1/batches/x%0a2026-01-01T00:00:00Z%20INFO%20audit:%20forged";
+    assert_eq!(
+        send(&app, bodiless("GET", forged, &other)).await.status,
+        404
+    );
     assert_eq!(
         send(&app, bodiless("GET", "/v1/batches", &owner))
             .await
@@ -85,6 +96,8 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
             want("auditee", &id, "submit", "ok"),
             want("auditee", &id, "read", "ok"),
             want("snoop", &id, "read", "not_found"),
+            want("snoop", &id, "inspect", "not_found"),
+            want("snoop", "(malformed id)", "read", "not_found"),
             want("auditee", "*", "list", "ok"),
             want("auditee", &id, "erase", "ok"),
         ],
@@ -94,6 +107,7 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
         !text.contains(&owner) && !text.contains(&other),
         "a token was logged"
     );
+    assert!(!text.contains("forged"), "a path id was logged as sent");
     assert!(
         !text.contains("SECRET-PIXELS"),
         "uploaded bytes were logged"

@@ -383,6 +383,11 @@ fn short_secrets_and_non_keys_are_refused_at_configuration() {
     assert!(v.add_public_key_pem(b"-----BEGIN NOTHING-----").is_err());
     assert!(v.add_jwks(r#"{"keys": []}"#).is_err());
     assert!(!v.has_keys());
+    // An unset variable in an env file must not turn the admin role on for empty scopes.
+    for blank in ["", "  ", "livegate: admin"] {
+        assert!(v.admin_scope(blank).is_err(), "{blank:?} accepted");
+    }
+    assert!(v.admin_scope("livegate:admin").is_ok());
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ struct Setup {
 
 fn setup_with(analyser: Arc<dyn Analyse>, tune: impl FnOnce(&mut JobsConfig)) -> Setup {
     let mut v = hs_verifier();
-    v.admin_scope("livegate:admin");
+    v.admin_scope("livegate:admin").unwrap();
     setup_verified(analyser, tune, v)
 }
 

@@ -511,32 +511,37 @@ pub async fn archive(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let svc = Arc::clone(service(&st)?);
+    let action = if method == Method::HEAD {
+        Action::Inspect
+    } else {
+        Action::Download
+    };
     let access = caller.access();
     let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
     let (job, bytes) = match blocking(move || s.archive(&i, &a)).await? {
         Some(Download::Ready { job, bytes }) => (job, bytes),
         None => {
-            audit::record(&caller, &id, Action::Download, Outcome::NotFound);
+            audit::record(&caller, &id, action, Outcome::NotFound);
             return Err(ApiError::no_such("batch", &id));
         }
         Some(Download::Running { done, total }) => {
-            audit::record(&caller, &id, Action::Download, Outcome::Refused);
-            return Err(ApiError::field(
+            audit::record(&caller, &id, action, Outcome::Refused);
+            return Err(ApiError::path_field(
                 StatusCode::CONFLICT,
                 "id",
                 format!("the batch is still running ({done} of {total} done)"),
             ));
         }
         Some(Download::Finishing(n)) => {
-            audit::record(&caller, &id, Action::Download, Outcome::Refused);
-            return Err(ApiError::field(
+            audit::record(&caller, &id, action, Outcome::Refused);
+            return Err(ApiError::path_field(
                 StatusCode::CONFLICT,
                 "id",
                 format!("the batch was cancelled; {n} item(s) in progress are still finishing"),
             ));
         }
     };
-    audit::record(&caller, &id, Action::Download, Outcome::Ok);
+    audit::record(&caller, &id, action, Outcome::Ok);
     // With a retention of zero the owner's download is the last look, so the batch is erased
     // once the whole archive has gone to the connection: not on a HEAD, not when the client
     // drops the connection part-way, and not when an operator's admin token looks.

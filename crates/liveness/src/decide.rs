@@ -167,9 +167,13 @@ pub fn decide(s: &Signals, o: &Options) -> Decision {
         video_alone
     };
     let both = s.still_pad.is_some() && s.video.is_some();
+    // A positive facematch needs at least one matching frame whatever the threshold: at
+    // `facematch_threshold=0` (in the contract's range, and what an unset float becomes) a
+    // different person would otherwise pass.
     let facematch = both
-        && s.facematch
-            .is_some_and(|f| f.tested > 0 && f.fraction >= o.facematch_threshold);
+        && s.facematch.is_some_and(|f| {
+            f.tested > 0 && f.fraction > 0.0 && f.fraction >= o.facematch_threshold
+        });
     let facematch_confidence = s.facematch.map_or(0.0, |f| f.fraction);
     let overall = result.is_real() && (!both || facematch);
     let overall_confidence = if overall {
@@ -315,6 +319,10 @@ mod tests {
         // The client's threshold decides: 2 of 3 frames pass at 0.6, not at 0.7.
         assert!(decide(&signals(2.0 / 3.0), &Options::with_facematch_threshold(0.6)).facematch);
         assert!(!decide(&signals(2.0 / 3.0), &Options::with_facematch_threshold(0.7)).facematch);
+        // Threshold 0 still asks for one matching frame.
+        let none_matched = decide(&signals(0.0), &Options::with_facematch_threshold(0.0));
+        assert!(!none_matched.facematch && !none_matched.overall);
+        assert!(decide(&signals(1.0 / 3.0), &Options::with_facematch_threshold(0.0)).facematch);
     }
 
     #[test]

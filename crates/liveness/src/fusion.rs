@@ -30,6 +30,10 @@ pub struct Signal {
 pub enum Veto {
     NoUsableFaceInVideo,
     NoUsableFaceInImage,
+    /// With a video as well, the still scores as an attack beyond doubt
+    /// ([`FusionWeights::image_attack_below`]): a live video must not carry a still that is
+    /// a replay or a print.
+    AttackInImage,
     /// Legacy mode: the vendor's rule requires a blink.
     NoBlink,
 }
@@ -40,6 +44,7 @@ impl Veto {
         match self {
             Veto::NoUsableFaceInVideo => "no_usable_face_in_video",
             Veto::NoUsableFaceInImage => "no_usable_face_in_image",
+            Veto::AttackInImage => "attack_in_image",
             Veto::NoBlink => "no_blink",
         }
     }
@@ -59,6 +64,9 @@ pub struct FusionWeights {
     pub image_real_threshold: f32,
     /// A video's fused score at or above which it is `real`.
     pub result_real_threshold: f32,
+    /// With a video, a still's live score below this vetoes the fused verdict. Fixed, not
+    /// moved with a deployment's operating point: it marks "beyond doubt", not a trade-off.
+    pub image_attack_below: f32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +163,8 @@ pub fn enhanced(s: &VideoSignals, w: &FusionWeights) -> Fused {
         Some(Veto::NoUsableFaceInVideo)
     } else if matches!(s.still_pad, Some(None)) {
         Some(Veto::NoUsableFaceInImage)
+    } else if matches!(s.still_pad, Some(Some(i)) if i < w.image_attack_below) {
+        Some(Veto::AttackInImage)
     } else {
         None
     };
@@ -237,6 +247,29 @@ mod tests {
             &policy::FUSION,
         );
         assert!(f.real, "{f:?}");
+    }
+
+    #[test]
+    fn a_still_beyond_doubt_an_attack_vetoes_a_live_video() {
+        let with_still = |still: f32| {
+            enhanced(
+                &VideoSignals {
+                    frames_pad: Some(0.95),
+                    still_pad: Some(Some(still)),
+                    motion: 1.0,
+                    blink: true,
+                },
+                &policy::FUSION,
+            )
+        };
+        let attack = with_still(policy::IMAGE_ATTACK_BELOW / 2.0);
+        assert!(
+            !attack.real && attack.veto == Some(Veto::AttackInImage),
+            "{attack:?}"
+        );
+        // A still merely judged fake (between the two thresholds) is outweighed, not a veto.
+        let doubtful = with_still(policy::IMAGE_ATTACK_BELOW + 0.1);
+        assert!(doubtful.real && doubtful.veto.is_none(), "{doubtful:?}");
     }
 
     #[test]

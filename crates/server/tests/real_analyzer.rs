@@ -540,6 +540,53 @@ async fn still_and_video_facematch_same_and_different_person() {
     assert_eq!(other.json["facematch_result"], "False", "{}", other.text);
     assert_eq!(other.json["overall_result"], "False", "{}", other.text);
     assert!(other.json["facematch_confidence"].as_f64().unwrap() < 0.6);
+    // `facematch_threshold=0` still asks for one matching frame: another person stays out.
+    let zero = liveness(
+        &app,
+        &data,
+        Some("faces/lestari15_dataset_real_0.png"),
+        Some(video),
+        &[("facematch_threshold", "0")],
+    )
+    .await;
+    assert_eq!(zero.json["facematch_result"], "False", "{}", zero.text);
+    assert_eq!(zero.json["overall_result"], "False", "{}", zero.text);
+}
+
+/// A replayed still of the same person beside their live video: the video's frames would
+/// outweigh it in the fusion, so a still that is an attack beyond doubt vetoes the verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_still_does_not_ride_on_a_live_video() {
+    let Some((app, data)) = setup() else { return };
+    let video = "videos/tranvanluyt_real.mp4";
+    let replayed = liveness(
+        &app,
+        &data,
+        Some("spoof/tranvanluyt_dataset_fake_0.png"),
+        Some(video),
+        &[],
+    )
+    .await;
+    assert_eq!(replayed.json["image_result"], "fake", "{}", replayed.text);
+    assert_eq!(replayed.json["result"], "fake", "{}", replayed.text);
+    assert_eq!(
+        replayed.json["overall_result"], "False",
+        "{}",
+        replayed.text
+    );
+    assert_eq!(replayed.headers["x-livegate-reason"], "attack_in_image");
+    // The live still of the same person is judged fake alone (0.36) yet is no veto: the video
+    // decides, as it did before.
+    let live = liveness(
+        &app,
+        &data,
+        Some("faces/tranvanluyt_dataset_real_0.png"),
+        Some(video),
+        &[],
+    )
+    .await;
+    assert_eq!(live.json["result"], "real", "{}", live.text);
+    assert!(live.headers.get("x-livegate-reason").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,6 +55,7 @@ export function reasonText(code) {
     face_too_small: 'the face in the image is too small to judge',
     no_usable_face_in_image: 'the image has no usable face',
     no_usable_face_in_video: 'no analysed video frame has a usable face',
+    attack_in_image: 'the image is a presentation attack beyond doubt, whatever the video shows',
     no_blink: 'no blink in the video (the legacy mode requires one)',
     challenge_failed: 'the video did not perform the challenge\'s steps in their time windows',
     challenge_expired: 'the challenge had expired',

@@ -66,7 +66,7 @@ pub struct OverallBlock {
     pub liveness_result: String,
     pub liveness_confidence: f32,
     /// Why the verdict is fake regardless of any score, when a rule decided it: `no_face`,
-    /// `multiple_faces`, `face_too_small` (the still), `no_usable_face_in_video`, `no_blink`
+    /// `multiple_faces`, `face_too_small` (the still), `no_usable_face_in_video`, `attack_in_image`, `no_blink`
     /// (legacy mode). `null` when the scores decided.
     pub reason: Option<String>,
 }

@@ -17,6 +17,9 @@ pub enum Finding {
     /// The face lies on its side or upside down in the picture, which the PAD model was not
     /// made for (see `policy::ROTATED_FACE_MIN_ROLL_DEG`).
     FaceRotated,
+    /// The file's compressed data is damaged and was repaired in decoding (`media`'s
+    /// `StillInfo::damaged`): the verdict judges a picture the camera may not have taken.
+    DamagedData,
 }
 
 impl Finding {
@@ -31,6 +34,7 @@ impl Finding {
             Finding::Overexposed => "overexposed",
             Finding::LowResolution => "low_resolution",
             Finding::FaceRotated => "face_rotated",
+            Finding::DamagedData => "damaged_data",
         }
     }
 }

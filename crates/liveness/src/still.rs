@@ -84,6 +84,9 @@ pub fn analyse(
         &mut face_pick::mesh_opinion(models, &still.image),
     );
     let mut findings: Vec<Finding> = unusable.into_iter().collect();
+    if still.info.damaged {
+        findings.push(Finding::DamagedData);
+    }
     let (mut pad, mut embedding, mut quality) = (None, None, None);
     if let (Some(f), None) = (&face, unusable) {
         if want.pad {

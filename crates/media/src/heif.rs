@@ -56,6 +56,7 @@ pub(crate) fn decode(
         orientation: 1,
         had_alpha,
         jpeg_dct_eighths: None,
+        damaged: false,
     })
 }
 

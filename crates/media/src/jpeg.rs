@@ -69,9 +69,12 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
     };
     if let Err(e) = d.decompress(bytes, out.as_deref_mut()) {
         // libjpeg-turbo also reports recoverable warnings (extraneous bytes, a bad restart
-        // marker) as errors. Give the more lenient decoder a chance before refusing.
+        // marker) as errors. Give the more lenient decoder a chance before refusing, and say
+        // the picture was repaired: damaged scan data decodes to blocks of garbage that PAD
+        // would otherwise judge as if the camera had seen them.
         tracing::debug!(error = %e, "libjpeg-turbo refused the JPEG; trying the image crate");
         return decode_with_image(bytes, StillFormat::Jpeg, opts)
+            .map(|d| Decoded { damaged: true, ..d })
             .map_err(|_| MediaError::Corrupt(format!("jpeg: {e}")));
     }
     let rgb = RgbImage::from_raw(dim(scaled.width)?, dim(scaled.height)?, out.pixels)
@@ -84,6 +87,7 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
         orientation: read_exif_orientation(bytes),
         had_alpha: false,
         jpeg_dct_eighths: Some(eighths),
+        damaged: false,
     })
 }
 

@@ -79,6 +79,9 @@ pub struct StillInfo {
     pub had_alpha: bool,
     /// DCT scaling used by the JPEG decoder as `num/8` (8 = none), `None` for other formats.
     pub jpeg_dct_eighths: Option<u8>,
+    /// The compressed data is damaged: libjpeg-turbo found corrupt data and a lenient decoder
+    /// filled in what it could, so parts of the picture may not be what the camera saw.
+    pub damaged: bool,
 }
 
 /// A decoded, upright RGB image and what it was.
@@ -137,6 +140,7 @@ pub(crate) struct Decoded {
     pub orientation: u8,
     pub had_alpha: bool,
     pub jpeg_dct_eighths: Option<u8>,
+    pub damaged: bool,
 }
 
 fn finish(d: Decoded, format: StillFormat) -> Still {
@@ -161,6 +165,7 @@ fn finish(d: Decoded, format: StillFormat) -> Still {
             scale,
             had_alpha: d.had_alpha,
             jpeg_dct_eighths: d.jpeg_dct_eighths,
+            damaged: d.damaged,
         },
     }
 }
@@ -249,6 +254,7 @@ pub(crate) fn decode_with_image(
         orientation,
         had_alpha,
         jpeg_dct_eighths: None,
+        damaged: false,
     })
 }
 

@@ -217,6 +217,21 @@ fn bad_exif_is_ignored() {
     };
     assert_eq!(s.info.orientation, 1);
     assert!(s.image.width() > 0);
+    // Its scan data is corrupt too (it decodes to a glitch pattern): repaired, and said.
+    assert!(s.info.damaged);
+}
+
+/// A photo whose scan data was zeroed in transit (end-of-image marker kept, so it is not
+/// "truncated") still decodes, but says it was repaired; the intact photo does not.
+#[test]
+fn damaged_scan_data_is_decoded_and_said() {
+    let Some(dir) = testdata() else { return };
+    let mut bytes = std::fs::read(dir.join("faces/fr_biden.jpg")).unwrap();
+    assert!(!decode_still(&bytes, &full()).unwrap().info.damaged);
+    let n = bytes.len();
+    bytes[n * 2 / 5..n - 2].fill(0);
+    let s = decode_still(&bytes, &full()).unwrap();
+    assert!(s.info.damaged);
 }
 
 #[test]

@@ -727,6 +727,23 @@ async fn a_picture_too_small_for_the_pad_crop_is_flagged_low_resolution() {
     }
 }
 
+/// A photo damaged in transit (its scan data zeroed past 40 %, the end marker kept) is judged,
+/// but the evidence says the picture was repaired; the intact photo says nothing of the kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_photo_is_flagged_damaged_data() {
+    let Some((app, data)) = setup() else { return };
+    let mut bytes = read(&data, "faces/fr_biden.jpg");
+    let intact = with_details(&app, bytes.clone()).await;
+    assert!(!findings(&intact).contains(&"damaged_data".to_owned()));
+    let n = bytes.len();
+    bytes[n * 2 / 5..n - 2].fill(0);
+    let damaged = with_details(&app, bytes).await;
+    assert!(
+        findings(&damaged).contains(&"damaged_data".to_owned()),
+        "{damaged}"
+    );
+}
+
 /// A still as bytes with `details=1`: the whole body.
 async fn with_details(app: &axum::Router, bytes: Vec<u8>) -> Value {
     let form = Form::new()

@@ -76,6 +76,7 @@ const FINDING_WORDS = {
   overexposed: 'too bright',
   low_resolution: 'too few pixels behind the face: the verdict is a guess',
   face_rotated: 'the face is not upright (the model judges it as it lies)',
+  damaged_data: 'the file is damaged and was partly repaired (the verdict may judge garbage)',
 };
 
 function findingText(f) {

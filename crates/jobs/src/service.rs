@@ -807,8 +807,8 @@ fn new_job_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Whether `s` has the form of a batch id. Anything else names no batch, and is not worth a
-/// look in the store nor a place in the audit log as sent.
+/// Whether `s` has the form of a batch id. Anything else names no batch, and has no place in
+/// the audit log as sent.
 pub fn is_job_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

@@ -5,7 +5,7 @@
 use crate::auth::Caller;
 
 /// Stands in the log for a path id that is not of a batch id's form.
-pub const MALFORMED_ID: &str = "(malformed id)";
+const MALFORMED_ID: &str = "(malformed id)";
 
 /// What a caller did to stored data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -228,14 +228,21 @@ test('The verdict says what confidence means and which threshold applied', async
   assert.ok(threshold.includes(`fused score (PAD, motion, blink) ≥ ${num(body.details.rules.result_real_threshold)}`), threshold);
   assert.ok(threshold.includes(`fused to ${num(body.details.fusion.score)}`), threshold);
 
-  // A printed photo beside a live video of the same person: the still is fake, the video
-  // decides, and the page says how much the still weighs.
-  await page.setInputFiles('#image', join(td, 'spoof/tranvanluyt_dataset_fake_0.png'));
+  // A live still judged fake alone (live score 0.36) beside a live video of the same person:
+  // the video decides, and the page says how much the still weighs.
+  await page.setInputFiles('#image', join(td, 'faces/tranvanluyt_dataset_real_0.png'));
   body = await runAndWait(page);
   assert.equal(body.image_result, 'fake');
   assert.equal(body.result, 'real');
   threshold = await page.textContent('#verdict-threshold');
   assert.ok(threshold.includes(`counts for ${Math.round(body.details.rules.image_in_video * 100)} % of the PAD signal`), threshold);
+
+  // A replayed still (live score 0.02) beside the same live video: an attack beyond doubt is
+  // a veto, and the reason says so.
+  await page.setInputFiles('#image', join(td, 'spoof/tranvanluyt_dataset_fake_0.png'));
+  body = await runAndWait(page);
+  assert.equal(body.result, 'fake');
+  assert.match(await page.textContent('#verdict-reason'), /Why fake: the image is a presentation attack beyond doubt/);
 });
 
 test('The face box is clipped to the image when the face touches its edge', async (t) => {

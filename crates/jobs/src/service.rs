@@ -163,8 +163,8 @@ pub struct JobService {
     in_flight: AtomicUsize,
     /// Set by [`Self::drain`]: no new item is claimed.
     draining: AtomicBool,
-    /// Uploads in progress per client, for [`Quota::uploads`].
-    /// Batch uploads in progress, per client and in all.
+    /// Batch uploads in progress, per client ([`Quota::uploads`]) and in all
+    /// ([`Quota::uploads_in_all`]).
     uploads: Places,
     /// [`Self::challenge_key`], read from the store once: it never changes after creation.
     challenge_key: std::sync::OnceLock<Vec<u8>>,

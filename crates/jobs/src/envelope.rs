@@ -26,6 +26,21 @@ pub fn analysis_error(err: &AnalysisError) -> Value {
     match err {
         AnalysisError::Media { field, message }
         | AnalysisError::MediaTooLarge { field, message } => field_error(field.as_str(), message),
+        AnalysisError::BothMedia { image, video } => {
+            let (mut image, video) = (analysis_error(image), analysis_error(video));
+            if let (Some(into), Some(from)) = (
+                image["detail"]["body"].as_object_mut(),
+                video["detail"]["body"].as_object(),
+            ) {
+                into.extend(from.clone());
+            }
+            image["message"] = json!(format!(
+                "{}; {}",
+                image["message"].as_str().unwrap_or_default(),
+                video["message"].as_str().unwrap_or_default()
+            ));
+            image
+        }
         AnalysisError::NothingToAnalyse => field_error("image", "give an image, a video or both"),
         AnalysisError::Internal(m) => {
             tracing::error!(error = %m, "batch item analysis failed");
@@ -35,5 +50,44 @@ pub fn analysis_error(err: &AnalysisError) -> Value {
             tracing::warn!(error = %m, "batch item analysis needed an unreachable store");
             plain_error("a store the analysis needs could not be reached")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveness::MediaField;
+
+    #[test]
+    fn both_bad_parts_are_named_in_one_body() {
+        let bad = |field, message: &str| AnalysisError::Media {
+            field,
+            message: message.into(),
+        };
+        let both = AnalysisError::of_both::<(), ()>(
+            Err(bad(MediaField::Image, "unrecognised image data")),
+            Err(bad(MediaField::Video, "unrecognised video data")),
+        )
+        .unwrap_err();
+        let body = analysis_error(&both);
+        assert_eq!(
+            body["detail"]["body"]["image"][0],
+            "unrecognised image data"
+        );
+        assert_eq!(
+            body["detail"]["body"]["video"][0],
+            "unrecognised video data"
+        );
+        assert_eq!(
+            body["message"],
+            "image: unrecognised image data; video: unrecognised video data"
+        );
+        // A failure of ours beside a bad video is ours: the video is not blamed for it.
+        let ours = AnalysisError::of_both::<(), ()>(
+            Err(AnalysisError::Internal("model".into())),
+            Err(bad(MediaField::Video, "x")),
+        )
+        .unwrap_err();
+        assert!(matches!(ours, AnalysisError::Internal(_)));
     }
 }

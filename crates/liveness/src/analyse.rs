@@ -11,6 +11,13 @@ pub enum AnalysisError {
     /// A part is over a size, pixel or length limit (413: the client must send less).
     #[error("{field:?}: {message}")]
     MediaTooLarge { field: MediaField, message: String },
+    /// The still and the video are both bad: each is named, so that one round trip fixes
+    /// both. Only ever holds `Media` / `MediaTooLarge` errors, the image's first.
+    #[error("{image}; {video}")]
+    BothMedia {
+        image: Box<AnalysisError>,
+        video: Box<AnalysisError>,
+    },
     /// No image and no video were given.
     #[error("no image and no video")]
     NothingToAnalyse,
@@ -44,6 +51,30 @@ pub struct Judging {
 }
 
 impl AnalysisError {
+    /// Whether this names a bad part (as opposed to a failure that is nobody's input).
+    pub fn is_media(&self) -> bool {
+        matches!(
+            self,
+            Self::Media { .. } | Self::MediaTooLarge { .. } | Self::BothMedia { .. }
+        )
+    }
+
+    /// The errors of the two parts analysed side by side, as one: the still's if only it
+    /// failed (or failed for a reason of ours), both when both parts are bad.
+    pub fn of_both<S, V>(
+        still: Result<S, AnalysisError>,
+        video: Result<V, AnalysisError>,
+    ) -> Result<(S, V), AnalysisError> {
+        match (still, video) {
+            (Ok(s), Ok(v)) => Ok((s, v)),
+            (Err(i), Err(v)) if i.is_media() && v.is_media() => Err(AnalysisError::BothMedia {
+                image: Box::new(i),
+                video: Box::new(v),
+            }),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
     /// The media layer's error, named after the part it came from.
     pub fn media(field: MediaField, e: media::MediaError) -> Self {
         if e.is_internal() {

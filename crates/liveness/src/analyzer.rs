@@ -286,8 +286,7 @@ impl Analyzer {
             };
             (still, video, still_ms, video_ms)
         });
-        let still = still_res.transpose()?;
-        let video = video_res.transpose()?;
+        let (still, video) = AnalysisError::of_both(still_res.transpose(), video_res.transpose())?;
         let t = Instant::now();
         let facematch = match (&still, &video) {
             (Some(s), Some(v)) => {

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LivenessReport {
     /// "real" | "fake": liveness verdict over all media given.
+    #[schema(value_type = RealOrFake)]
     pub result: String,
     pub confidence: f32,
     /// A blink was seen in the video (false without video).
@@ -18,13 +19,16 @@ pub struct LivenessReport {
     pub image_input: bool,
     pub video_input: bool,
     /// "True" | "False" (strings, as the vendor); "False" unless image+video.
+    #[schema(value_type = TrueOrFalse)]
     pub facematch_result: String,
     pub facematch_confidence: f32,
     pub facematch_frames_tested: u32,
     /// "True" | "False": live and, with image+video, the same person.
+    #[schema(value_type = TrueOrFalse)]
     pub overall_result: String,
     pub overall_confidence: f32,
     /// "real" | "fake" | "N/A".
+    #[schema(value_type = RealFakeOrNotApplicable)]
     pub image_result: String,
     pub image_confidence: f32,
     pub video_frames_analyzed: u32,
@@ -44,11 +48,39 @@ pub struct LivenessReport {
 pub struct FacematchReport {
     pub confidence_score: f32,
     /// "True" | "False".
+    #[schema(value_type = TrueOrFalse)]
     pub facematch_result: String,
     /// Evidence, only with `details=True`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
+}
+
+/// The words the string verdicts take, for the published schema only (the bodies keep the
+/// vendor's plain strings, built from the typed decision in `From<&Analysis>`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RealOrFake {
+    Real,
+    Fake,
+}
+
+/// As [`RealOrFake`], plus "N/A" for a still that was not sent.
+#[derive(Serialize, ToSchema)]
+pub enum RealFakeOrNotApplicable {
+    #[serde(rename = "real")]
+    Real,
+    #[serde(rename = "fake")]
+    Fake,
+    #[serde(rename = "N/A")]
+    NotApplicable,
+}
+
+/// The vendor's boolean verdicts, as strings.
+#[derive(Serialize, ToSchema)]
+pub enum TrueOrFalse {
+    True,
+    False,
 }
 
 /// The vendor's spelling of a boolean verdict.

@@ -55,6 +55,14 @@ pub enum MediaError {
 }
 
 impl MediaError {
+    /// A decoding library refused `what` (e.g. "the PNG data"). Its own text goes to the log,
+    /// not to the client: it can be a Rust debug dump of the decoder's state (a PNG chunk's
+    /// flags) or the library's name, neither of which tells a client what to do.
+    pub(crate) fn undecodable(what: &str, detail: impl std::fmt::Display) -> Self {
+        tracing::info!(%detail, "{what} cannot be decoded");
+        Self::Corrupt(format!("{what} cannot be decoded"))
+    }
+
     /// True for errors that mean "the input is too big" (HTTP 413), as opposed to "the input is
     /// bad" (400). Pixel bombs and over-long videos count as too large.
     pub fn is_too_large(&self) -> bool {

@@ -32,7 +32,7 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
         .map_err(|e| MediaError::Internal(format!("libjpeg-turbo: {e}")))?;
     let header = d
         .read_header(bytes)
-        .map_err(|e| MediaError::Corrupt(format!("jpeg header: {e}")))?;
+        .map_err(|e| MediaError::undecodable("the JPEG header", e))?;
     let (w, h) = (dim(header.width)?, dim(header.height)?);
     check_dimensions(w, h, &opts.limits)?;
     if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
@@ -75,7 +75,7 @@ pub(crate) fn decode(bytes: &[u8], opts: &StillOptions) -> Result<Decoded, Media
         tracing::debug!(error = %e, "libjpeg-turbo refused the JPEG; trying the image crate");
         return decode_with_image(bytes, StillFormat::Jpeg, opts)
             .map(|d| Decoded { damaged: true, ..d })
-            .map_err(|_| MediaError::Corrupt(format!("jpeg: {e}")));
+            .map_err(|_| MediaError::undecodable("the JPEG data", e));
     }
     let rgb = RgbImage::from_raw(dim(scaled.width)?, dim(scaled.height)?, out.pixels)
         .ok_or_else(|| MediaError::Internal("jpeg buffer size".into()))?;

@@ -13,6 +13,7 @@
 //! async reactor.
 
 mod budget;
+mod ebml;
 mod error;
 mod heif;
 mod jpeg;

@@ -277,6 +277,9 @@ fn image_error(
             }
         }
         E::Unsupported(u) => MediaError::UnsupportedFormat(format!("{format}: {u}")),
-        other => MediaError::Corrupt(format!("{format}: {other}")),
+        other => MediaError::undecodable(
+            &format!("the {} data", format.as_str().to_uppercase()),
+            other,
+        ),
     }
 }

@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::MediaError;
 use crate::resize::fit_long_side;
 use crate::skip::NonRefSkip;
-use crate::sniff::{Container, Kind, sniff};
+use crate::sniff::{Container, Kind, StillFormat, sniff};
 
 /// Hard limits for one video.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -404,6 +404,14 @@ impl Session {
         }
         let container = match sniff(bytes) {
             Kind::Video(c) => c,
+            // An animated GIF moves, but it is not a camera's recording: named as a format,
+            // not called a still.
+            Kind::Still(StillFormat::Gif) => {
+                return Err(MediaError::UnsupportedFormat(
+                    "GIF is not a supported video format (MP4, MOV, WebM, Matroska or AVI are)"
+                        .into(),
+                ));
+            }
             Kind::Still(f) => {
                 return Err(MediaError::UnsupportedFormat(format!(
                     "{f} is a still image, not a video"
@@ -420,6 +428,15 @@ impl Session {
                 ));
             }
         };
+        if matches!(container, Container::WebM | Container::Matroska)
+            && let Some(end) = crate::ebml::declared_end(bytes)
+            && end > bytes.len() as u64
+        {
+            return Err(MediaError::Corrupt(format!(
+                "truncated {container}: the header gives the file {end} bytes, only {} arrived",
+                bytes.len()
+            )));
+        }
         init();
         let deadline = started + limits.time_budget;
         let input = open_input(bytes, container, deadline)?;

@@ -502,6 +502,15 @@ fn not_an_image() {
     // A PNG signature followed by garbage is corrupt, not a panic.
     let e = decode_still(b"\x89PNG\r\n\x1a\ngarbage garbage garbage", &opts).unwrap_err();
     assert!(matches!(e, MediaError::Corrupt(_)), "{e}");
+    // A chunk with a wrong checksum: the client reads which format broke, not the decoder's
+    // debug dump of the chunk (`ChunkType { type: IHDR, critical: true, … }`).
+    let mut bad_crc = png_bomb();
+    bad_crc[32] ^= 0xff;
+    let e = decode_still(&bad_crc, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the file is corrupt or truncated: the PNG data cannot be decoded"
+    );
 }
 
 #[test]

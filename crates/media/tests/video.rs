@@ -336,11 +336,38 @@ fn truncated_videos_are_errors() {
     assert!(e.to_string().contains("truncated"), "{e}");
     let e = probe_video(&fast[..fast.len() / 2]).unwrap_err();
     assert!(matches!(e, MediaError::Corrupt(_)), "{e}");
-    // WebM cut in half: no index to contradict, but never a panic or a hang.
+    // WebM cut in half: its Segment's size says how long the file should be.
     let webm = vp9_webm().unwrap();
-    match collect(&webm[..webm.len() / 2], &VideoPlan::default()) {
-        Ok((info, _)) => assert!(info.total_frames < 60),
-        Err(e) => assert!(matches!(e, MediaError::Corrupt(_)), "{e}"),
+    assert_eq!(
+        collect(&webm, &VideoPlan::default())
+            .unwrap()
+            .0
+            .total_frames,
+        60
+    );
+    for cut in [
+        collect(&webm[..webm.len() / 2], &VideoPlan::default()).unwrap_err(),
+        probe_video(&webm[..webm.len() - 1]).unwrap_err(),
+    ] {
+        assert!(matches!(cut, MediaError::Corrupt(_)), "{cut}");
+        assert!(
+            cut.to_string()
+                .starts_with("the file is corrupt or truncated: truncated webm"),
+            "{cut}"
+        );
+    }
+    // A live recording (as MediaRecorder writes) leaves the size unknown: the frames that
+    // arrived are all there is to go by, and never a panic or a hang.
+    if let Some(stream) = vp9_webm_no_duration() {
+        match collect(&stream[..stream.len() / 2], &VideoPlan::default()) {
+            Ok((info, _)) => assert!(info.total_frames < 60),
+            Err(e) => assert!(matches!(e, MediaError::Corrupt(_)), "{e}"),
+        }
+    }
+    // A real recording cut short in transit (1 MB of 1.7 MB).
+    if let Some(real) = testfile("extra/Apfol+liveness-detection-opencv/videos_real2.webm") {
+        let e = collect(&real[..1_000_000], &VideoPlan::default()).unwrap_err();
+        assert!(e.to_string().contains("truncated webm"), "{e}");
     }
 }
 
@@ -374,6 +401,16 @@ fn garbage_empty_audio_only_and_wrong_kind() {
         let e = collect(&jpeg, &plan).unwrap_err();
         assert!(
             matches!(e, MediaError::UnsupportedFormat(_)) && e.to_string().contains("still image"),
+            "{e}"
+        );
+    }
+    // An animated GIF moves but is named as an unsupported video format, not "a still".
+    if let Some(gif) = testfile("spoof/sfas_demo.gif") {
+        let e = collect(&gif, &plan).unwrap_err();
+        assert!(
+            matches!(e, MediaError::UnsupportedFormat(_))
+                && e.to_string()
+                    .contains("GIF is not a supported video format"),
             "{e}"
         );
     }

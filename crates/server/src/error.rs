@@ -94,6 +94,22 @@ impl ApiError {
             .is_some_and(|f| f.contains_key(field))
     }
 
+    /// Adds every field message of `other` to this error's.
+    fn with_details_of(self, other: ApiError) -> Self {
+        let mut merged = self;
+        for (location, fields) in other.detail {
+            let Value::Object(fields) = fields else {
+                continue;
+            };
+            for (field, messages) in fields {
+                for m in messages.as_array().into_iter().flatten() {
+                    merged = merged.with_field(&location, &field, m.as_str().unwrap_or_default());
+                }
+            }
+        }
+        merged
+    }
+
     /// Adds one message for `field` at `location`; repeated fields collect their messages.
     pub fn with_field(mut self, location: &str, field: &str, msg: impl Into<String>) -> Self {
         let loc = self
@@ -355,9 +371,22 @@ impl ApiError {
             PoolError::Full => Self::busy("analysis queue is full", retry_after),
             PoolError::ClientShare(share) => Self::client_share(share, retry_after),
             PoolError::TimedOut(d) => Self::busy(
-                format!("analysis did not finish within {} s", d.as_secs()),
+                format!(
+                    "analysis did not finish within {} s: it waited for a free worker",
+                    d.as_secs()
+                ),
                 retry_after,
             ),
+            // No Retry-After: the same request would overrun again.
+            PoolError::Overran(d) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "analysis did not finish within this server's deadline of {} s; send a \
+                     shorter video or fewer frames to analyse",
+                    d.as_secs()
+                ),
+            )
+            .with_field("server", "deadline", "analysis overran the deadline"),
             PoolError::Panicked(msg) => {
                 tracing::error!(panic = %msg, "analysis panicked");
                 Self::internal()
@@ -378,6 +407,20 @@ impl From<AnalysisError> for ApiError {
                 let mut e = Self::bad_media(field.as_str(), message);
                 e.status = StatusCode::PAYLOAD_TOO_LARGE;
                 e
+            }
+            AnalysisError::BothMedia { image, video } => {
+                let (image, video) = (Self::from(*image), Self::from(*video));
+                // A part that cannot be decoded must be replaced whatever its size: 400 wins.
+                let status = if image.status == StatusCode::BAD_REQUEST {
+                    image.status
+                } else {
+                    video.status
+                };
+                Self {
+                    status,
+                    message: format!("{}; {}", image.message, video.message),
+                    ..image.with_details_of(video)
+                }
             }
             AnalysisError::NothingToAnalyse => missing_media(),
             AnalysisError::Internal(msg) => {
@@ -467,5 +510,22 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
         let bug = ApiError::from_store(&jobs::StoreError::Corrupt("row".into())).into_response();
         assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn only_a_deadline_lost_to_waiting_invites_a_retry() {
+        let wait = Duration::from_secs(2);
+        let busy = ApiError::from_pool(PoolError::TimedOut(Duration::from_secs(60)), wait);
+        let overran = ApiError::from_pool(PoolError::Overran(Duration::from_secs(60)), wait);
+        assert!(
+            overran.message.contains("deadline of 60 s"),
+            "{}",
+            overran.message
+        );
+        let (busy, overran) = (busy.into_response(), overran.into_response());
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(overran.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(overran.headers().get(header::RETRY_AFTER).is_none());
     }
 }

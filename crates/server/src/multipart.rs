@@ -28,6 +28,8 @@ pub struct Form {
     /// Names of fields the contract does not define: read (the body limit applies) and ignored,
     /// as vendor clients may send extras, but reported back so a typo is not silent.
     unknown: Vec<String>,
+    /// Unknown fields beyond the first [`MAX_REPORTED_UNKNOWN`], counted, not kept.
+    unknown_unlisted: usize,
 }
 
 /// At most this many ignored field names are reported, each at most this long.
@@ -35,8 +37,10 @@ const MAX_REPORTED_UNKNOWN: usize = 16;
 const MAX_REPORTED_NAME: usize = 64;
 
 /// Makes field names fit for the ignored-fields header: printable ASCII without commas, each
-/// cut short, empty ones dropped, sorted, without repeats, at most a bounded number.
-pub fn reportable_names(names: &mut Vec<String>) {
+/// cut short, empty ones dropped, sorted, without repeats, at most a bounded number — and when
+/// names are left out (`unlisted` more were seen beyond those given), a last entry says how
+/// many, `(24 more)`, which no name can be mistaken for (names carry no spaces).
+pub fn reportable_names(names: &mut Vec<String>, unlisted: usize) {
     for n in names.iter_mut() {
         *n = n
             .chars()
@@ -47,7 +51,11 @@ pub fn reportable_names(names: &mut Vec<String>) {
     names.retain(|n| !n.is_empty());
     names.sort();
     names.dedup();
+    let left_out = names.len().saturating_sub(MAX_REPORTED_UNKNOWN) + unlisted;
     names.truncate(MAX_REPORTED_UNKNOWN);
+    if left_out > 0 {
+        names.push(format!("({left_out} more)"));
+    }
 }
 
 impl Form {
@@ -66,13 +74,15 @@ impl Form {
             )
             .map(|n| n.to_owned())
             .collect();
-        reportable_names(&mut out);
+        reportable_names(&mut out, self.unknown_unlisted);
         out
     }
 
     fn note_unknown(&mut self, name: &str) {
         if self.unknown.len() < MAX_REPORTED_UNKNOWN {
             self.unknown.push(name.to_owned());
+        } else {
+            self.unknown_unlisted += 1;
         }
     }
 }
@@ -267,6 +277,12 @@ fn media(
         return Ok(None);
     };
     let bytes = match kind {
+        ImageType::File if looks_like_base64(&raw) => {
+            return Err(ApiError::bad_media(
+                name,
+                "this is base64 text, not a file's bytes: send image_type=base64 with it",
+            ));
+        }
         ImageType::File => raw,
         ImageType::Base64 => decode_base64(&raw).map_err(|m| ApiError::bad_media(name, m))?,
     };
@@ -274,6 +290,16 @@ fn media(
         return Err(ApiError::bad_media(name, "empty file"));
     }
     Ok(Some(bytes))
+}
+
+/// Text no image or video file can be: a `data:` URI, or nothing but base64 characters and
+/// line breaks (every supported format has a binary signature in its first bytes).
+fn looks_like_base64(raw: &[u8]) -> bool {
+    raw.starts_with(b"data:")
+        || (raw.len() >= 16
+            && raw
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/-_=\r\n".contains(b)))
 }
 
 /// Base64 text, standard or URL-safe alphabet, padding optional, line breaks allowed, with an
@@ -297,9 +323,30 @@ pub fn decode_base64(raw: &[u8]) -> Result<Vec<u8>, String> {
     } else {
         base64::engine::general_purpose::STANDARD_NO_PAD
     };
-    engine
-        .decode(trimmed)
-        .map_err(|e| format!("not valid base64: {e}"))
+    engine.decode(trimmed).map_err(|e| {
+        use base64::DecodeError as E;
+        // Offsets are into the text without line breaks, `data:` prefix or padding.
+        let why = match e {
+            E::InvalidByte(at, b) | E::InvalidLastSymbol(at, b) if !b.is_ascii_graphic() => {
+                format!("byte 0x{b:02x} at character {at} is not a base64 character")
+            }
+            E::InvalidByte(at, b) => {
+                format!(
+                    "'{}' at character {at} is not a base64 character",
+                    b as char
+                )
+            }
+            E::InvalidLastSymbol(at, b) => {
+                format!(
+                    "the last character, '{}' at {at}, is not a possible end",
+                    b as char
+                )
+            }
+            E::InvalidLength(n) => format!("{n} characters cannot be whole bytes"),
+            E::InvalidPadding => "the '=' padding is wrong".to_owned(),
+        };
+        format!("not valid base64: {why}")
+    })
 }
 
 /// `POST /liveness` and `/v2/liveness`: the request, and the active challenge's id when one
@@ -374,7 +421,21 @@ pub fn facematch(mut form: Form) -> Result<FacematchForm, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode_base64;
+    use super::{decode_base64, reportable_names};
+
+    #[test]
+    fn names_left_out_of_the_ignored_list_are_counted() {
+        let mut names: Vec<String> = (1..=20).map(|i| format!("zz{i:02}")).collect();
+        names.push("zz01".into());
+        reportable_names(&mut names, 5);
+        assert_eq!(names.len(), 17);
+        assert_eq!((names[0].as_str(), names[15].as_str()), ("zz01", "zz16"));
+        // Four distinct names cut here, five never kept by the reader.
+        assert_eq!(names[16], "(9 more)");
+        let mut few = vec!["b".to_owned(), "a\u{e9},".to_owned()];
+        reportable_names(&mut few, 0);
+        assert_eq!(few, ["a", "b"]);
+    }
 
     #[test]
     fn base64_variants_decode_alike() {
@@ -388,7 +449,14 @@ mod tests {
         ] {
             assert_eq!(decode_base64(text.as_bytes()).unwrap(), want, "{text}");
         }
-        assert!(decode_base64(b"not base64!").is_err());
+        assert_eq!(
+            decode_base64(b"!!!").unwrap_err(),
+            "not valid base64: '!' at character 0 is not a base64 character"
+        );
+        assert_eq!(
+            decode_base64(b"QUJDR").unwrap_err(),
+            "not valid base64: 5 characters cannot be whole bytes"
+        );
         assert!(decode_base64(b"data:image/jpeg,abc").is_err());
     }
 }

@@ -119,14 +119,23 @@ async fn adopt_unique_id(mut req: Request, next: Next) -> Response {
     };
     req.extensions_mut().insert(rid.clone());
     let mut resp = next.run(req).await;
-    // A UTF-8 `unique_id` is a valid header value as opaque bytes; control characters were
-    // refused when the form was read.
     if let Some(v) = rid
         .unique_id
         .get()
-        .and_then(|u| HeaderValue::from_bytes(u.as_bytes()).ok())
+        .and_then(|u| HeaderValue::from_str(&header_safe(u)).ok())
     {
         resp.headers_mut().insert(HEADER, v);
     }
     resp
+}
+
+/// Bytes a header value may carry as they are: visible ASCII and the space, `%` aside.
+const KEPT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
+/// The `unique_id` as a header value every HTTP client reads alike: header values are
+/// ASCII in practice (most clients decode other bytes as Latin-1, so a UTF-8 id would come
+/// back altered), so anything else, and `%` itself, is percent-encoded as its UTF-8 bytes;
+/// an ASCII id without `%` is echoed unchanged. Control characters were refused with the form.
+fn header_safe(uid: &str) -> String {
+    percent_encoding::utf8_percent_encode(uid, KEPT).to_string()
 }

@@ -24,8 +24,12 @@ pub enum PoolError {
     Full,
     /// This client already holds its share of the places (the share is given).
     ClientShare(usize),
-    /// The job did not finish (queueing included) within the deadline.
+    /// The job did not finish (queueing included) within the deadline, mostly for want of a
+    /// free worker: the same request may succeed when the server is less busy.
     TimedOut(Duration),
+    /// The job did not finish within the deadline though it got a worker within the first
+    /// half of it: the work itself is too long for this server, and will be again.
+    Overran(Duration),
     /// The job panicked; the message is for the log.
     Panicked(String),
 }
@@ -155,7 +159,8 @@ impl Ticket {
             (out, t.elapsed())
         });
         match tokio::time::timeout(remaining, task).await {
-            Err(_) => Err(PoolError::TimedOut(deadline)),
+            Err(_) if queued * 2 > deadline => Err(PoolError::TimedOut(deadline)),
+            Err(_) => Err(PoolError::Overran(deadline)),
             Ok(Err(join)) => Err(PoolError::Panicked(join.to_string())),
             Ok(Ok((Err(panic), _))) => Err(PoolError::Panicked(panic_message(panic.as_ref()))),
             Ok(Ok((Ok(value), ran))) => Ok((value, JobTimes { queued, ran })),
@@ -256,7 +261,8 @@ mod tests {
             .run(|| std::thread::sleep(Duration::from_millis(400)))
             .await
             .unwrap_err();
-        assert!(matches!(err, PoolError::TimedOut(_)));
+        // It started at once: the work is too long, not the server too busy.
+        assert!(matches!(err, PoolError::Overran(_)));
         // The sleeping job still holds the only worker and the only slot.
         assert_eq!(pool.busy(), 1);
         assert_eq!(pool.run(|| ()).await.unwrap_err(), PoolError::Full);

@@ -144,6 +144,13 @@ async fn missing_empty_and_undecodable_media_are_400_naming_the_field() {
             &["image"],
             "base64",
         ),
+        // base64 text sent as the file itself: told which field to add
+        (
+            Form::new().text("image", "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBD"),
+            "/liveness",
+            &["image"],
+            "send image_type=base64",
+        ),
         // the analysis's own media errors name their field too
         (
             Form::new().file("image", "i.jpg", b"x"),
@@ -489,10 +496,18 @@ async fn x_request_id_carries_unique_id_or_a_generated_id() {
             .request("/liveness", Some(&t)),
     )
     .await;
-    assert_eq!(
-        a.headers["x-request-id"].as_bytes(),
-        "order-42/ß".as_bytes()
-    );
+    // Header values are ASCII to every client: the id's UTF-8 bytes (and `%`) are
+    // percent-encoded, the rest of it is echoed as sent.
+    assert_eq!(a.headers["x-request-id"], "order-42/%C3%9F");
+    let a = send(
+        &app,
+        Form::new()
+            .file("image", "i.jpg", b"x")
+            .text("unique_id", "50% off")
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    assert_eq!(a.headers["x-request-id"], "50%25 off");
     // Even when validation fails elsewhere in the form.
     let a = send(
         &app,
@@ -612,6 +627,27 @@ async fn openapi_is_3_1_with_one_of_over_three_modes() {
     assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
     assert_eq!(limit["schema"]["maximum"], 100, "{limit}");
     let schemas = &doc["components"]["schemas"];
+    // The verdict strings publish the only words they take.
+    let words = |schema: &str, key: &str| {
+        let r = schemas[schema]["properties"][key]["$ref"].as_str().unwrap();
+        schemas[r.rsplit('/').next().unwrap()]["enum"].clone()
+    };
+    assert_eq!(words("LivenessReport", "result"), json!(["real", "fake"]));
+    assert_eq!(
+        words("LivenessReport", "image_result"),
+        json!(["real", "fake", "N/A"])
+    );
+    for (schema, key) in [
+        ("LivenessReport", "facematch_result"),
+        ("LivenessReport", "overall_result"),
+        ("FacematchReport", "facematch_result"),
+    ] {
+        assert_eq!(
+            words(schema, key),
+            json!(["True", "False"]),
+            "{schema}.{key}"
+        );
+    }
     let one_of = schemas["LivenessMultipartRequest"]["oneOf"]
         .as_array()
         .unwrap();

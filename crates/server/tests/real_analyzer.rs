@@ -282,6 +282,24 @@ async fn undecodable_media_is_400_naming_the_field() {
     .await;
     assert_eq!(a.status, 400, "{}", a.text);
     assert!(body_field(&a.json, "video").is_some(), "{}", a.text);
+    // Both bad: both named in one answer, so one round trip fixes them.
+    let a = send(
+        &app,
+        Form::new()
+            .file("image", "x.jpg", &text)
+            .file("video", "v.mp4", &text)
+            .request("/liveness", Some(&t)),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    for field in ["image", "video"] {
+        assert!(body_field(&a.json, field).is_some(), "{field}: {}", a.text);
+    }
+    let message = a.json["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("image: ") && message.contains("; video: "),
+        "{message}"
+    );
 }
 
 /// One liveness request with the real analyser; `fields` are extra form fields.

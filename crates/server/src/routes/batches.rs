@@ -218,7 +218,7 @@ impl Upload {
             .filter(|k| !AnalysisOptions::FIELDS.contains(&k.as_str()))
             .cloned()
             .collect();
-        reportable_names(&mut names);
+        reportable_names(&mut names, 0);
         names
     }
 

@@ -20,8 +20,8 @@ pub struct BatchArgs {
     /// Output archive (results.csv, json/<stem>.json, summary.json).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Items analysed at once.
-    #[arg(long, default_value_t = 1)]
+    /// Items analysed at once (1 to 256).
+    #[arg(long, default_value_t = 1, value_parser = crate::parallel::at_most_256())]
     pub jobs: usize,
     /// `True` = multi-frame video analysis; `False` = legacy (still PAD + blink).
     #[arg(long)]
@@ -85,7 +85,6 @@ impl BatchArgs {
 
 pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    anyhow::ensure!(args.jobs > 0, "--jobs must be at least 1");
     anyhow::ensure!(
         args.input.is_file(),
         "{} is not a file",
@@ -118,6 +117,7 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         .prefix("livegate-batch-")
         .tempdir()
         .context("creating a scratch directory")?;
+    remove_on_interrupt(vec![scratch.path().to_owned(), partial.path().to_owned()])?;
     let mut config = JobsConfig::new(scratch.path());
     config.workers = args.jobs;
     config.limits = Limits {
@@ -189,6 +189,25 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         args.input.display()
     );
     Ok(())
+}
+
+/// The scratch store holds a copy of every face in the archive and the partial output its
+/// verdicts: a run stopped by Ctrl-C, `kill` or a closed terminal removes both before it exits
+/// (only an uncatchable SIGKILL leaves them, named `livegate-batch-*` in the temporary folder).
+fn remove_on_interrupt(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || {
+        for p in &paths {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+        }
+        eprintln!("\ninterrupted: the scratch store and the partial output were removed");
+        // 128 + SIGINT, as a shell reports a run stopped by Ctrl-C.
+        std::process::exit(130);
+    })
+    .context("installing the interrupt handler")
 }
 
 /// Whether two paths name one file (both must exist to be the same).

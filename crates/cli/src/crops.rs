@@ -42,7 +42,7 @@ pub struct CropsArgs {
     #[arg(long)]
     only: Vec<String>,
     /// Keep every n-th item of each source (for a quick smoke run).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     every: usize,
     /// Also write the first N usable items' crops as float32 with each PAD model's score on
     /// them (`exact_s<scale>.npy`, `exact.tsv`).
@@ -55,8 +55,8 @@ pub struct CropsArgs {
     /// the aligned face the service compares), for `training/experiments/fr_taps/`.
     #[arg(long)]
     embeddings: bool,
-    /// Parallel workers (default: the number of cores).
-    #[arg(long)]
+    /// Parallel workers, 1 to 256 (default: the number of cores).
+    #[arg(long, value_parser = crate::parallel::at_most_256())]
     workers: Option<usize>,
 }
 

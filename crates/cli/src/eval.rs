@@ -16,8 +16,8 @@ pub struct EvalArgs {
     /// Where the JSON report and the PNG plots go.
     #[arg(long, default_value = "eval-out")]
     out: PathBuf,
-    /// Parallel analyses (default: the number of cores).
-    #[arg(long)]
+    /// Parallel analyses, 1 to 256 (default: the number of cores).
+    #[arg(long, value_parser = crate::parallel::at_most_256())]
     workers: Option<usize>,
     /// Only items whose path starts with one of these prefixes (repeatable).
     #[arg(long)]
@@ -218,7 +218,6 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .map(|f| parse_floor(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!items.is_empty(), "the manifest selects no items");
-    anyhow::ensure!(args.workers != Some(0), "--workers must be at least 1");
     // Every setting that can be checked before the run is: a finished evaluation must not be
     // thrown away for a typo.
     check_before_run(&args, &items, &floors)?;

@@ -6,6 +6,7 @@ mod crops;
 mod duration;
 mod eval;
 mod models;
+mod parallel;
 mod probe;
 mod serve;
 mod token;

@@ -184,7 +184,9 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
         &["--species", "nosuch=print"],
         "no subset or source \"nosuch\"",
     );
-    refused(&["--workers", "0"], "--workers must be at least 1");
+    refused(&["--workers", "0"], "0 is not in 1..=256");
+    // Billions of threads would be started (or the run aborted) before any work.
+    refused(&["--workers", "4000000000"], "4000000000 is not in 1..=256");
     refused(
         &["--calibrate", dir.path().to_str().unwrap()],
         "a folder; name the file",
@@ -332,4 +334,78 @@ fn a_missing_secret_names_the_environment_variables_too() {
         assert!(err.contains("LIVEGATE_JWT_SECRET"), "{args:?}: {err}");
         assert!(!err.contains("Stack backtrace"), "{args:?}: {err}");
     }
+}
+
+/// A batch stopped part-way (Ctrl-C, `kill`, a closed terminal) removes the copy of the
+/// archive its scratch store holds and its partial output: faces are not left in `/tmp`.
+#[test]
+fn an_interrupted_batch_leaves_no_faces_behind() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let videos: Vec<(String, Vec<u8>)> = [
+        "videos/blinkdetector_selfie_blinks.mp4",
+        "videos/tranvanluyt_real.mp4",
+        "videos/lestari15_real.mp4",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, f)| {
+        (
+            format!("v{i}_video.mp4"),
+            std::fs::read(data.join(f)).unwrap(),
+        )
+    })
+    .collect();
+    let entries: Vec<(&str, &[u8])> = videos
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let zip = dir.path().join("in.zip");
+    std::fs::write(&zip, testkit::zip_of(&entries)).unwrap();
+    let mut child = livegate()
+        .env("TMPDIR", &tmp)
+        .arg("batch")
+        .arg(&zip)
+        .arg("-o")
+        .arg(dir.path().join("out.zip"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the scratch store to hold the archive's copy, then stop the run.
+    let scratch = || {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("livegate-batch-")
+            })
+    };
+    let t = std::time::Instant::now();
+    while !scratch() {
+        assert!(t.elapsed().as_secs() < 120, "no scratch store appeared");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!scratch(), "the scratch store was left behind");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|n| !n.ends_with(".part")), "{left:?}");
+    assert!(!dir.path().join("out.zip").exists());
 }

@@ -100,7 +100,8 @@ pub fn par_map<T: Sync, R: Send>(
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
+        // A thread per item at most: more would only start threads with nothing to do.
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);

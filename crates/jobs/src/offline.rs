@@ -54,6 +54,8 @@ pub fn run_offline(
     let job = svc.submit(&owner, &upload, &name, settings)?;
     drop(file);
     on_progress(&job);
+    // A worker per stem at most: more would only start threads with nothing to do.
+    let workers = workers.min(usize::try_from(job.total).unwrap_or(usize::MAX).max(1));
 
     let failure: std::sync::Mutex<Option<crate::store::StoreError>> = Default::default();
     std::thread::scope(|s| {

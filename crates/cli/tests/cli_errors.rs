@@ -366,7 +366,7 @@ fn an_interrupted_batch_leaves_no_faces_behind() {
         .collect();
     let zip = dir.path().join("in.zip");
     std::fs::write(&zip, testkit::zip_of(&entries)).unwrap();
-    let mut child = livegate()
+    let child = livegate()
         .env("TMPDIR", &tmp)
         .arg("batch")
         .arg(&zip)

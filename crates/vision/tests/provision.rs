@@ -303,3 +303,34 @@ fn the_required_models_are_enough_to_load_the_default_pipeline() {
     let vision = vision::Vision::load_with(&store, &vision::VisionOptions::default());
     assert!(vision.is_ok(), "{:?}", vision.err());
 }
+
+/// The converted TFLite graphs are what the runtime loads: an edited conversion in the cache is
+/// rewritten from its pinned original, not loaded.
+#[test]
+fn a_tampered_conversion_is_made_again_not_loaded() {
+    let id = ModelId::IrisLandmark;
+    let original = std::fs::read(common::store().original_path(id)).unwrap();
+    let (_dir, store) = temp_store(None);
+    std::fs::create_dir_all(store.root()).unwrap();
+    std::fs::write(store.original_path(id), &original).unwrap();
+    let converted = store.path(id).unwrap();
+    let good = std::fs::read(&converted).unwrap();
+    assert_ne!(converted, store.original_path(id));
+
+    // Weights multiplied in place, size and protobuf structure intact.
+    let mut bad = good.clone();
+    let middle = bad.len() / 2 & !3;
+    for b in &mut bad[middle..middle + 4096] {
+        *b = b.wrapping_add(1);
+    }
+    std::fs::write(&converted, &bad).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&converted)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert_eq!(store.path(id).unwrap(), converted);
+    assert_eq!(std::fs::read(&converted).unwrap(), good);
+}

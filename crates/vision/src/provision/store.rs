@@ -135,6 +135,47 @@ fn pinned_hash_matches(
     Ok(None)
 }
 
+/// Whether the cached conversion at `converted` is byte for byte what the (verified) original
+/// converts to. The converted file is what the runtime loads, and it has no pin of its own (it
+/// is made here, from a pinned file): checking it this way, once a process, means an edited or
+/// damaged cache is caught and rewritten, not loaded. The conversion is deterministic and takes
+/// a few milliseconds.
+fn conversion_matches(
+    entry: &CatalogEntry,
+    original: &Path,
+    converted: &Path,
+) -> Result<bool, ProvisionError> {
+    type Seen = std::collections::HashSet<(PathBuf, u64, Option<std::time::SystemTime>)>;
+    static MATCHED: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
+    let Some(convert) = entry.convert else {
+        return Ok(true);
+    };
+    let meta = std::fs::metadata(converted).map_err(|e| io_error(converted, e))?;
+    let key = (converted.to_path_buf(), meta.len(), meta.modified().ok());
+    let matched = MATCHED.get_or_init(Default::default);
+    if matched.lock().is_ok_and(|m| m.contains(&key)) {
+        return Ok(true);
+    }
+    let source = std::fs::read(original).map_err(|e| io_error(original, e))?;
+    let fresh = convert(&source).map_err(|message| ProvisionError::Convert {
+        model: entry.name.into(),
+        message,
+    })?;
+    let cached = std::fs::read(converted).map_err(|e| io_error(converted, e))?;
+    if cached != fresh {
+        tracing::warn!(
+            model = entry.name,
+            path = %converted.display(),
+            "the cached conversion differs from its pinned original's; converting it again"
+        );
+        return Ok(false);
+    }
+    if let Ok(mut m) = matched.lock() {
+        m.insert(key);
+    }
+    Ok(true)
+}
+
 fn io_error(path: &Path, e: std::io::Error) -> ProvisionError {
     ProvisionError::Io {
         path: path.to_path_buf(),
@@ -229,10 +270,11 @@ impl ModelStore {
             return Ok(original);
         }
         let converted = self.converted_path(entry);
-        if converted.is_file() {
+        if converted.is_file() && conversion_matches(entry, &original, &converted)? {
             return Ok(converted);
         }
-        // Verified but not yet converted (e.g. fetched by an older version): convert now.
+        // Verified but not yet converted (e.g. fetched by an older version), or the cached
+        // conversion is not what the pinned original converts to: convert now.
         let bytes = std::fs::read(&original).map_err(|e| io_error(&original, e))?;
         self.convert_and_store(entry, &bytes)
     }

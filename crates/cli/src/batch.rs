@@ -95,7 +95,7 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     // is never the file being written. Creating it also refuses an output that cannot be
     // written before minutes of analysis, not after.
     anyhow::ensure!(
-        !same_file(&args.input, &args.output),
+        !crate::same_file::same_file(&args.input, &args.output),
         "the output {} is the input archive: name another file",
         args.output.display()
     );
@@ -208,12 +208,4 @@ fn remove_on_interrupt(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
         std::process::exit(130);
     })
     .context("installing the interrupt handler")
-}
-
-/// Whether two paths name one file (both must exist to be the same).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }

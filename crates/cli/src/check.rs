@@ -1,6 +1,5 @@
 //! `livegate check`: the API's JSON for local files, without a server.
 
-use anyhow::Context;
 use liveness::{Analyse, AnalysisOptions, AnalysisRequest};
 use std::path::PathBuf;
 
@@ -53,14 +52,22 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
                 anyhow::anyhow!("invalid options:\n  {}", list.join("\n  "))
             })?;
     options.details = args.details;
-    let read = |p: &Option<PathBuf>| -> anyhow::Result<Option<Vec<u8>>> {
+    let read = |p: &Option<PathBuf>, limit: usize, what: &str| {
         p.as_ref()
-            .map(|p| std::fs::read(p).with_context(|| format!("cannot read {}", p.display())))
+            .map(|p| crate::read_media::read_at_most(p, limit, what))
             .transpose()
     };
     let request = AnalysisRequest {
-        image: read(&args.image)?,
-        video: read(&args.video)?,
+        image: read(
+            &args.image,
+            media::StillLimits::default().max_bytes,
+            "image",
+        )?,
+        video: read(
+            &args.video,
+            media::VideoLimits::default().max_bytes,
+            "video",
+        )?,
         options,
         challenge: None,
     };

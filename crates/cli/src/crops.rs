@@ -91,6 +91,11 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
         });
     }
     anyhow::ensure!(!items.is_empty(), "no labelled stills selected");
+    anyhow::ensure!(
+        !crate::same_file::same_file(&args.manifest, &args.out.join("index.tsv")),
+        "--out {}: its index.tsv is the manifest being read; name another folder",
+        args.out.display()
+    );
     crate::eval::ensure_files_exist(&items, &root)?;
     let analyzer = livegate::load::analyzer()?;
     let models = analyzer.models();
@@ -119,6 +124,27 @@ pub fn run(args: CropsArgs) -> anyhow::Result<()> {
     );
     for s in skipped.iter().take(20) {
         eprintln!("  skipped {s}");
+    }
+    Ok(())
+}
+
+/// Whether `name` is a file this command writes (`index.tsv`, `crops_s27.npy`,
+/// `crops_s27_128.npy`, `embeddings.npy`, `exact.tsv`, `exact_s27.npy`).
+fn is_ours(name: &str) -> bool {
+    matches!(name, "index.tsv" | "embeddings.npy" | "exact.tsv")
+        || ((name.starts_with("crops_s") || name.starts_with("exact_s")) && name.ends_with(".npy"))
+}
+
+/// Removes what an earlier run left in `out`: a run without `--crops-128`, `--embeddings` or
+/// `--exact` would otherwise leave the earlier run's files beside an index they do not match,
+/// for a training script to read together. Other files are left alone.
+fn remove_earlier_run(out: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && is_ours(&entry.file_name().to_string_lossy()) {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("cannot replace {}", entry.path().display()))?;
+        }
     }
     Ok(())
 }
@@ -180,6 +206,7 @@ fn one(
 
 fn write(out: &Path, rows: &[Row], scales_128: &[f32], exact: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    remove_earlier_run(out)?;
     let models: Vec<String> = rows
         .first()
         .map(|r| r.scores.iter().map(|(n, _)| n.clone()).collect())
@@ -315,4 +342,32 @@ fn npy(path: &Path, dtype: &str, shape: &[usize], data: &[u8]) -> anyhow::Result
     f.write_all(data)?;
     f.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_earlier_runs_files_go_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = [
+            "index.tsv",
+            "crops_s27.npy",
+            "crops_s27_128.npy",
+            "embeddings.npy",
+            "exact.tsv",
+            "exact_s40.npy",
+        ];
+        for name in ours.iter().chain(&["notes.txt", "crops_s27.npy.bak"]) {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        remove_earlier_run(dir.path()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["crops_s27.npy.bak", "notes.txt"]);
+    }
 }

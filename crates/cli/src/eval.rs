@@ -255,19 +255,25 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let pick = |item: &eval::Item| folds.get(&item.source).unwrap_or(&analyzer);
     let outcomes = eval::runner::run(&pick, &items, workers, !args.quiet);
     let embedder = analyzer.models().embedder.clone();
-    let report = eval::report::build(&outcomes, analyzer.facematch_max_distance(), |a, b| {
-        embedder.distance(
-            &vision::Embedding(a.to_vec()),
-            &vision::Embedding(b.to_vec()),
-        )
-    });
+    let report = eval::report::build(
+        &outcomes,
+        analyzer.image_real_threshold(),
+        analyzer.facematch_max_distance(),
+        |a, b| {
+            embedder.distance(
+                &vision::Embedding(a.to_vec()),
+                &vision::Embedding(b.to_vec()),
+            )
+        },
+    );
     print!("{}", eval::report::table(&report));
-    // Items the analysis could not judge (no usable face, undecodable): named, not just counted.
+    // Items the analysis could not judge (no usable face, undecodable): named, not just counted,
+    // with --quiet too (it quiets the progress bar): an item that failed is in no rate's count.
     let unjudged: Vec<&eval::runner::Outcome> = outcomes
         .iter()
         .filter(|o| o.non_response || o.error.is_some())
         .collect();
-    if !unjudged.is_empty() && !args.quiet {
+    if !unjudged.is_empty() {
         eprintln!("{} item(s) without a judgement:", unjudged.len());
         for o in unjudged.iter().take(50) {
             let why = o.error.as_deref().unwrap_or("no usable face");
@@ -306,7 +312,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
-    let json = serde_json::json!({ "pad_weights": pad_weights, "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
+    // The file a deployment's operating point came from, so an archived report says which
+    // threshold its rates belong to (`report.threshold` is the value).
+    let operating_point = std::env::var_os("LIVEGATE_OPERATING_POINT")
+        .map(|p| std::path::PathBuf::from(p).display().to_string());
+    let json = serde_json::json!({ "pad_weights": pad_weights, "operating_point_file": operating_point, "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
         "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
         "pad_per_model": o.pad_per_model,
@@ -413,6 +423,11 @@ fn check_before_run(args: &EvalArgs, items: &[eval::Item], floors: &[Floor]) -> 
         anyhow::ensure!(
             !file.is_dir(),
             "--calibrate {}: a folder; name the file to write",
+            file.display()
+        );
+        anyhow::ensure!(
+            !crate::same_file::same_file(file, &args.manifest),
+            "--calibrate {}: the manifest being read; name another file",
             file.display()
         );
         let folder = file

@@ -8,6 +8,8 @@ mod eval;
 mod models;
 mod parallel;
 mod probe;
+mod read_media;
+mod same_file;
 mod serve;
 mod token;
 
@@ -91,6 +93,13 @@ fn run() -> anyhow::Result<()> {
         unsafe { std::env::set_var(ORT_TELEMETRY_OFF, "1") };
     }
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Rust ignores SIGPIPE, so printing into a closed pipe (`livegate models list | head
+        // -1`) panics; a command-line tool should end quietly as `cat` does. Not for `serve`,
+        // which must outlive any client that hangs up.
+        // SAFETY: restores the default disposition before any thread is started.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match cli.command {
         Command::Serve(args) => serve::run(*args, || {
             let a: Arc<dyn liveness::Analyse> = Arc::new(livegate::load::analyzer()?);

@@ -7,11 +7,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::json;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let limit = media::StillLimits::default()
+        .max_bytes
+        .max(media::VideoLimits::default().max_bytes);
+    let bytes = crate::read_media::read_at_most(path, limit, "file")?;
     if bytes.is_empty() {
         bail!("{}: the file is empty", path.display());
     }

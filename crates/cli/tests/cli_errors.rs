@@ -191,6 +191,16 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
         &["--calibrate", dir.path().to_str().unwrap()],
         "a folder; name the file",
     );
+    // Writing the operating point over the manifest being read would lose the labels.
+    refused(
+        &["--calibrate", manifest.to_str().unwrap()],
+        "the manifest being read",
+    );
+    assert!(
+        std::fs::read_to_string(&manifest)
+            .unwrap()
+            .starts_with("file\t")
+    );
     refused(
         &["--calibrate", "op.json"],
         "needs at least 20 labelled stills of each class",
@@ -336,6 +346,22 @@ fn a_missing_secret_names_the_environment_variables_too() {
     }
 }
 
+/// A token the server would refuse for its `sub` is not minted.
+#[test]
+fn token_refuses_a_sub_the_server_would_refuse() {
+    let secret = "0123456789abcdef0123456789abcdef";
+    for sub in ["a\nb".to_owned(), "x".repeat(300), "me\u{202e}".to_owned()] {
+        let out = livegate()
+            .args(["token", "--secret", secret, "--sub", &sub])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{sub:?}: minted");
+        assert!(err.contains("at most 256 characters"), "{sub:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
 /// A batch stopped part-way (Ctrl-C, `kill`, a closed terminal) removes the copy of the
 /// archive its scratch store holds and its partial output: faces are not left in `/tmp`.
 #[test]
@@ -408,4 +434,32 @@ fn an_interrupted_batch_leaves_no_faces_behind() {
         .collect();
     assert!(left.iter().all(|n| !n.ends_with(".part")), "{left:?}");
     assert!(!dir.path().join("out.zip").exists());
+}
+
+/// A file with no end (a device, a pipe) or larger than any media the service takes is refused
+/// at the limit, not read whole into memory first.
+#[test]
+fn probe_and_check_stop_reading_at_the_media_limit() {
+    let t = std::time::Instant::now();
+    let out = livegate().args(["probe", "/dev/zero"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("over the limit of"), "{err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// Printing into a closed pipe (`livegate models list | head -1`) ends the command quietly, as
+/// `cat` does, instead of panicking.
+#[test]
+fn a_closed_pipe_ends_a_listing_without_a_panic() {
+    let mut child = livegate()
+        .args(["models", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }

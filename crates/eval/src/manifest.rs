@@ -122,6 +122,8 @@ pub fn read(manifest: &Path, root: &Path) -> Result<Manifest, ManifestError> {
 }
 
 pub fn parse(text: &str, root: &Path) -> Result<Manifest, ManifestError> {
+    // Spreadsheets write a byte-order mark before the header; it is not part of `file`.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()
@@ -140,6 +142,8 @@ pub fn parse(text: &str, root: &Path) -> Result<Manifest, ManifestError> {
     let (si, ni) = (col("species").ok(), col("note").ok());
     let mut items = Vec::new();
     let mut passed_over = Vec::new();
+    // Each file is judged once: a repeated row would count twice in every rate.
+    let mut seen: std::collections::HashSet<String> = Default::default();
     for (n, line) in lines.enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -157,6 +161,21 @@ pub fn parse(text: &str, root: &Path) -> Result<Manifest, ManifestError> {
             pass("no file");
             continue;
         }
+        // Relative to the root, and inside it: a manifest from elsewhere reads nothing else.
+        let inside = Path::new(file).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        if !inside {
+            pass("a path outside the manifest's root (absolute, or with ..)");
+            continue;
+        }
+        if seen.contains(file) {
+            pass("the same file as an earlier row: judged once, as that row says");
+            continue;
+        }
         // Annotations and other non-media rows are not analysed.
         let Some(kind) = kind_of(file) else {
             pass("not a still or video by its extension");
@@ -166,6 +185,11 @@ pub fn parse(text: &str, root: &Path) -> Result<Manifest, ManifestError> {
             pass("fewer columns than the header: no label");
             continue;
         };
+        if label.is_empty() {
+            pass("no label");
+            continue;
+        }
+        seen.insert(file.to_string());
         let class = class_of(&label);
         let field = |i: Option<usize>| i.and_then(|i| cols.get(i).copied());
         items.push(Item {
@@ -244,9 +268,15 @@ mod tests {
                  a/x.jfif\tA\tlive\n\
                  a/noext\tA\tlive\n\
                  a/short.jpg\n\
-                 \tA\tlive\n";
-        let m = parse(t, Path::new("/")).unwrap();
+                 \tA\tlive\n\
+                 a/empty.jpg\tA\t\n\
+                 ../outside/secret.jpg\tA\tlive\n\
+                 /etc/x.jpg\tA\tlive\n\
+                 a/sub/../../../x.jpg\tA\tlive\n\
+                 a/x.jfif\tA\tspoof\n";
+        let m = parse(&format!("\u{feff}{t}"), Path::new("/")).unwrap();
         assert_eq!(m.items.len(), 1, "{:?}", m.items);
+        assert_eq!(m.items[0].label, "live");
         assert_eq!(m.items[0].kind, Kind::Still);
         let why: Vec<(usize, &str)> = m.passed_over.iter().map(|p| (p.line, p.reason)).collect();
         assert_eq!(
@@ -255,6 +285,23 @@ mod tests {
                 (3, "not a still or video by its extension"),
                 (4, "fewer columns than the header: no label"),
                 (5, "no file"),
+                (6, "no label"),
+                (
+                    7,
+                    "a path outside the manifest's root (absolute, or with ..)"
+                ),
+                (
+                    8,
+                    "a path outside the manifest's root (absolute, or with ..)"
+                ),
+                (
+                    9,
+                    "a path outside the manifest's root (absolute, or with ..)"
+                ),
+                (
+                    10,
+                    "the same file as an earlier row: judged once, as that row says"
+                ),
             ]
         );
     }

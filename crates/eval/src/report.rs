@@ -69,6 +69,8 @@ pub struct Report {
     /// Over every subset together, then per subset.
     pub facematch: Option<FacematchMetrics>,
     pub facematch_by_subset: BTreeMap<String, FacematchMetrics>,
+    /// The still threshold the product judged at (the policy's, or a deployment's own operating
+    /// point): the rates above are of its verdicts, not of a re-thresholded score.
     pub threshold: f32,
 }
 
@@ -135,6 +137,7 @@ fn count(v: &[&Outcome], f: impl Fn(&Outcome) -> bool) -> usize {
 
 pub fn build(
     outcomes: &[Outcome],
+    threshold: f32,
     max_distance: f32,
     distance: impl Fn(&[f32], &[f32]) -> f32,
 ) -> Report {
@@ -195,7 +198,7 @@ pub fn build(
                 .map(|m| (name.to_string(), m))
             })
             .collect(),
-        threshold: 0.5,
+        threshold,
     }
 }
 

@@ -411,6 +411,8 @@ struct MintedClaims<'a> {
 /// A token for `opts.sub`, valid from now for `opts.ttl`.
 pub fn mint(key: &SigningKey, opts: &MintOptions) -> anyhow::Result<String> {
     anyhow::ensure!(!opts.sub.trim().is_empty(), "a token needs a non-empty sub");
+    // The verifier's own rule: a token it would refuse is not minted.
+    printable_identity("sub", opts.sub.clone())?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let (alg, enc) = match key {
         SigningKey::Hs256(secret) => {

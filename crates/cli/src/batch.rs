@@ -86,6 +86,11 @@ impl BatchArgs {
 pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
     let settings = args.settings()?;
     anyhow::ensure!(
+        args.input.exists(),
+        "{} does not exist",
+        args.input.display()
+    );
+    anyhow::ensure!(
         args.input.is_file(),
         "{} is not a file",
         args.input.display()

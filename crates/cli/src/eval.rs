@@ -358,11 +358,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             broken.push(format!("{}: no such subset", f.subset));
             continue;
         };
+        // Names were checked before the run: a metric without a number here is undefined on
+        // these items (NaN is written as null), e.g. an APCER of a subset without attacks.
         let v = m
             .pointer(&format!("/{}", f.metric.replace('.', "/")))
             .and_then(|v| v.as_f64());
         let Some(v) = v else {
-            broken.push(format!("{}:{}: no such metric", f.subset, f.metric));
+            broken.push(format!(
+                "{}:{}: undefined on these items (no attacks, no bona fide items, or none judged)",
+                f.subset, f.metric
+            ));
             continue;
         };
         let ok = if f.at_least {

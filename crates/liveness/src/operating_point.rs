@@ -88,11 +88,9 @@ pub struct Rates {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatingPointError {
-    #[error("cannot read the operating point {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // `cause`, not `source`: as the error's source, `{e:#}` would print it a second time.
+    #[error("cannot read the operating point {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("the operating point {path} is not valid: {message}")]
     Invalid { path: String, message: String },
     #[error(
@@ -106,9 +104,9 @@ impl OperatingPoint {
     /// Reads and checks a file written by `livegate eval --calibrate`.
     pub fn load(path: &Path) -> Result<Self, OperatingPointError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| OperatingPointError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| OperatingPointError::Read {
             path: shown.clone(),
-            source,
+            cause,
         })?;
         let invalid = |message: String| OperatingPointError::Invalid {
             path: shown.clone(),

@@ -42,11 +42,12 @@ def bpcer_at_apcer(bona, attack, target):
 def balanced_threshold(scores, live, groups):
     """The threshold minimising the source-balanced ACER: the mean over sources of each one's
     APCER and BPCER, so a large source does not decide where every other source's faces
-    land."""
+    land. A tied stretch of thresholds is split in the middle (as `crates/eval/src/loso.rs`):
+    its lowest candidate is a live score itself."""
     scores, live, groups = map(np.asarray, (scores, live, groups))
     cands = np.unique(np.concatenate([scores, [0.0, 1.0]]))
-    best, best_t = None, 0.5
     names = np.unique(groups)
+    acers = []
     for t in cands:
         ap, bp = [], []
         for g in names:
@@ -56,10 +57,14 @@ def balanced_threshold(scores, live, groups):
                 ap.append(a)
             if not np.isnan(b):
                 bp.append(b)
-        acer = (np.mean(ap) + np.mean(bp)) / 2
-        if best is None or acer < best - 1e-12:
-            best, best_t = acer, float(t)
-    return best_t
+        acers.append((np.mean(ap) + np.mean(bp)) / 2)
+    tied = np.asarray(acers) <= min(acers) + 1e-12
+    first = int(np.argmax(tied))
+    last = first
+    while last + 1 < len(cands) and tied[last + 1]:
+        last += 1
+    # Every threshold in (cands[first - 1], cands[last]] judges the scores alike.
+    return float((cands[max(first - 1, 0)] + cands[last]) / 2)
 
 
 def loso_table(scores, live, groups, choose=None):

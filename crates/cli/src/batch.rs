@@ -109,6 +109,13 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         "the output {} is a directory: name a file",
         args.output.display()
     );
+    // An earlier results archive is replaced (when the run succeeds); any other file is not
+    // this command's to replace.
+    anyhow::ensure!(
+        !args.output.exists() || is_zip(&args.output),
+        "the output {} exists and is not a ZIP archive: remove it or name another file",
+        args.output.display()
+    );
     let folder = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
@@ -194,6 +201,15 @@ pub fn run(args: BatchArgs, analyzer: Arc<dyn Analyse>) -> anyhow::Result<()> {
         args.input.display()
     );
     Ok(())
+}
+
+/// Whether the file starts as a ZIP archive does (`PK\x03\x04`, or `PK\x05\x06` when empty).
+fn is_zip(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| matches!(&head, b"PK\x03\x04" | b"PK\x05\x06"))
 }
 
 /// The scratch store holds a copy of every face in the archive and the partial output its

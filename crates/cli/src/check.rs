@@ -52,6 +52,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<()> {
                 anyhow::anyhow!("invalid options:\n  {}", list.join("\n  "))
             })?;
     options.details = args.details;
+    // The API's X-Livegate-Capped-Fields: a work size above its cap is served at the cap.
+    let capped = AnalysisOptions::capped(|k| fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v));
+    if !capped.is_empty() {
+        eprintln!("capped: {}", capped.join(", "));
+    }
     let read = |p: &Option<PathBuf>, limit: usize, what: &str| {
         p.as_ref()
             .map(|p| crate::read_media::read_at_most(p, limit, what))

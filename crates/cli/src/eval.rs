@@ -194,11 +194,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             eprintln!("  … and {} more", passed_over.len() - 10);
         }
     }
+    let mut named: std::collections::HashMap<&str, &str> = Default::default();
     for spec in &args.species {
         let (group, species) = spec
             .split_once('=')
             .filter(|(g, n)| !g.is_empty() && !n.is_empty())
             .with_context(|| format!("--species {spec}: expected SUBSET_OR_SOURCE=SPECIES"))?;
+        // Two answers for one group: the first would win without a word.
+        if let Some(earlier) = named.insert(group, species) {
+            anyhow::ensure!(
+                earlier == species,
+                "--species {group}: named both {earlier:?} and {species:?}; give one"
+            );
+        }
         anyhow::ensure!(
             items.iter().any(|i| i.subset == group || i.source == group),
             "--species {spec}: no subset or source {group:?} among the items (subsets: {})",

@@ -115,7 +115,8 @@ fn batch_never_writes_over_its_input_nor_spoils_an_earlier_output() {
 
     // A run that fails (not a ZIP) leaves an existing output as it was, and no stray file.
     let earlier = dir.path().join("results.zip");
-    std::fs::write(&earlier, b"an earlier run's archive").unwrap();
+    let earlier_bytes = testkit::zip_of(&[("summary.json", b"an earlier run's results")]);
+    std::fs::write(&earlier, &earlier_bytes).unwrap();
     let not_zip = dir.path().join("not.zip");
     std::fs::write(&not_zip, b"plain text").unwrap();
     let out = livegate()
@@ -126,15 +127,26 @@ fn batch_never_writes_over_its_input_nor_spoils_an_earlier_output() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert_eq!(
-        std::fs::read(&earlier).unwrap(),
-        b"an earlier run's archive"
-    );
+    assert_eq!(std::fs::read(&earlier).unwrap(), earlier_bytes);
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.ends_with(".part")), "{names:?}");
+
+    // A file that is no results archive is not this command's to replace.
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, b"precious").unwrap();
+    let out = livegate()
+        .arg("batch")
+        .arg(&zip)
+        .arg("-o")
+        .arg(&precious)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exists and is not a ZIP archive"), "{err}");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"precious");
 }
 
 #[test]
@@ -183,6 +195,10 @@ fn eval_refuses_settings_it_would_only_trip_over_after_the_run() {
     refused(
         &["--species", "nosuch=print"],
         "no subset or source \"nosuch\"",
+    );
+    refused(
+        &["--species", "extra=print", "--species", "extra=screen"],
+        "named both \"print\" and \"screen\"",
     );
     refused(&["--workers", "0"], "0 is not in 1..=256");
     // Billions of threads would be started (or the run aborted) before any work.
@@ -462,4 +478,21 @@ fn a_closed_pipe_ends_a_listing_without_a_panic() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A work size above its cap is served at the cap, and `check` says so on stderr, as the API
+/// says it in `X-Livegate-Capped-Fields`.
+#[test]
+fn check_names_the_values_it_served_at_their_cap() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let out = livegate()
+        .args(["check", "--facematch-frames", "51", "--image"])
+        .arg(data.join("faces/fr_obama.jpg"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("capped: facematch_frames=50"), "{err}");
 }

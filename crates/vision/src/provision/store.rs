@@ -116,23 +116,15 @@ fn pinned_hash_matches(
     entry: &CatalogEntry,
     path: &Path,
 ) -> Result<Option<String>, ProvisionError> {
-    type Seen = std::collections::HashSet<(PathBuf, u64, Option<std::time::SystemTime>)>;
-    static VERIFIED: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
-    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
-    let verified = VERIFIED.get_or_init(Default::default);
-    if verified.lock().is_ok_and(|v| v.contains(&key)) {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    let actual = sha256_hex(&bytes);
-    if actual != entry.sha256 {
-        return Ok(Some(actual));
-    }
-    if let Ok(mut v) = verified.lock() {
-        v.insert(key);
-    }
-    Ok(None)
+    let mut mismatch = None;
+    once_a_process(path, || {
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        let actual = sha256_hex(&bytes);
+        let good = actual == entry.sha256;
+        mismatch = (!good).then_some(actual);
+        Ok(good)
+    })?;
+    Ok(mismatch)
 }
 
 /// Whether the cached conversion at `converted` is byte for byte what the (verified) original
@@ -145,35 +137,47 @@ fn conversion_matches(
     original: &Path,
     converted: &Path,
 ) -> Result<bool, ProvisionError> {
-    type Seen = std::collections::HashSet<(PathBuf, u64, Option<std::time::SystemTime>)>;
-    static MATCHED: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
     let Some(convert) = entry.convert else {
         return Ok(true);
     };
-    let meta = std::fs::metadata(converted).map_err(|e| io_error(converted, e))?;
-    let key = (converted.to_path_buf(), meta.len(), meta.modified().ok());
-    let matched = MATCHED.get_or_init(Default::default);
-    if matched.lock().is_ok_and(|m| m.contains(&key)) {
+    once_a_process(converted, || {
+        let source = std::fs::read(original).map_err(|e| io_error(original, e))?;
+        let fresh = convert(&source).map_err(|message| ProvisionError::Convert {
+            model: entry.name.into(),
+            message,
+        })?;
+        let cached = std::fs::read(converted).map_err(|e| io_error(converted, e))?;
+        if cached != fresh {
+            tracing::warn!(
+                model = entry.name,
+                path = %converted.display(),
+                "the cached conversion differs from its pinned original's; converting it again"
+            );
+        }
+        Ok(cached == fresh)
+    })
+}
+
+/// Runs `check` on `path` unless this process already found the file good as it is now (same
+/// size and modification time); remembers a file `check` finds good.
+fn once_a_process(
+    path: &Path,
+    check: impl FnOnce() -> Result<bool, ProvisionError>,
+) -> Result<bool, ProvisionError> {
+    type FileState = (PathBuf, u64, Option<std::time::SystemTime>);
+    static GOOD: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<FileState>>> =
+        std::sync::OnceLock::new();
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let good = GOOD.get_or_init(Default::default);
+    if good.lock().is_ok_and(|g| g.contains(&key)) {
         return Ok(true);
     }
-    let source = std::fs::read(original).map_err(|e| io_error(original, e))?;
-    let fresh = convert(&source).map_err(|message| ProvisionError::Convert {
-        model: entry.name.into(),
-        message,
-    })?;
-    let cached = std::fs::read(converted).map_err(|e| io_error(converted, e))?;
-    if cached != fresh {
-        tracing::warn!(
-            model = entry.name,
-            path = %converted.display(),
-            "the cached conversion differs from its pinned original's; converting it again"
-        );
-        return Ok(false);
+    let found_good = check()?;
+    if found_good && let Ok(mut g) = good.lock() {
+        g.insert(key);
     }
-    if let Ok(mut m) = matched.lock() {
-        m.insert(key);
-    }
-    Ok(true)
+    Ok(found_good)
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> ProvisionError {

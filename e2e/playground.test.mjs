@@ -160,6 +160,7 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
     ['tranvanluyt_video.mp4', join(td, 'videos/tranvanluyt_real.mp4')],
     ['replay_video.mp4', join(td, 'spoof/lestari15_fake_replay.mp4')],
     ['obama_image.jpg', join(td, 'faces/fr_obama.jpg')],
+    ['obama_image1.jpg', join(td, 'faces/fr_obama.jpg')],
     ['pair/obama_image1.jpg', join(td, 'faces/fr_obama.jpg')],
     ['pair/obama_image2.jpg', join(td, 'faces/fr_obama2.jpg')],
     ['mixed_image1.jpg', join(td, 'faces/fr_obama.jpg')],
@@ -177,13 +178,14 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   await page.waitForSelector('#bulk-status[data-status="done"]', { timeout: 600_000 });
   assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
   const rows = await page.$$eval('#bulk-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.stem, tr.className]));
-  // "obama" is both a liveness stem and a facematch stem: the facematch files are skipped.
-  assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'dog', 'mixed', 'obama', 'replay', 'tranvanluyt']);
+  // "obama" is both a liveness stem and a facematch stem: its facematch file is skipped. The
+  // folder keeps "pair/obama" a stem of its own.
+  assert.deepEqual(rows.map((r) => r[0]).sort(), ['broken', 'dog', 'mixed', 'obama', 'pair/obama', 'replay', 'tranvanluyt']);
   // The no-face verdict says why in the table, without details.
   assert.match(await page.textContent('#bulk-table tr[data-stem="dog"]'), /fake \(no_face\)/);
   assert.match(await page.textContent('#bulk-table tr[data-stem="tranvanluyt"]'), /\(still near its threshold\)/);
   assert.doesNotMatch(await page.textContent('#bulk-table tr[data-stem="obama"]'), /near its threshold/);
-  assert.equal(await page.textContent('#bulk-skipped-count'), '3');
+  assert.equal(await page.textContent('#bulk-skipped-count'), '2');
   assert.match(await page.url(), /#job=[0-9a-f]{32}$/);
   // The page names the PAD weights that judged the batch: those the server loaded.
   const loaded = (await (await fetch(`${server.base}/readyz`)).json()).pad_weights;
@@ -196,7 +198,8 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   await download.saveAs(saved);
   const files = readZip(saved);
   assert.deepEqual(Object.keys(files).sort(), [
-    'json/broken.json', 'json/dog.json', 'json/mixed.json', 'json/obama.json', 'json/replay.json', 'json/tranvanluyt.json',
+    'json/broken.json', 'json/dog.json', 'json/mixed.json', 'json/obama.json', 'json/pair/obama.json', 'json/replay.json',
+    'json/tranvanluyt.json',
     'results.csv', 'summary.json',
   ]);
   const csv = parseCsv(files['results.csv']);
@@ -219,12 +222,15 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
     ['true', 'false', 'false', 'false', '']);
   assert.equal(byStem.mixed.kind, 'facematch');
   assert.equal(byStem.mixed.facematch_result, 'False');
+  assert.equal(byStem['pair/obama'].kind, 'facematch');
+  assert.equal(byStem['pair/obama'].facematch_result, 'True');
+  assert.equal(JSON.parse(files['json/pair/obama.json']).facematch_result, 'True');
   const skipped = csv.filter((r) => r.status === 'skipped').map((r) => r.files).sort();
-  assert.deepEqual(skipped, ['README.txt', 'pair/obama_image1.jpg', 'pair/obama_image2.jpg']);
+  assert.deepEqual(skipped, ['README.txt', 'obama_image1.jpg']);
   const summary = JSON.parse(files['summary.json']);
-  assert.equal(summary.counts.stems, 6);
-  assert.equal(summary.counts.ok + summary.counts.error, 6);
-  assert.equal(summary.counts.skipped_files, 3);
+  assert.equal(summary.counts.stems, 7);
+  assert.equal(summary.counts.ok + summary.counts.error, 7);
+  assert.equal(summary.counts.skipped_files, 2);
   assert.equal(summary.counts.near_threshold, 1);
   assert.equal(summary.settings.max_frames_to_analyze, 10);
   // Every liveness verdict names the PAD weights that judged it: those the server says it

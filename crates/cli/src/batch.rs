@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
     /// Input archive: `<stem>_image.*` / `<stem>_video.*` (liveness), `<stem>_image1.*` /
-    /// `<stem>_image2.*` (facematch).
+    /// `<stem>_image2.*` (facematch); a file's folders are part of its stem.
     pub input: PathBuf,
     /// Output archive (results.csv, json/<stem>.json, summary.json).
     #[arg(short, long)]

@@ -69,17 +69,12 @@ pub fn write_archive<W: Write + Seek>(
     zip.finish()
 }
 
-/// Stems come from base names, so they hold no `/`; this only guards the archive against a
-/// stem that a reader's unzip would still misinterpret.
+/// A stem's folders (`alice/selfie`) become the results' folders (`json/alice/selfie.json`);
+/// intake refused names with `..` or a root, and pairing joined the folders with `/`, so this
+/// only guards the archive against a character a reader's unzip would still misinterpret.
 fn file_stem(stem: &str) -> String {
     stem.chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | '\0') {
-                '_'
-            } else {
-                c
-            }
-        })
+        .map(|c| if matches!(c, '\\' | '\0') { '_' } else { c })
         .collect()
 }
 

@@ -5,6 +5,12 @@
 //! Windows tools upper-case extensions and sometimes names); the stem keeps its case. Every file
 //! that becomes no part of an item is returned in `skipped` with the reason, so the output
 //! archive can list it: nothing is dropped silently.
+//!
+//! A file's folders are part of its stem (`alice/selfie_image.jpg` is stem `alice/selfie`):
+//! a customer who files each person's capture in a folder of its own reuses file names across
+//! folders, and those are different people, never one item or a duplicate. One folder that
+//! wraps the whole archive (what "compress folder" makes) is left out of every stem, so the
+//! stems do not depend on what the folder was called.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,9 +77,17 @@ enum Role {
     Image2,
 }
 
-/// Splits `dir/abc_image.JPG` into (`abc`, Image). `None` when the name follows no pattern.
-fn parse(name: &str) -> Option<(&str, Role)> {
-    let base = name.rsplit(['/', '\\']).next()?;
+/// Splits `wrap/dir/abc_image.JPG` into (`dir/abc`, Image), leaving out the archive's wrapping
+/// folder `wrap`. `None` when the name follows no pattern.
+fn parse(name: &str, wrapper: Option<&str>) -> Option<(String, Role)> {
+    let mut parts: Vec<&str> = name
+        .split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let base = parts.pop()?;
+    if wrapper.is_some() && parts.first().copied() == wrapper {
+        parts.remove(0);
+    }
     let (body, ext) = base.rsplit_once('.')?;
     if ext.is_empty() {
         return None;
@@ -89,7 +103,27 @@ fn parse(name: &str) -> Option<(&str, Role)> {
         "image2" => Role::Image2,
         _ => return None,
     };
-    Some((stem, role))
+    parts.push(stem);
+    Some((parts.join("/"), role))
+}
+
+/// The one folder every file lies in, if there is one.
+fn wrapping_folder<'a>(names: &[&'a str]) -> Option<&'a str> {
+    let mut first = None;
+    for name in names {
+        let mut parts = name
+            .split(['/', '\\'])
+            .filter(|c| !c.is_empty() && *c != ".");
+        let top = parts.next()?;
+        // A file at the top level: nothing wraps the archive.
+        parts.next()?;
+        match first {
+            None => first = Some(top),
+            Some(f) if f == top => {}
+            Some(_) => return None,
+        }
+    }
+    first
 }
 
 /// Files a desktop adds behind the user's back; reported, but with a reason that says so.
@@ -104,13 +138,15 @@ fn is_os_metadata(name: &str) -> bool {
 
 pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
     let mut skipped = Vec::new();
-    let mut by_stem: BTreeMap<&str, BTreeMap<Role, &str>> = BTreeMap::new();
+    let (metadata, names): (Vec<&str>, Vec<&str>) =
+        names.into_iter().partition(|n| is_os_metadata(n));
+    for name in metadata {
+        skipped.push(skip(name, "operating-system metadata, not an upload"));
+    }
+    let wrapper = wrapping_folder(&names);
+    let mut by_stem: BTreeMap<String, BTreeMap<Role, &str>> = BTreeMap::new();
     for name in names {
-        if is_os_metadata(name) {
-            skipped.push(skip(name, "operating-system metadata, not an upload"));
-            continue;
-        }
-        let Some((stem, role)) = parse(name) else {
+        let Some((stem, role)) = parse(name, wrapper) else {
             skipped.push(skip(
                 name,
                 "name matches no pattern (<stem>_image.<ext>, <stem>_video.<ext>, \
@@ -118,7 +154,7 @@ pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
             ));
             continue;
         };
-        let roles = by_stem.entry(stem).or_default();
+        let roles = by_stem.entry(stem.clone()).or_default();
         if let Some(first) = roles.get(&role) {
             skipped.push(skip(
                 name,
@@ -132,7 +168,7 @@ pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
     let mut items = Vec::new();
     // Stems name the results archive's entries (`json/<stem>.json`); two that differ only in
     // case would overwrite each other when it is unpacked on macOS or Windows.
-    let mut folded: BTreeMap<String, &str> = BTreeMap::new();
+    let mut folded: BTreeMap<String, String> = BTreeMap::new();
     for (stem, roles) in by_stem {
         if let Some(first) = folded.get(&stem.to_lowercase()) {
             for name in roles.values() {
@@ -143,7 +179,7 @@ pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
             }
             continue;
         }
-        folded.insert(stem.to_lowercase(), stem);
+        folded.insert(stem.to_lowercase(), stem.clone());
         let image = roles.get(&Role::Image).map(|s| s.to_string());
         let video = roles.get(&Role::Video).map(|s| s.to_string());
         let image1 = roles.get(&Role::Image1);
@@ -157,14 +193,14 @@ pub fn pair<'a>(names: impl IntoIterator<Item = &'a str>) -> Pairing {
                 ));
             }
             items.push(Item {
-                stem: stem.to_owned(),
+                stem,
                 task: Task::Liveness { image, video },
             });
             continue;
         }
         match (image1, image2) {
             (Some(a), Some(b)) => items.push(Item {
-                stem: stem.to_owned(),
+                stem,
                 task: Task::Facematch {
                     image1: a.to_string(),
                     image2: b.to_string(),
@@ -231,7 +267,10 @@ mod tests {
             "noext_image",
         ]);
         let stems: Vec<_> = p.items.iter().map(|i| i.stem.as_str()).collect();
-        assert_eq!(stems, ["alice", "bob", "carol", "dave", "frank"]);
+        assert_eq!(
+            stems,
+            ["alice", "bob", "carol", "frank", "sub/frank", "x/dave"]
+        );
         assert_eq!(
             p.items[0].task,
             Task::Liveness {
@@ -240,7 +279,7 @@ mod tests {
             }
         );
         assert_eq!(
-            p.items[3].task,
+            p.items[5].task,
             Task::Facematch {
                 image1: "x/dave_image1.jpg".into(),
                 image2: "x/dave_image2.jpg".into()
@@ -255,12 +294,50 @@ mod tests {
                 "eve_image1.jpg",
                 "noext_image",
                 "readme.txt",
-                "sub/frank_image.png",
             ]
         );
         // Every input is either in an item or skipped.
         let used: usize = p.items.iter().map(|i| i.task.files().len()).sum();
         assert_eq!(used + p.skipped.len(), 13);
+    }
+
+    #[test]
+    fn folders_keep_people_apart() {
+        let p = pair([
+            "alice/selfie_image.jpg",
+            "alice/selfie_video.mp4",
+            "bob/selfie_image.jpg",
+            "bob\\selfie_video.mp4",
+            "selfie_image.jpg",
+            "./carol//x_image.jpg",
+        ]);
+        let stems: Vec<_> = p.items.iter().map(|i| i.stem.as_str()).collect();
+        assert_eq!(stems, ["alice/selfie", "bob/selfie", "carol/x", "selfie"]);
+        assert_eq!(
+            p.items[1].task,
+            Task::Liveness {
+                image: Some("bob/selfie_image.jpg".into()),
+                video: Some("bob\\selfie_video.mp4".into())
+            }
+        );
+        assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    }
+
+    #[test]
+    fn the_folder_that_wraps_the_archive_is_not_part_of_a_stem() {
+        let p = pair([
+            "captures/alice_image.jpg",
+            "captures/team/bob_image.jpg",
+            "__MACOSX/captures/._alice_image.jpg",
+            "captures/.DS_Store",
+        ]);
+        let stems: Vec<_> = p.items.iter().map(|i| i.stem.as_str()).collect();
+        assert_eq!(stems, ["alice", "team/bob"]);
+        assert_eq!(p.skipped.len(), 2);
+        // Two top folders: both are kept, or their people would meet in one stem.
+        let p = pair(["a/x_image.jpg", "b/x_image.jpg"]);
+        let stems: Vec<_> = p.items.iter().map(|i| i.stem.as_str()).collect();
+        assert_eq!(stems, ["a/x", "b/x"]);
     }
 
     #[test]

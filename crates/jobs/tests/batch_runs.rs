@@ -112,6 +112,38 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
 }
 
 #[test]
+fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = JobService::open(
+        config(dir.path()),
+        Arc::new(ByteAnalyser::new(Duration::ZERO)),
+    )
+    .unwrap();
+    // One folder per person, with the same names inside, as a capture app files them.
+    let bytes = zip_of(&[
+        ("alice/selfie_image.jpg", b"REAL-alice"),
+        ("bob/selfie_image.jpg", b"BAD image"),
+    ]);
+    let id = submit(&svc, &bytes, AnalysisOptions::default());
+    assert_eq!(run_all(&svc), 2);
+    let files = unzip(
+        &svc.archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
+    let alice: serde_json::Value = serde_json::from_str(&files["json/alice/selfie.json"]).unwrap();
+    assert_eq!(alice["result"], "real");
+    let bob: serde_json::Value = serde_json::from_str(&files["json/bob/selfie.json"]).unwrap();
+    assert_eq!(bob["detail"]["body"]["image"][0], "not a decodable image");
+    assert!(rows_contain(
+        &files["results.csv"],
+        "alice/selfie,liveness,ok,alice/selfie_image.jpg,real,"
+    ));
+    assert!(!files["results.csv"].contains("skipped"));
+}
+
+#[test]
 fn stills_scored_near_their_threshold_are_marked_for_review() {
     let dir = tempfile::tempdir().unwrap();
     let svc = JobService::open(

@@ -176,7 +176,9 @@ pub struct ErrorEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct BatchUploadForm {
     /// The archive: `<stem>_image.<ext>` / `<stem>_video.<ext>` pairs for liveness,
-    /// `<stem>_image1.<ext>` / `<stem>_image2.<ext>` for facematch.
+    /// `<stem>_image1.<ext>` / `<stem>_image2.<ext>` for facematch. A file's folders are part
+    /// of its stem (`alice/selfie_image.jpg` is stem `alice/selfie`), except one folder that
+    /// wraps the whole archive.
     #[schema(content_media_type = "application/zip")]
     pub file: String,
     #[serde(default)]

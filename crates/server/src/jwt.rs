@@ -4,6 +4,7 @@
 //! an RSA public key can never be used as an HMAC secret (algorithm confusion), and `alg: none`
 //! does not parse at all.
 
+use crate::key_pem::{self, PrivateKey, PublicKind};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -200,14 +201,18 @@ impl Verifier {
         Ok(())
     }
 
-    /// An RSA (RS256) or EC P-256 (ES256) public key in PEM; the kind is read from the key.
+    /// An RSA (RS256, at least 2048 bits) or EC P-256 (ES256) public key in PEM; the kind is
+    /// read from the key.
     pub fn add_public_key_pem(&mut self, pem: &[u8]) -> anyhow::Result<()> {
-        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
-            self.rs256.push(Key { kid: None, key });
-        } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
-            self.es256.push(Key { kid: None, key });
-        } else {
-            anyhow::bail!("not an RSA or EC public key in PEM form");
+        match key_pem::public_key(pem)? {
+            PublicKind::Rsa => self.rs256.push(Key {
+                kid: None,
+                key: DecodingKey::from_rsa_pem(pem)?,
+            }),
+            PublicKind::EcP256 => self.es256.push(Key {
+                kid: None,
+                key: DecodingKey::from_ec_pem(pem)?,
+            }),
         }
         Ok(())
     }
@@ -375,15 +380,13 @@ pub enum SigningKey {
 }
 
 impl SigningKey {
-    /// An RSA or EC P-256 private key in PEM; the algorithm follows from the key.
+    /// An RSA (at least 2048 bits) or EC P-256 private key in PEM (PKCS#1, PKCS#8 or
+    /// OpenSSL's SEC1 "EC PRIVATE KEY"); the algorithm follows from the key.
     pub fn from_private_pem(pem: Vec<u8>) -> anyhow::Result<Self> {
-        if EncodingKey::from_rsa_pem(&pem).is_ok() {
-            Ok(Self::Rs256Pem(pem))
-        } else if EncodingKey::from_ec_pem(&pem).is_ok() {
-            Ok(Self::Es256Pem(pem))
-        } else {
-            anyhow::bail!("not an RSA or EC private key in PEM form")
-        }
+        Ok(match key_pem::private_key(&pem)? {
+            PrivateKey::Rsa(pem) => Self::Rs256Pem(pem),
+            PrivateKey::EcP256(pem) => Self::Es256Pem(pem),
+        })
     }
 }
 

@@ -11,6 +11,7 @@ pub mod challenge_token;
 pub mod config;
 pub mod error;
 pub mod jwt;
+mod key_pem;
 mod listener;
 mod metrics;
 mod multipart;

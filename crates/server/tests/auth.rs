@@ -18,6 +18,8 @@ struct Keys {
     rsa_n: String,
     rsa_e: String,
     ec_private: String,
+    /// The same EC key in OpenSSL's own layout (`openssl ecparam -genkey` writes this).
+    ec_sec1: String,
     ec_public: String,
     ec_x: String,
     ec_y: String,
@@ -40,6 +42,7 @@ fn keys() -> &'static Keys {
             rsa_n: B64.encode(rsa_pub.n().to_bytes_be()),
             rsa_e: B64.encode(rsa_pub.e().to_bytes_be()),
             ec_private: ec.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            ec_sec1: ec.to_sec1_pem(LineEnding::LF).unwrap().to_string(),
             ec_public: ec.public_key().to_public_key_pem(LineEnding::LF).unwrap(),
             ec_x: B64.encode(point.x().unwrap()),
             ec_y: B64.encode(point.y().unwrap()),
@@ -320,6 +323,60 @@ async fn rs256_and_es256_from_pem() {
     let pem = stranger.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
     let t = mint(SigningKey::Rs256Pem(pem.into_bytes()), None, None, None);
     assert_refused(&with_token(&app, &t).await, "unknown RSA key");
+}
+
+#[tokio::test]
+async fn openssl_ec_keys_sign_and_wrong_or_weak_keys_say_what_is_wrong() {
+    let k = keys();
+    let mut v = Verifier::default();
+    v.add_public_key_pem(k.ec_public.as_bytes()).unwrap();
+    let app = app(v);
+    let es = mint(
+        SigningKey::from_private_pem(k.ec_sec1.clone().into_bytes()).unwrap(),
+        None,
+        None,
+        None,
+    );
+    assert_admitted(&with_token(&app, &es).await, "ES256 from a SEC1 key");
+
+    let refusal = |pem: &str| match SigningKey::from_private_pem(pem.as_bytes().to_vec()) {
+        Ok(_) => panic!("signing key accepted: {pem}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refusal(&k.rsa_public).contains("this is a public key"));
+    assert!(refusal("hello").contains("not a PEM file"));
+    // Throw-away keys made for this test with openssl: P-384 (SEC1) and Ed25519 (PKCS#8).
+    let p384 = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDDxUJ8hop8ogOK7HnRenoiMlXpmpE8P3ZnrjXrcIRKMlZna7hixwTsm
+Qgdqe6MI9IygBwYFK4EEACKhZANiAASnvFK5K43snN/WtlWs67Fsy/yY8w8E4klf
+2D+wrV9fqf47E6D2zoemLZa0GysCEmiZc9mA2GhmoAPJ76az578NjQBAvKQDK65Q
+EyAs1jqE3ovETOO0SuFStpyh9KoEPws=
+-----END EC PRIVATE KEY-----
+";
+    assert!(refusal(p384).contains("curve other than P-256"));
+    let ed25519 = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIHYun6MA7lVMYnhE5OdhYO9r+k2OHZYUJX9MxwAkKw3S
+-----END PRIVATE KEY-----
+";
+    assert!(refusal(ed25519).contains("Ed25519"));
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let short = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+    let short_pem = short.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    assert!(refusal(&short_pem).contains("1024 bits"));
+
+    let mut v = Verifier::default();
+    let public = |v: &mut Verifier, pem: &str| {
+        v.add_public_key_pem(pem.as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(public(&mut v, &k.rsa_private).contains("this is a private key"));
+    assert!(public(&mut v, &k.ec_sec1).contains("this is a private key"));
+    let short_public = rsa::RsaPublicKey::from(&short)
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    assert!(public(&mut v, &short_public).contains("1024 bits"));
+    assert!(!v.has_keys());
 }
 
 #[tokio::test]

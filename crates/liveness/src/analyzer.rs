@@ -14,9 +14,11 @@ use crate::policy;
 use crate::still::{self, StillOutcome, Want};
 use crate::video::{self, VideoOutcome, VideoWork};
 use crate::{AnalysisError, AnalysisOptions, AnalysisRequest, MediaField};
+use image::RgbImage;
 use rayon::prelude::*;
 use std::time::Instant;
 use vision::Embedding;
+use vision::face::Face;
 
 pub struct Analyzer {
     models: Models,
@@ -355,26 +357,54 @@ impl Analyzer {
         )
     }
 
-    /// The first usable face of the video against one frame of each challenge window.
+    /// The first usable face of the video against faces of each challenge window: the
+    /// client's frames' crops and, where those are missing, the pose-only frames' ones.
     fn same_face(
         &self,
         windows: &[StepWindow],
         v: &VideoOutcome,
         neutral: Option<&Pose>,
     ) -> Result<SameFace, AnalysisError> {
-        let kept: Vec<usize> = v.kept.iter().map(|(f, _, _)| *f).collect();
-        let picks = challenge::identity_frames(windows, &v.frames, &kept, neutral);
         let embedder = self.models.embedder.as_ref();
         let max_distance = policy::facematch_max_distance(embedder.id());
-        let embeddings = self.embed_kept(v, &picks)?;
-        let distances: Vec<f32> = embeddings
+        let Some(reference) = v.kept.first() else {
+            return Ok(SameFace {
+                distances: Vec::new(),
+                windows: Vec::new(),
+                unchecked_windows: (0..windows.len()).collect(),
+                max_distance,
+                same: false,
+            });
+        };
+        let mut faces: Vec<&(usize, RgbImage, Face)> =
+            v.kept.iter().skip(1).chain(&v.pose_kept).collect();
+        faces.sort_by_key(|(f, _, _)| *f);
+        let candidates: Vec<usize> = faces.iter().map(|(f, _, _)| *f).collect();
+        let picks = challenge::identity_frames(windows, &v.frames, &candidates, neutral);
+        let unchecked_windows: Vec<usize> =
+            (0..picks.len()).filter(|&w| picks[w].is_empty()).collect();
+        let (window_of, chosen): (Vec<usize>, Vec<&(usize, RgbImage, Face)>) = picks
             .iter()
-            .skip(1)
+            .enumerate()
+            .flat_map(|(w, p)| p.iter().map(move |&i| (w, i)))
+            .map(|(w, i)| (w, faces[i]))
+            .unzip();
+        let embeddings: Vec<Embedding> = std::iter::once(reference)
+            .chain(chosen)
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|(_, crop, face)| embedder.embed(crop, face))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(still::internal)?;
+        let distances: Vec<f32> = embeddings[1..]
+            .iter()
             .map(|e| embedder.distance(&embeddings[0], e))
             .collect();
         Ok(SameFace {
-            same: distances.iter().all(|d| *d < max_distance),
+            same: unchecked_windows.is_empty() && distances.iter().all(|d| *d < max_distance),
             distances,
+            windows: window_of,
+            unchecked_windows,
             max_distance,
         })
     }

@@ -85,10 +85,14 @@ pub fn plan(mut draw: impl FnMut(usize) -> usize) -> Vec<StepWindow> {
         .collect()
 }
 
-/// The head's pose in one analysed frame, from the detector's keypoints, in inter-ocular
-/// distances: `yaw` is the nose's horizontal offset from the eyes' midpoint (positive: towards
-/// the image's right), `pitch` its vertical offset (larger: looking down), `scale` the face box
-/// width in pixels.
+/// The head's pose in one analysed frame, from the detector's keypoints. `yaw` is the nose's
+/// horizontal offset from the eyes' midpoint in inter-ocular distances (positive: towards the
+/// image's right). `pitch` is where the nose sits between the eyes and the mouth, measured
+/// across the eye line: the nose's offset from the eyes' midpoint over the mouth's (larger:
+/// looking down). Both offsets are heights on the face, so a head that turns leaves `pitch` as
+/// it is; over the inter-ocular distance, which shrinks as the head turns, a turn read as
+/// looking down (0.66 → 0.87 on the turning selfie, as much as a real look down). `scale` is
+/// the face box width in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Pose {
     pub time_s: f64,
@@ -107,12 +111,27 @@ fn pose_of(f: &FrameObservation) -> Option<Pose> {
     }
     let face = f.face.as_ref()?;
     let k = &face.keypoints;
-    let (re, le, nose) = (k[kp::RIGHT_EYE], k[kp::LEFT_EYE], k[kp::NOSE]);
+    let (re, le, nose, mouth) = (k[kp::RIGHT_EYE], k[kp::LEFT_EYE], k[kp::NOSE], k[kp::MOUTH]);
     let iod = ((re.x - le.x).powi(2) + (re.y - le.y).powi(2)).sqrt();
-    (iod > 1.0).then(|| Pose {
+    if iod <= 1.0 {
+        return None;
+    }
+    let (mx, my) = ((re.x + le.x) / 2.0, (re.y + le.y) / 2.0);
+    // Down the face: across the eye line, towards the mouth, so a tilted head measures alike.
+    let (ux, uy) = ((le.x - re.x) / iod, (le.y - re.y) / iod);
+    let down = |x: f32, y: f32| {
+        let d = (x - mx) * -uy + (y - my) * ux;
+        if (mouth.x - mx) * -uy + (mouth.y - my) * ux < 0.0 {
+            -d
+        } else {
+            d
+        }
+    };
+    let mouth_depth = down(mouth.x, mouth.y);
+    (mouth_depth > 1.0).then(|| Pose {
         time_s: f.time_s,
-        yaw: (nose.x - (re.x + le.x) / 2.0) / iod,
-        pitch: (nose.y - (re.y + le.y) / 2.0) / iod,
+        yaw: (nose.x - mx) / iod,
+        pitch: down(nose.x, nose.y) / mouth_depth,
         scale: face.bbox.w,
     })
 }
@@ -169,10 +188,14 @@ pub struct ChallengeEvidence {
     pub same_face: Option<SameFace>,
 }
 
-/// Embedding distances from the video's first usable face to a frame of each step's window.
+/// Embedding distances from the video's first usable face to faces of each step's window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SameFace {
     pub distances: Vec<f32>,
+    /// The step window (0-based) of each distance.
+    pub windows: Vec<usize>,
+    /// Windows with no face to compare: the check cannot vouch for them, so it fails.
+    pub unchecked_windows: Vec<usize>,
     pub max_distance: f32,
     pub same: bool,
 }
@@ -217,40 +240,64 @@ impl ChallengeEvidence {
     }
 }
 
-/// Which kept frames the identity check compares: the first (the reference), then for each
-/// window its most frontal kept frame (the least yaw and pitch away from `neutral`: a turned
-/// head embeds further from a frontal one, measured up to 0.66 on the turning selfie, above the
-/// facematch distance). `kept` holds indices into `frames` of the frames whose crops were kept;
-/// the result indexes `kept`.
+/// Which kept faces the identity check compares with the first one, window by window:
+/// positions in `candidates` (indices into `frames` of kept crops, in time order, the
+/// reference left out). In each window up to [`policy::CHALLENGE_IDENTITY_PER_WINDOW`]
+/// near-frontal faces spread over it (a turned head embeds further from a frontal one,
+/// measured up to 0.66 on the turning selfie, above the facematch distance), else its most
+/// frontal face; none when the window holds no face. Windows are half-open (a frame on a
+/// boundary belongs to the later one, the last window keeps its end), so two windows never
+/// settle for one shared frame.
 pub fn identity_frames(
     windows: &[StepWindow],
     frames: &[FrameObservation],
-    kept: &[usize],
+    candidates: &[usize],
     neutral: Option<&Pose>,
-) -> Vec<usize> {
-    if kept.is_empty() {
-        return Vec::new();
-    }
-    let away = |f: usize| match (pose_of(&frames[f]), neutral) {
+) -> Vec<Vec<usize>> {
+    let pose = |f: usize| pose_of(&frames[f]);
+    let away = |f: usize| match (pose(f), neutral) {
         (Some(p), Some(n)) => (p.yaw - n.yaw).abs() + (p.pitch - n.pitch).abs(),
         _ => f32::INFINITY,
     };
-    let mut picks = vec![0];
-    for w in windows {
-        let best = kept
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|&(_, &f)| frames[f].time_s >= w.start_s && frames[f].time_s <= w.end_s)
-            .min_by(|&(_, &a), &(_, &b)| away(a).total_cmp(&away(b)))
-            .map(|(i, _)| i);
-        if let Some(i) = best
-            && !picks.contains(&i)
-        {
-            picks.push(i);
+    let frontal = |f: usize| match (pose(f), neutral) {
+        (Some(p), Some(n)) => {
+            (p.yaw - n.yaw).abs() < policy::CHALLENGE_YAW
+                && p.pitch - n.pitch < policy::CHALLENGE_PITCH_DOWN
+                && n.pitch - p.pitch < policy::CHALLENGE_PITCH_UP
         }
-    }
-    picks
+        _ => false,
+    };
+    windows
+        .iter()
+        .enumerate()
+        .map(|(wi, w)| {
+            let last = wi + 1 == windows.len();
+            let inside: Vec<usize> = (0..candidates.len())
+                .filter(|&i| {
+                    let t = frames[candidates[i]].time_s;
+                    t >= w.start_s && (t < w.end_s || (last && t <= w.end_s))
+                })
+                .collect();
+            let near: Vec<usize> = inside
+                .iter()
+                .copied()
+                .filter(|&i| frontal(candidates[i]))
+                .collect();
+            if near.is_empty() {
+                inside
+                    .iter()
+                    .copied()
+                    .min_by(|&a, &b| away(candidates[a]).total_cmp(&away(candidates[b])))
+                    .into_iter()
+                    .collect()
+            } else {
+                crate::facematch::spread(near.len(), policy::CHALLENGE_IDENTITY_PER_WINDOW)
+                    .into_iter()
+                    .map(|k| near[k])
+                    .collect()
+            }
+        })
+        .collect()
 }
 
 /// How one step went.
@@ -302,9 +349,15 @@ fn neutral(poses: &[Pose], first_start: f64) -> Option<Pose> {
 }
 
 /// The step's movement in a frame relative to `n`, signed so that larger is "more done", and
-/// the threshold it must reach.
-fn movement(step: Step, p: &Pose, n: &Pose) -> (f32, f32) {
-    match step {
+/// the threshold it must reach. `None`: the frame cannot show this step.
+fn movement(step: Step, p: &Pose, n: &Pose) -> Option<(f32, f32)> {
+    // A head turned away reads as neither looking up nor down: one recorded turn must not
+    // answer a pitch step.
+    let turned = (p.yaw - n.yaw).abs() >= policy::CHALLENGE_YAW;
+    if turned && matches!(step, Step::LookUp | Step::LookDown) {
+        return None;
+    }
+    Some(match step {
         Step::TurnLeft => (p.yaw - n.yaw, policy::CHALLENGE_YAW),
         Step::TurnRight => (n.yaw - p.yaw, policy::CHALLENGE_YAW),
         Step::LookDown => (p.pitch - n.pitch, policy::CHALLENGE_PITCH_DOWN),
@@ -312,7 +365,7 @@ fn movement(step: Step, p: &Pose, n: &Pose) -> (f32, f32) {
         Step::MoveCloser => (p.scale / n.scale.max(1.0), policy::CHALLENGE_CLOSER_RATIO),
         // Blinks come from the blink stream, not the pose.
         Step::Blink => (0.0, f32::INFINITY),
-    }
+    })
 }
 
 /// Checks `windows` against the video's pose series and blinks. Every step must be seen inside
@@ -353,7 +406,9 @@ pub fn check(windows: &[StepWindow], poses: &[Pose], blinks: &BlinkReport) -> Ch
             let mut peak = f32::NEG_INFINITY;
             let mut seen = None;
             for p in &inside {
-                let (m, threshold) = movement(w.step, p, n);
+                let Some((m, threshold)) = movement(w.step, p, n) else {
+                    continue;
+                };
                 peak = peak.max(m);
                 if seen.is_none() && m >= threshold {
                     seen = Some(p.time_s);

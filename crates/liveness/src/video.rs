@@ -53,6 +53,11 @@ pub struct VideoOutcome {
     /// challenge's same-face check: (index into `frames`, crop, the face in crop
     /// coordinates). Crops, not frames, bound the memory.
     pub kept: Vec<(usize, RgbImage, Face)>,
+    /// Face crops of frames sampled only for a challenge's pose, one at most every
+    /// [`policy::CHALLENGE_IDENTITY_EVERY_S`] where no client frame was kept, so that the
+    /// same-face check sees every step's window (the client's 20 frames at its default
+    /// sampling end at 10 s; a four-step challenge records 14 s). From the reduced picture.
+    pub pose_kept: Vec<(usize, RgbImage, Face)>,
     pub blinks: BlinkReport,
     /// Non-planar motion of the face mesh across the sampled frames.
     pub motion: PlanarityReport,
@@ -250,6 +255,7 @@ pub fn analyse(
             info,
             frames: c.frames,
             kept: c.kept,
+            pose_kept: c.pose_kept,
             blinks,
             motion,
             dense_frames,
@@ -387,6 +393,8 @@ fn consume(
     let mut client_frames_seen = 0;
     let mut frames = Vec::new();
     let mut kept = Vec::new();
+    let mut pose_kept = Vec::new();
+    let mut last_kept_s: Option<f64> = None;
     let mut dense = Vec::new();
     let mut dense_chips: Vec<Option<EyeChips>> = Vec::new();
     // Dense frames already sent to the side thread for a look.
@@ -490,13 +498,22 @@ fn consume(
                         obs.eyes = m.map(|m| m.openness);
                         obs.eyes_by_model = m.is_some_and(|m| m.by_model);
                     }
-                    // Facematch and the challenge's same-face check embed client frames
-                    // only (a step's window holds about six of them at the default sampling,
-                    // a frontal one among them): a crop of every pose-only frame would be a
-                    // copy per extra frame for a choice the client frames already offer.
+                    // Facematch embeds client frames only. The challenge's same-face check
+                    // also needs a face where the client's frames have ended (or are sparse):
+                    // a crop of a pose-only frame every `CHALLENGE_IDENTITY_EVERY_S` there,
+                    // not of every one, which would be a copy per extra frame.
                     if client_frame {
                         let (crop, face) = crop_around(rgb, f);
                         kept.push((frames.len(), crop, face));
+                        last_kept_s = Some(frame.time_s);
+                    } else if last_kept_s
+                        .is_none_or(|t| frame.time_s - t >= policy::CHALLENGE_IDENTITY_EVERY_S)
+                    {
+                        // The face is in frame coordinates, the picture reduced.
+                        let in_picture = f.scaled(1.0 / scale.0, 1.0 / scale.1);
+                        let (crop, face) = crop_around(rgb, &in_picture);
+                        pose_kept.push((frames.len(), crop, face));
+                        last_kept_s = Some(frame.time_s);
                     }
                     // PAD and motion feed only the enhanced fusion; legacy looks for blinks.
                     let mesh = models.mesh.is_some()
@@ -594,6 +611,7 @@ fn consume(
         }
     }
     Ok(Consumed {
+        pose_kept,
         frames,
         kept,
         blink: BlinkInputs {
@@ -734,6 +752,7 @@ struct Consumed {
     timings: StageTimings,
     frames: Vec<FrameObservation>,
     kept: Vec<(usize, RgbImage, Face)>,
+    pose_kept: Vec<(usize, RgbImage, Face)>,
     blink: BlinkInputs,
 }
 

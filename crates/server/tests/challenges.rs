@@ -122,6 +122,24 @@ async fn a_live_head_turn_passes_its_challenge_and_fails_the_opposite() {
     let c = &a.json["details"]["challenge"];
     assert_eq!(c["passed"], true, "{c}");
     assert_eq!(a.json["result"], "real", "{}", a.json["confidence"]);
+    // Every window's face was compared, also those after the client's 20 frames (10 s; there
+    // from the reduced pose-only pictures: 0.04–0.12 from the first face, against 0.03–0.06
+    // for the client frames' crops, 2026-12-07).
+    assert_eq!(c["same_face"]["same"], true, "{c}");
+    assert_eq!(
+        c["same_face"]["unchecked_windows"],
+        serde_json::json!([]),
+        "{c}"
+    );
+    for window in 0..4 {
+        assert!(
+            c["same_face"]["windows"]
+                .as_array()
+                .unwrap()
+                .contains(&window.into()),
+            "window {window}: {c}"
+        );
+    }
     assert!(a.headers.get("x-livegate-reason").is_none());
     // The challenge's extra pose frames are not counted: the frame counts are those of the
     // same video without a challenge, so `real / analyzed` means the same thing.
@@ -253,6 +271,91 @@ async fn expired_reused_foreign_and_malformed_ids() {
     )
     .await;
     assert_eq!(a.status, 422, "{}", a.text);
+}
+
+/// The first window is another person's: the blink selfie for the 1-s lead-in, the other
+/// selfie for 1–4 s, the blink selfie again for 4–7 s (an outside review's swap, 2026-12-07,
+/// which passed while one face a window was compared and windows shared boundary frames).
+#[tokio::test]
+async fn another_person_in_the_first_window_fails_the_same_face_check() {
+    let Some(s) = setup() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let joined = dir.path().join("first_window_swap.mp4");
+    let fit = "scale=480:854:force_original_aspect_ratio=decrease,pad=480:854:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30";
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(s.data.join("videos/blinkdetector_selfie_blinks.mp4"))
+        .arg("-i")
+        .arg(s.data.join("videos/lestari15_real.mp4"))
+        .args([
+            "-filter_complex",
+            &format!(
+                "[0:v]{fit},split[x][y];[x]trim=0:1,setpts=PTS-STARTPTS[a];\
+                 [1:v]{fit},trim=0:3,setpts=PTS-STARTPTS[b];[y]trim=4:7,setpts=PTS-STARTPTS[c];\
+                 [a][b][c]concat=n=3:v=1[v]"
+            ),
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&joined)
+        .status();
+    if made_by_ffmpeg(status, "splice the first window").is_none() {
+        return;
+    }
+    let id = id_for(
+        &s,
+        "alice",
+        vec![w(Step::Blink, 1.0, 4.0), w(Step::Blink, 4.0, 7.0)],
+        later(),
+    );
+    let a = answer(&s, &joined, &id, "alice").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let sf = &a.json["details"]["challenge"]["same_face"];
+    assert_eq!(sf["same"], false, "{sf}");
+    assert_eq!(sf["unchecked_windows"], serde_json::json!([]), "{sf}");
+    let max = sf["max_distance"].as_f64().unwrap();
+    let per_window = |w: u64| -> Vec<f64> {
+        let d = sf["distances"].as_array().unwrap();
+        let of = sf["windows"].as_array().unwrap();
+        d.iter()
+            .zip(of)
+            .filter(|(_, o)| o.as_u64() == Some(w))
+            .map(|(d, _)| d.as_f64().unwrap())
+            .collect()
+    };
+    assert!(
+        !per_window(0).is_empty() && per_window(0).iter().all(|d| *d >= max),
+        "{sf}"
+    );
+    assert!(
+        !per_window(1).is_empty() && per_window(1).iter().all(|d| *d < max),
+        "{sf}"
+    );
+    assert_eq!(a.json["result"], "fake");
+}
+
+/// A head that turns does not answer "look down" or "look up": the turning selfie's turns
+/// (left 2.0–5.5 s, right 7.3–10.5 s) in pitch windows.
+#[tokio::test]
+async fn head_turns_do_not_answer_pitch_steps() {
+    let Some(s) = setup() else { return };
+    let id = id_for(
+        &s,
+        "alice",
+        vec![w(Step::LookDown, 1.5, 5.5), w(Step::LookUp, 6.5, 10.5)],
+        later(),
+    );
+    let a = answer(&s, TURNING, &id, "alice").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let steps = a.json["details"]["challenge"]["check"]["steps"]
+        .as_array()
+        .unwrap();
+    assert!(steps.iter().all(|st| st["passed"] == false), "{steps:?}");
+    assert_eq!(a.headers["x-livegate-reason"], "challenge_failed");
 }
 
 /// One person for 3.7 s, then another (two of the test videos joined with the FFmpeg CLI).

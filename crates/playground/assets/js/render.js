@@ -345,11 +345,12 @@ function challengeSection(ch, video, media) {
     })));
   }
   const sf = ch.same_face;
-  if (sf && Array.isArray(sf.distances) && sf.distances.length === 0) {
-    // Fewer than two windows had a usable face: nothing was compared, nothing is claimed.
+  const unchecked = (sf && Array.isArray(sf.unchecked_windows)) ? sf.unchecked_windows : [];
+  if (sf && unchecked.length) {
+    // A window with no face to compare: the check cannot vouch for it, so it failed.
     parts.push(h('p', { id: 'challenge-same-face', class: 'bad-text' },
-      'Not checked: fewer than two step windows had a usable face to compare.'));
-  } else if (sf && Array.isArray(sf.distances)) {
+      `Not checked: step ${unchecked.map((w) => w + 1).join(', ')} had no usable face to compare with the first one.`));
+  } else if (sf && Array.isArray(sf.distances) && sf.distances.length) {
     parts.push(h('p', { id: 'challenge-same-face', class: sf.same ? '' : 'bad-text' }, sf.same
       ? `One face throughout: every window's face is within ${num(sf.max_distance)} of the first one.`
       : `The face changed: a window's face is ${num(Math.max(...sf.distances))} from the first one (a match is under ${num(sf.max_distance)}).`));

@@ -251,6 +251,17 @@ impl Store for PostgresStore {
         })
     }
 
+    fn release_challenge(&self, nonce: &str) -> Result<(), StoreError> {
+        let (pool, nonce) = (self.pool.clone(), nonce.to_owned());
+        self.run(async move {
+            sqlx::query("DELETE FROM used_challenges WHERE nonce = $1")
+                .bind(&nonce)
+                .execute(&pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn keeps_media(&self) -> bool {
         true
     }

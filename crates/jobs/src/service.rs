@@ -268,6 +268,11 @@ impl JobService {
         self.store.consume_challenge(nonce, expires_ms)
     }
 
+    /// Gives a consumed challenge back (its answer was never analysed).
+    pub fn release_challenge(&self, nonce: &str) -> Result<(), StoreError> {
+        self.store.release_challenge(nonce)
+    }
+
     /// Fails while the job store cannot be reached (readiness).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.store.ping()

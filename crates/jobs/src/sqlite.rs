@@ -168,6 +168,12 @@ impl Store for SqliteStore {
         Ok(inserted == 1)
     }
 
+    fn release_challenge(&self, nonce: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM used_challenges WHERE nonce = ?1", [nonce])?;
+        Ok(())
+    }
+
     fn keeps_media(&self) -> bool {
         false
     }

@@ -214,6 +214,10 @@ pub trait Store: Send + Sync {
     /// dropped on the way (an expired challenge is refused before it gets here).
     fn consume_challenge(&self, nonce: &str, expires_ms: u64) -> Result<bool, StoreError>;
 
+    /// Gives a consumed challenge back: its answer was never analysed (undecodable media, a
+    /// server error), so the client may send it again.
+    fn release_challenge(&self, nonce: &str) -> Result<(), StoreError>;
+
     /// Whether the items' files live in the store (so no replica needs the uploader's disk).
     fn keeps_media(&self) -> bool;
 

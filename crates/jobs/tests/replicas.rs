@@ -92,6 +92,10 @@ fn two_replicas_share_one_batch_and_every_item_runs_once() {
     let expires = jobs::now_ms() + 60_000;
     assert!(svc_a.consume_challenge("nonce-1", expires).unwrap());
     assert!(!svc_b.consume_challenge("nonce-1", expires).unwrap());
+    // Given back (its answer was never analysed) at one replica, usable once more at the other.
+    svc_a.release_challenge("nonce-1").unwrap();
+    assert!(svc_b.consume_challenge("nonce-1", expires).unwrap());
+    assert!(!svc_a.consume_challenge("nonce-1", expires).unwrap());
     // Either replica assembles the same complete archive from the rows.
     let files = unzip(
         &svc_b

@@ -157,6 +157,9 @@ pub enum Failure {
     Reused,
     /// Issued to another client.
     Foreign,
+    /// Not issued by this deployment: its signature does not verify (edited, forged, or
+    /// signed with a key this store no longer has).
+    Invalid,
     /// The steps were performed, but not all by the same face (a swap mid-video).
     FaceChanged,
 }
@@ -169,6 +172,7 @@ impl Failure {
             Failure::Expired => "challenge_expired",
             Failure::Reused => "challenge_reused",
             Failure::Foreign => "challenge_foreign",
+            Failure::Invalid => "challenge_invalid",
             Failure::FaceChanged => "challenge_face_changed",
         }
     }

@@ -79,8 +79,14 @@ impl ChallengeId {
         })
     }
 
+    /// The single-use record's key, to give the id back when its answer was never analysed.
+    pub fn nonce(&self) -> &str {
+        &self.payload.n
+    }
+
     /// What the analysis is to check: the steps, or why the challenge cannot be answered. A
-    /// signature this store's key did not make, or another client's id, is `Foreign`; a used
+    /// signature this store's key did not make is `Invalid` (a forgery or an edited id, told
+    /// apart from a mix-up between clients); another client's genuine id is `Foreign`; a used
     /// one `Reused` (`consume` marks it used and says whether it was new).
     pub fn resolve(
         &self,
@@ -93,7 +99,9 @@ impl ChallengeId {
         let genuine = mac(key, &self.signed_part)
             .verify_slice(&self.signature)
             .is_ok();
-        if !genuine || p.t != owner.tenant || p.o != owner.sub {
+        if !genuine {
+            ChallengeInput::Refused(Failure::Invalid)
+        } else if p.t != owner.tenant || p.o != owner.sub {
             ChallengeInput::Refused(Failure::Foreign)
         } else if now_ms > p.e {
             ChallengeInput::Refused(Failure::Expired)
@@ -142,12 +150,12 @@ mod tests {
         );
         assert_eq!(
             parsed.resolve(b"other key", &alice, 999, fresh),
-            ChallengeInput::Refused(Failure::Foreign)
+            ChallengeInput::Refused(Failure::Invalid)
         );
     }
 
     #[test]
-    fn a_tampered_id_is_foreign_and_garbage_is_not_an_id() {
+    fn a_tampered_id_is_invalid_and_garbage_is_not_an_id() {
         let alice = Owner::new("", "alice");
         let id = issue(b"key", &alice, steps(), 1_000);
         // Rewrite the payload (a longer expiry), keep the signature.
@@ -159,7 +167,7 @@ mod tests {
         let parsed = ChallengeId::parse(&forged).unwrap();
         assert_eq!(
             parsed.resolve(b"key", &alice, 2_000, |_, _| true),
-            ChallengeInput::Refused(Failure::Foreign)
+            ChallengeInput::Refused(Failure::Invalid)
         );
         for junk in ["", "abc", "abc.def", "!!.??"] {
             assert!(ChallengeId::parse(junk).is_err(), "{junk}");

@@ -359,7 +359,17 @@ pub struct LivenessForm {
 pub fn liveness(mut form: Form) -> Result<LivenessForm, ApiError> {
     let options = options(&form)?;
     let challenge = match form.text.get("challenge_id").map(|s| s.trim()) {
-        None | Some("") => None,
+        None => None,
+        // An empty id is a client's bug (or a blanked field), not a request to skip the
+        // challenge: answered without one, it would read like a passed challenge.
+        Some("") => {
+            return Err(ApiError::invalid_fields(&[OptionError {
+                field: "challenge_id",
+                message: "empty: send the id from POST /v1/challenges, or leave the field out \
+                          to be judged without a challenge"
+                    .into(),
+            }]));
+        }
         Some(text) => Some(ChallengeId::parse(text).map_err(|m| {
             ApiError::invalid_fields(&[OptionError {
                 field: "challenge_id",

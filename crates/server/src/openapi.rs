@@ -94,10 +94,12 @@ macro_rules! liveness_form {
             pub details: String,
             /// Optional, with a video: the id from `POST /v1/challenges`. The video must show
             /// the challenge's steps, in order, each inside its window; otherwise, or when the
-            /// id is expired, used or another client's, the result is `fake` with the reason
-            /// in `X-Livegate-Reason` (`challenge_failed`, `challenge_face_changed`,
-            /// `challenge_expired`, `challenge_reused`, `challenge_foreign`). A malformed id is a
-            /// 422.
+            /// id is expired, used, another client's or not this server's, the result is `fake`
+            /// with the reason in `X-Livegate-Reason` (`challenge_failed`,
+            /// `challenge_face_changed`, `challenge_expired`, `challenge_reused`,
+            /// `challenge_foreign`, `challenge_invalid`). A malformed or empty id is a 422. An
+            /// answer whose media cannot be analysed (400, 413) or that meets a server error
+            /// does not use the id up.
             #[serde(default)]
             pub challenge_id: String,
         }

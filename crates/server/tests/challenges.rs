@@ -252,6 +252,31 @@ async fn expired_reused_foreign_and_malformed_ids() {
     // Bob's id was not used up by Alice's attempt.
     assert_eq!(answer(&s, video, &bobs, "bob").await.json["result"], "real");
 
+    // An id whose signature this server did not make: edited (a later expiry) or forged.
+    let genuine = id_for(&s, "alice", steps(), later());
+    let (payload, signature) = genuine.split_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{payload}.{flipped}{}", &signature[1..]);
+    let a = answer(&s, video, &forged, "alice").await;
+    assert_eq!(
+        a.headers["x-livegate-reason"], "challenge_invalid",
+        "{}",
+        a.text
+    );
+    assert_eq!(a.json["result"], "fake");
+
+    // An empty id is a client's bug, not "no challenge": answered as one it would read like
+    // a passed challenge.
+    for blank in ["", "   "] {
+        let a = answer(&s, video, blank, "alice").await;
+        assert_eq!(a.status, 422, "{blank:?}: {}", a.text);
+        assert!(
+            a.json["detail"]["body"]["challenge_id"].is_array(),
+            "{}",
+            a.text
+        );
+    }
+
     let a = answer(&s, video, "not-a-challenge", "alice").await;
     assert_eq!(a.status, 422, "{}", a.text);
     assert!(
@@ -356,6 +381,28 @@ async fn head_turns_do_not_answer_pitch_steps() {
         .unwrap();
     assert!(steps.iter().all(|st| st["passed"] == false), "{steps:?}");
     assert_eq!(a.headers["x-livegate-reason"], "challenge_failed");
+}
+
+/// A video the server cannot decode does not use the challenge up: the client's retry with
+/// the real recording is judged, not refused as a replay.
+#[tokio::test]
+async fn an_answer_that_could_not_be_analysed_leaves_the_challenge_to_the_retry() {
+    let Some(s) = setup() else { return };
+    let id = id_for(&s, "alice", vec![w(Step::Blink, 1.0, 4.0)], later());
+    let video = "videos/blinkdetector_selfie_blinks.mp4";
+    let whole = std::fs::read(s.data.join(video)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.mp4");
+    // An upload cut short: the first tenth of the file (no playable stream).
+    std::fs::write(&cut, &whole[..whole.len() / 10]).unwrap();
+    let a = answer(&s, &cut, &id, "alice").await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let a = answer(&s, video, &id, "alice").await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["details"]["challenge"]["passed"], true, "{}", a.text);
+    // Analysed once, used up.
+    let a = answer(&s, video, &id, "alice").await;
+    assert_eq!(a.headers["x-livegate-reason"], "challenge_reused");
 }
 
 /// One person for 3.7 s, then another (two of the test videos joined with the FFmpeg CLI).

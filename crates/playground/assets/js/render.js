@@ -61,6 +61,7 @@ export function reasonText(code) {
     challenge_expired: 'the challenge had expired',
     challenge_reused: 'the challenge was already answered (each works once)',
     challenge_foreign: 'the challenge was not issued to this client',
+    challenge_invalid: 'the challenge id was not issued by this server (edited or forged)',
     challenge_face_changed: 'the face changed during the challenge (not one person throughout)',
   };
   return words[code] || code;

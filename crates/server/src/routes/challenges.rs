@@ -104,6 +104,16 @@ pub async fn issue(State(st): State<AppState>, caller: Caller) -> Result<Respons
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// Gives a challenge consumed by [`resolve`] back; a store that cannot be reached leaves it
+/// used (the client asks for a new one), which is logged.
+pub fn release(jobs: Option<&JobService>, id: &ChallengeId) {
+    if let Some(jobs) = jobs
+        && let Err(e) = jobs.release_challenge(id.nonce())
+    {
+        tracing::warn!(error = %e, "challenge not given back after an unanalysed answer");
+    }
+}
+
 /// Resolves a challenge id sent with a video, on the worker thread (it reads the store).
 pub fn resolve(
     jobs: Option<&JobService>,

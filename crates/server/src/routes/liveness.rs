@@ -10,6 +10,7 @@ use crate::request_id::RequestId;
 use axum::Json;
 use axum::extract::{Extension, Request, State};
 use axum::response::{IntoResponse, Response};
+use liveness::challenge::ChallengeInput;
 use liveness::{Analysis, LivenessReport, Reason};
 use std::time::Duration;
 
@@ -77,7 +78,16 @@ pub async fn run(
             if let Some(id) = &form.challenge {
                 request.challenge = Some(super::challenges::resolve(jobs.as_deref(), id, &owner)?);
             }
-            analyzer.analyse(&request)
+            let analysed = analyzer.analyse(&request);
+            // Single use means one analysed answer: a video that could not be analysed (or a
+            // server error) leaves the challenge to the client's retry, which would otherwise
+            // read as a replay (`challenge_reused`).
+            if let (Err(_), Some(ChallengeInput::Steps(_)), Some(id)) =
+                (&analysed, &request.challenge, &form.challenge)
+            {
+                super::challenges::release(jobs.as_deref(), id);
+            }
+            analysed
         },
     )
     .await?;

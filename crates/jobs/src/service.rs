@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 pub struct Quota {
     /// Batches queued or running.
     pub active_jobs: u64,
-    /// Bytes of uploaded archives held by those batches.
+    /// Bytes those batches hold: their uploaded archives, or in a store that keeps the
+    /// items' files (PostgreSQL), those files unpacked.
     pub bytes: u64,
     /// Uploads in progress.
     pub uploads: usize,
@@ -407,13 +408,26 @@ impl JobService {
         let pairing = pairing::pair(entries.iter().map(|e| e.name.as_str()));
         let id = new_job_id();
         let name: String = zip_name.chars().take(255).collect();
-        let (zip_path, media) = if self.store.keeps_media() {
+        // The quota counts what the store will hold: the ZIP, or, where the store keeps the
+        // items' files themselves, those files unpacked (a 13 MB ZIP of well-compressed
+        // entries became 1 GB in the database while charged 13 MB; outside review 2026-12-07).
+        let (zip_path, media, charged) = if self.store.keeps_media() {
             // The store holds every file an item needs, so any replica can run it; the
             // upload is not kept.
-            let names = pairing.items.iter().flat_map(|i| i.task.files());
-            (None, names.map(str::to_owned).collect())
+            let names: Vec<String> = pairing
+                .items
+                .iter()
+                .flat_map(|i| i.task.files())
+                .map(str::to_owned)
+                .collect();
+            let unpacked = entries
+                .iter()
+                .filter(|e| names.contains(&e.name))
+                .map(|e| e.size)
+                .sum::<u64>();
+            (None, names, unpacked)
         } else {
-            (Some(self.keep_upload(upload, &id)?), Vec::new())
+            (Some(self.keep_upload(upload, &id)?), Vec::new(), zip_bytes)
         };
         let max = self.config.limits.max_entry_bytes;
         let read_media = |name: &str| {
@@ -424,7 +438,7 @@ impl JobService {
             owner,
             zip_name: &name,
             zip_path: zip_path.as_deref(),
-            zip_bytes,
+            zip_bytes: charged,
             settings: &settings,
             pairing: &pairing,
             media,

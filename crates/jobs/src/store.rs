@@ -108,7 +108,8 @@ pub struct JobRecord {
     /// items' files itself ([`Store::keeps_media`]).
     #[serde(skip)]
     pub zip_path: Option<PathBuf>,
-    /// Size of the uploaded archive, counted against the owner's quota while the job runs.
+    /// Bytes counted against the owner's quota while the job runs: the uploaded archive's
+    /// size, or, in a store that keeps the items' files, their unpacked size.
     pub zip_bytes: u64,
     pub settings: AnalysisOptions,
     pub skipped: Vec<Skipped>,
@@ -185,6 +186,7 @@ pub struct NewJob<'a> {
     pub owner: &'a Owner,
     pub zip_name: &'a str,
     pub zip_path: Option<&'a std::path::Path>,
+    /// As [`JobRecord::zip_bytes`].
     pub zip_bytes: u64,
     pub settings: &'a AnalysisOptions,
     pub pairing: &'a Pairing,

@@ -430,3 +430,33 @@ fn replicas_admitting_at_once_keep_one_quota() {
     assert_eq!(accepted, 2);
     assert_eq!(replicas[0].usage(&Owner::local()).unwrap().active_jobs, 2);
 }
+
+/// On PostgreSQL the items' files are kept unpacked, so the quota counts them unpacked: an
+/// archive of well-compressed files is charged what it becomes in the database, not its size.
+#[test]
+fn the_quota_counts_what_the_database_keeps_unpacked() {
+    let Some((_dir, mut a, _)) = two_replicas(Duration::from_secs(30)) else {
+        return;
+    };
+    a.quota.bytes = 1024 * 1024;
+    // Zeros compress past the ratio a bomb is refused at: that check is not the one tested.
+    a.limits.max_ratio = u64::MAX;
+    let svc = JobService::open(a, Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    // 2 MiB of zeros: a few kilobytes zipped, 2 MiB in the database.
+    let zeros = vec![0u8; 2 * 1024 * 1024];
+    let bytes = zip_of(&[("p_image.jpg", zeros.as_slice())]);
+    assert!(bytes.len() < 64 * 1024, "{}", bytes.len());
+    let (path, mut file) = svc.new_upload().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    match svc.submit(&Owner::local(), &path, "in.zip", AnalysisOptions::default()) {
+        Err(jobs::SubmitError::Quota(_)) => {}
+        other => panic!("accepted or another error: {other:?}"),
+    }
+    assert_eq!(svc.usage(&Owner::local()).unwrap().active_jobs, 0);
+    // A small file is charged its unpacked size and admitted.
+    let (path, mut file) = svc.new_upload().unwrap();
+    std::io::Write::write_all(&mut file, &zip_of(&[("q_image.jpg", &zeros[..1000])])).unwrap();
+    svc.submit(&Owner::local(), &path, "in.zip", AnalysisOptions::default())
+        .unwrap();
+    assert_eq!(svc.usage(&Owner::local()).unwrap().bytes, 1000);
+}

@@ -240,7 +240,10 @@ test('Bulk mode: a ZIP from the test data runs server-side and the archive has e
   for (const s of ['tranvanluyt', 'obama', 'replay', 'dog']) assert.equal(byStem[s].pad_weights, named, s);
   assert.equal(byStem.mixed.pad_weights, '', 'no PAD model judges a facematch');
   assert.equal(byStem.broken.pad_weights, '');
-  assert.deepEqual(summary.pad_weights, [{ weights: loaded, verdicts: 4 }]);
+  const threshold = (await (await fetch(`${server.base}/readyz`)).json()).image_real_threshold;
+  assert.deepEqual(summary.pad_weights, [{ weights: loaded, image_real_threshold: threshold, verdicts: 4 }]);
+  for (const s of ['tranvanluyt', 'obama', 'replay', 'dog']) assert.equal(Number(byStem[s].image_real_threshold), threshold, s);
+  assert.equal(byStem.mixed.image_real_threshold, '', 'no still threshold judges a facematch');
 
   // "Erase from server" deletes the batch: the server then answers 404 for it.
   const jobId = (await page.url()).split('#job=')[1];

@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 
 /// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
 /// not apply to a row's kind is left empty.
-pub const CSV_COLUMNS: [&str; 20] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "stem",
     "kind",
     "status",
@@ -40,6 +40,8 @@ pub const CSV_COLUMNS: [&str; 20] = [
     // The PAD graphs that judged the verdict, `file:sha256` separated by spaces: the shipped
     // model or a deployment's own layer, as the replica that ran the row had it loaded.
     "pad_weights",
+    // The still threshold the verdict applied, as that replica had it.
+    "image_real_threshold",
 ];
 
 pub fn write_archive<W: Write + Seek>(
@@ -124,6 +126,10 @@ pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
                             .map(|(file, sha256)| format!("{file}:{sha256}"))
                             .collect::<Vec<_>>()
                             .join(" ");
+                        row[20] = o
+                            .image_real_threshold
+                            .map(|t| threshold_text(t).to_string())
+                            .unwrap_or_default();
                     }
                 } else {
                     row[16] = error_text(&o.body);
@@ -240,34 +246,48 @@ pub fn summary(job: &JobRecord, items: &[ItemState]) -> Value {
     })
 }
 
-/// One set of PAD graphs (file name → SHA-256) and how many of a batch's liveness verdicts it
-/// judged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One set of PAD graphs (file name → SHA-256) with the still threshold applied, and how many
+/// of a batch's liveness verdicts it judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JudgedBy {
     pub weights: BTreeMap<String, String>,
+    /// `None` for verdicts stored before the threshold was recorded.
+    pub image_real_threshold: Option<f64>,
     pub verdicts: u64,
 }
 
-/// Each distinct set of PAD graphs that judged the batch's liveness verdicts, in the order
-/// first met. One entry is the norm; two mean replicas with different weights shared the batch
-/// (a rolling change of the model or of `LIVEGATE_PAD_DIR`), and its rows say which judged each.
+/// Each distinct (PAD graphs, still threshold) that judged the batch's liveness verdicts, in
+/// the order first met. One entry is the norm; two mean replicas with different weights or
+/// operating points shared the batch (a rolling change of the model, of `LIVEGATE_PAD_DIR` or
+/// of `LIVEGATE_OPERATING_POINT`, or one misconfigured replica), and its rows say which judged
+/// each.
 pub fn judged_by(items: &[ItemState]) -> Vec<JudgedBy> {
-    let mut sets: Vec<(&PadWeights, u64)> = Vec::new();
+    let mut sets: Vec<(&PadWeights, Option<f64>, u64)> = Vec::new();
     for o in items.iter().filter_map(|i| i.outcome.as_ref()) {
         if !o.ok || o.pad_weights.is_empty() {
             continue;
         }
-        match sets.iter_mut().find(|(w, _)| **w == o.pad_weights) {
-            Some((_, n)) => *n += 1,
-            None => sets.push((&o.pad_weights, 1)),
+        let threshold = o.image_real_threshold.map(threshold_text);
+        match sets
+            .iter_mut()
+            .find(|(w, t, _)| **w == o.pad_weights && *t == threshold)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => sets.push((&o.pad_weights, threshold, 1)),
         }
     }
     sets.into_iter()
-        .map(|(weights, verdicts)| JudgedBy {
+        .map(|(weights, image_real_threshold, verdicts)| JudgedBy {
             weights: weights.iter().cloned().collect(),
+            image_real_threshold,
             verdicts,
         })
         .collect()
+}
+
+/// A threshold as `/readyz` shows it (six decimals), so that the two compare equal.
+fn threshold_text(t: f32) -> f64 {
+    (f64::from(t) * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

@@ -429,7 +429,7 @@ impl Store for PostgresStore {
         self.run(async move {
             let rows = sqlx::query(
                 "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                        r.near_threshold, r.pad_weights, i.lease_until_ms
+                        r.near_threshold, r.pad_weights, i.lease_until_ms, r.image_real_threshold
                  FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
                  WHERE i.job_id = $1 ORDER BY i.idx",
             )
@@ -450,6 +450,7 @@ impl Store for PostgresStore {
                         near_threshold: r.try_get(8)?,
                         pad_weights: r.try_get(9)?,
                         lease_until_ms: r.try_get(10)?,
+                        image_real_threshold: r.try_get(11)?,
                     }
                     .into_state()
                 })
@@ -588,8 +589,8 @@ impl Store for PostgresStore {
             let inserted = sqlx::query(
                 "INSERT INTO results
                     (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold,
-                     pad_weights)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+                     pad_weights, image_real_threshold)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
                  WHERE EXISTS (SELECT 1 FROM items WHERE job_id = $1 AND idx = $2)
                  ON CONFLICT DO NOTHING",
             )
@@ -603,6 +604,7 @@ impl Store for PostgresStore {
             .bind(&worker)
             .bind(outcome.near_threshold)
             .bind(weights_column(&outcome.pad_weights))
+            .bind(outcome.image_real_threshold.map(f64::from))
             .execute(&mut *tx)
             .await;
             match inserted {

@@ -32,6 +32,7 @@ pub fn execute(analyser: &dyn Analyse, item: &Claim, read: &ReadFile<'_>) -> Out
         reason: answer.reason.map(str::to_owned),
         near_threshold: answer.near_threshold,
         pad_weights: answer.pad_weights,
+        image_real_threshold: answer.image_real_threshold,
         worker: None,
     }
 }
@@ -47,6 +48,8 @@ struct Answer {
     near_threshold: bool,
     /// The PAD graphs that judged.
     pad_weights: PadWeights,
+    /// The still threshold the verdict applied.
+    image_real_threshold: Option<f32>,
 }
 
 impl Answer {
@@ -56,6 +59,7 @@ impl Answer {
             reason: None,
             near_threshold: false,
             pad_weights: PadWeights::default(),
+            image_real_threshold: None,
         }
     }
 }
@@ -82,6 +86,7 @@ fn run(analyser: &dyn Analyse, item: &Claim, read_file: &ReadFile<'_>) -> Result
                     reason: analysis.reason.map(Reason::as_str),
                     near_threshold: analysis.decision.image_near_threshold,
                     pad_weights: analysis.pad_weights.clone(),
+                    image_real_threshold: Some(analysis.decision.rules.image_real_threshold),
                 }),
                 Err(e) => Err(analysis_error(&e)),
             }

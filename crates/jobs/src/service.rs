@@ -698,6 +698,7 @@ impl JobService {
                 elapsed_ms: 0,
                 reason: None,
                 near_threshold: false,
+                image_real_threshold: None,
                 pad_weights: Default::default(),
                 worker: None,
             }

@@ -22,7 +22,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -85,6 +85,8 @@ ALTER TABLE results ADD COLUMN worker TEXT;
     "ALTER TABLE results ADD COLUMN pad_weights TEXT;",
     // When an item of the job was last claimed: the job served longest ago goes first.
     "ALTER TABLE jobs ADD COLUMN last_claim_ms INTEGER;",
+    // The still threshold a liveness result applied, beside its PAD graphs.
+    "ALTER TABLE results ADD COLUMN image_real_threshold REAL;",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
@@ -271,7 +273,7 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT i.idx, i.stem, i.task, r.ok, r.body, r.elapsed_ms, r.reason, r.worker,
-                    r.near_threshold, r.pad_weights, i.lease_until_ms
+                    r.near_threshold, r.pad_weights, i.lease_until_ms, r.image_real_threshold
              FROM items i LEFT JOIN results r ON r.job_id = i.job_id AND r.idx = i.idx
              WHERE i.job_id = ?1 ORDER BY i.idx",
         )?;
@@ -288,6 +290,7 @@ impl Store for SqliteStore {
                 near_threshold: r.get::<_, Option<i64>>(8)?.map(|v| v != 0),
                 pad_weights: r.get(9)?,
                 lease_until_ms: r.get(10)?,
+                image_real_threshold: r.get(11)?,
             })
         })?;
         let mut out = Vec::new();
@@ -389,8 +392,8 @@ impl Store for SqliteStore {
         tx.execute(
             "INSERT OR IGNORE INTO results
                 (job_id, idx, ok, body, elapsed_ms, finished_ms, reason, worker, near_threshold,
-                 pad_weights)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+                 pad_weights, image_real_threshold)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
              WHERE EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND idx = ?2)",
             params![
                 job_id,
@@ -403,6 +406,7 @@ impl Store for SqliteStore {
                 worker,
                 outcome.near_threshold as i64,
                 weights_column(&outcome.pad_weights),
+                outcome.image_real_threshold.map(f64::from),
             ],
         )?;
         let remaining: i64 = tx.query_row(

@@ -153,6 +153,11 @@ pub struct Outcome {
     /// facematch items, errors and results stored before the column existed.
     #[serde(skip)]
     pub pad_weights: PadWeights,
+    /// The still threshold the verdict applied (a deployment's own operating point or the
+    /// policy's), as the replica that ran the item had it: replicas that disagree show in the
+    /// archive. `None` for facematch items, errors and results stored before the column.
+    #[serde(skip)]
+    pub image_real_threshold: Option<f32>,
     /// The replica that ran the item (operators' view; not part of the API).
     #[serde(skip)]
     pub worker: Option<String>,
@@ -404,6 +409,7 @@ pub(crate) struct ItemRow {
     pub near_threshold: Option<bool>,
     /// [`weights_column`]'s text.
     pub pad_weights: Option<String>,
+    pub image_real_threshold: Option<f64>,
     pub worker: Option<String>,
     /// `items.lease_until_ms`.
     pub lease_until_ms: Option<i64>,
@@ -422,6 +428,7 @@ impl ItemRow {
                     Some(text) => weights_from_column(&text)?,
                     None => PadWeights::default(),
                 },
+                image_real_threshold: self.image_real_threshold.map(|t| t as f32),
                 worker: self.worker,
             }),
             _ => None,

@@ -221,8 +221,49 @@ fn every_verdict_names_the_pad_weights_that_judged_it() {
     let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
     assert_eq!(
         summary["pad_weights"],
-        serde_json::json!([{"weights": {"crop_27.onnx": sha256}, "verdicts": 2}])
+        serde_json::json!([{"weights": {"crop_27.onnx": sha256}, "image_real_threshold": 0.43, "verdicts": 2}])
     );
+    assert_eq!(csv_cell(csv, "live", "image_real_threshold"), "0.43");
+    assert_eq!(csv_cell(csv, "pair", "image_real_threshold"), "");
+}
+
+/// A replica with its own operating point that shares a batch shows in the archive: its rows
+/// name their threshold and the summary counts two ways of judging (an outside review ran a
+/// 0.95 replica beside two at 0.43 and the archive read as one).
+#[test]
+fn verdicts_judged_at_another_threshold_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two replicas of one store (one database on PostgreSQL).
+    let cfg = config(dir.path());
+    let usual = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
+    let strict = JobService::open(
+        cfg,
+        Arc::new(ByteAnalyser::new(Duration::ZERO).at_threshold(0.95)),
+    )
+    .unwrap();
+    let bytes = zip_of(&[("a_image.jpg", b"REAL-a"), ("b_image.jpg", b"REAL-b")]);
+    let id = submit(&usual, &bytes, AnalysisOptions::default());
+    assert!(usual.run_one().unwrap());
+    assert!(strict.run_one().unwrap());
+    let files = unzip(
+        &usual
+            .archive(&id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    );
+    let csv = &files["results.csv"];
+    assert_eq!(csv_cell(csv, "a", "image_real_threshold"), "0.43", "{csv}");
+    assert_eq!(csv_cell(csv, "b", "image_real_threshold"), "0.95", "{csv}");
+    assert_eq!(csv_cell(csv, "b", "result"), "fake", "0.9 is under 0.95");
+    let summary: serde_json::Value = serde_json::from_str(&files["summary.json"]).unwrap();
+    let thresholds: Vec<f64> = summary["pad_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["image_real_threshold"].as_f64().unwrap())
+        .collect();
+    assert_eq!(thresholds, [0.43, 0.95], "{}", summary["pad_weights"]);
 }
 
 #[test]

@@ -302,6 +302,7 @@ fn cancel_and_erase_at_one_replica_reach_the_other() {
         reason: None,
         near_threshold: false,
         pad_weights: Default::default(),
+        image_real_threshold: None,
         worker: None,
     };
     // The item that ran before the cancel keeps its result; the erased batch gets nothing.
@@ -353,7 +354,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
             .unwrap()
             .applied_migrations()
             .unwrap(),
-        [1, 2, 3, 4, 5, 6]
+        [1, 2, 3, 4, 5, 6, 7]
     );
     assert!(svc.run_one().unwrap());
     let job = svc

@@ -232,7 +232,7 @@ pub struct BatchItem {
                  "frame_sampling_rate": 15, "max_frames_to_analyze": 20, "image_type": "file",
                  "details": false},
     "pad_weights": [{"weights": {"crop_27.onnx": "6c4600e3…", "crop_40.onnx": "d734971f…"},
-                     "verdicts": 2}],
+                     "image_real_threshold": 0.43, "verdicts": 2}],
     "archive_url": "/v1/batches/0f5e2c1a-7d44-4c39-9a63-2b1f0e9d8c77/archive",
     "items": [{"index": 0, "stem": "alice", "kind": "liveness", "files": ["alice_image.jpg"],
                "status": "ok", "elapsed_ms": 41, "reason": null, "near_threshold": false,
@@ -259,9 +259,10 @@ pub struct BatchJob {
     pub skipped: Vec<serde_json::Value>,
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
-    /// Each distinct set of PAD graphs (file name → SHA-256) that judged the batch's liveness
-    /// verdicts so far, with how many it judged. More than one means replicas with different
-    /// weights shared the batch; `results.csv`'s `pad_weights` column names each row's.
+    /// Each distinct set of PAD graphs (file name → SHA-256) and still threshold that judged
+    /// the batch's liveness verdicts so far, with how many it judged. More than one means
+    /// replicas with different weights or operating points shared the batch; `results.csv`'s
+    /// `pad_weights` and `image_real_threshold` columns name each row's.
     #[schema(value_type = Vec<Object>)]
     pub pad_weights: Vec<serde_json::Value>,
     /// Set once the batch finished.

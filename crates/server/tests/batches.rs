@@ -162,7 +162,7 @@ async fn real_files_run_and_the_archive_has_every_stem() {
         .collect();
     assert_eq!(
         done["pad_weights"],
-        serde_json::json!([{"weights": shipped, "verdicts": 2}]),
+        serde_json::json!([{"weights": shipped, "image_real_threshold": 0.43, "verdicts": 2}]),
         "{done}"
     );
     let zip_path = s.dir.path().join("data/batches").join(format!("{id}.zip"));

@@ -57,6 +57,8 @@ pub struct ByteAnalyser {
     pub calls: AtomicUsize,
     pub delay: Duration,
     pub weights: PadWeights,
+    /// The still threshold its verdicts apply (a replica's operating point).
+    pub image_real_threshold: f32,
 }
 
 impl ByteAnalyser {
@@ -70,7 +72,13 @@ impl ByteAnalyser {
             calls: AtomicUsize::new(0),
             delay,
             weights: vec![("crop_27.onnx".to_owned(), sha256.to_owned())].into(),
+            image_real_threshold: liveness::policy::IMAGE_REAL_THRESHOLD,
         }
+    }
+    /// The same with its own still threshold (`LIVEGATE_OPERATING_POINT`).
+    pub fn at_threshold(mut self, threshold: f32) -> Self {
+        self.image_real_threshold = threshold;
+        self
     }
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -120,7 +128,13 @@ impl Analyse for ByteAnalyser {
                 facematch: None,
                 challenge_passed: None,
             },
-            &Options::with_facematch_threshold(r.options.facematch_threshold),
+            &Options {
+                fusion: liveness::fusion::FusionWeights {
+                    image_real_threshold: self.image_real_threshold,
+                    ..liveness::policy::FUSION
+                },
+                ..Options::with_facematch_threshold(r.options.facematch_threshold)
+            },
         );
         Ok(Analysis {
             mode: Mode::Image,

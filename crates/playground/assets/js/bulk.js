@@ -203,15 +203,17 @@ function update(job) {
   setButtons(job.status);
 }
 
-/** Which PAD weights judged the verdicts (SHA-256 prefixes; results.csv has them in full). Two
- * or more sets mean replicas with different layers shared the batch: worth a warning. */
+/** Which PAD weights and still threshold judged the verdicts (SHA-256 prefixes; results.csv
+ * has them in full). Two or more sets mean replicas with different layers or operating points
+ * shared the batch: worth a warning. */
 function showWeights(sets) {
   const el = $('bulk-weights');
   el.hidden = sets.length === 0;
-  const named = (set) => Object.entries(set.weights).map(([file, sha]) => `${file} ${sha.slice(0, 8)}…`).join(', ');
+  const named = (set) => Object.entries(set.weights).map(([file, sha]) => `${file} ${sha.slice(0, 8)}…`).join(', ')
+    + (sets.length > 1 && set.image_real_threshold != null ? ` at threshold ${set.image_real_threshold}` : '');
   el.classList.toggle('warn', sets.length > 1);
   el.textContent = sets.length > 1
-    ? `Judged by ${sets.length} different sets of PAD weights (replicas differ): `
+    ? `Judged by ${sets.length} different sets of PAD weights or thresholds (replicas differ): `
       + sets.map((s) => `${named(s)} (${s.verdicts} verdicts)`).join('; ')
     : sets.length === 1 ? `PAD weights: ${named(sets[0])}` : '';
 }

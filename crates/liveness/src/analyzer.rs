@@ -7,7 +7,7 @@ use crate::comparison::Comparison;
 use crate::decide::{Decision, FacematchMeasure, Options, Signals, decide};
 use crate::facematch::{self, FacematchOutcome};
 use crate::findings::Finding;
-use crate::fusion::FusionWeights;
+use crate::fusion::{FusionWeights, Veto};
 use crate::models::{Models, PadWeights};
 use crate::operating_point::{OperatingPoint, OperatingPointError};
 use crate::policy;
@@ -171,6 +171,9 @@ impl Stages {
         total_ms: f64,
     ) -> Analysis {
         let rules = decision.rules;
+        let veto = decision.fused.as_ref().and_then(|f| f.veto);
+        // Steps unseen in a video with no usable face say less than the face's absence does.
+        let faceless = veto == Some(Veto::NoUsableFaceInVideo);
         let reason = self
             .still
             .as_ref()
@@ -180,15 +183,10 @@ impl Stages {
                 self.challenge
                     .as_ref()
                     .and_then(|c| c.failure)
+                    .filter(|f| !(faceless && *f == challenge::Failure::StepsNotSeen))
                     .map(Reason::Challenge)
             })
-            .or_else(|| {
-                decision
-                    .fused
-                    .as_ref()
-                    .and_then(|f| f.veto)
-                    .map(Reason::Fusion)
-            });
+            .or_else(|| veto.map(Reason::Fusion));
         let frames = match (&self.video, self.legacy) {
             // Counted over the frames the client's sampling asked for, so a challenge's extra
             // pose frames (which get no PAD) do not make `real / analyzed` read low.

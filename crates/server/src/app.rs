@@ -102,6 +102,8 @@ fn state(cfg: &Config, analyzer: Arc<dyn Analyse>, jobs: Option<Arc<JobService>>
 fn app(state: AppState, cfg: &Config, public: Router) -> Router {
     let app = api_routes(state.clone(), cfg.metrics_bind.is_none())
         .merge(public)
+        // The Playground's and the reference's pages too: a wrong method gets the envelope.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(
             cfg.upload_min_rate,
             upload_pace::enforce,

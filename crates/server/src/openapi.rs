@@ -293,7 +293,7 @@ pub enum AnalysisErrors {
     #[response(
         status = 401,
         description = "Missing or invalid bearer token",
-        headers(("WWW-Authenticate" = String, description = "`Bearer`, with the reason"))
+        headers(("WWW-Authenticate" = String, description = "`Bearer`; the reason is the body's `message`"))
     )]
     Unauthorized(ErrorEnvelope),
     #[response(

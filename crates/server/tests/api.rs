@@ -380,6 +380,21 @@ async fn wrong_method_and_unknown_path_use_the_envelope() {
     .await;
     assert_eq!(a.status, 404);
     assert!(a.json["message"].is_string() && a.json["detail"].is_object());
+    // Pages mounted beside the API (the Playground, the reference) answer a wrong method in
+    // the envelope too, and say which methods they take.
+    let page = axum::Router::new().route("/page", axum::routing::get(|| async { "a page" }));
+    let app = server::router(
+        &hs_config(),
+        refuse(),
+        server::Extensions {
+            public: page,
+            jobs: None,
+        },
+    );
+    let a = send(&app, Request::post("/page").body(Body::empty()).unwrap()).await;
+    assert_eq!(a.status, 405);
+    assert_eq!(a.json["message"], "method not allowed", "{}", a.text);
+    assert!(a.headers["allow"].to_str().unwrap().contains("GET"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -678,6 +678,12 @@ async fn an_accepted_batch_names_the_fields_it_ignored() {
     .await;
     assert_eq!(a.status, 202, "{}", a.text);
     assert!(a.headers.get("x-livegate-ignored-fields").is_none());
+    // A batch's entries are files whatever `image_type` says: named as ignored, not echoed as
+    // a setting it did not apply.
+    let a = send(&s.app, upload(&zip, &[("image_type", "base64")], &token)).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.headers["x-livegate-ignored-fields"], "image_type");
+    assert_eq!(a.json["settings"]["image_type"], "file", "{}", a.text);
 }
 
 #[test]

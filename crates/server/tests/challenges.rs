@@ -90,6 +90,7 @@ async fn issued_challenges_are_random_steps_with_windows() {
         )
         .await;
         assert_eq!(a.status, 201, "{}", a.text);
+        assert_eq!(a.headers["cache-control"], "no-store");
         let steps = a.json["steps"].as_array().unwrap();
         assert!((2..=4).contains(&steps.len()), "{}", a.text);
         for st in steps {
@@ -403,6 +404,25 @@ async fn an_answer_that_could_not_be_analysed_leaves_the_challenge_to_the_retry(
     // Analysed once, used up.
     let a = answer(&s, video, &id, "alice").await;
     assert_eq!(a.headers["x-livegate-reason"], "challenge_reused");
+}
+
+/// A challenge answered by a video with no usable face says so, not only that the steps were
+/// not seen.
+#[tokio::test]
+async fn a_faceless_answer_is_named_by_its_missing_face() {
+    let Some(s) = setup() else { return };
+    let id = id_for(&s, "alice", vec![w(Step::TurnLeft, 1.0, 4.0)], later());
+    let a = answer(
+        &s,
+        "videos/dlib_MOT20-05-raw_even_shorter.mp4",
+        &id,
+        "alice",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["result"], "fake");
+    assert_eq!(a.headers["x-livegate-reason"], "no_usable_face_in_video");
+    assert_eq!(a.json["details"]["challenge"]["passed"], false);
 }
 
 /// One person for 3.7 s, then another (two of the test videos joined with the FFmpeg CLI).

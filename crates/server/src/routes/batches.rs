@@ -156,7 +156,8 @@ pub async fn submit(
     };
     let fields = std::mem::take(&mut upload.fields);
     let capped = AnalysisOptions::capped(|k| fields.get(k).map(String::as_str));
-    let settings = match AnalysisOptions::from_fields(|k| fields.get(k).map(String::as_str)) {
+    let setting = |k: &str| (k != NOT_A_BATCH_SETTING).then(|| fields.get(k)).flatten();
+    let settings = match AnalysisOptions::from_fields(|k| setting(k).map(String::as_str)) {
         Ok(s) => s,
         Err(errors) => {
             let _ = tokio::fs::remove_file(&path).await;
@@ -199,6 +200,10 @@ fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
     }
 }
 
+/// `/liveness`'s `image_type` says how the `image` part is encoded; a batch's entries are
+/// files whatever it says, so it is reported as ignored rather than echoed as a setting.
+const NOT_A_BATCH_SETTING: &str = "image_type";
+
 /// What an upload in progress has produced so far.
 #[derive(Default)]
 struct Upload {
@@ -215,7 +220,9 @@ impl Upload {
         let mut names: Vec<String> = self
             .fields
             .keys()
-            .filter(|k| !AnalysisOptions::FIELDS.contains(&k.as_str()))
+            .filter(|k| {
+                !AnalysisOptions::FIELDS.contains(&k.as_str()) || k.as_str() == NOT_A_BATCH_SETTING
+            })
             .cloned()
             .collect();
         reportable_names(&mut names, 0);

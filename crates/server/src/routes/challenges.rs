@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::openapi::ErrorEnvelope;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use jobs::{JobService, Owner};
@@ -101,7 +101,13 @@ pub async fn issue(State(st): State<AppState>, caller: Caller) -> Result<Respons
         expires_unix_ms,
     };
     tracing::info!(steps = body.steps.len(), "challenge issued");
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    // A single-use id: no cache between the client and here may keep or replay it.
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// Gives a challenge consumed by [`resolve`] back; a store that cannot be reached leaves it

@@ -67,7 +67,9 @@ pub struct OverallBlock {
     pub liveness_confidence: f32,
     /// Why the verdict is fake regardless of any score, when a rule decided it: `no_face`,
     /// `multiple_faces`, `face_too_small` (the still), `no_usable_face_in_video`, `attack_in_image`, `no_blink`
-    /// (legacy mode). `null` when the scores decided.
+    /// (legacy mode), and with `challenge_id` `challenge_failed`, `challenge_face_changed`,
+    /// `challenge_expired`, `challenge_reused`, `challenge_foreign`, `challenge_invalid`.
+    /// `null` when the scores decided.
     pub reason: Option<String>,
 }
 

@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 
 /// Columns of `results.csv`. Liveness and facematch rows share one table; a column that does
 /// not apply to a row's kind is left empty.
-pub const CSV_COLUMNS: [&str; 21] = [
+pub const CSV_COLUMNS: [&str; 22] = [
     "stem",
     "kind",
     "status",
@@ -42,6 +42,9 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "pad_weights",
     // The still threshold the verdict applied, as that replica had it.
     "image_real_threshold",
+    // The row's response in this archive: `json/<stem>.json`, unless the stem had to be made
+    // into a name every unzip can create (`portable_name`).
+    "json",
 ];
 
 pub fn write_archive<W: Write + Seek>(
@@ -57,9 +60,9 @@ pub fn write_archive<W: Write + Seek>(
     zip.start_file("results.csv", opts)?;
     zip.write_all(results_csv(items, job).as_bytes())?;
 
-    for item in items {
+    for (item, path) in items.iter().zip(json_paths_of(items)) {
         if let Some(o) = &item.outcome {
-            zip.start_file(format!("json/{}.json", file_stem(&item.stem)), opts)?;
+            zip.start_file(path, opts)?;
             let pretty = serde_json::to_vec_pretty(&o.body).unwrap_or_default();
             zip.write_all(&pretty)?;
         }
@@ -71,19 +74,17 @@ pub fn write_archive<W: Write + Seek>(
     zip.finish()
 }
 
-/// A stem's folders (`alice/selfie`) become the results' folders (`json/alice/selfie.json`);
-/// intake refused names with `..` or a root, and pairing joined the folders with `/`, so this
-/// only guards the archive against a character a reader's unzip would still misinterpret.
-fn file_stem(stem: &str) -> String {
-    stem.chars()
-        .map(|c| if matches!(c, '\\' | '\0') { '_' } else { c })
-        .collect()
+/// Each item's response path (`json/alice/selfie.json` for stem `alice/selfie`); intake
+/// refused names with `..` or a root, and pairing joined the folders with `/`.
+fn json_paths_of(items: &[ItemState]) -> Vec<String> {
+    let stems: Vec<&str> = items.iter().map(|i| i.stem.as_str()).collect();
+    crate::portable_name::json_paths(&stems)
 }
 
 pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
     let mut out = String::new();
     push_row(&mut out, CSV_COLUMNS.iter().map(|s| s.to_string()));
-    for item in items {
+    for (item, path) in items.iter().zip(json_paths_of(items)) {
         let files = item.task.files().join(" ");
         let mut row = vec![String::new(); CSV_COLUMNS.len()];
         row[0] = item.stem.clone();
@@ -101,6 +102,7 @@ pub fn results_csv(items: &[ItemState], job: &JobRecord) -> String {
             Some(o) => {
                 row[2] = if o.ok { "ok" } else { "error" }.into();
                 row[15] = o.elapsed_ms.to_string();
+                row[21] = path;
                 if o.ok {
                     for (col, key) in [
                         (4, "result"),

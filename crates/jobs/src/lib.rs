@@ -15,6 +15,7 @@ pub mod offline;
 pub mod owner;
 pub mod pairing;
 pub mod places;
+mod portable_name;
 pub mod postgres;
 pub mod runner;
 pub mod service;

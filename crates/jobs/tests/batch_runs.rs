@@ -123,9 +123,11 @@ fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
     let bytes = zip_of(&[
         ("alice/selfie_image.jpg", b"REAL-alice"),
         ("bob/selfie_image.jpg", b"BAD image"),
+        // A device name Windows cannot create: its response gets a name it can.
+        ("con_image.jpg", b"REAL-con"),
     ]);
     let id = submit(&svc, &bytes, AnalysisOptions::default());
-    assert_eq!(run_all(&svc), 2);
+    assert_eq!(run_all(&svc), 3);
     let files = unzip(
         &svc.archive(&id, &Access::Admin)
             .unwrap()
@@ -141,6 +143,13 @@ fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
         "alice/selfie,liveness,ok,alice/selfie_image.jpg,real,"
     ));
     assert!(!files["results.csv"].contains("skipped"));
+    let csv = &files["results.csv"];
+    assert_eq!(
+        csv_cell(csv, "alice/selfie", "json"),
+        "json/alice/selfie.json"
+    );
+    assert_eq!(csv_cell(csv, "con", "json"), "json/_con.json");
+    assert!(files.contains_key("json/_con.json"), "{:?}", files.keys());
 }
 
 #[test]

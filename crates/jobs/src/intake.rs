@@ -54,13 +54,13 @@ pub struct Entry {
 pub enum IntakeError {
     #[error("not a readable ZIP archive: {0}")]
     NotAZip(String),
-    #[error("the archive is larger than {max} bytes")]
+    #[error("the archive is larger than {} MiB", mib(*max))]
     ZipTooLarge { max: u64 },
     #[error("the archive has {count} entries; at most {max} are accepted")]
     TooManyEntries { count: usize, max: usize },
-    #[error("{name:?} expands to more than {max} bytes")]
+    #[error("{name:?} expands to more than {} MiB", mib(*max))]
     EntryTooLarge { name: String, max: u64 },
-    #[error("the archive expands to more than {max} bytes in total")]
+    #[error("the archive expands to more than {} MiB in total", mib(*max))]
     TotalTooLarge { max: u64 },
     #[error("{name:?} has a compression ratio above {max}:1")]
     RatioTooHigh { name: String, max: u64 },
@@ -78,6 +78,24 @@ pub enum IntakeError {
     DuplicateNames,
     #[error("{0}")]
     Io(String),
+}
+
+impl IntakeError {
+    /// The archive is over a size or count limit (413: send less), rather than unreadable or
+    /// unsafe (400).
+    pub fn is_over_a_limit(&self) -> bool {
+        matches!(
+            self,
+            IntakeError::ZipTooLarge { .. }
+                | IntakeError::TooManyEntries { .. }
+                | IntakeError::EntryTooLarge { .. }
+                | IntakeError::TotalTooLarge { .. }
+        )
+    }
+}
+
+fn mib(bytes: u64) -> u64 {
+    bytes / (1024 * 1024)
 }
 
 /// Lists the regular files of the ZIP at `path`, enforcing every limit.

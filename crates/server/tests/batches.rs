@@ -686,6 +686,25 @@ async fn an_accepted_batch_names_the_fields_it_ignored() {
     assert_eq!(a.json["settings"]["image_type"], "file", "{}", a.text);
 }
 
+/// An archive over a count or size limit is a 413 (send less); an unsafe one a 400.
+#[tokio::test]
+async fn archives_over_a_limit_are_413_and_unsafe_ones_400() {
+    let s = setup_with(refusing(), |c| c.limits.max_entries = 2);
+    let token = good_token("ivy");
+    let many = zip_of(&[
+        ("a_image.jpg", b"x"),
+        ("b_image.jpg", b"y"),
+        ("c_image.jpg", b"z"),
+    ]);
+    let a = send(&s.app, upload(&many, &[], &token)).await;
+    assert_eq!(a.status, 413, "{}", a.text);
+    let why = body_field(&a.json, "file").unwrap()[0].as_str().unwrap();
+    assert!(why.contains("at most 2"), "{why}");
+    let unsafe_name = zip_of(&[("../a_image.jpg", b"x")]);
+    let a = send(&s.app, upload(&unsafe_name, &[], &token)).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+}
+
 #[test]
 fn every_batch_route_is_in_the_openapi_document() {
     let doc = server::openapi::document();

@@ -85,10 +85,10 @@ async fn blocking<T: Send + 'static>(
     request_body(content = BatchUploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Accepted; `Location` names the batch", body = BatchJob, headers(("Location" = String, description = "`/v1/batches/{id}`"), ("X-Request-Id" = String, description = "The request's id, also in the logs"), ("X-Livegate-Ignored-Fields" = String, description = "Form fields no batch setting reads (unknown or misspelt names), comma-separated; absent when none"), ("X-Livegate-Capped-Fields" = String, description = "Tuning fields sent above their caps and served at them (`max_frames_to_analyze=300`), comma-separated; absent when none"))),
-        (status = 400, description = "Not a usable ZIP, or no `file` part", body = ErrorEnvelope),
+        (status = 400, description = "Not a usable ZIP (unreadable, empty, encrypted, a link, a name with `..` or a root, a compression bomb), or no `file` part", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorEnvelope),
         (status = 408, description = "The archive did not arrive within the batch upload timeout", body = ErrorEnvelope),
-        (status = 413, description = "Archive over the size limit or the client's byte quota", body = ErrorEnvelope),
+        (status = 413, description = "Archive over a limit (1 GiB, 2,000 entries, 100 MiB an entry or 2 GiB in all unpacked) or the client's byte quota", body = ErrorEnvelope),
         (status = 422, description = "Bad tuning fields, all listed", body = ErrorEnvelope),
         (status = 429, description = "Client over its rate limit, its batch or upload quota", body = ErrorEnvelope),
         (status = 503, description = "Every batch upload place of the server is taken (`--batch-max-uploads`), or the job store is out of reach", body = ErrorEnvelope),
@@ -193,6 +193,9 @@ pub async fn submit(
 
 fn submit_error(e: SubmitError, st: &AppState) -> ApiError {
     match e {
+        SubmitError::Intake(e) if e.is_over_a_limit() => {
+            ApiError::field(StatusCode::PAYLOAD_TOO_LARGE, "file", e.to_string())
+        }
         SubmitError::Intake(e) => ApiError::field(StatusCode::BAD_REQUEST, "file", e.to_string()),
         SubmitError::Quota(q) => ApiError::quota(&q, st.retry_after),
         SubmitError::Service(jobs::ServiceError::Store(e)) => ApiError::from_store(&e),

@@ -175,7 +175,7 @@ impl Verifier {
         self.tenant_claim = Some(claim.into());
     }
 
-    /// Tokens whose `scope` (space-separated) or `scp` (array) holds this value may list and
+    /// Tokens whose `scope` or `scp` (a space-separated string or an array) holds this value may list and
     /// erase every client's stored jobs. Off unless configured. A blank scope is refused: an
     /// unset variable in an env file would otherwise make every token with an empty `scp`
     /// entry an administrator.
@@ -224,6 +224,10 @@ impl Verifier {
         let mut taken = 0;
         for jwk in &set.keys {
             let kid = jwk.common.key_id.clone();
+            if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+                key_pem::rsa_modulus_long_enough(&rsa.n)
+                    .map_err(|e| anyhow::anyhow!("key {:?}: {e}", kid.as_deref().unwrap_or("")))?;
+            }
             let key = DecodingKey::from_jwk(jwk)?;
             match key.family() {
                 jsonwebtoken::AlgorithmFamily::Rsa => self.rs256.push(Key { kid, key }),
@@ -317,19 +321,17 @@ impl Verifier {
             None => String::new(),
             Some(claim) => printable_identity(claim, tenant_of(claim, claims.other.get(claim))?)?,
         };
-        let admin = self.admin_scope.as_ref().is_some_and(|want| {
-            let in_scope = claims
-                .other
-                .get("scope")
-                .and_then(|v| v.as_str())
-                .is_some_and(|s| s.split_whitespace().any(|x| x == want));
-            let in_scp = claims
-                .other
-                .get("scp")
-                .and_then(|v| v.as_array())
-                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(want)));
-            in_scope || in_scp
-        });
+        // Identity providers write scopes either way: RFC 8693 a space-separated `scope`
+        // string, others an `scp` array, Azure AD an `scp` string; each claim is read in both.
+        let holds = |claim: &str, want: &str| match claims.other.get(claim) {
+            Some(serde_json::Value::String(s)) => s.split_whitespace().any(|x| x == want),
+            Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(want)),
+            _ => false,
+        };
+        let admin = self
+            .admin_scope
+            .as_ref()
+            .is_some_and(|want| holds("scope", want) || holds("scp", want));
         Ok(Principal { sub, tenant, admin })
     }
 

@@ -119,6 +119,16 @@ fn rsa_public(key: &RsaPublicKey) -> anyhow::Result<PublicKind> {
     Ok(PublicKind::Rsa)
 }
 
+/// A JWK's RSA modulus (`n`, base64url) of at least [`MIN_RSA_BITS`].
+pub fn rsa_modulus_long_enough(n: &str) -> anyhow::Result<()> {
+    use base64::Engine;
+    let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(n.trim_end_matches('='))
+        .map_err(|e| anyhow!("its modulus is not base64url: {e}"))?;
+    let significant = modulus.iter().skip_while(|b| **b == 0).count();
+    long_enough(significant)
+}
+
 fn long_enough(bytes: usize) -> anyhow::Result<()> {
     let bits = bytes * 8;
     anyhow::ensure!(

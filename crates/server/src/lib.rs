@@ -19,6 +19,7 @@ pub mod openapi;
 mod rate_limit;
 mod request_id;
 mod routes;
+mod turns;
 mod upload_pace;
 mod workers;
 

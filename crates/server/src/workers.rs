@@ -1,21 +1,23 @@
 //! The bounded pool the CPU-heavy analysis runs on, away from the async reactor.
 //!
-//! A semaphore caps running analyses at the worker count; an admission counter caps how many
-//! may wait, so a burst turns into quick 503s instead of an unbounded queue. Both the permit and
-//! the admission slot travel into the blocking task: an analysis that overran its deadline still
-//! occupies its worker until it really ends, and the pool never over-commits the CPU.
+//! The workers are handed out in turns among the clients waiting (`turns`); an admission
+//! counter caps how many may wait, so a burst turns into quick 503s instead of an unbounded
+//! queue. Both the worker and the admission slot travel into the blocking task: an analysis
+//! that overran its deadline still occupies its worker until it really ends, and the pool never
+//! over-commits the CPU.
 //!
 //! Each client may hold at most its share of those places (running or waiting), so one client
-//! cannot take every slot and starve the others. Uploads are not counted here: a route takes
+//! cannot take every slot, and a freed worker goes to the client served longest ago, so one
+//! client's backlog does not make the others wait. Uploads are not counted here: a route takes
 //! its place only once the body is in memory (see `routes::flow`), so a slow upload holds an
 //! upload place, never a queue place.
 
+use crate::turns::Turns;
 use jobs::Owner;
 use jobs::places::{Place, Places, Refused};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use tracing::Span;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +46,8 @@ impl From<Refused> for PoolError {
 }
 
 pub struct WorkerPool {
-    permits: Arc<Semaphore>,
+    turns: Arc<Turns>,
     admitted: Places,
-    workers: usize,
     deadline: Duration,
 }
 
@@ -73,9 +74,8 @@ impl WorkerPool {
             client_share
         };
         Self {
-            permits: Arc::new(Semaphore::new(workers)),
+            turns: Turns::new(workers),
             admitted: Places::new(capacity, client_share),
-            workers,
             deadline,
         }
     }
@@ -87,7 +87,7 @@ impl WorkerPool {
 
     /// Jobs running right now.
     pub fn busy(&self) -> usize {
-        self.workers - self.permits.available_permits().min(self.workers)
+        self.turns.busy()
     }
 
     /// Requests admitted and not yet running: waiting for a worker.
@@ -106,7 +106,8 @@ impl WorkerPool {
         let admission = self.admitted.take(client)?;
         Ok(Ticket {
             admission,
-            permits: self.permits.clone(),
+            client: client.clone(),
+            turns: Arc::clone(&self.turns),
             deadline: self.deadline,
         })
     }
@@ -125,7 +126,8 @@ impl WorkerPool {
 /// A reserved place in the queue; dropping it gives the place back.
 pub struct Ticket {
     admission: Place,
-    permits: Arc<Semaphore>,
+    client: Owner,
+    turns: Arc<Turns>,
     deadline: Duration,
 }
 
@@ -139,20 +141,19 @@ impl Ticket {
     {
         let Ticket {
             admission,
-            permits,
+            client,
+            turns,
             deadline,
         } = self;
         let start = Instant::now();
-        let permit = tokio::time::timeout(deadline, permits.acquire_owned())
+        let worker = tokio::time::timeout(deadline, turns.acquire(&client))
             .await
-            .map_err(|_| PoolError::TimedOut(deadline))?
-            // The semaphore is never closed.
-            .map_err(|_| PoolError::Full)?;
+            .map_err(|_| PoolError::TimedOut(deadline))?;
         let queued = start.elapsed();
         let remaining = deadline.saturating_sub(queued);
         let span = Span::current();
         let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _worker = worker;
             let _admission = admission;
             let t = Instant::now();
             let out = span.in_scope(|| catch_unwind(AssertUnwindSafe(job)));

@@ -376,6 +376,12 @@ MC4CAQAwBQYDK2VwBCIEIHYun6MA7lVMYnhE5OdhYO9r+k2OHZYUJX9MxwAkKw3S
         .to_public_key_pem(LineEnding::LF)
         .unwrap();
     assert!(public(&mut v, &short_public).contains("1024 bits"));
+    // The same rule for a JWKS's RSA keys.
+    use rsa::traits::PublicKeyParts;
+    let short_jwks = json!({"keys": [{"kty": "RSA", "kid": "weak", "alg": "RS256",
+        "n": B64.encode(short.n().to_bytes_be()), "e": B64.encode(short.e().to_bytes_be())}]});
+    let e = v.add_jwks(&short_jwks.to_string()).unwrap_err().to_string();
+    assert!(e.contains("1024 bits") && e.contains("weak"), "{e}");
     assert!(!v.has_keys());
 }
 

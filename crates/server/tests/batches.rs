@@ -242,6 +242,25 @@ async fn another_clients_batch_is_404_for_every_bodiless() {
     assert_eq!(seen.status, 200);
     let all = send(&s.app, get("/v1/batches", &admin)).await;
     assert_eq!(all.json["batches"].as_array().unwrap().len(), 1);
+    // Scopes as identity providers write them: `scp` as an array or a space-separated string
+    // (Azure AD), `scope` as either; a near miss is no admin.
+    for (claim, value, admitted) in [
+        ("scp", serde_json::json!(["livegate:admin"]), true),
+        ("scp", serde_json::json!("openid livegate:admin"), true),
+        ("scope", serde_json::json!(["livegate:admin"]), true),
+        ("scp", serde_json::json!("livegate:admin-x"), false),
+        ("scope", serde_json::json!("livegate"), false),
+    ] {
+        let mut claims = serde_json::json!({"sub": "ops", "exp": now() + 600});
+        claims[claim] = value.clone();
+        let seen = send(&s.app, get(&format!("/v1/batches/{id}"), &hs_token(claims))).await;
+        assert_eq!(
+            seen.status == 200,
+            admitted,
+            "{claim}: {value}: {}",
+            seen.status
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

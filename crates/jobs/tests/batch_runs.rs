@@ -18,6 +18,16 @@ fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
         .id
 }
 
+/// The finished batch's results archive, entry name → text.
+fn archive_files(svc: &JobService, id: &str) -> std::collections::BTreeMap<String, String> {
+    unzip(
+        &svc.archive(id, &Access::Admin)
+            .unwrap()
+            .and_then(Download::ready)
+            .unwrap(),
+    )
+}
+
 fn run_all(svc: &JobService) -> usize {
     let mut n = 0;
     while svc.run_one().unwrap() {
@@ -56,12 +66,7 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
     assert_eq!(job.status, JobStatus::Done);
     assert_eq!((job.total, job.done, job.ok, job.error), (5, 5, 3, 2));
 
-    let files = unzip(
-        &svc.archive(&id, &Access::Admin)
-            .unwrap()
-            .and_then(Download::ready)
-            .unwrap(),
-    );
+    let files = archive_files(&svc, &id);
     let names: Vec<_> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -128,12 +133,7 @@ fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
     ]);
     let id = submit(&svc, &bytes, AnalysisOptions::default());
     assert_eq!(run_all(&svc), 3);
-    let files = unzip(
-        &svc.archive(&id, &Access::Admin)
-            .unwrap()
-            .and_then(Download::ready)
-            .unwrap(),
-    );
+    let files = archive_files(&svc, &id);
     let alice: serde_json::Value = serde_json::from_str(&files["json/alice/selfie.json"]).unwrap();
     assert_eq!(alice["result"], "real");
     let bob: serde_json::Value = serde_json::from_str(&files["json/bob/selfie.json"]).unwrap();
@@ -169,12 +169,7 @@ fn stills_scored_near_their_threshold_are_marked_for_review() {
     ]);
     let id = submit(&svc, &bytes, AnalysisOptions::default());
     assert_eq!(run_all(&svc), 4);
-    let files = unzip(
-        &svc.archive(&id, &Access::Admin)
-            .unwrap()
-            .and_then(Download::ready)
-            .unwrap(),
-    );
+    let files = archive_files(&svc, &id);
     let csv = &files["results.csv"];
     let flag = |stem: &str| csv_cell(csv, stem, "near_threshold");
     assert_eq!(flag("close"), "true", "{csv}");
@@ -215,12 +210,7 @@ fn every_verdict_names_the_pad_weights_that_judged_it() {
     assert_eq!(weights("broken"), [], "an error was judged by no model");
     assert_eq!(weights("pair"), [], "a facematch is judged by no PAD model");
 
-    let files = unzip(
-        &svc.archive(&id, &Access::Admin)
-            .unwrap()
-            .and_then(Download::ready)
-            .unwrap(),
-    );
+    let files = archive_files(&svc, &id);
     let csv = &files["results.csv"];
     let cell = |stem: &str| csv_cell(csv, stem, "pad_weights");
     assert_eq!(cell("live"), format!("crop_27.onnx:{sha256}"), "{csv}");
@@ -337,12 +327,7 @@ fn the_runner_loop_picks_up_work_and_cancel_stops_it() {
         let job = svc.job(&id, &Access::Admin).unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Cancelled);
         assert!(job.done < 10, "kept running after cancel: {}", job.done);
-        let files = unzip(
-            &svc.archive(&id, &Access::Admin)
-                .unwrap()
-                .and_then(Download::ready)
-                .unwrap(),
-        );
+        let files = archive_files(&svc, &id);
         assert!(files["results.csv"].contains(",not_run,"));
     });
 }

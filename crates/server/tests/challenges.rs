@@ -307,29 +307,16 @@ async fn another_person_in_the_first_window_fails_the_same_face_check() {
     let Some(s) = setup() else { return };
     let dir = tempfile::tempdir().unwrap();
     let joined = dir.path().join("first_window_swap.mp4");
-    let fit = "scale=480:854:force_original_aspect_ratio=decrease,pad=480:854:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30";
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(s.data.join("videos/blinkdetector_selfie_blinks.mp4"))
-        .arg("-i")
-        .arg(s.data.join("videos/lestari15_real.mp4"))
-        .args([
-            "-filter_complex",
-            &format!(
-                "[0:v]{fit},split[x][y];[x]trim=0:1,setpts=PTS-STARTPTS[a];\
-                 [1:v]{fit},trim=0:3,setpts=PTS-STARTPTS[b];[y]trim=4:7,setpts=PTS-STARTPTS[c];\
-                 [a][b][c]concat=n=3:v=1[v]"
-            ),
-            "-map",
-            "[v]",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(&joined)
-        .status();
-    if made_by_ffmpeg(status, "splice the first window").is_none() {
+    let inputs = [
+        s.data.join("videos/blinkdetector_selfie_blinks.mp4"),
+        s.data.join("videos/lestari15_real.mp4"),
+    ];
+    let graph = format!(
+        "[0:v]{FIT},split[x][y];[x]trim=0:1,setpts=PTS-STARTPTS[a];\
+         [1:v]{FIT},trim=0:3,setpts=PTS-STARTPTS[b];[y]trim=4:7,setpts=PTS-STARTPTS[c];\
+         [a][b][c]concat=n=3:v=1[v]"
+    );
+    if spliced(&inputs, &graph, &joined, "splice the first window").is_none() {
         return;
     }
     let id = id_for(
@@ -427,25 +414,36 @@ async fn a_faceless_answer_is_named_by_its_missing_face() {
 
 /// One person for 3.7 s, then another (two of the test videos joined with the FFmpeg CLI).
 fn swapped_faces(data: &Path, out: &Path) -> Option<()> {
-    let fit = "scale=480:854:force_original_aspect_ratio=decrease,pad=480:854:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30";
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(data.join("videos/lestari15_real.mp4"))
-        .arg("-i")
-        .arg(data.join("videos/blinkdetector_selfie_blinks.mp4"))
-        .args([
-            "-filter_complex",
-            &format!("[0:v]{fit}[a];[1:v]{fit}[b];[a][b]concat=n=2:v=1[v]"),
-            "-map",
-            "[v]",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .arg(out)
-        .status();
-    made_by_ffmpeg(status, "join the videos")
+    let inputs = [
+        data.join("videos/lestari15_real.mp4"),
+        data.join("videos/blinkdetector_selfie_blinks.mp4"),
+    ];
+    let graph = format!("[0:v]{FIT}[a];[1:v]{FIT}[b];[a][b]concat=n=2:v=1[v]");
+    spliced(&inputs, &graph, out, "join the videos")
+}
+
+/// Both selfies on one 480×854 canvas at 30 fps, so that they can be joined.
+const FIT: &str = "scale=480:854:force_original_aspect_ratio=decrease,pad=480:854:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30";
+
+/// `inputs` joined by the FFmpeg CLI's filter `graph` (its output labelled `[v]`) into `out`.
+fn spliced(inputs: &[PathBuf], graph: &str, out: &Path, what: &str) -> Option<()> {
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"]);
+    for input in inputs {
+        cmd.arg("-i").arg(input);
+    }
+    cmd.args([
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+    ])
+    .arg(out);
+    made_by_ffmpeg(cmd.status(), what)
 }
 
 /// A fixture the FFmpeg CLI made, or `None` after a loud skip (a failure under `CI=true`).

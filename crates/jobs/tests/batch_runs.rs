@@ -18,6 +18,11 @@ fn submit(svc: &JobService, bytes: &[u8], opts: AnalysisOptions) -> String {
         .id
 }
 
+/// A store in `dir` whose analyser answers at once.
+fn quick_service(dir: &std::path::Path) -> Arc<JobService> {
+    JobService::open(config(dir), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap()
+}
+
 /// The finished batch's results archive, entry name → text.
 fn archive_files(svc: &JobService, id: &str) -> std::collections::BTreeMap<String, String> {
     unzip(
@@ -119,11 +124,7 @@ fn a_batch_runs_and_its_archive_has_every_stem_and_skipped_file() {
 #[test]
 fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
     let dir = tempfile::tempdir().unwrap();
-    let svc = JobService::open(
-        config(dir.path()),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
-    )
-    .unwrap();
+    let svc = quick_service(dir.path());
     // One folder per person, with the same names inside, as a capture app files them.
     let bytes = zip_of(&[
         ("alice/selfie_image.jpg", b"REAL-alice"),
@@ -155,11 +156,7 @@ fn the_same_file_name_in_two_folders_is_two_people_with_results_of_their_own() {
 #[test]
 fn stills_scored_near_their_threshold_are_marked_for_review() {
     let dir = tempfile::tempdir().unwrap();
-    let svc = JobService::open(
-        config(dir.path()),
-        Arc::new(ByteAnalyser::new(Duration::ZERO)),
-    )
-    .unwrap();
+    let svc = quick_service(dir.path());
     let bytes = zip_of(&[
         ("close_image.jpg", b"NEAR-close"),
         ("clear_image.jpg", b"REAL-clear"),

@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 pub struct Caller {
     pub owner: Owner,
     pub admin: bool,
+    /// The token's issuer, when the server names the ones it accepts.
+    pub issuer: Option<String>,
 }
 
 impl Caller {
@@ -42,11 +44,13 @@ impl FromRequestParts<AppState> for Caller {
             Auth::Disabled => Caller {
                 owner: Owner::new("", ""),
                 admin: false,
+                issuer: None,
             },
             Auth::Jwt(verifier) => match bearer(parts).and_then(|token| verifier.verify(token)) {
                 Ok(p) => Caller {
                     owner: Owner::new(p.tenant, p.sub),
                     admin: p.admin,
+                    issuer: p.issuer,
                 },
                 Err(e) => return Err(refused(parts, state, &e)),
             },

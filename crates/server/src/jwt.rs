@@ -103,6 +103,9 @@ pub struct Principal {
     pub tenant: String,
     /// The token carries the configured admin scope.
     pub admin: bool,
+    /// The token's `iss` when the server accepts several issuers and it is one of them: a
+    /// `sub` is unique only within its issuer, so audit lines say which one spoke.
+    pub issuer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -332,7 +335,18 @@ impl Verifier {
             .admin_scope
             .as_ref()
             .is_some_and(|want| holds("scope", want) || holds("scp", want));
-        Ok(Principal { sub, tenant, admin })
+        let issuer = claims
+            .other
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .filter(|iss| self.issuers.iter().any(|known| known == iss))
+            .map(str::to_owned);
+        Ok(Principal {
+            sub,
+            tenant,
+            admin,
+            issuer,
+        })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -437,6 +437,19 @@ async fn issuer_and_audience_when_configured() {
     assert_refused(&with_token(&app, &t).await, "missing iss");
     let t = mint(key(), None, Some("https://issuer.example"), None);
     assert_refused(&with_token(&app, &t).await, "missing aud");
+    // The issuer travels with the caller (to the audit lines): a `sub` is unique only within
+    // its issuer.
+    let mut v = hs_verifier();
+    v.require_issuer("https://issuer.example");
+    v.require_issuer("https://partner.example");
+    v.require_audience("livegate");
+    let p = v.verify(&ok).unwrap();
+    assert_eq!(p.issuer.as_deref(), Some("https://issuer.example"));
+    assert_eq!(
+        hs_verifier().verify(&ok).unwrap().issuer,
+        None,
+        "no issuers configured"
+    );
 }
 
 #[test]

@@ -258,13 +258,12 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
         v.require_issuer(iss.clone());
     }
     if args.jwt_issuers.len() > 1 {
-        // Ownership is (tenant, sub): two providers' clients of the same `sub` would share
-        // each other's batches, and any accepted key may name any issuer.
+        // Owners are (issuer, tenant, sub), so the providers' clients stay apart; but any
+        // accepted key may sign a token naming any accepted issuer.
         tracing::warn!(
             issuers = args.jwt_issuers.len(),
-            "tokens of every accepted issuer act for the same clients: a `sub` is one client \
-             whichever issuer or key vouches for it; accept several issuers only when they name \
-             one identity provider"
+            "keys are not tied to issuers: every accepted key can sign for any accepted issuer's \
+             clients; accept several issuers only from providers trusted alike"
         );
     }
     for aud in &args.jwt_audiences {

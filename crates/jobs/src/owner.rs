@@ -9,20 +9,34 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-/// The client a job belongs to: the token's `sub`, within an optional tenant (a configurable
-/// claim). Two clients with the same `sub` in different tenants are different owners.
+/// The client a job belongs to: the token's `sub`, within its issuer and an optional tenant (a
+/// configurable claim). A `sub` is unique only within the identity provider that issued it
+/// (RFC 7519 §4.1.2), so two providers' `user-1` are different owners, as are two tenants'.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Owner {
+    /// The token's verified `iss`; empty when the server names no issuer (it then checks none,
+    /// and every token it accepts speaks for the same namespace of `sub`s).
+    pub issuer: String,
     /// Empty when the server reads no tenant claim.
     pub tenant: String,
     pub sub: String,
 }
 
 impl Owner {
+    /// An owner of a server that names no issuer.
     pub fn new(tenant: impl Into<String>, sub: impl Into<String>) -> Self {
         Self {
+            issuer: String::new(),
             tenant: tenant.into(),
             sub: sub.into(),
+        }
+    }
+
+    /// The same client, as named by the issuer `iss`.
+    pub fn issued_by(self, iss: impl Into<String>) -> Self {
+        Self {
+            issuer: iss.into(),
+            ..self
         }
     }
 

@@ -34,14 +34,15 @@ const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
 const JOB_SELECT: &str = "SELECT id, status, zip_name, NULL::TEXT, settings, skipped, created_ms,
-        started_ms, finished_ms, owner_tenant, owner_sub, zip_bytes,
+        started_ms, finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer,
         (SELECT COUNT(*) FROM items i WHERE i.job_id = jobs.id),
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id),
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id AND r.ok)
      FROM jobs";
 
-/// `$2`/`$3` are the owner's tenant and sub, both NULL for an admin.
-const OWNED: &str = "($2::TEXT IS NULL OR (owner_tenant = $2 AND owner_sub = $3))";
+/// `$2`/`$3`/`$4` are the owner's tenant, sub and issuer, all NULL for an admin.
+const OWNED: &str =
+    "($2::TEXT IS NULL OR (owner_tenant = $2 AND owner_sub = $3 AND owner_issuer = $4))";
 
 /// The channel on which replicas tell each other that there is work (a new job, leases
 /// handed back); the payload is empty.
@@ -174,10 +175,14 @@ enum FileOrAbort {
     Abort(String),
 }
 
-fn owner_params(access: &Access) -> (Option<String>, Option<String>) {
+fn owner_params(access: &Access) -> (Option<String>, Option<String>, Option<String>) {
     match access.owner() {
-        Some(o) => (Some(o.tenant.clone()), Some(o.sub.clone())),
-        None => (None, None),
+        Some(o) => (
+            Some(o.tenant.clone()),
+            Some(o.sub.clone()),
+            Some(o.issuer.clone()),
+        ),
+        None => (None, None, None),
     }
 }
 
@@ -195,9 +200,10 @@ fn read_job(r: &PgRow) -> Result<JobRow, sqlx::Error> {
         tenant: r.try_get(9)?,
         sub: r.try_get(10)?,
         zip_bytes: r.try_get(11)?,
-        total: r.try_get(12)?,
-        done: r.try_get(13)?,
-        ok: r.try_get(14)?,
+        issuer: r.try_get(12)?,
+        total: r.try_get(13)?,
+        done: r.try_get(14)?,
+        ok: r.try_get(15)?,
     })
 }
 
@@ -304,14 +310,15 @@ impl Store for PostgresStore {
             let row = sqlx::query(USAGE_SQL_PG)
                 .bind(&owner.tenant)
                 .bind(&owner.sub)
+                .bind(&owner.issuer)
                 .fetch_one(&mut *tx)
                 .await?;
             check_quota(&quota, usage_of(&row)?, zip_bytes as u64)
                 .map_err(StoreError::OverQuota)?;
             sqlx::query(
                 "INSERT INTO jobs (id, status, zip_name, settings, skipped, created_ms,
-                    finished_ms, owner_tenant, owner_sub, zip_bytes)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&id)
             .bind(status.as_str())
@@ -323,6 +330,7 @@ impl Store for PostgresStore {
             .bind(&owner.tenant)
             .bind(&owner.sub)
             .bind(zip_bytes)
+            .bind(&owner.issuer)
             .execute(&mut *tx)
             .await?;
             for (i, (stem, task)) in items.into_iter().enumerate() {
@@ -384,13 +392,14 @@ impl Store for PostgresStore {
 
     fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
         let (pool, id) = (self.pool.clone(), id.to_owned());
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         self.run(async move {
             let sql = format!("{JOB_SELECT} WHERE id = $1 AND {OWNED}");
             let row = sqlx::query(composed(sql))
                 .bind(&id)
                 .bind(tenant)
                 .bind(sub)
+                .bind(issuer)
                 .fetch_optional(&pool)
                 .await?;
             row.map(|r| read_job(&r)?.into_record()).transpose()
@@ -404,18 +413,19 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<JobRecord>, StoreError> {
         let pool = self.pool.clone();
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         let after = after.cloned();
         self.run(async move {
             let sql = format!(
                 "{JOB_SELECT} WHERE {OWNED}
-                   AND ($4::BIGINT IS NULL OR (created_ms, id) < ($4, $5::TEXT))
+                   AND ($5::BIGINT IS NULL OR (created_ms, id) < ($5, $6::TEXT))
                  ORDER BY created_ms DESC, id DESC LIMIT $1"
             );
             let rows = sqlx::query(composed(sql))
                 .bind(limit as i64)
                 .bind(tenant)
                 .bind(sub)
+                .bind(issuer)
                 .bind(after.as_ref().map(|c| c.created_ms as i64))
                 .bind(after.map(|c| c.id))
                 .fetch_all(&pool)
@@ -645,15 +655,16 @@ impl Store for PostgresStore {
 
     fn cancel(&self, job_id: &str, access: &Access) -> Result<Option<JobStatus>, StoreError> {
         let (pool, job_id) = (self.pool.clone(), job_id.to_owned());
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         self.run(async move {
             sqlx::query(composed(format!(
-                "UPDATE jobs SET status = 'cancelled', finished_ms = $4
+                "UPDATE jobs SET status = 'cancelled', finished_ms = $5
                  WHERE id = $1 AND {OWNED} AND status IN ('queued', 'running')"
             )))
             .bind(&job_id)
             .bind(&tenant)
             .bind(&sub)
+            .bind(&issuer)
             .bind(now_ms() as i64)
             .execute(&pool)
             .await?;
@@ -663,6 +674,7 @@ impl Store for PostgresStore {
             .bind(&job_id)
             .bind(&tenant)
             .bind(&sub)
+            .bind(&issuer)
             .fetch_optional(&pool)
             .await?;
             row.map(|r| JobStatus::parse(&r.try_get::<String, _>(0)?))
@@ -672,7 +684,7 @@ impl Store for PostgresStore {
 
     fn erase(&self, job_id: &str, access: &Access) -> Result<Option<Option<PathBuf>>, StoreError> {
         let (pool, job_id) = (self.pool.clone(), job_id.to_owned());
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         self.run(async move {
             // Items, results and files go with the job (ON DELETE CASCADE).
             let erased = sqlx::query(composed(format!(
@@ -681,6 +693,7 @@ impl Store for PostgresStore {
             .bind(&job_id)
             .bind(tenant)
             .bind(sub)
+            .bind(issuer)
             .execute(&pool)
             .await?;
             Ok((erased.rows_affected() > 0).then_some(None))
@@ -757,6 +770,7 @@ impl Store for PostgresStore {
             let row = sqlx::query(USAGE_SQL_PG)
                 .bind(&owner.tenant)
                 .bind(&owner.sub)
+                .bind(&owner.issuer)
                 .fetch_one(&pool)
                 .await?;
             usage_of(&row)
@@ -766,7 +780,8 @@ impl Store for PostgresStore {
 
 /// What an owner holds in unfinished jobs (the sum cast back: PostgreSQL sums BIGINT as NUMERIC).
 const USAGE_SQL_PG: &str = "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0)::BIGINT FROM jobs
-     WHERE owner_tenant = $1 AND owner_sub = $2 AND status IN ('queued', 'running')";
+     WHERE owner_tenant = $1 AND owner_sub = $2 AND owner_issuer = $3
+       AND status IN ('queued', 'running')";
 
 fn usage_of(row: &PgRow) -> Result<Usage, StoreError> {
     Ok(Usage {

@@ -22,7 +22,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -87,18 +87,26 @@ ALTER TABLE results ADD COLUMN worker TEXT;
     "ALTER TABLE jobs ADD COLUMN last_claim_ms INTEGER;",
     // The still threshold a liveness result applied, beside its PAD graphs.
     "ALTER TABLE results ADD COLUMN image_real_threshold REAL;",
+    // The owner's issuer: a `sub` is unique only within it. Jobs stored before it keep '' and
+    // are reached, once the server names its issuers, by the admin scope and the retention
+    // sweep only (who issued their owner's token was never recorded).
+    "
+ALTER TABLE jobs ADD COLUMN owner_issuer TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS jobs_by_issued_owner
+    ON jobs(owner_issuer, owner_tenant, owner_sub, created_ms);
+",
 ];
 
 /// The columns of a [`JobRecord`], counts included; `WHERE` clauses are appended.
 const JOB_SELECT: &str = "SELECT id, status, zip_name, zip_path, settings, skipped, created_ms,
-        started_ms, finished_ms, owner_tenant, owner_sub, zip_bytes,
+        started_ms, finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer,
         (SELECT COUNT(*) FROM items i WHERE i.job_id = jobs.id),
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id),
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id AND r.ok = 1)
      FROM jobs";
 
-/// `?2`/`?3` are the owner's tenant and sub, both NULL for an admin.
-const OWNED: &str = "(?2 IS NULL OR (owner_tenant = ?2 AND owner_sub = ?3))";
+/// `?2`/`?3`/`?4` are the owner's tenant, sub and issuer, all NULL for an admin.
+const OWNED: &str = "(?2 IS NULL OR (owner_tenant = ?2 AND owner_sub = ?3 AND owner_issuer = ?4))";
 
 /// An item no one works on: no result, and no lease or an expired one (`?1` is now).
 const FREE_ITEM: &str =
@@ -195,8 +203,8 @@ impl Store for SqliteStore {
         };
         tx.execute(
             "INSERT INTO jobs (id, status, zip_name, zip_path, settings, skipped, created_ms,
-                finished_ms, owner_tenant, owner_sub, zip_bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 job.id,
                 status.as_str(),
@@ -211,6 +219,7 @@ impl Store for SqliteStore {
                 job.owner.tenant,
                 job.owner.sub,
                 job.zip_bytes as i64,
+                job.owner.issuer,
             ],
         )?;
         {
@@ -231,10 +240,10 @@ impl Store for SqliteStore {
 
     fn job(&self, id: &str, access: &Access) -> Result<Option<JobRecord>, StoreError> {
         let conn = self.conn();
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         let sql = format!("{JOB_SELECT} WHERE id = ?1 AND {OWNED}");
         let row = conn
-            .query_row(&sql, params![id, tenant, sub], read_job)
+            .query_row(&sql, params![id, tenant, sub, issuer], read_job)
             .optional()?;
         row.map(JobRow::into_record).transpose()
     }
@@ -246,9 +255,9 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<JobRecord>, StoreError> {
         let conn = self.conn();
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         let sql = format!(
-            "{JOB_SELECT} WHERE {OWNED} AND (?4 IS NULL OR (created_ms, id) < (?4, ?5))
+            "{JOB_SELECT} WHERE {OWNED} AND (?5 IS NULL OR (created_ms, id) < (?5, ?6))
              ORDER BY created_ms DESC, id DESC LIMIT ?1"
         );
         let mut stmt = conn.prepare(&sql)?;
@@ -257,6 +266,7 @@ impl Store for SqliteStore {
                 limit as i64,
                 tenant,
                 sub,
+                issuer,
                 after.map(|c| c.created_ms as i64),
                 after.map(|c| c.id.as_str()),
             ],
@@ -429,18 +439,18 @@ impl Store for SqliteStore {
 
     fn cancel(&self, job_id: &str, access: &Access) -> Result<Option<JobStatus>, StoreError> {
         let conn = self.conn();
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         conn.execute(
             &format!(
-                "UPDATE jobs SET status = 'cancelled', finished_ms = ?4
+                "UPDATE jobs SET status = 'cancelled', finished_ms = ?5
                  WHERE id = ?1 AND {OWNED} AND status IN ('queued', 'running')"
             ),
-            params![job_id, tenant, sub, now_ms() as i64],
+            params![job_id, tenant, sub, issuer, now_ms() as i64],
         )?;
         let status: Option<String> = conn
             .query_row(
                 &format!("SELECT status FROM jobs WHERE id = ?1 AND {OWNED}"),
-                params![job_id, tenant, sub],
+                params![job_id, tenant, sub, issuer],
                 |r| r.get(0),
             )
             .optional()?;
@@ -449,12 +459,12 @@ impl Store for SqliteStore {
 
     fn erase(&self, job_id: &str, access: &Access) -> Result<Option<Option<PathBuf>>, StoreError> {
         let mut conn = self.conn();
-        let (tenant, sub) = owner_params(access);
+        let (tenant, sub, issuer) = owner_params(access);
         let tx = conn.transaction()?;
         let zip: Option<String> = tx
             .query_row(
                 &format!("SELECT zip_path FROM jobs WHERE id = ?1 AND {OWNED}"),
-                params![job_id, tenant, sub],
+                params![job_id, tenant, sub, issuer],
                 |r| r.get(0),
             )
             .optional()?;
@@ -520,8 +530,9 @@ impl Store for SqliteStore {
 fn usage_on(conn: &Connection, owner: &Owner) -> Result<Usage, StoreError> {
     let (jobs, bytes): (i64, i64) = conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(zip_bytes), 0) FROM jobs
-         WHERE owner_tenant = ?1 AND owner_sub = ?2 AND status IN ('queued', 'running')",
-        params![owner.tenant, owner.sub],
+         WHERE owner_tenant = ?1 AND owner_sub = ?2 AND owner_issuer = ?3
+           AND status IN ('queued', 'running')",
+        params![owner.tenant, owner.sub, owner.issuer],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(Usage {
@@ -530,10 +541,14 @@ fn usage_on(conn: &Connection, owner: &Owner) -> Result<Usage, StoreError> {
     })
 }
 
-fn owner_params(access: &Access) -> (Option<&str>, Option<&str>) {
+fn owner_params(access: &Access) -> (Option<&str>, Option<&str>, Option<&str>) {
     match access.owner() {
-        Some(o) => (Some(o.tenant.as_str()), Some(o.sub.as_str())),
-        None => (None, None),
+        Some(o) => (
+            Some(o.tenant.as_str()),
+            Some(o.sub.as_str()),
+            Some(o.issuer.as_str()),
+        ),
+        None => (None, None, None),
     }
 }
 
@@ -569,9 +584,10 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         tenant: r.get(9)?,
         sub: r.get(10)?,
         zip_bytes: r.get(11)?,
-        total: r.get(12)?,
-        done: r.get(13)?,
-        ok: r.get(14)?,
+        issuer: r.get(12)?,
+        total: r.get(13)?,
+        done: r.get(14)?,
+        ok: r.get(15)?,
     })
 }
 

@@ -370,6 +370,7 @@ pub(crate) struct JobRow {
     pub tenant: String,
     pub sub: String,
     pub zip_bytes: i64,
+    pub issuer: String,
     pub total: i64,
     pub done: i64,
     pub ok: i64,
@@ -379,7 +380,7 @@ impl JobRow {
     pub fn into_record(self) -> Result<JobRecord, StoreError> {
         Ok(JobRecord {
             id: self.id,
-            owner: Owner::new(self.tenant, self.sub),
+            owner: Owner::new(self.tenant, self.sub).issued_by(self.issuer),
             status: JobStatus::parse(&self.status)?,
             zip_name: self.zip_name,
             zip_path: self.zip_path.filter(|p| !p.is_empty()).map(PathBuf::from),

@@ -99,11 +99,16 @@ fn owners_see_only_their_own_jobs_and_an_admin_sees_all() {
     )
     .unwrap();
     let (a, b) = (Owner::new("", "a"), Owner::new("", "b"));
-    // The same sub in another tenant is another client.
-    let b_other_tenant = Owner::new("t2", "a");
+    // The same sub in another tenant, or of another identity provider, is another client.
+    let a_other_tenant = Owner::new("t2", "a");
+    let a_other_issuer = Owner::new("", "a").issued_by("https://other.example");
     let ja = submit_as(&svc, &a, &zip_of(&[("x_image.jpg", b"REAL")])).unwrap();
     let jb = submit_as(&svc, &b, &zip_of(&[("y_image.jpg", b"REAL")])).unwrap();
-    for stranger in [&b, &b_other_tenant] {
+    for namesake in [&a_other_tenant, &a_other_issuer] {
+        // A's queued job counts against A's quota only.
+        assert_eq!(svc.usage(namesake).unwrap().active_jobs, 0, "{namesake:?}");
+    }
+    for stranger in [&b, &a_other_tenant, &a_other_issuer] {
         let acc = Access::Owner(stranger.clone());
         assert!(svc.job(&ja, &acc).unwrap().is_none());
         assert!(svc.items(&ja, &acc).unwrap().is_empty());

@@ -354,7 +354,7 @@ fn a_database_from_an_older_release_is_upgraded_and_its_jobs_run() {
             .unwrap()
             .applied_migrations()
             .unwrap(),
-        [1, 2, 3, 4, 5, 6, 7]
+        [1, 2, 3, 4, 5, 6, 7, 8]
     );
     assert!(svc.run_one().unwrap());
     let job = svc

@@ -68,7 +68,7 @@ pub fn record(caller: &Caller, job: &str, action: Action, outcome: Outcome) {
         target: "audit",
         sub = %caller.owner.sub,
         tenant = %caller.owner.tenant,
-        iss = caller.issuer.as_deref().unwrap_or(""),
+        iss = %caller.owner.issuer,
         admin = caller.admin,
         job = %job,
         action = action.as_str(),

@@ -15,14 +15,12 @@ use axum::http::request::Parts;
 use jobs::{Access, Owner};
 use std::net::SocketAddr;
 
-/// An admitted caller: who it is (the owner of what it stores) and whether it holds the admin
-/// scope. Its `sub` is recorded on the request span.
+/// An admitted caller: who it is (the owner of what it stores: issuer, tenant, `sub`) and
+/// whether it holds the admin scope. Its `sub` is recorded on the request span.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub owner: Owner,
     pub admin: bool,
-    /// The token's issuer, when the server names the ones it accepts.
-    pub issuer: Option<String>,
 }
 
 impl Caller {
@@ -44,13 +42,11 @@ impl FromRequestParts<AppState> for Caller {
             Auth::Disabled => Caller {
                 owner: Owner::new("", ""),
                 admin: false,
-                issuer: None,
             },
             Auth::Jwt(verifier) => match bearer(parts).and_then(|token| verifier.verify(token)) {
                 Ok(p) => Caller {
-                    owner: Owner::new(p.tenant, p.sub),
+                    owner: Owner::new(p.tenant, p.sub).issued_by(p.issuer.unwrap_or_default()),
                     admin: p.admin,
-                    issuer: p.issuer,
                 },
                 Err(e) => return Err(refused(parts, state, &e)),
             },

@@ -18,9 +18,12 @@ type HmacSha256 = Hmac<Sha256>;
 struct Payload {
     /// Random: the single-use key.
     n: String,
-    /// Owner, `tenant` and `sub`.
+    /// Owner, `tenant`, `sub` and issuer (absent in ids signed before issuers were kept: those
+    /// were one server's tokens' owners, and expire within minutes).
     t: String,
     o: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    i: String,
     /// Expiry, Unix ms.
     e: u64,
     s: Vec<StepWindow>,
@@ -47,6 +50,7 @@ pub fn issue(key: &[u8], owner: &Owner, steps: Vec<StepWindow>, expires_ms: u64)
         n: uuid::Uuid::new_v4().simple().to_string(),
         t: owner.tenant.clone(),
         o: owner.sub.clone(),
+        i: owner.issuer.clone(),
         e: expires_ms,
         s: steps,
     };
@@ -101,7 +105,7 @@ impl ChallengeId {
             .is_ok();
         if !genuine {
             ChallengeInput::Refused(Failure::Invalid)
-        } else if p.t != owner.tenant || p.o != owner.sub {
+        } else if p.t != owner.tenant || p.o != owner.sub || p.i != owner.issuer {
             ChallengeInput::Refused(Failure::Foreign)
         } else if now_ms > p.e {
             ChallengeInput::Refused(Failure::Expired)
@@ -144,10 +148,17 @@ mod tests {
             parsed.resolve(b"key", &alice, 1_001, fresh),
             ChallengeInput::Refused(Failure::Expired)
         );
-        assert_eq!(
-            parsed.resolve(b"key", &Owner::new("", "bob"), 999, fresh),
-            ChallengeInput::Refused(Failure::Foreign)
-        );
+        // Another client: another sub, or the same sub of another identity provider.
+        for stranger in [
+            Owner::new("", "bob"),
+            Owner::new("", "alice").issued_by("https://other.example"),
+        ] {
+            assert_eq!(
+                parsed.resolve(b"key", &stranger, 999, fresh),
+                ChallengeInput::Refused(Failure::Foreign),
+                "{stranger:?}"
+            );
+        }
         assert_eq!(
             parsed.resolve(b"other key", &alice, 999, fresh),
             ChallengeInput::Refused(Failure::Invalid)

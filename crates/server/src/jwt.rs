@@ -103,8 +103,8 @@ pub struct Principal {
     pub tenant: String,
     /// The token carries the configured admin scope.
     pub admin: bool,
-    /// The token's `iss` when the server accepts several issuers and it is one of them: a
-    /// `sub` is unique only within its issuer, so audit lines say which one spoke.
+    /// The token's `iss` when the server names the issuers it accepts (then it is one of them):
+    /// a `sub` is unique only within its issuer, so the issuer is part of who owns what.
     pub issuer: Option<String>,
 }
 

@@ -264,6 +264,36 @@ async fn another_clients_batch_is_404_for_every_bodiless() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_sub_of_two_identity_providers_is_two_clients() {
+    let (ours, partner) = ("https://idp.example", "https://partner.example");
+    let mut v = hs_verifier();
+    v.require_issuer(ours);
+    v.require_issuer(partner);
+    let s = setup_verified(refusing(), |_| {}, v);
+    let token =
+        |iss: &str| hs_token(serde_json::json!({"sub": "user-1", "iss": iss, "exp": now() + 600}));
+    let zip = zip_of(&[("a_image.jpg", b"x")]);
+    let a = send(&s.app, upload(&zip, &[], &token(ours))).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.json["id"].as_str().unwrap().to_owned();
+    // Owners were once (tenant, sub): the partner's user-1 read, cancelled and erased ours.
+    let theirs = token(partner);
+    for (method, path) in [
+        ("GET", format!("/v1/batches/{id}")),
+        ("GET", format!("/v1/batches/{id}/archive")),
+        ("POST", format!("/v1/batches/{id}/cancel")),
+        ("DELETE", format!("/v1/batches/{id}")),
+    ] {
+        let seen = send(&s.app, bodiless(method, &path, &theirs)).await;
+        assert_eq!(seen.status, 404, "{method} {path}: {}", seen.text);
+    }
+    let list = send(&s.app, get("/v1/batches", &theirs)).await;
+    assert_eq!(list.json["batches"], serde_json::json!([]), "{}", list.text);
+    let own = send(&s.app, get(&format!("/v1/batches/{id}"), &token(ours))).await;
+    assert_eq!(own.status, 200, "{}", own.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_are_apart_whatever_type_their_ids_have() {
     let mut v = hs_verifier();
     v.tenant_claim("tid");

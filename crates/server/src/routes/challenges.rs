@@ -2,7 +2,7 @@
 //! answer with `challenge_id` on `/liveness` or `/v2/liveness`.
 //!
 //! The id is signed with a key kept in the embedded store (so every process on it can check
-//! it) and is single-use; it belongs to the caller's token `sub` (and tenant).
+//! it) and is single-use; it belongs to the caller (issuer, tenant and token `sub`).
 
 use crate::app::AppState;
 use crate::auth::Caller;

@@ -1,8 +1,10 @@
 //! The audit trail of stored biometric data: one structured line per access, on the `audit`
-//! tracing target, saying who (`sub`, tenant, admin or not), which job, what was done and how
-//! it ended. Never a token, never an image byte: only identifiers.
+//! tracing target, saying who (`sub`, tenant, issuer, admin or not), which job and whose it is
+//! when not the caller's, what was done and how it ended. Never a token, never an image byte:
+//! only identifiers.
 
 use crate::auth::Caller;
+use jobs::Owner;
 
 /// Stands in the log for a path id that is not of a batch id's form.
 const MALFORMED_ID: &str = "(malformed id)";
@@ -38,9 +40,12 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
-    /// No such job for this caller (whether it exists for someone else is not recorded
-    /// differently: the caller's view is what matters).
+    /// No such job at all.
     NotFound,
+    /// Another client's job: the caller was answered 404 exactly as for a missing one (no
+    /// existence oracle), but the operator's trail tells a reach for someone else's data,
+    /// and whose, from a mistyped id.
+    Foreign,
     /// Refused before anything was stored or read (quota, bad archive, timeout).
     Refused,
 }
@@ -50,6 +55,7 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok",
             Outcome::NotFound => "not_found",
+            Outcome::Foreign => "foreign",
             Outcome::Refused => "refused",
         }
     }
@@ -59,11 +65,25 @@ impl Outcome {
 /// in the URL is logged as `MALFORMED_ID`: as sent, it could forge lines of a text log or fill
 /// it with 60 KB ids.
 pub fn record(caller: &Caller, job: &str, action: Action, outcome: Outcome) {
+    record_owned(caller, job, None, action, outcome);
+}
+
+/// As [`record`], naming the job's owner (`owner_sub`, `owner_tenant`, `owner_iss`) when it is
+/// not the caller: an admin's reads and erasures, and reaches for another client's batch.
+pub fn record_owned(
+    caller: &Caller,
+    job: &str,
+    owner: Option<&Owner>,
+    action: Action,
+    outcome: Outcome,
+) {
     let job = if job.is_empty() || job == "*" || jobs::is_job_id(job) {
         job
     } else {
         MALFORMED_ID
     };
+    let other = owner.filter(|o| **o != caller.owner);
+    let field = |f: fn(&Owner) -> &str| other.map(f).unwrap_or("");
     tracing::info!(
         target: "audit",
         sub = %caller.owner.sub,
@@ -71,6 +91,9 @@ pub fn record(caller: &Caller, job: &str, action: Action, outcome: Outcome) {
         iss = %caller.owner.issuer,
         admin = caller.admin,
         job = %job,
+        owner_sub = field(|o| &o.sub),
+        owner_tenant = field(|o| &o.tenant),
+        owner_iss = field(|o| &o.issuer),
         action = action.as_str(),
         outcome = outcome.as_str(),
         "stored data access"

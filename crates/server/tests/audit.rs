@@ -23,8 +23,10 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
         pause: Duration::ZERO,
     });
     let svc = JobService::open(JobsConfig::new(dir.path()), Arc::clone(&analyser)).unwrap();
+    let mut verifier = hs_verifier();
+    verifier.admin_scope("livegate:admin").unwrap();
     let app = server::router(
-        &hs_config(),
+        &config_with(server::config::Auth::Jwt(Arc::new(verifier))),
         analyser,
         server::Extensions {
             public: axum::Router::new(),
@@ -51,6 +53,12 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
         send(&app, bodiless("HEAD", &archive, &other)).await.status,
         404
     );
+    // A batch id that exists for nobody.
+    let missing = "/v1/batches/0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        send(&app, bodiless("GET", missing, &other)).await.status,
+        404
+    );
     // A path id that could forge a line of a text log is not written as sent.
     let forged = "/v1/batches/x%0a2026-01-01T00:00:00Z%20INFO%20audit:%20forged";
     assert_eq!(
@@ -63,8 +71,11 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
             .status,
         200
     );
+    // The operator erases it, and the trail says whose it was.
+    let admin =
+        hs_token(serde_json::json!({"sub": "ops", "exp": now() + 600, "scope": "livegate:admin"}));
     assert_eq!(
-        send(&app, bodiless("DELETE", &path, &owner)).await.status,
+        send(&app, bodiless("DELETE", &path, &admin)).await.status,
         204
     );
 
@@ -76,32 +87,36 @@ async fn each_access_to_stored_data_is_audited_without_secrets() {
         .collect();
     // Every line names the issuer; these tokens come from a server that names none.
     assert!(audit.iter().all(|l| l["fields"]["iss"] == ""), "{audit:?}");
-    let seen: Vec<(String, String, String, String)> = audit
+    let seen: Vec<[String; 5]> = audit
         .iter()
         .map(|l| {
             let f = &l["fields"];
             let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
-            (s("sub"), s("job"), s("action"), s("outcome"))
+            [
+                s("sub"),
+                s("job"),
+                s("action"),
+                s("outcome"),
+                s("owner_sub"),
+            ]
         })
         .collect();
-    let want = |sub: &str, job: &str, action: &str, outcome: &str| {
-        (
-            sub.to_owned(),
-            job.to_owned(),
-            action.to_owned(),
-            outcome.to_owned(),
-        )
+    let want = |sub: &str, job: &str, action: &str, outcome: &str, owner: &str| {
+        [sub, job, action, outcome, owner].map(str::to_owned)
     };
+    let nobodys = "0123456789abcdef0123456789abcdef";
     assert_eq!(
         seen,
         [
-            want("auditee", &id, "submit", "ok"),
-            want("auditee", &id, "read", "ok"),
-            want("snoop", &id, "read", "not_found"),
-            want("snoop", &id, "inspect", "not_found"),
-            want("snoop", "(malformed id)", "read", "not_found"),
-            want("auditee", "*", "list", "ok"),
-            want("auditee", &id, "erase", "ok"),
+            want("auditee", &id, "submit", "ok", ""),
+            want("auditee", &id, "read", "ok", ""),
+            // Answered 404 like a missing batch, recorded as a reach for the auditee's.
+            want("snoop", &id, "read", "foreign", "auditee"),
+            want("snoop", &id, "inspect", "foreign", "auditee"),
+            want("snoop", nobodys, "read", "not_found", ""),
+            want("snoop", "(malformed id)", "read", "not_found", ""),
+            want("auditee", "*", "list", "ok", ""),
+            want("ops", &id, "erase", "ok", "auditee"),
         ],
         "{text}"
     );

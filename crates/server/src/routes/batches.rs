@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
-use jobs::{Access, Cursor, Download, ItemState, JobRecord, JobService, SubmitError};
+use jobs::{Access, Cursor, Download, ItemState, JobRecord, JobService, Owner, SubmitError};
 use liveness::AnalysisOptions;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -411,11 +411,28 @@ async fn find(
     let (s, i, a) = (Arc::clone(svc), id.to_owned(), access.clone());
     match blocking(move || s.job(&i, &a)).await? {
         Some(job) => Ok((job, access)),
-        None => {
-            audit::record(caller, id, action, Outcome::NotFound);
-            Err(ApiError::no_such("batch", id))
-        }
+        None => Err(missed(svc, caller, id, action).await),
     }
+}
+
+/// Whose job `id` is, whoever asks: for the audit trail only, never for an answer.
+async fn owner_of(svc: &Arc<JobService>, id: &str) -> Option<Owner> {
+    if !jobs::is_job_id(id) {
+        return None;
+    }
+    let (s, i) = (Arc::clone(svc), id.to_owned());
+    let job = blocking(move || s.job(&i, &Access::Admin)).await;
+    job.ok().flatten().map(|j| j.owner)
+}
+
+/// The 404 for an id the caller does not reach, audited as a missing batch or as another
+/// client's (the answer is the same either way: no existence oracle).
+async fn missed(svc: &Arc<JobService>, caller: &Caller, id: &str, action: Action) -> ApiError {
+    match owner_of(svc, id).await {
+        Some(owner) => audit::record_owned(caller, id, Some(&owner), action, Outcome::Foreign),
+        None => audit::record(caller, id, action, Outcome::NotFound),
+    }
+    ApiError::no_such("batch", id)
 }
 
 #[utoipa::path(
@@ -438,7 +455,13 @@ pub async fn status(
     let svc = Arc::clone(service(&st)?);
     let (job, access) = find(&svc, &caller, &id, Action::Read).await?;
     let items = blocking(move || svc.items(&id, &access)).await?;
-    audit::record(&caller, &job.id, Action::Read, Outcome::Ok);
+    audit::record_owned(
+        &caller,
+        &job.id,
+        Some(&job.owner),
+        Action::Read,
+        Outcome::Ok,
+    );
     Ok(Json(job_json(&job, &items)))
 }
 
@@ -463,12 +486,17 @@ pub async fn cancel(
     let access = caller.access();
     let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
     if blocking(move || s.cancel(&i, &a)).await?.is_none() {
-        audit::record(&caller, &id, Action::Cancel, Outcome::NotFound);
-        return Err(ApiError::no_such("batch", &id));
+        return Err(missed(&svc, &caller, &id, Action::Cancel).await);
     }
     let (job, access) = find(&svc, &caller, &id, Action::Cancel).await?;
     let items = blocking(move || svc.items(&id, &access)).await?;
-    audit::record(&caller, &job.id, Action::Cancel, Outcome::Ok);
+    audit::record_owned(
+        &caller,
+        &job.id,
+        Some(&job.owner),
+        Action::Cancel,
+        Outcome::Ok,
+    );
     Ok(Json(job_json(&job, &items)))
 }
 
@@ -491,13 +519,18 @@ pub async fn erase(
 ) -> Result<StatusCode, ApiError> {
     let svc = Arc::clone(service(&st)?);
     let access = caller.access();
-    let i = id.clone();
-    if blocking(move || svc.erase(&i, &access)).await? {
-        audit::record(&caller, &id, Action::Erase, Outcome::Ok);
+    // An admin erases any client's batch: the trail names whose, read before it is gone.
+    let owner = if caller.admin {
+        owner_of(&svc, &id).await
+    } else {
+        None
+    };
+    let (s, i) = (Arc::clone(&svc), id.clone());
+    if blocking(move || s.erase(&i, &access)).await? {
+        audit::record_owned(&caller, &id, owner.as_ref(), Action::Erase, Outcome::Ok);
         Ok(StatusCode::NO_CONTENT)
     } else {
-        audit::record(&caller, &id, Action::Erase, Outcome::NotFound);
-        Err(ApiError::no_such("batch", &id))
+        Err(missed(&svc, &caller, &id, Action::Erase).await)
     }
 }
 
@@ -530,10 +563,7 @@ pub async fn archive(
     let (s, i, a) = (Arc::clone(&svc), id.clone(), access.clone());
     let (job, bytes) = match blocking(move || s.archive(&i, &a)).await? {
         Some(Download::Ready { job, bytes }) => (job, bytes),
-        None => {
-            audit::record(&caller, &id, action, Outcome::NotFound);
-            return Err(ApiError::no_such("batch", &id));
-        }
+        None => return Err(missed(&svc, &caller, &id, action).await),
         Some(Download::Running { done, total }) => {
             audit::record(&caller, &id, action, Outcome::Refused);
             return Err(ApiError::path_field(
@@ -551,7 +581,7 @@ pub async fn archive(
             ));
         }
     };
-    audit::record(&caller, &id, action, Outcome::Ok);
+    audit::record_owned(&caller, &id, Some(&job.owner), action, Outcome::Ok);
     // With a retention of zero the owner's download is the last look, so the batch is erased
     // once the whole archive has gone to the connection: not on a HEAD, not when the client
     // drops the connection part-way, and not when an operator's admin token looks.

@@ -151,6 +151,11 @@ pub struct ServeArgs {
     /// replica that dies loses its items to the others after this long.
     #[arg(long, env = "LIVEGATE_BATCH_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=DAY_SECS))]
     pub batch_lease_secs: u64,
+    /// A batch is judged by replicas with the PAD weights and threshold of the one that
+    /// admitted it; after this long (s/m/h) with none of them taking an item, any replica
+    /// finishes it (0: no pinning).
+    #[arg(long, env = "LIVEGATE_BATCH_JUDGING_GRACE", default_value = "5m", value_parser = crate::duration::parse_or_zero)]
+    pub batch_judging_grace: Duration,
     /// Batch items analysed at once, beside the API's own workers.
     #[arg(long, env = "LIVEGATE_BATCH_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_WORKERS).map(|n| n as usize))]
     pub batch_workers: usize,
@@ -316,6 +321,7 @@ pub fn run(
         "--batch-lease-secs must be at least 1"
     );
     jobs_cfg.lease = Duration::from_secs(args.batch_lease_secs);
+    jobs_cfg.judging_grace = args.batch_judging_grace;
     jobs_cfg.workers = args.batch_workers.max(1);
     jobs_cfg.retention = args.retention;
     jobs_cfg.unclaimed = args.retention_unclaimed;

@@ -15,6 +15,7 @@
 //! each call runs on the store's own small runtime and the caller waits for the answer, which is
 //! safe from any thread, inside a tokio runtime or not.
 
+use crate::judging_pin::Pin;
 use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
@@ -286,6 +287,7 @@ impl Store for PostgresStore {
         let skipped = serde_json::to_string(&job.pairing.skipped).map_err(corrupt)?;
         let owner = job.owner.clone();
         let zip_bytes = job.zip_bytes as i64;
+        let judging = job.judging.as_str().to_owned();
         let items = job
             .pairing
             .items
@@ -317,8 +319,8 @@ impl Store for PostgresStore {
                 .map_err(StoreError::OverQuota)?;
             sqlx::query(
                 "INSERT INTO jobs (id, status, zip_name, settings, skipped, created_ms,
-                    finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer, judging)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&id)
             .bind(status.as_str())
@@ -331,6 +333,7 @@ impl Store for PostgresStore {
             .bind(&owner.sub)
             .bind(zip_bytes)
             .bind(&owner.issuer)
+            .bind(&judging)
             .execute(&mut *tx)
             .await?;
             for (i, (stem, task)) in items.into_iter().enumerate() {
@@ -480,9 +483,10 @@ impl Store for PostgresStore {
         })
     }
 
-    fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    fn claim(&self, worker: &str, lease: Duration, pin: &Pin) -> Result<Option<Claim>, StoreError> {
         let (pool, worker) = (self.pool.clone(), worker.to_owned());
         let lease = lease_ms(lease);
+        let (judging, grace) = (pin.key.as_str().to_owned(), lease_ms(pin.grace));
         self.run(async move {
             let mut tx = pool.begin().await?;
             // SKIP LOCKED: replicas claiming at once each get a different item, none waits.
@@ -493,6 +497,8 @@ impl Store for PostgresStore {
                       AND NOT EXISTS (SELECT 1 FROM results r
                                       WHERE r.job_id = i.job_id AND r.idx = i.idx)
                       AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= {NOW_MS})
+                      AND (j.judging IS NULL OR j.judging = $3
+                           OR COALESCE(j.pinned_claim_ms, j.created_ms) <= {NOW_MS} - $4)
                     ORDER BY j.last_claim_ms NULLS FIRST, j.created_ms, j.id, i.idx
                     LIMIT 1
                     FOR UPDATE OF i SKIP LOCKED)
@@ -500,10 +506,13 @@ impl Store for PostgresStore {
                  SET attempts = it.attempts + 1, lease_owner = $1, lease_until_ms = {NOW_MS} + $2
                  FROM next, jobs j
                  WHERE it.job_id = next.job_id AND it.idx = next.idx AND j.id = it.job_id
-                 RETURNING it.job_id, it.idx, it.stem, it.task, j.settings, it.attempts - 1"
+                 RETURNING it.job_id, it.idx, it.stem, it.task, j.settings, it.attempts - 1,
+                           COALESCE(j.judging <> $3, FALSE)"
             )))
             .bind(&worker)
             .bind(lease)
+            .bind(&judging)
+            .bind(grace)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
@@ -518,15 +527,19 @@ impl Store for PostgresStore {
                 settings: row.try_get(4)?,
                 zip_path: None,
                 attempts_before: row.try_get(5)?,
+                foreign: row.try_get(6)?,
             };
-            // Round robin over the jobs with work: this one goes to the back of the line.
+            // Round robin over the jobs with work: this one goes to the back of the line. Only
+            // a replica judging alike keeps the batch's own replicas counted as present.
             sqlx::query(
                 "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
-                    started_ms = COALESCE(started_ms, $2), last_claim_ms = $2
+                    started_ms = COALESCE(started_ms, $2), last_claim_ms = $2,
+                    pinned_claim_ms = CASE WHEN $3 THEN pinned_claim_ms ELSE $2 END
                  WHERE id = $1",
             )
             .bind(&claim.job_id)
             .bind(now_ms() as i64)
+            .bind(claim.foreign)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

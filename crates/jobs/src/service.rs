@@ -8,6 +8,7 @@
 
 use crate::database::Database;
 use crate::intake::{self, IntakeError, Limits};
+use crate::judging_pin::{JudgingKey, Pin};
 use crate::owner::{Access, Owner};
 use crate::pairing;
 use crate::places::{Place, Places, Refused};
@@ -61,6 +62,9 @@ pub struct JobsConfig {
     /// Items analysed at once across all batches. Batches share the machine with interactive
     /// requests, so the default is one.
     pub workers: usize,
+    /// How long a batch waits for a replica that judges as the one that admitted it (the same
+    /// PAD weights and threshold) before any replica finishes it ([`crate::judging_pin`]).
+    pub judging_grace: Duration,
     /// How long results are kept after their batch ended; zero erases a batch as soon as its
     /// archive has been downloaded (and after `unclaimed` at the latest).
     pub retention: Duration,
@@ -81,6 +85,7 @@ impl JobsConfig {
             data_dir: data_dir.into(),
             database: Database::Sqlite,
             lease: Duration::from_secs(30),
+            judging_grace: Duration::from_secs(300),
             limits: Limits::default(),
             workers: 1,
             retention: Duration::from_secs(7 * 24 * 3600),
@@ -169,6 +174,8 @@ pub struct JobService {
     uploads: Places,
     /// [`Self::challenge_key`], read from the store once: it never changes after creation.
     challenge_key: std::sync::OnceLock<Vec<u8>>,
+    /// This replica's judging, which the batches it admits are pinned to, and the pin's grace.
+    pin: Pin,
 }
 
 /// A client's place among the uploads in progress; dropping it gives the place back.
@@ -284,6 +291,11 @@ impl JobService {
         self.store.as_ref()
     }
 
+    /// The batches this replica takes items of ([`crate::judging_pin`]).
+    pub fn pin(&self) -> &Pin {
+        &self.pin
+    }
+
     /// This process's name on its leases and on the results it writes.
     pub fn worker(&self) -> &str {
         &self.worker
@@ -317,6 +329,10 @@ impl JobService {
             tracing::info!(jobs = unfinished.len(), "resuming unfinished batch jobs");
         }
         let uploads = Places::new(config.quota.uploads_in_all, config.quota.uploads);
+        let pin = Pin {
+            key: JudgingKey::of(analyser.judging().as_ref()),
+            grace: config.judging_grace,
+        };
         Ok(Arc::new(Self {
             store,
             config,
@@ -327,6 +343,7 @@ impl JobService {
             draining: AtomicBool::new(false),
             uploads,
             challenge_key: std::sync::OnceLock::new(),
+            pin,
         }))
     }
 
@@ -444,6 +461,7 @@ impl JobService {
             media,
             read_media: &read_media,
             quota: self.config.quota.clone(),
+            judging: &self.pin.key,
         });
         if zip_path.is_none() || inserted.is_err() {
             remove(zip_path.as_deref().unwrap_or(upload));
@@ -677,9 +695,15 @@ impl JobService {
         if self.draining.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let Some(item) = self.store.claim(&self.worker, self.config.lease)? else {
+        let Some(item) = self
+            .store
+            .claim(&self.worker, self.config.lease, &self.pin)?
+        else {
             return Ok(false);
         };
+        if item.foreign {
+            tracing::warn!(job = %item.job_id, stem = %item.stem, grace_s = self.pin.grace.as_secs(), "batch item judged with this replica's weights and threshold: no replica judging as the batch's own has taken an item within the grace");
+        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let result = self.run_claimed(&item);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);

@@ -5,6 +5,7 @@
 //! the biometric-derived results do not linger in free pages or in the WAL. The items' files
 //! stay in the uploaded archive on this machine's disk ([`crate::store::MediaSource::Archive`]).
 
+use crate::judging_pin::Pin;
 use crate::owner::{Access, Owner};
 use crate::pairing::Item;
 use crate::store::{
@@ -22,7 +23,7 @@ pub struct SqliteStore {
 
 /// Schema changes in order; `PRAGMA user_version` counts how many a database has had. The
 /// first is the schema before versioning (hence `IF NOT EXISTS`: older files already have it).
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     "
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -94,6 +95,12 @@ ALTER TABLE results ADD COLUMN worker TEXT;
 ALTER TABLE jobs ADD COLUMN owner_issuer TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS jobs_by_issued_owner
     ON jobs(owner_issuer, owner_tenant, owner_sub, created_ms);
+",
+    // The judging a batch is pinned to (weights and threshold of the replica that admitted
+    // it; NULL before pinning: anyone's), and when a replica judging alike last took an item.
+    "
+ALTER TABLE jobs ADD COLUMN judging TEXT;
+ALTER TABLE jobs ADD COLUMN pinned_claim_ms INTEGER;
 ",
 ];
 
@@ -203,8 +210,8 @@ impl Store for SqliteStore {
         };
         tx.execute(
             "INSERT INTO jobs (id, status, zip_name, zip_path, settings, skipped, created_ms,
-                finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                finished_ms, owner_tenant, owner_sub, zip_bytes, owner_issuer, judging)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 job.id,
                 status.as_str(),
@@ -220,6 +227,7 @@ impl Store for SqliteStore {
                 job.owner.sub,
                 job.zip_bytes as i64,
                 job.owner.issuer,
+                job.judging.as_str(),
             ],
         )?;
         {
@@ -315,7 +323,7 @@ impl Store for SqliteStore {
         Ok(None)
     }
 
-    fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    fn claim(&self, worker: &str, lease: Duration, pin: &Pin) -> Result<Option<Claim>, StoreError> {
         let mut conn = self.conn();
         // IMMEDIATE takes the write lock up front: another process on the same file waits
         // instead of picking the same item between our read and our write.
@@ -324,14 +332,17 @@ impl Store for SqliteStore {
         let row = tx
             .query_row(
                 &format!(
-                    "SELECT i.job_id, i.idx, i.stem, i.task, j.settings, j.zip_path, i.attempts
+                    "SELECT i.job_id, i.idx, i.stem, i.task, j.settings, j.zip_path, i.attempts,
+                            j.judging IS NOT NULL AND j.judging <> ?2
                      FROM jobs j JOIN items i ON i.job_id = j.id
                      WHERE j.status IN ('queued', 'running') AND {FREE_ITEM}
+                       AND (j.judging IS NULL OR j.judging = ?2
+                            OR COALESCE(j.pinned_claim_ms, j.created_ms) <= ?1 - ?3)
                      ORDER BY j.last_claim_ms IS NOT NULL, j.last_claim_ms, j.created_ms,
                               j.id, i.idx
                      LIMIT 1"
                 ),
-                params![now],
+                params![now, pin.key.as_str(), lease_ms(pin.grace)],
                 |r| {
                     Ok(ClaimRow {
                         job_id: r.get(0)?,
@@ -341,6 +352,7 @@ impl Store for SqliteStore {
                         settings: r.get(4)?,
                         zip_path: r.get(5)?,
                         attempts_before: r.get(6)?,
+                        foreign: r.get(7)?,
                     })
                 },
             )
@@ -358,9 +370,12 @@ impl Store for SqliteStore {
              WHERE id = ?1 AND status = 'queued'",
             params![row.job_id, now],
         )?;
+        // Only a replica judging alike keeps the batch's own replicas counted as present.
         tx.execute(
-            "UPDATE jobs SET last_claim_ms = ?2 WHERE id = ?1",
-            params![row.job_id, now],
+            "UPDATE jobs SET last_claim_ms = ?2,
+                pinned_claim_ms = CASE WHEN ?3 THEN pinned_claim_ms ELSE ?2 END
+             WHERE id = ?1",
+            params![row.job_id, now, row.foreign],
         )?;
         tx.commit()?;
         row.into_claim().map(Some)

@@ -10,6 +10,7 @@
 //!   that may close its job, so a crash at any point leaves the item either pending or done;
 //! - an erased job leaves no row behind.
 
+use crate::judging_pin::{JudgingKey, Pin};
 use crate::owner::{Access, Owner};
 use crate::pairing::{Pairing, Skipped, Task};
 use crate::service::{Quota, QuotaError};
@@ -183,6 +184,9 @@ pub struct Claim {
     pub media: MediaSource,
     /// Runs of this item that started before this one (and never recorded a result).
     pub attempts_before: u32,
+    /// The batch is pinned to another judging, whose replicas have not taken an item for the
+    /// pin's grace: this replica finishes it with its own weights and threshold.
+    pub foreign: bool,
 }
 
 /// A job as intake hands it to the store.
@@ -203,6 +207,8 @@ pub struct NewJob<'a> {
     /// The owner's quota, checked again inside the insert's transaction under a per-owner lock:
     /// replicas admitting uploads at the same moment each saw the usage from before the others.
     pub quota: Quota,
+    /// The admitting replica's judging: the batch's items go to replicas that judge alike.
+    pub judging: &'a JudgingKey,
 }
 
 /// Reads one file of an upload by its archive name.
@@ -246,10 +252,10 @@ pub trait Store: Send + Sync {
     /// One file of a job kept by the store, by its archive name.
     fn media(&self, job_id: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Takes the oldest item without a result whose lease is free or expired, for `worker`,
-    /// for `lease`; counts the attempt and marks its job running. Concurrent callers (threads
-    /// or replicas) never get the same live lease.
-    fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError>;
+    /// Takes the oldest item without a result whose lease is free or expired and whose batch
+    /// `pin` allows, for `worker`, for `lease`; counts the attempt and marks its job running.
+    /// Concurrent callers (threads or replicas) never get the same live lease.
+    fn claim(&self, worker: &str, lease: Duration, pin: &Pin) -> Result<Option<Claim>, StoreError>;
 
     /// Extends every lease `worker` holds on unfinished items (the heartbeat).
     fn renew(&self, worker: &str, lease: Duration) -> Result<(), StoreError>;
@@ -469,6 +475,7 @@ pub(crate) struct ClaimRow {
     pub settings: String,
     pub zip_path: Option<String>,
     pub attempts_before: i64,
+    pub foreign: bool,
 }
 
 impl ClaimRow {
@@ -484,6 +491,7 @@ impl ClaimRow {
                 None => MediaSource::Store,
             },
             attempts_before: u32::try_from(self.attempts_before.max(0)).unwrap_or(u32::MAX),
+            foreign: self.foreign,
         })
     }
 }

@@ -223,24 +223,54 @@ fn every_verdict_names_the_pad_weights_that_judged_it() {
     assert_eq!(csv_cell(csv, "pair", "image_real_threshold"), "");
 }
 
-/// A replica with its own operating point that shares a batch shows in the archive: its rows
-/// name their threshold and the summary counts two ways of judging (an outside review ran a
-/// 0.95 replica beside two at 0.43 and the archive read as one).
+/// A batch stays with the replicas that judge as the one that admitted it (an outside review
+/// ran a 0.95 replica beside two at 0.43 and 9 of 23 verdicts of one batch flipped with the
+/// replica that took them). Once none of them has taken an item for the grace, another replica
+/// finishes it, and the archive tells the two ways of judging apart.
 #[test]
-fn verdicts_judged_at_another_threshold_are_told_apart() {
+fn a_batch_stays_with_replicas_that_judge_alike_until_they_are_gone() {
+    const GRACE: Duration = Duration::from_millis(1500);
     let dir = tempfile::tempdir().unwrap();
-    // Two replicas of one store (one database on PostgreSQL).
+    // Replicas of one store (one database on PostgreSQL).
     let cfg = config(dir.path());
     let usual = JobService::open(cfg.clone(), Arc::new(ByteAnalyser::new(Duration::ZERO))).unwrap();
-    let strict = JobService::open(
-        cfg,
-        Arc::new(ByteAnalyser::new(Duration::ZERO).at_threshold(0.95)),
+    let strict = |grace: Duration| {
+        let mut c = cfg.clone();
+        c.judging_grace = grace;
+        JobService::open(
+            c,
+            Arc::new(ByteAnalyser::new(Duration::ZERO).at_threshold(0.95)),
+        )
+        .unwrap()
+    };
+    let other_layer = JobService::open(
+        cfg.clone(),
+        Arc::new(ByteAnalyser::judging_with(Duration::ZERO, &"d".repeat(64))),
     )
     .unwrap();
     let bytes = zip_of(&[("a_image.jpg", b"REAL-a"), ("b_image.jpg", b"REAL-b")]);
     let id = submit(&usual, &bytes, AnalysisOptions::default());
+    let (strict_default, strict_soon) = (strict(cfg.judging_grace), strict(GRACE));
+    assert!(
+        !strict_default.run_one().unwrap(),
+        "another threshold took a fresh batch"
+    );
+    assert!(
+        !other_layer.run_one().unwrap(),
+        "other weights took a fresh batch"
+    );
     assert!(usual.run_one().unwrap());
-    assert!(strict.run_one().unwrap());
+    assert!(
+        !strict_soon.run_one().unwrap(),
+        "taken while its own replicas are about"
+    );
+    // The replicas at 0.43 are gone (a rolling change of the operating point is over).
+    std::thread::sleep(GRACE + Duration::from_millis(100));
+    assert!(!strict_default.run_one().unwrap(), "taken before its grace");
+    assert!(
+        strict_soon.run_one().unwrap(),
+        "left unfinished after the grace"
+    );
     let files = unzip(
         &usual
             .archive(&id, &Access::Admin)
@@ -424,7 +454,7 @@ fn an_item_that_kept_killing_the_process_is_not_retried_forever() {
     for _ in 0..jobs::service::MAX_ATTEMPTS {
         let claim = svc
             .store()
-            .claim("crashed", Duration::ZERO)
+            .claim("crashed", Duration::ZERO, svc.pin())
             .unwrap()
             .unwrap();
         assert_eq!((claim.job_id.as_str(), claim.index), (id.as_str(), 0));
@@ -462,7 +492,7 @@ fn items_handed_back_on_a_graceful_stop_keep_their_tries() {
     for _ in 0..(jobs::service::MAX_ATTEMPTS + 2) {
         let held = svc
             .store()
-            .claim(svc.worker(), Duration::from_secs(60))
+            .claim(svc.worker(), Duration::from_secs(60), svc.pin())
             .unwrap();
         assert!(held.is_some());
         assert_eq!(svc.store().release(svc.worker()).unwrap(), 1);

@@ -4,7 +4,9 @@
 use liveness::analysis::{Echo, FrameCounts, StillEvidence, Timings, VideoEvidence};
 use liveness::decide::{Options, Signals, decide};
 use liveness::models::PadWeights;
-use liveness::{Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, MediaField, Mode};
+use liveness::{
+    Analyse, Analysis, AnalysisError, AnalysisRequest, Comparison, Judging, MediaField, Mode,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -156,6 +158,13 @@ impl Analyse for ByteAnalyser {
             challenge: None,
             pad_weights: self.weights.clone(),
             timings: Timings::default(),
+        })
+    }
+
+    fn judging(&self) -> Option<Judging> {
+        Some(Judging {
+            pad_weights: self.weights.clone(),
+            image_real_threshold: self.image_real_threshold,
         })
     }
 

@@ -82,10 +82,13 @@ pub struct ServeArgs {
     /// Claim holding the client's tenant; stored batches are then separated per tenant too.
     #[arg(long, env = "LIVEGATE_JWT_TENANT_CLAIM")]
     pub jwt_tenant_claim: Option<String>,
-    /// Scope (in `scope` or `scp`) that may list, read and erase every client's batches.
-    /// Off unless given.
+    /// Scope (in `scope` or `scp`) that may list, read and erase every client's batches of
+    /// the token's own tenant and issuer. Off unless given.
     #[arg(long, env = "LIVEGATE_ADMIN_SCOPE")]
     pub admin_scope: Option<String>,
+    /// Let the admin scope reach every tenant's and issuer's batches, not only its own.
+    #[arg(long, env = "LIVEGATE_ADMIN_ACROSS_TENANTS")]
+    pub admin_across_tenants: bool,
     /// Failed authentications per minute per peer address before 429; 0 = unlimited.
     #[arg(long, env = "LIVEGATE_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
@@ -280,6 +283,13 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
     }
     if let Some(scope) = &args.admin_scope {
         v.admin_scope(scope.clone())?;
+    }
+    if args.admin_across_tenants {
+        anyhow::ensure!(
+            args.admin_scope.is_some(),
+            "--admin-across-tenants needs --admin-scope"
+        );
+        v.admin_across_tenants();
     }
     match (v.has_keys(), args.no_auth) {
         (true, true) => anyhow::bail!("--no-auth conflicts with the JWT keys given"),

@@ -29,7 +29,7 @@ pub use exact_json::exact_json;
 pub use intake::{Entry, IntakeError, Limits};
 pub use judging_pin::{JudgingKey, Pin};
 pub use offline::{OfflineError, run_offline};
-pub use owner::{Access, Owner};
+pub use owner::{Access, Owner, Reach};
 pub use pairing::{Item, Pairing, Skipped, Task};
 pub use service::{
     Download, JobService, JobsConfig, Quota, QuotaError, ServiceError, SubmitError, UploadSlot,

@@ -51,15 +51,38 @@ impl Owner {
 pub enum Access {
     /// Only the caller's own jobs.
     Owner(Owner),
-    /// Every client's jobs: the operator's admin scope (off unless configured).
+    /// Every client's jobs within one tenant of one issuer: the admin scope of a server that
+    /// serves several tenants or identity providers (one tenant's administrator is not
+    /// another's).
+    Tenant { issuer: String, tenant: String },
+    /// Every client's jobs: the operator (the admin scope with `--admin-across-tenants`, the
+    /// retention sweep, the runner).
     Admin,
 }
 
+/// What a store filters jobs by: an issuer and tenant, and within them one `sub` or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach<'a> {
+    pub issuer: &'a str,
+    pub tenant: &'a str,
+    /// `None`: every client of the tenant.
+    pub sub: Option<&'a str>,
+}
+
 impl Access {
-    /// The owner to filter by, or `None` for an admin.
-    pub fn owner(&self) -> Option<&Owner> {
+    /// The filter a store applies, or `None` when it reaches every job.
+    pub fn reach(&self) -> Option<Reach<'_>> {
         match self {
-            Access::Owner(o) => Some(o),
+            Access::Owner(o) => Some(Reach {
+                issuer: &o.issuer,
+                tenant: &o.tenant,
+                sub: Some(&o.sub),
+            }),
+            Access::Tenant { issuer, tenant } => Some(Reach {
+                issuer,
+                tenant,
+                sub: None,
+            }),
             Access::Admin => None,
         }
     }

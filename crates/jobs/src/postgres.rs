@@ -41,9 +41,10 @@ const JOB_SELECT: &str = "SELECT id, status, zip_name, NULL::TEXT, settings, ski
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id AND r.ok)
      FROM jobs";
 
-/// `$2`/`$3`/`$4` are the owner's tenant, sub and issuer, all NULL for an admin.
-const OWNED: &str =
-    "($2::TEXT IS NULL OR (owner_tenant = $2 AND owner_sub = $3 AND owner_issuer = $4))";
+/// `$2`/`$3`/`$4` are the owner's tenant, sub and issuer ([`Access::reach`]): the sub NULL for
+/// a tenant's administrator, all three for the operator.
+const OWNED: &str = "($2::TEXT IS NULL OR (owner_tenant = $2 AND owner_issuer = $4::TEXT
+                                          AND ($3::TEXT IS NULL OR owner_sub = $3)))";
 
 /// The channel on which replicas tell each other that there is work (a new job, leases
 /// handed back); the payload is empty.
@@ -177,11 +178,11 @@ enum FileOrAbort {
 }
 
 fn owner_params(access: &Access) -> (Option<String>, Option<String>, Option<String>) {
-    match access.owner() {
-        Some(o) => (
-            Some(o.tenant.clone()),
-            Some(o.sub.clone()),
-            Some(o.issuer.clone()),
+    match access.reach() {
+        Some(r) => (
+            Some(r.tenant.to_owned()),
+            r.sub.map(str::to_owned),
+            Some(r.issuer.to_owned()),
         ),
         None => (None, None, None),
     }

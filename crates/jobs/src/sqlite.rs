@@ -112,8 +112,10 @@ const JOB_SELECT: &str = "SELECT id, status, zip_name, zip_path, settings, skipp
         (SELECT COUNT(*) FROM results r WHERE r.job_id = jobs.id AND r.ok = 1)
      FROM jobs";
 
-/// `?2`/`?3`/`?4` are the owner's tenant, sub and issuer, all NULL for an admin.
-const OWNED: &str = "(?2 IS NULL OR (owner_tenant = ?2 AND owner_sub = ?3 AND owner_issuer = ?4))";
+/// `?2`/`?3`/`?4` are the owner's tenant, sub and issuer ([`Access::reach`]): the sub NULL for
+/// a tenant's administrator, all three for the operator.
+const OWNED: &str = "(?2 IS NULL OR (owner_tenant = ?2 AND owner_issuer = ?4
+                                     AND (?3 IS NULL OR owner_sub = ?3)))";
 
 /// An item no one works on: no result, and no lease or an expired one (`?1` is now).
 const FREE_ITEM: &str =
@@ -557,12 +559,8 @@ fn usage_on(conn: &Connection, owner: &Owner) -> Result<Usage, StoreError> {
 }
 
 fn owner_params(access: &Access) -> (Option<&str>, Option<&str>, Option<&str>) {
-    match access.owner() {
-        Some(o) => (
-            Some(o.tenant.as_str()),
-            Some(o.sub.as_str()),
-            Some(o.issuer.as_str()),
-        ),
+    match access.reach() {
+        Some(r) => (Some(r.tenant), r.sub, Some(r.issuer)),
         None => (None, None, None),
     }
 }

@@ -119,6 +119,18 @@ fn owners_see_only_their_own_jobs_and_an_admin_sees_all() {
     let mine = svc.list(&Access::Owner(a.clone()), None, 10).unwrap();
     assert_eq!(mine.iter().map(|j| &j.id).collect::<Vec<_>>(), [&ja]);
     assert_eq!(svc.list(&Access::Admin, None, 10).unwrap().len(), 2);
+    // A tenant's administrator reaches every client of that tenant and issuer, no other.
+    let tenant = |issuer: &str, tenant: &str| Access::Tenant {
+        issuer: issuer.into(),
+        tenant: tenant.into(),
+    };
+    assert_eq!(svc.list(&tenant("", ""), None, 10).unwrap().len(), 2);
+    assert!(svc.job(&jb, &tenant("", "")).unwrap().is_some());
+    for other in [tenant("", "t2"), tenant("https://other.example", "")] {
+        assert!(svc.list(&other, None, 10).unwrap().is_empty(), "{other:?}");
+        assert!(svc.job(&ja, &other).unwrap().is_none(), "{other:?}");
+        assert!(!svc.erase(&ja, &other).unwrap(), "{other:?}");
+    }
     assert!(svc.job(&jb, &Access::Admin).unwrap().is_some());
     // A's job is untouched by everything B tried.
     assert_eq!(

@@ -89,7 +89,7 @@ pub fn record_owned(
         sub = %caller.owner.sub,
         tenant = %caller.owner.tenant,
         iss = %caller.owner.issuer,
-        admin = caller.admin,
+        admin = caller.admin.is_some(),
         job = %job,
         owner_sub = field(|o| &o.sub),
         owner_tenant = field(|o| &o.tenant),

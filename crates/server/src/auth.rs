@@ -8,28 +8,31 @@
 use crate::app::AppState;
 use crate::config::Auth;
 use crate::error::ApiError;
-use crate::jwt::AuthError;
+use crate::jwt::{AdminReach, AuthError};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jobs::{Access, Owner};
 use std::net::SocketAddr;
 
-/// An admitted caller: who it is (the owner of what it stores: issuer, tenant, `sub`) and
-/// whether it holds the admin scope. Its `sub` is recorded on the request span.
+/// An admitted caller: who it is (the owner of what it stores: issuer, tenant, `sub`) and how
+/// far its admin scope reaches, if it holds it. Its `sub` is recorded on the request span.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub owner: Owner,
-    pub admin: bool,
+    pub admin: Option<AdminReach>,
 }
 
 impl Caller {
     /// What this caller reaches among stored jobs.
     pub fn access(&self) -> Access {
-        if self.admin {
-            Access::Admin
-        } else {
-            Access::Owner(self.owner.clone())
+        match self.admin {
+            None => Access::Owner(self.owner.clone()),
+            Some(AdminReach::OwnTenant) => Access::Tenant {
+                issuer: self.owner.issuer.clone(),
+                tenant: self.owner.tenant.clone(),
+            },
+            Some(AdminReach::AllTenants) => Access::Admin,
         }
     }
 }
@@ -41,12 +44,12 @@ impl FromRequestParts<AppState> for Caller {
         let caller = match &state.auth {
             Auth::Disabled => Caller {
                 owner: Owner::new("", ""),
-                admin: false,
+                admin: None,
             },
             Auth::Jwt(verifier) => match bearer(parts).and_then(|token| verifier.verify(token)) {
                 Ok(p) => Caller {
                     owner: Owner::new(p.tenant, p.sub).issued_by(p.issuer.unwrap_or_default()),
-                    admin: p.admin,
+                    admin: p.admin.then(|| verifier.admin_reach()),
                 },
                 Err(e) => return Err(refused(parts, state, &e)),
             },

@@ -94,6 +94,16 @@ fn tenant_of(claim: &str, value: Option<&serde_json::Value>) -> Result<String, A
     Ok(tenant)
 }
 
+/// Whose stored jobs a token with the admin scope reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminReach {
+    /// Every client of the administrator's own tenant and issuer (the default: on a server of
+    /// several tenants, one tenant's administrator is not another's).
+    OwnTenant,
+    /// Every client's (`--admin-across-tenants`): the operator of the whole server.
+    AllTenants,
+}
+
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -139,6 +149,7 @@ pub struct Verifier {
     max_lifetime: u64,
     tenant_claim: Option<String>,
     admin_scope: Option<String>,
+    admin_reach: AdminReach,
 }
 
 /// A token valid longer than this is a credential nobody can revoke in practice.
@@ -163,6 +174,7 @@ impl Verifier {
             max_lifetime: DEFAULT_MAX_LIFETIME.as_secs(),
             tenant_claim: None,
             admin_scope: None,
+            admin_reach: AdminReach::OwnTenant,
         }
     }
 
@@ -190,6 +202,16 @@ impl Verifier {
         );
         self.admin_scope = Some(scope);
         Ok(())
+    }
+
+    /// Lets the admin scope reach every tenant's and every issuer's jobs; without it an
+    /// administrator reaches those of their own tenant and issuer only.
+    pub fn admin_across_tenants(&mut self) {
+        self.admin_reach = AdminReach::AllTenants;
+    }
+
+    pub fn admin_reach(&self) -> AdminReach {
+        self.admin_reach
     }
 
     pub fn add_hs256_secret(&mut self, secret: &[u8]) -> anyhow::Result<()> {

@@ -293,6 +293,57 @@ async fn the_same_sub_of_two_identity_providers_is_two_clients() {
     assert_eq!(own.status, 200, "{}", own.text);
 }
 
+/// One tenant's administrator is not another's: the admin scope reaches the batches of its
+/// own tenant and issuer, and every tenant's only with `--admin-across-tenants`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_reaches_their_own_tenant_unless_told_otherwise() {
+    for across in [false, true] {
+        let mut v = hs_verifier();
+        v.tenant_claim("tid");
+        v.admin_scope("livegate:admin").unwrap();
+        if across {
+            v.admin_across_tenants();
+        }
+        let s = setup_verified(refusing(), |_| {}, v);
+        let token = |sub: &str, tid: &str, scope: &str| {
+            hs_token(serde_json::json!({
+                "sub": sub, "tid": tid, "scope": scope, "exp": now() + 600,
+            }))
+        };
+        let zip = zip_of(&[("a_image.jpg", b"x")]);
+        let mut ids = Vec::new();
+        for tid in ["acme", "globex"] {
+            let a = send(&s.app, upload(&zip, &[], &token("user-1", tid, ""))).await;
+            assert_eq!(a.status, 202, "{}", a.text);
+            ids.push(a.json["id"].as_str().unwrap().to_owned());
+        }
+        let acme_admin = token("ops", "acme", "livegate:admin");
+        let listed = send(&s.app, get("/v1/batches", &acme_admin)).await;
+        let n = listed.json["batches"].as_array().unwrap().len();
+        assert_eq!(n, if across { 2 } else { 1 }, "{}", listed.text);
+        let theirs = send(&s.app, get(&format!("/v1/batches/{}", ids[1]), &acme_admin)).await;
+        assert_eq!(
+            theirs.status,
+            if across { 200 } else { 404 },
+            "{}",
+            theirs.text
+        );
+        let ours = send(&s.app, get(&format!("/v1/batches/{}", ids[0]), &acme_admin)).await;
+        assert_eq!(ours.status, 200, "another client of the admin's own tenant");
+        let erase = send(
+            &s.app,
+            bodiless("DELETE", &format!("/v1/batches/{}", ids[1]), &acme_admin),
+        )
+        .await;
+        assert_eq!(
+            erase.status,
+            if across { 204 } else { 404 },
+            "{}",
+            erase.text
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_are_apart_whatever_type_their_ids_have() {
     let mut v = hs_verifier();

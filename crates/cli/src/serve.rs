@@ -134,8 +134,8 @@ pub struct ServeArgs {
     /// (a client that stops reading would otherwise hold its connection forever).
     #[arg(long, env = "LIVEGATE_WRITE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=HOUR_SECS))]
     pub write_timeout_secs: u64,
-    /// MiB that still-image decoding may hold across all workers; a large still waits for
-    /// memory instead of multiplying the resident set.
+    /// MiB that still and video decoding may hold across all workers; a large still (or a
+    /// video's decoder pictures) waits for memory instead of multiplying the resident set.
     #[arg(long, env = "LIVEGATE_DECODE_MEMORY_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub decode_memory_mb: u64,
     /// Serve `/metrics` only on this address (e.g. 127.0.0.1:9090), not on --bind.

@@ -28,6 +28,7 @@ pub mod policy;
 pub mod report;
 pub mod request;
 pub mod still;
+mod thinned;
 pub mod video;
 
 pub use analyse::{Analyse, AnalysisError, Judging};

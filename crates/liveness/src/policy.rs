@@ -44,6 +44,16 @@ pub const TRACK_MAX_GAP_S: f64 = 1.0;
 /// work without stalling the decoder (16 × ≤ 0.9 MB at 640 px; the pipeline bench's video
 /// took 606 ms at 4, 576 ms at 16).
 pub const VIDEO_FRAME_QUEUE: usize = 16;
+/// Sampled frames waiting for their PAD and mesh on the side thread. Unbounded, they piled
+/// up whenever PAD ran slower than the frame-by-frame work: 300 sampled frames of a 20-s
+/// selfie video took the process from 223 to 465 MB peak.
+pub const VIDEO_SIDE_QUEUE: usize = 4;
+/// Face crops of the client's frames a video keeps (for facematch and the challenge's
+/// same-face check), spread evenly over the frames past this many (`thinned`): twice
+/// `MAX_FACEMATCH_FRAMES`, so that thinning never leaves fewer than a client may ask to
+/// compare. One crop is up to 2.7 MB (a face filling a 1280-px frame); 300 sampled frames of a
+/// 20-s selfie kept 300 and took the process from 223 to 427 MB peak.
+pub const VIDEO_KEPT_FACES: usize = 2 * crate::options::MAX_FACEMATCH_FRAMES as usize;
 /// Every this-many-th sampled frame searches the whole frame even while tracking works: its
 /// face count catches another person stepping in. At the default sampling (every 15th frame
 /// at 30 fps) that is once every 2 s. A whole-frame search costs 8.3 ms per 640-px frame, a

@@ -17,6 +17,7 @@ use crate::pad;
 use crate::planarity::{self, PlanarityReport};
 use crate::policy;
 use crate::still::internal;
+use crate::thinned::Thinned;
 use crate::{AnalysisError, MediaField};
 use image::RgbImage;
 use media::FrameImage;
@@ -223,7 +224,7 @@ pub fn analyse(
         });
         // PAD and mesh of the sampled frames run beside the frame-by-frame work, which needs
         // none of their results to go on: the three threads keep both cores busy.
-        let (side_tx, side_rx) = mpsc::channel::<SideJob>();
+        let (side_tx, side_rx) = mpsc::sync_channel::<SideJob>(policy::VIDEO_SIDE_QUEUE);
         // On one thread: see `one_thread` for why the PAD's own split is worse here.
         let side_worker =
             scope.spawn(move || crate::one_thread::run(|| side_jobs(models, side_rx))?);
@@ -385,14 +386,14 @@ impl BlinkInputs {
 fn consume(
     models: &Models,
     rx: mpsc::Receiver<media::SampledFrame>,
-    side_jobs: mpsc::Sender<SideJob>,
+    side_jobs: mpsc::SyncSender<SideJob>,
     work: &VideoWork,
 ) -> Result<Consumed, AnalysisError> {
     let (enhanced, client) = (work.pad_on_sampled, work.client);
     let pad_every = client.every.max(1);
     let mut client_frames_seen = 0;
     let mut frames = Vec::new();
-    let mut kept = Vec::new();
+    let mut kept = Thinned::new(policy::VIDEO_KEPT_FACES);
     let mut pose_kept = Vec::new();
     let mut last_kept_s: Option<f64> = None;
     let mut dense = Vec::new();
@@ -503,9 +504,12 @@ fn consume(
                     // a crop of a pose-only frame every `CHALLENGE_IDENTITY_EVERY_S` there,
                     // not of every one, which would be a copy per extra frame.
                     if client_frame {
-                        let (crop, face) = crop_around(rgb, f);
-                        kept.push((frames.len(), crop, face));
-                        last_kept_s = Some(frame.time_s);
+                        if kept.offer(|| {
+                            let (crop, face) = crop_around(rgb, f);
+                            (frames.len(), crop, face)
+                        }) {
+                            last_kept_s = Some(frame.time_s);
+                        }
                     } else if last_kept_s
                         .is_none_or(|t| frame.time_s - t >= policy::CHALLENGE_IDENTITY_EVERY_S)
                     {
@@ -551,7 +555,10 @@ fn consume(
                     let picks = crate::facematch::spread(kept.len(), want as usize);
                     let crops = picks
                         .iter()
-                        .map(|&i| (kept[i].1.clone(), kept[i].2.clone()))
+                        .map(|&i| {
+                            let (_, crop, face) = &kept.as_slice()[i];
+                            (crop.clone(), face.clone())
+                        })
                         .collect();
                     // A closed channel means the side thread failed; its error is reported.
                     let _ = side_jobs.send(SideJob::Embed { picks, crops });
@@ -613,7 +620,7 @@ fn consume(
     Ok(Consumed {
         pose_kept,
         frames,
-        kept,
+        kept: kept.into_vec(),
         blink: BlinkInputs {
             dense,
             chips: dense_chips,

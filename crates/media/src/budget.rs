@@ -1,10 +1,13 @@
-//! One memory budget for still decoding across every worker of the process.
+//! One memory budget for still and video decoding across every worker of the process.
 //!
 //! A 389 KB PNG can legally decode to 10 000 × 10 000 pixels (300 MB as RGB, twice that while
 //! it is converted); four of them at once took the server from 226 MiB to 1.6 GiB. Each decode
 //! reserves what it will allocate, from the header's dimensions, before allocating it; when the
 //! budget is spent, the next large decode waits for one to finish instead of multiplying the
 //! resident set. Small stills (a phone selfie decodes at reduced size) never wait in practice.
+//!
+//! A video holds its decoder's pictures for as long as it decodes, reserved the same way from
+//! its coded frame size (`video.rs`).
 //!
 //! The budget is process-wide because memory is: a per-request limit cannot see the other
 //! requests. A decode larger than the whole budget still runs, alone.

@@ -776,3 +776,27 @@ fn skipping_h264_deblocking_keeps_the_frames_close_and_leaves_other_codecs_alone
         );
     }
 }
+
+/// A video holds its decoder's pictures against the process's decode budget while it decodes
+/// (by its coded size), and gives them back when done: `--decode-memory-mb` bounds videos
+/// as it bounds stills.
+#[test]
+fn decoding_a_video_holds_its_pictures_against_the_decode_budget() {
+    let Some(dir) = testdata() else { return };
+    let bytes = std::fs::read(dir.join("videos/tranvanluyt_real.mp4")).unwrap();
+    let (w, h) = (368u64, 656u64);
+    let mut seen = Vec::new();
+    decode_video(&bytes, &VideoPlan::default(), &mut |_| {
+        seen.push(media::decode_budget_in_use());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert!(!seen.is_empty());
+    // Other tests of this binary may decode at the same time: at least ours is held.
+    assert!(
+        seen.iter().all(|&b| b >= w * h * 15),
+        "{:?} bytes held, want ≥ {}",
+        &seen[..3.min(seen.len())],
+        w * h * 15
+    );
+}

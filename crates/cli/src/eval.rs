@@ -275,8 +275,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         },
     );
     print!("{}", eval::report::table(&report));
-    // Items the analysis could not judge (no usable face, undecodable): named, not just counted,
-    // with --quiet too (it quiets the progress bar): an item that failed is in no rate's count.
+    // Items the analysis could not judge (no usable face, a file the product refused, a harness
+    // error): named, not just counted, with --quiet too (it quiets the progress bar). The first
+    // two are non-responses in the rates; a harness error is in no rate's count.
     let unjudged: Vec<&eval::runner::Outcome> = outcomes
         .iter()
         .filter(|o| o.non_response || o.error.is_some())
@@ -284,7 +285,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if !unjudged.is_empty() {
         eprintln!("{} item(s) without a judgement:", unjudged.len());
         for o in unjudged.iter().take(50) {
-            let why = o.error.as_deref().unwrap_or("no usable face");
+            let why = (o.error.as_ref())
+                .or(o.refused.as_ref())
+                .map_or("no usable face", String::as_str);
             eprintln!("  {}: {why}", o.item.file);
         }
         if unjudged.len() > 50 {
@@ -326,7 +329,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .map(|p| std::path::PathBuf::from(p).display().to_string());
     let json = serde_json::json!({ "pad_weights": pad_weights, "operating_point_file": operating_point, "report": report, "loso": loso, "items": outcomes.iter().map(|o| serde_json::json!({
         "file": o.item.file, "label": o.item.label, "score": o.score, "accepted": o.accepted,
-        "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms, "error": o.error,
+        "non_response": o.non_response, "blinks": o.blinks, "latency_ms": o.latency_ms,
+        "refused": o.refused, "error": o.error,
         "pad_per_model": o.pad_per_model,
     })).collect::<Vec<_>>() });
     std::fs::write(

@@ -496,3 +496,57 @@ fn check_names_the_values_it_served_at_their_cap() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("capped: facematch_frames=50"), "{err}");
 }
+
+/// A labelled file the product refuses (here a live still cut short, as a phone upload that
+/// broke off) is a presentation without a decision: ISO/IEC 30107-3's non-response, counted
+/// as rejected and in the non-response rate, and named, not silently left out of every rate.
+#[test]
+fn eval_counts_a_labelled_file_the_product_refuses_as_a_non_response() {
+    let Some(data) = testkit::testdata() else {
+        return;
+    };
+    let (dir, manifest) = manifest_of(
+        "file\tidentity\tlabel\nwhole.jpg\tJoe\tlive\ncut.jpg\tJoe\tlive\nprint.jpg\tP\tattack\n",
+    );
+    let whole = std::fs::read(data.join("faces/fr_biden.jpg")).unwrap();
+    std::fs::write(dir.path().join("whole.jpg"), &whole).unwrap();
+    std::fs::write(dir.path().join("cut.jpg"), &whole[..whole.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("print.jpg"), &whole[..whole.len() / 3]).unwrap();
+    let out = livegate()
+        .args(["eval", "--quiet", "--manifest"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("cut.jpg: ") && err.contains("truncated"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    let overall = &report["report"]["overall"];
+    assert_eq!(overall["bona_fide"], 2, "{overall}");
+    assert_eq!(overall["attacks"], 1, "{overall}");
+    assert_eq!(overall["errors"], 0, "{overall}");
+    assert_eq!(overall["bona_fide_non_response"], 0.5, "{overall}");
+    assert_eq!(
+        overall["bpcer"], 0.5,
+        "the whole portrait is accepted: {overall}"
+    );
+    assert_eq!(overall["apcer"], 0.0, "{overall}");
+    let cut = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"] == "cut.jpg")
+        .unwrap();
+    assert!(
+        cut["refused"].as_str().unwrap().contains("truncated"),
+        "{cut}"
+    );
+    assert_eq!(cut["non_response"], true);
+}

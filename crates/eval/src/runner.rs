@@ -21,6 +21,11 @@ pub struct Outcome {
     pub near_threshold: bool,
     pub blinks: Option<usize>,
     pub latency_ms: f64,
+    /// The product refused the file (the API's 400: undecodable, truncated, over a limit).
+    /// For a labelled item a non-response, like a still without a face: the presentation got
+    /// no decision, so a bona fide one is rejected and an attack is not accepted.
+    pub refused: Option<String>,
+    /// The harness failed (a file it could not read, an internal error): in no rate.
     pub error: Option<String>,
     pub embedding: Option<Vec<f32>>,
     /// Each PAD model's own score on a still's face (for weighing the ensemble).
@@ -38,6 +43,7 @@ impl Outcome {
             near_threshold: false,
             blinks: None,
             latency_ms: 0.0,
+            refused: None,
             error: None,
             embedding: None,
             pad_per_model: Vec::new(),
@@ -165,6 +171,11 @@ fn one(analyzer: &Analyzer, item: &Item, want_embedding: bool) -> Outcome {
                 o.pad_per_model = pad.per_model.clone();
             }
             o.blinks = a.video.as_ref().map(|v| v.blinks.blinks.len());
+        }
+        Err(e) if e.is_media() => {
+            o.latency_ms = t.elapsed().as_secs_f64() * 1e3;
+            o.non_response = true;
+            o.refused = Some(e.to_string());
         }
         Err(e) => o.error = Some(e.to_string()),
     }

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Accepted `iss`; when given, tokens must carry one of them.
     #[arg(long = "jwt-issuer")]
     pub jwt_issuers: Vec<String>,
+    /// An identity provider's issuer and its JWKS file, whose keys sign for that issuer only
+    /// (the issuer is accepted as with --jwt-issuer); repeat for several providers.
+    #[arg(long = "jwt-issuer-jwks", num_args = 2, value_names = ["ISSUER", "FILE"])]
+    pub jwt_issuer_jwks: Vec<String>,
     /// Accepted `aud`; when given, tokens must carry one of them.
     #[arg(long = "jwt-audience")]
     pub jwt_audiences: Vec<String>,
@@ -265,13 +269,23 @@ fn auth(args: &ServeArgs) -> anyhow::Result<Auth> {
     for iss in &args.jwt_issuers {
         v.require_issuer(iss.clone());
     }
-    if args.jwt_issuers.len() > 1 {
-        // Owners are (issuer, tenant, sub), so the providers' clients stay apart; but any
-        // accepted key may sign a token naming any accepted issuer.
+    for pair in args.jwt_issuer_jwks.chunks(2) {
+        let [iss, path] = pair else {
+            anyhow::bail!("--jwt-issuer-jwks takes an issuer and a file");
+        };
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        v.add_issuer_jwks(iss, &json)
+            .with_context(|| format!("loading {path} for {iss}"))?;
+    }
+    let issuers = args.jwt_issuers.len() + args.jwt_issuer_jwks.len() / 2;
+    if issuers > 1 && v.unbound_keys() > 0 {
+        // Owners are (issuer, tenant, sub), so the providers' clients stay apart; but a key
+        // given without its issuer may sign a token naming any accepted issuer.
         tracing::warn!(
-            issuers = args.jwt_issuers.len(),
-            "keys are not tied to issuers: every accepted key can sign for any accepted issuer's \
-             clients; accept several issuers only from providers trusted alike"
+            issuers,
+            unbound_keys = v.unbound_keys(),
+            "keys given without an issuer can sign for any accepted issuer's clients; give each \
+             provider's keys with --jwt-issuer-jwks ISSUER FILE"
         );
     }
     for aud in &args.jwt_audiences {

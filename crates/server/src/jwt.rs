@@ -37,6 +37,8 @@ pub enum AuthError {
     Signature,
     #[error("token issuer not accepted")]
     Issuer,
+    #[error("token issuer is not the one its signing key belongs to")]
+    KeyIssuer,
     #[error("token audience not accepted")]
     Audience,
     #[error("token lacks required claim {0}")]
@@ -136,6 +138,8 @@ struct VerifiedClaims {
 struct Key {
     kid: Option<String>,
     key: DecodingKey,
+    /// The one issuer this key may sign for (`--jwt-issuer-jwks`); `None`: any accepted one.
+    issuer: Option<String>,
 }
 
 /// The keys and claim rules the server accepts.
@@ -222,6 +226,7 @@ impl Verifier {
         self.hs256.push(Key {
             kid: None,
             key: DecodingKey::from_secret(secret),
+            issuer: None,
         });
         Ok(())
     }
@@ -233,10 +238,12 @@ impl Verifier {
             PublicKind::Rsa => self.rs256.push(Key {
                 kid: None,
                 key: DecodingKey::from_rsa_pem(pem)?,
+                issuer: None,
             }),
             PublicKind::EcP256 => self.es256.push(Key {
                 kid: None,
                 key: DecodingKey::from_ec_pem(pem)?,
+                issuer: None,
             }),
         }
         Ok(())
@@ -245,6 +252,31 @@ impl Verifier {
     /// Every RS256/ES256 key of a JWKS document; returns how many were taken. Keys are matched
     /// by `kid` when the token names one.
     pub fn add_jwks(&mut self, json: &str) -> anyhow::Result<usize> {
+        self.add_jwks_of(json, None)
+    }
+
+    /// The keys of one identity provider's JWKS, which sign for `issuer` only (it is accepted
+    /// as by [`Self::require_issuer`]). Owners are (issuer, tenant, sub): a key that could name
+    /// any accepted issuer would let one provider speak for another's clients.
+    pub fn add_issuer_jwks(&mut self, issuer: &str, json: &str) -> anyhow::Result<usize> {
+        anyhow::ensure!(!issuer.trim().is_empty(), "the issuer must not be blank");
+        let taken = self.add_jwks_of(json, Some(issuer))?;
+        if !self.issuers.iter().any(|i| i == issuer) {
+            self.require_issuer(issuer);
+        }
+        Ok(taken)
+    }
+
+    /// Keys that may sign for any accepted issuer (not bound to one).
+    pub fn unbound_keys(&self) -> usize {
+        [&self.hs256, &self.rs256, &self.es256]
+            .iter()
+            .flat_map(|keys| keys.iter())
+            .filter(|k| k.issuer.is_none())
+            .count()
+    }
+
+    fn add_jwks_of(&mut self, json: &str, issuer: Option<&str>) -> anyhow::Result<usize> {
         let set: JwkSet = serde_json::from_str(json)?;
         let mut taken = 0;
         for jwk in &set.keys {
@@ -253,10 +285,14 @@ impl Verifier {
                 key_pem::rsa_modulus_long_enough(&rsa.n)
                     .map_err(|e| anyhow::anyhow!("key {:?}: {e}", kid.as_deref().unwrap_or("")))?;
             }
-            let key = DecodingKey::from_jwk(jwk)?;
-            match key.family() {
-                jsonwebtoken::AlgorithmFamily::Rsa => self.rs256.push(Key { kid, key }),
-                jsonwebtoken::AlgorithmFamily::Ec => self.es256.push(Key { kid, key }),
+            let key = Key {
+                kid,
+                key: DecodingKey::from_jwk(jwk)?,
+                issuer: issuer.map(str::to_owned),
+            };
+            match key.key.family() {
+                jsonwebtoken::AlgorithmFamily::Rsa => self.rs256.push(key),
+                jsonwebtoken::AlgorithmFamily::Ec => self.es256.push(key),
                 _ => continue,
             }
             taken += 1;
@@ -305,7 +341,13 @@ impl Verifier {
                 continue;
             }
             match jsonwebtoken::decode::<VerifiedClaims>(token, &k.key, &validation) {
-                Ok(data) => return self.principal(data.claims),
+                Ok(data) => {
+                    let iss = data.claims.other.get("iss").and_then(|v| v.as_str());
+                    if k.issuer.as_deref().is_some_and(|bound| iss != Some(bound)) {
+                        return Err(AuthError::KeyIssuer);
+                    }
+                    return self.principal(data.claims);
+                }
                 Err(e) => {
                     last = map_error(e.kind());
                     // Only a signature mismatch means "try the next key"; anything else was

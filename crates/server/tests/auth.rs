@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use server::{Auth, MintOptions, SigningKey, Verifier};
+use server::{Auth, AuthError, MintOptions, SigningKey, Verifier};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -413,6 +413,43 @@ async fn jwks_keys_are_matched_by_kid() {
         &with_token(&app, &mint(rsa_key(), Some("rsa-9"), None, None)).await,
         "unknown kid",
     );
+}
+
+/// Two identity providers, each key bound to its own issuer: a provider's key cannot sign a
+/// token naming the other provider (whose `user-1` is another client).
+#[tokio::test]
+async fn a_key_given_with_its_issuer_signs_for_that_issuer_only() {
+    let k = keys();
+    let (ours, partner) = ("https://idp.example", "https://partner.example");
+    let rsa = json!({"keys": [{"kty": "RSA", "kid": "rsa-1", "n": k.rsa_n, "e": k.rsa_e}]});
+    let ec = json!({"keys": [
+        {"kty": "EC", "kid": "ec-1", "crv": "P-256", "x": k.ec_x, "y": k.ec_y},
+    ]});
+    let mut v = Verifier::default();
+    assert_eq!(v.add_issuer_jwks(ours, &rsa.to_string()).unwrap(), 1);
+    assert_eq!(v.add_issuer_jwks(partner, &ec.to_string()).unwrap(), 1);
+    assert_eq!(v.unbound_keys(), 0);
+    let rsa_key = || SigningKey::Rs256Pem(k.rsa_private.clone().into_bytes());
+    let ec_key = || SigningKey::Es256Pem(k.ec_private.clone().into_bytes());
+    let mine = v.verify(&mint(rsa_key(), Some("rsa-1"), Some(ours), None));
+    assert_eq!(mine.unwrap().issuer.as_deref(), Some(ours));
+    let theirs = v.verify(&mint(ec_key(), Some("ec-1"), Some(partner), None));
+    assert_eq!(theirs.unwrap().issuer.as_deref(), Some(partner));
+    // The partner's key naming our issuer, ours naming theirs, or no issuer at all.
+    for (key, iss) in [(ec_key(), Some(ours)), (rsa_key(), Some(partner))] {
+        assert_eq!(
+            v.verify(&mint(key, None, iss, None)),
+            Err(AuthError::KeyIssuer),
+            "{iss:?}"
+        );
+    }
+    assert!(v.verify(&mint(rsa_key(), None, None, None)).is_err());
+    // An unknown issuer is still refused as one.
+    assert_eq!(
+        v.verify(&mint(rsa_key(), None, Some("https://else.example"), None)),
+        Err(AuthError::Issuer)
+    );
+    assert!(v.add_issuer_jwks(" ", &rsa.to_string()).is_err());
 }
 
 #[tokio::test]
